@@ -1,0 +1,65 @@
+// The event log is the source of truth: every state change is one appended event, and current
+// state, timelines, postmortems and the dashboard are projections of it. This interface is owned
+// here; store/sqlite implements it today and a PostgreSQL store can implement it next.
+
+export type EventData = Record<string, unknown>;
+
+export interface NewEvent {
+  /** dotted name, e.g. "deployment.started"; see events/catalogue.ts */
+  type: string;
+  /** who caused it: "user:alice", "controller", "router:production", "cli" */
+  actor: string;
+  /** what it is about: "deployment/<id>", "release/web@2.0.0", "instance/<id>", "incident/<id>" */
+  subject: string;
+  data?: EventData;
+  /** defaults to the log's clock */
+  time?: number;
+}
+
+export interface StoredEvent {
+  /** position in the log, strictly increasing */
+  seq: number;
+  id: string;
+  type: string;
+  time: number;
+  actor: string;
+  subject: string;
+  data: EventData;
+}
+
+export interface EventFilter {
+  /** exact type, or a prefix ending in "*" ("deployment.*"); several are OR-ed */
+  types?: string[];
+  /** exact subject, or a prefix ending in "*" */
+  subject?: string;
+  afterSeq?: number;
+  since?: number;
+  until?: number;
+  limit?: number;
+  /** newest first when true (with limit: the last N) */
+  descending?: boolean;
+}
+
+export interface EventLog {
+  append(event: NewEvent): Promise<StoredEvent>;
+  /** appends all or none */
+  appendAll(events: NewEvent[]): Promise<StoredEvent[]>;
+  query(filter?: EventFilter): Promise<StoredEvent[]>;
+  lastSeq(): Promise<number>;
+  /** called after each append made through this log object (same process) */
+  subscribe(listener: (event: StoredEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+export function matchesPattern(value: string, pattern: string): boolean {
+  return pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : value === pattern;
+}
+
+export function matchesFilter(e: StoredEvent, f: EventFilter): boolean {
+  if (f.types && f.types.length > 0 && !f.types.some((t) => matchesPattern(e.type, t))) return false;
+  if (f.subject && !matchesPattern(e.subject, f.subject)) return false;
+  if (f.afterSeq !== undefined && e.seq <= f.afterSeq) return false;
+  if (f.since !== undefined && e.time < f.since) return false;
+  if (f.until !== undefined && e.time > f.until) return false;
+  return true;
+}

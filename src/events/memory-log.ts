@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { systemClock, type Clock } from '../clock/clock.ts';
+import { matchesFilter, type EventFilter, type EventLog, type NewEvent, type StoredEvent } from './log.ts';
+
+/** The fake EventLog: same contract as the SQLite store, kept in memory. */
+export class MemoryEventLog implements EventLog {
+  private events: StoredEvent[] = [];
+  private listeners = new Set<(e: StoredEvent) => void>();
+  private readonly clock: Clock;
+
+  constructor(clock: Clock = systemClock) {
+    this.clock = clock;
+  }
+
+  async append(event: NewEvent): Promise<StoredEvent> {
+    return (await this.appendAll([event]))[0]!;
+  }
+
+  async appendAll(events: NewEvent[]): Promise<StoredEvent[]> {
+    const stored = events.map((e, i) => ({
+      seq: this.events.length + i + 1,
+      id: randomUUID(),
+      type: e.type,
+      time: e.time ?? this.clock.now(),
+      actor: e.actor,
+      subject: e.subject,
+      data: structuredClone(e.data ?? {}),
+    }));
+    this.events.push(...stored);
+    for (const s of stored) for (const l of this.listeners) l(s);
+    return stored;
+  }
+
+  async query(filter: EventFilter = {}): Promise<StoredEvent[]> {
+    let out = this.events.filter((e) => matchesFilter(e, filter));
+    if (filter.descending) out = out.reverse();
+    if (filter.limit !== undefined) out = out.slice(0, filter.limit);
+    return out.map((e) => structuredClone(e));
+  }
+
+  async lastSeq(): Promise<number> {
+    return this.events.length;
+  }
+
+  subscribe(listener: (e: StoredEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}
