@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { duration } from '../../config/duration.ts';
+
+/** `target: { kind: local, ... }` in an environment of greenlight.yaml */
+export const localTargetConfigSchema = z.strictObject({
+  kind: z.literal('local'),
+  /** instances get ports from this inclusive range; ports in use by others are skipped */
+  port_range: z
+    .tuple([z.int().min(1024).max(65535), z.int().min(1024).max(65535)])
+    .refine(([from, to]) => from <= to, { message: 'port_range: the first port must not exceed the second' })
+    .default([41000, 41999]),
+  /** back-off between restarts of a crashed instance: doubles from initial up to max */
+  restart_backoff: z
+    .strictObject({
+      initial: duration.default(1000),
+      max: duration.default(30_000),
+      /** a restarted instance ready for this long starts again from the initial delay */
+      reset_after: duration.default(60_000),
+    })
+    .default({ initial: 1000, max: 30_000, reset_after: 60_000 }),
+  /** how often adopted instances (not our children) are checked for being alive */
+  liveness_interval: duration.default(1000),
+});
+
+export type LocalTargetConfig = z.output<typeof localTargetConfigSchema>;
