@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { profiles, scaledSigmoid, scoreCorpus, scoreSeriesAt, probationaryLength, type ScoredSeries } from './scorer.ts';
+import { defaultNabDir, loadCorpus } from './corpus.ts';
+import { perfectScores, randomScores, windowedGaussian } from './baselines.ts';
+
+const standard = profiles[0]!;
+
+/** 1000 rows one minute apart, one window over rows 500..599 (probation is rows 0..149). */
+function synthetic(scores: (i: number) => number): ScoredSeries {
+  const n = 1000;
+  const timestamps = Array.from({ length: n }, (_, i) => i * 60_000);
+  return { timestamps, scores: Array.from({ length: n }, (_, i) => scores(i)), windows: [[500 * 60_000, 599 * 60_000]] };
+}
+
+test('scaled sigmoid: left edge ~0.987, right edge 0, far past a window -1', () => {
+  assert.ok(Math.abs(scaledSigmoid(-1) - 0.98661) < 1e-5);
+  assert.ok(Math.abs(scaledSigmoid(-0.5) - 0.84828) < 1e-5);
+  assert.equal(scaledSigmoid(0), 0);
+  assert.equal(scaledSigmoid(3.5), -1);
+  assert.equal(probationaryLength(4032), 604);
+  assert.equal(probationaryLength(22695), 750);
+});
+
+test('a detection at the left edge of a window earns tpWeight; only the best detection in a window counts', () => {
+  const r = scoreSeriesAt(synthetic((i) => (i === 500 || i === 550 ? 1 : 0)), 0.5, standard);
+  assert.ok(Math.abs(r.raw - 1) < 1e-12);
+  const late = scoreSeriesAt(synthetic((i) => (i === 550 ? 1 : 0)), 0.5, standard);
+  // half-way in: 2/(1+e^-2.5)-1 scaled by 1/0.98661 (NAB's 0.85/0.987)
+  assert.ok(Math.abs(late.raw - scaledSigmoid(-0.5) / scaledSigmoid(-1)) < 1e-12);
+});
+
+test('false positives: -fpWeight with no earlier window, discounted just after a window', () => {
+  const before = scoreSeriesAt(synthetic((i) => (i === 300 ? 1 : 0)), 0.5, standard);
+  assert.ok(Math.abs(before.raw - (-1 - 0.11)) < 1e-12);
+  const justAfter = scoreSeriesAt(synthetic((i) => (i === 600 ? 1 : 0)), 0.5, standard);
+  assert.ok(justAfter.raw > -1 - 0.11 && justAfter.raw < -1);
+  const inProbation = scoreSeriesAt(synthetic((i) => (i === 100 ? 1 : 0)), 0.5, standard);
+  assert.equal(inProbation.raw, -1);
+});
+
+test('always-on at a fixed threshold is strongly negative; the optimiser then prefers never firing', () => {
+  const s = synthetic(() => 1);
+  assert.ok(scoreSeriesAt(s, 0.5, standard).raw < -50);
+  const r = scoreCorpus([s]);
+  for (const p of r) assert.equal(p.normalized, 0);
+});
+
+const haveData = existsSync(join(defaultNabDir, 'combined_windows.json'));
+
+test('corpus: null detector scores 0 and perfect detector 100 under every profile', { skip: !haveData }, () => {
+  const corpus = loadCorpus();
+  for (const r of scoreCorpus(corpus.map((f) => ({ ...f, scores: new Float64Array(f.values.length) })))) assert.equal(r.normalized, 0);
+  for (const r of scoreCorpus(corpus.map((f) => ({ ...f, scores: perfectScores(f.timestamps, f.windows) })))) {
+    assert.ok(Math.abs(r.normalized - 100) < 1e-9, `${r.profile} ${r.normalized}`);
+  }
+});
+
+test('corpus: random scores land far below every published detector', { skip: !haveData }, () => {
+  const corpus = loadCorpus();
+  const r = scoreCorpus(corpus.map((f, k) => ({ ...f, scores: randomScores(f.values.length, 1000 + k) })));
+  for (const p of r) assert.ok(p.normalized >= 0 && p.normalized < 30, `${p.profile} ${p.normalized}`);
+});
+
+test('corpus: per-file windowed Gaussian scores equal NAB published results (results/windowedGaussian)', { skip: !haveData }, () => {
+  // files whose scores have no ties at exactly 1.0 between implementations of erfc
+  const published: Record<string, number> = {
+    'realAdExchange/exchange-3_cpc_results.csv': 2.5026632611866138,
+    'realAdExchange/exchange-3_cpm_results.csv': 0.862098587352162,
+    'realAdExchange/exchange-4_cpm_results.csv': 1.274710362684976,
+    'realAdExchange/exchange-4_cpc_results.csv': 0.2922884634276035,
+    'realAWSCloudwatch/ec2_network_in_257a54.csv': 0.8606718242697022,
+    'realAWSCloudwatch/elb_request_count_8c0756.csv': -0.13844919792440225,
+    'realAWSCloudwatch/ec2_cpu_utilization_c6585a.csv': -1.3200000000000003,
+    'realKnownCause/nyc_taxi.csv': -5.0,
+  };
+  for (const f of loadCorpus()) {
+    const want = published[f.name];
+    if (want === undefined) continue;
+    const got = scoreSeriesAt({ ...f, scores: windowedGaussian(f.values) }, 1.0, standard).raw;
+    assert.ok(Math.abs(got - want) < 1e-9, `${f.name}: ${got} vs ${want}`);
+  }
+});
