@@ -15,9 +15,6 @@ export type CheckPhase = 'pre' | 'post';
 /** pre: before any traffic moves to the new release; post: after the switch. */
 export const phaseSchema = z.enum(['pre', 'post']).describe('pre: before traffic moves to the new release; post: after the switch');
 
-/** Optional in each check's config so a list of checks can name its entries; a map key wins. */
-export const checkNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'a check name is letters, digits, ".", "_" or "-"' });
-
 export interface CheckContext {
   environment: string;
   service: string;

@@ -2,19 +2,18 @@
 // when it exits with the expected code. It learns about the deployment from GREENLIGHT_* variables.
 import path from 'node:path';
 import { z } from 'zod';
-import { checkNameSchema, phaseSchema, type Check, type CheckContext, type CheckResult } from '../check.ts';
-import { durationSchema, formatDuration, parseDuration } from '../duration.ts';
+import { phaseSchema, type Check, type CheckContext, type CheckResult } from '../check.ts';
+import { duration, formatDuration } from '../../config/duration.ts';
 import { CommandStartError, describeCommand, runCommand, type CommandRun } from './process.ts';
 
 export const commandCheckSchema = z.strictObject({
   kind: z.literal('command'),
-  name: checkNameSchema.optional(),
   phase: phaseSchema.optional().describe('default pre'),
   command: z.union([z.string().min(1), z.array(z.string()).min(1)]).describe('a string runs through /bin/sh -c; an array runs the program directly'),
   cwd: z.string().min(1).optional().describe('"artifact" (the release\'s unpacked artifact) or a directory'),
   env: z.record(z.string(), z.string()).optional(),
   expect_exit: z.number().int().min(0).max(255).optional().describe('default 0'),
-  timeout: durationSchema.optional().describe('default 30s; on timeout the whole process group is killed'),
+  timeout: duration.optional().describe('default 30s; on timeout the whole process group is killed'),
 });
 
 export type CommandCheckSpec = z.infer<typeof commandCheckSchema>;
@@ -23,7 +22,7 @@ const outputBytes = 4096;
 const killGraceMs = 1000;
 
 export function createCommandCheck(name: string, spec: CommandCheckSpec): Check {
-  const timeoutMs = parseDuration(spec.timeout ?? '30s');
+  const timeoutMs = spec.timeout ?? 30_000;
   const expectExit = spec.expect_exit ?? 0;
   const shown = describeCommand(spec.command);
   return {

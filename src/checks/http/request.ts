@@ -4,7 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Clock } from '../../clock/clock.ts';
-import { formatDuration } from '../duration.ts';
+import { formatDuration } from '../../config/duration.ts';
 import { deadline } from '../deadline.ts';
 
 export interface HttpExchange {
