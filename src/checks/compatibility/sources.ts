@@ -129,8 +129,7 @@ function createHttpSource(dependency: string, spec: HttpSourceSpec): DependencyV
         if (err instanceof HttpRequestError) {
           if (err.reason === 'timeout') throw problem(`no answer within ${formatDuration(timeoutMs)}`, true, `check that ${spec.url} is up, or raise the source's timeout`, err);
           if (err.reason === 'aborted') throw problem('reading was cancelled', true, 'run the check again', err);
-          const code = (err.cause as NodeJS.ErrnoException | undefined)?.code;
-          throw problem(`could not connect (${code ?? err.message})`, true, `check that ${spec.url} is up and reachable from the controller`, err);
+          throw problem(err.problem, true, `check that ${spec.url} is up and reachable from the controller`, err);
         }
         throw err;
       }

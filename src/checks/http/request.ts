@@ -33,11 +33,14 @@ export type HttpFailure = 'timeout' | 'aborted' | 'unreachable' | 'bad-url';
 export class HttpRequestError extends Error {
   readonly reason: HttpFailure;
   readonly url: string;
-  constructor(reason: HttpFailure, url: string, message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
+  /** what went wrong, without the URL, for messages that already name it */
+  readonly problem: string;
+  constructor(reason: HttpFailure, url: string, problem: string, cause?: unknown) {
+    super(`${url}: ${problem}`, cause === undefined ? undefined : { cause });
     this.name = 'HttpRequestError';
     this.reason = reason;
     this.url = url;
+    this.problem = problem;
   }
 }
 
@@ -49,7 +52,7 @@ export function httpRequest(url: string, opts: HttpRequestOptions): Promise<Http
     target = new URL(url);
     if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`unsupported protocol ${target.protocol}`);
   } catch (err) {
-    return Promise.reject(new HttpRequestError('bad-url', url, `${url} is not an http(s) URL: ${(err as Error).message}`, err));
+    return Promise.reject(new HttpRequestError('bad-url', url, `not an http(s) URL: ${(err as Error).message}`, err));
   }
   const max = opts.maxBodyBytes ?? defaultMaxBody;
   const d = deadline(opts.clock, opts.timeoutMs, opts.signal);
@@ -63,12 +66,12 @@ export function httpRequest(url: string, opts: HttpRequestOptions): Promise<Http
       settled = true;
       d.dispose();
       if (d.expired()) {
-        reject(new HttpRequestError('timeout', url, `no complete response from ${url} within ${formatDuration(opts.timeoutMs)}`, err));
+        reject(new HttpRequestError('timeout', url, `no complete response within ${formatDuration(opts.timeoutMs)}`, err));
       } else if (opts.signal?.aborted) {
-        reject(new HttpRequestError('aborted', url, `request to ${url} was cancelled`, err));
+        reject(new HttpRequestError('aborted', url, 'the request was cancelled', err));
       } else {
         const e = err as NodeJS.ErrnoException;
-        reject(new HttpRequestError('unreachable', url, `could not reach ${url}: ${e.code ?? e.message ?? String(err)}`, err));
+        reject(new HttpRequestError('unreachable', url, `could not connect: ${e.code ?? e.message ?? String(err)}`, err));
       }
     };
 
