@@ -1,0 +1,164 @@
+// `greenlight detect <input.csv> [--output <file>]`: streams a `timestamp,value` CSV through the
+// anomaly detector and writes `timestamp,value,anomaly_score`, one row per input row.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import { GreenlightError, exitCodeFor } from '../../errors/errors.ts';
+import { createDetector, type DetectorOptions } from '../../monitor/anomaly/detector.ts';
+
+/** Accepts ISO 8601, NAB's `YYYY-MM-DD HH:MM:SS[.ffffff]` (read as UTC) and Unix epoch seconds or ms. */
+export function parseTimestamp(text: string): number {
+  const t = text.trim();
+  if (/^-?\d+(\.\d+)?$/.test(t)) {
+    const n = Number(t);
+    // epoch seconds until the year 5138, then milliseconds
+    return Math.abs(n) < 1e11 ? n * 1000 : n;
+  }
+  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2})?)(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(t);
+  if (m) {
+    const frac = m[3] ? m[3].slice(0, 4) : '';
+    return Date.parse(`${m[1]}T${m[2]}${frac}${m[4] ?? 'Z'}`);
+  }
+  if (/^\d{4}-\d{2}-\d{2}$/.test(t)) return Date.parse(`${t}T00:00:00Z`);
+  return Number.NaN;
+}
+
+function splitCsvLine(line: string): string[] {
+  if (!line.includes('"')) return line.split(',');
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+function usage(message: string, hint: string, data?: Record<string, unknown>): GreenlightError {
+  return new GreenlightError('USAGE', message, { hint, ...(data ? { data } : {}) });
+}
+
+export interface DetectResult {
+  rows: number;
+  alarms: number;
+}
+
+/** Streams `input` through a detector into `out`; errors name file:line and what is wrong. */
+export async function detectStream(input: string, out: Writable, opts: DetectorOptions = {}): Promise<DetectResult> {
+  const stream = createReadStream(input, { encoding: 'utf8' });
+  const opened = new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  try {
+    await opened;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw usage(`${input}: cannot read the input file (${code ?? String(err)})`, 'give the path of a readable CSV file with a `timestamp,value` header', { file: input });
+  }
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  const detector = createDetector(opts);
+  let lineNo = 0;
+  let tsCol = -1;
+  let valCol = -1;
+  let rows = 0;
+  let alarms = 0;
+  let last = Number.NEGATIVE_INFINITY;
+  const write = async (s: string) => {
+    if (!out.write(s)) await once(out, 'drain');
+  };
+  try {
+    for await (const raw of lines) {
+      lineNo++;
+      const line = lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw;
+      if (line.trim() === '') continue;
+      const cells = splitCsvLine(line);
+      if (tsCol < 0) {
+        const names = cells.map((c) => c.trim().toLowerCase());
+        tsCol = names.indexOf('timestamp');
+        valCol = names.indexOf('value');
+        if (tsCol < 0 || valCol < 0) {
+          throw usage(`${input}:${lineNo}: expected a header naming the columns \`timestamp\` and \`value\`, got "${line.slice(0, 80)}"`, 'the first line must be a header such as `timestamp,value`', { file: input, line: lineNo });
+        }
+        await write('timestamp,value,anomaly_score\n');
+        continue;
+      }
+      const tsText = cells[tsCol];
+      const valText = cells[valCol];
+      if (tsText === undefined || valText === undefined) {
+        throw usage(`${input}:${lineNo}: expected ${Math.max(tsCol, valCol) + 1} columns, found ${cells.length}`, 'every row needs a timestamp and a value', { file: input, line: lineNo });
+      }
+      const ts = parseTimestamp(tsText);
+      if (Number.isNaN(ts)) {
+        throw usage(`${input}:${lineNo}: timestamp "${tsText}" is not a date (ISO 8601 or "YYYY-MM-DD HH:MM:SS") nor an epoch number`, 'fix or remove the row', { file: input, line: lineNo });
+      }
+      const value = valText.trim() === '' ? Number.NaN : Number(valText);
+      if (!Number.isFinite(value)) {
+        throw usage(`${input}:${lineNo}: value "${valText}" is not a finite number`, 'fix or remove the row', { file: input, line: lineNo });
+      }
+      if (ts < last) {
+        throw usage(`${input}:${lineNo}: timestamp "${tsText}" is earlier than the row before it`, 'the detector is causal: sort the rows by time', { file: input, line: lineNo });
+      }
+      last = ts;
+      const score = detector.update(ts, value);
+      if (detector.alarm) alarms++;
+      rows++;
+      await write(`${tsText.trim()},${valText.trim()},${score.toFixed(6)}\n`);
+    }
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+  if (tsCol < 0) {
+    throw usage(`${input}:1: the file is empty; expected a \`timestamp,value\` header`, 'give a CSV with a header and rows', { file: input, line: 1 });
+  }
+  return { rows, alarms };
+}
+
+/** Runs the command; `output` undefined writes to stdout. */
+export async function runDetect(input: string, output?: string, opts: DetectorOptions = {}): Promise<DetectResult> {
+  if (output === undefined) return detectStream(input, process.stdout, opts);
+  const out = createWriteStream(output);
+  try {
+    await once(out, 'open');
+  } catch (err) {
+    throw usage(`${output}: cannot write the output file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'give a writable path to --output', { file: output });
+  }
+  try {
+    return await detectStream(input, out, opts);
+  } finally {
+    out.end();
+    await once(out, 'close');
+  }
+}
+
+export function registerDetect(program: Command): Command {
+  return program
+    .command('detect')
+    .description('score every row of a `timestamp,value` CSV with the streaming anomaly detector')
+    .argument('<input.csv>', 'CSV with a `timestamp,value` header')
+    .option('-o, --output <file>', 'write `timestamp,value,anomaly_score` here instead of stdout')
+    .action(async (input: string, options: { output?: string }) => {
+      try {
+        await runDetect(input, options.output);
+      } catch (err) {
+        if (!(err instanceof GreenlightError)) throw err;
+        process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+        process.exitCode = exitCodeFor(err.code);
+      }
+    });
+}

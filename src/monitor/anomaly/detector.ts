@@ -1,0 +1,169 @@
+// Streaming anomaly detector: causal (a score uses only earlier points and the current one), bounded
+// memory per series, O(1) work per point. An ensemble of robust surprise measures feeds an
+// "anomaly likelihood" stage (as in Numenta's HTM detector: how unusual the recent raw scores are
+// relative to this series' own history of raw scores), so one threshold means the same thing on every
+// series; a detection then suppresses further alarms for a while, because one alarm per incident is
+// what an operator (and NAB) wants.
+import { normalTail } from './gaussian.ts';
+
+export interface DetectorOptions {
+  /** points before any score above 0 is emitted (statistics still warm up) */
+  warmup?: number;
+  /** EW rate of the slow baseline (level and spread) */
+  slowRate?: number;
+  /** EW rate of the fast mean compared with the slow baseline */
+  fastRate?: number;
+  /** time-of-day profile buckets per day; 0 disables the seasonal component */
+  dailyBuckets?: number;
+  /** EW rate of the per-bucket seasonal statistics */
+  seasonalRate?: number;
+  /** points averaged in the short window of raw scores */
+  likelihoodShort?: number;
+  /** EW rate of the long-run raw-score statistics */
+  likelihoodRate?: number;
+  /** points during which further alarms are damped after a detection */
+  suppress?: number;
+  /** score threshold used for the early-warning signal and the suppression */
+  threshold?: number;
+}
+
+/** Scores at or above this are an early warning; calibrated on NAB (standard profile). */
+export const ANOMALY_THRESHOLD = 0.5;
+
+export const defaultDetectorOptions: Required<DetectorOptions> = {
+  warmup: 150,
+  slowRate: 0.01,
+  fastRate: 0.3,
+  dailyBuckets: 48,
+  seasonalRate: 0.1,
+  likelihoodShort: 10,
+  likelihoodRate: 0.002,
+  suppress: 200,
+  threshold: ANOMALY_THRESHOLD,
+};
+
+export interface AnomalyDetector {
+  /** Feeds one point and returns its anomaly score in [0, 1]. */
+  update(timestamp: number, value: number): number;
+  /** true when the last score reached the threshold (and was not suppressed) */
+  readonly alarm: boolean;
+}
+
+const DAY_MS = 86_400_000;
+/** log-scale the final tail probability so scores do not saturate at 1 before p ~ 1e-12 */
+const LOG_SCALE = 12;
+/** z beyond which an input is winsorised before it updates a baseline, so spikes do not inflate it */
+const CLIP = 4;
+
+export function scoreFromTail(p: number): number {
+  if (!(p > 0)) return 1;
+  const s = -Math.log10(p) / LOG_SCALE;
+  return s <= 0 ? 0 : s >= 1 ? 1 : s;
+}
+
+class Detector implements AnomalyDetector {
+  private readonly o: Required<DetectorOptions>;
+  private n = 0;
+  private prev = 0;
+  // slow robust baseline of the level and of the first difference
+  private mean = 0;
+  private dev = 0;
+  private diffDev = 0;
+  private fast = 0;
+  // time-of-day profile
+  private readonly sMean: Float64Array;
+  private readonly sDev: Float64Array;
+  private readonly sCount: Uint32Array;
+  // anomaly likelihood over raw scores
+  private readonly ring: Float64Array;
+  private ringSum = 0;
+  private ringPos = 0;
+  private rMean = 0;
+  private rVar = 0;
+  private sinceAlarm = Number.POSITIVE_INFINITY;
+  alarm = false;
+
+  constructor(opts: DetectorOptions) {
+    this.o = { ...defaultDetectorOptions, ...opts };
+    const b = Math.max(0, this.o.dailyBuckets | 0);
+    this.sMean = new Float64Array(b);
+    this.sDev = new Float64Array(b);
+    this.sCount = new Uint32Array(b);
+    this.ring = new Float64Array(Math.max(1, this.o.likelihoodShort | 0));
+  }
+
+  update(timestamp: number, value: number): number {
+    const o = this.o;
+    const x = Number.isFinite(value) ? value : this.prev;
+    const n = ++this.n;
+    let raw = 0;
+    if (n === 1) {
+      this.mean = x;
+      this.fast = x;
+    } else {
+      // scales never collapse to 0, so a perfectly flat series that moves is surprising but finite
+      const floor = 1e-9 + 1e-6 * Math.abs(this.mean);
+      const dev = this.dev + floor;
+      const diff = x - this.prev;
+      const zLevel = Math.abs(x - this.mean) / dev;
+      const zDiff = Math.abs(diff) / (this.diffDev + floor);
+      this.fast += o.fastRate * (x - this.fast);
+      const zFast = Math.abs(this.fast - this.mean) / dev;
+      let zSeason = 0;
+      const nb = this.sMean.length;
+      if (nb > 0 && Number.isFinite(timestamp)) {
+        const k = Math.floor((((timestamp % DAY_MS) + DAY_MS) % DAY_MS) / (DAY_MS / nb));
+        const c = this.sCount[k] as number;
+        const sm = this.sMean[k] as number;
+        const sd = (this.sDev[k] as number) + floor;
+        if (c >= 3) zSeason = Math.abs(x - sm) / Math.max(sd, 0.25 * dev);
+        // update the bucket (winsorised)
+        if (c === 0) {
+          this.sMean[k] = x;
+          this.sDev[k] = this.dev;
+        } else {
+          const e = x - sm;
+          const ce = Math.max(-CLIP * sd, Math.min(CLIP * sd, e));
+          this.sMean[k] = sm + o.seasonalRate * ce;
+          this.sDev[k] = (this.sDev[k] as number) + o.seasonalRate * (Math.abs(ce) - (this.sDev[k] as number));
+        }
+        this.sCount[k] = c + 1;
+      }
+      const z = Math.max(zLevel * 0.5, zDiff * 0.5, zFast, zSeason);
+      raw = z / (1 + z);
+      // baselines, winsorised so an anomaly does not immediately become the new normal
+      const rate = n < 1 / o.slowRate ? 1 / n : o.slowRate;
+      const e = x - this.mean;
+      const ce = Math.max(-CLIP * dev, Math.min(CLIP * dev, e));
+      this.mean += rate * ce;
+      this.dev += rate * (Math.abs(ce) - this.dev);
+      const cd = Math.min(Math.abs(diff), CLIP * (this.diffDev + floor));
+      this.diffDev += rate * (cd - this.diffDev);
+    }
+    this.prev = x;
+
+    // anomaly likelihood: short mean of raw scores against their long-run mean and spread
+    const len = this.ring.length;
+    this.ringSum += raw - (this.ring[this.ringPos] as number);
+    this.ring[this.ringPos] = raw;
+    this.ringPos = (this.ringPos + 1) % len;
+    const shortMean = this.ringSum / Math.min(n, len);
+    const lr = n < 1 / o.likelihoodRate ? 1 / n : o.likelihoodRate;
+    const sd = Math.sqrt(this.rVar) + 1e-4;
+    const tail = normalTail((shortMean - this.rMean) / sd);
+    const d = raw - this.rMean;
+    this.rMean += lr * d;
+    this.rVar += lr * (d * (raw - this.rMean) - this.rVar);
+
+    let score = n <= o.warmup ? 0 : scoreFromTail(tail);
+    this.sinceAlarm++;
+    if (this.sinceAlarm <= o.suppress) score *= 0.5;
+    this.alarm = score >= o.threshold;
+    if (this.alarm) this.sinceAlarm = 0;
+    return score;
+  }
+}
+
+export function createDetector(opts: DetectorOptions = {}): AnomalyDetector {
+  return new Detector(opts);
+}
