@@ -356,10 +356,10 @@ export class SeriesStore {
    * label set without `le`. With a window it uses each bucket's increase over the window (what
    * histogram_quantile(q, rate(x_bucket[w])) does); without one, the latest cumulative counts.
    */
-  histogramQuantile(q: number, name: string, match: Labels | undefined, win?: WindowQuery): Sample[] {
-    const at = win?.at ?? this.clock.now();
-    const counts = win
-      ? this.increase(`${name}_bucket`, match, { windowMs: win.windowMs, at })
+  histogramQuantile(q: number, name: string, match: Labels | undefined, opts: { windowMs?: number; at?: number } = {}): Sample[] {
+    const at = opts.at ?? this.clock.now();
+    const counts = opts.windowMs
+      ? this.increase(`${name}_bucket`, match, { windowMs: opts.windowMs, at })
       : this.latest(`${name}_bucket`, match, at);
     const groups = new Map<string, { labels: Labels; buckets: { le: number; count: number }[] }>();
     for (const c of counts) {
