@@ -152,7 +152,7 @@ function createHttpSource(dependency: string, spec: HttpSourceSpec): DependencyV
           throw problem(`field "${spec.field}" is missing in ${snippet(res.body)}`, false, `point "field" at the member that holds the version`);
         }
         if (typeof found !== 'string' && typeof found !== 'number') {
-          throw problem(`field "${spec.field}" is ${Array.isArray(found) ? 'an array' : `a ${typeof found}`}, not a version: ${snippet(JSON.stringify(found))}`, false, `point "field" at the member that holds the version string`);
+          throw problem(`field "${spec.field}" is ${Array.isArray(found) ? 'an array' : typeof found === 'object' ? 'an object' : `a ${typeof found}`}, not a version: ${snippet(JSON.stringify(found))}`, false, `point "field" at the member that holds the version string`);
         }
         raw = String(found);
       }
