@@ -23,6 +23,16 @@ export interface DetectorOptions {
   likelihoodRate?: number;
   /** points during which further alarms are damped after a detection */
   suppress?: number;
+  /** z at which the raw score starts to rise, and z at which it reaches 1 */
+  rawLow?: number;
+  rawHigh?: number;
+  /** weights of the level, difference, fast-mean and seasonal components */
+  wLevel?: number;
+  wDiff?: number;
+  wFast?: number;
+  wSeason?: number;
+  /** false: score the ensemble z directly instead of through the likelihood stage */
+  likelihood?: boolean;
   /** score threshold used for the early-warning signal and the suppression */
   threshold?: number;
 }
@@ -39,6 +49,13 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   likelihoodShort: 10,
   likelihoodRate: 0.002,
   suppress: 200,
+  rawLow: 2,
+  likelihood: true,
+  rawHigh: 10,
+  wLevel: 0.5,
+  wDiff: 0.5,
+  wFast: 1,
+  wSeason: 1,
   threshold: ANOMALY_THRESHOLD,
 };
 
@@ -97,6 +114,7 @@ class Detector implements AnomalyDetector {
     const x = Number.isFinite(value) ? value : this.prev;
     const n = ++this.n;
     let raw = 0;
+    let zAll = 0;
     if (n === 1) {
       this.mean = x;
       this.fast = x;
@@ -129,8 +147,9 @@ class Detector implements AnomalyDetector {
         }
         this.sCount[k] = c + 1;
       }
-      const z = Math.max(zLevel * 0.5, zDiff * 0.5, zFast, zSeason);
-      raw = z / (1 + z);
+      const z = Math.max(zLevel * o.wLevel, zDiff * o.wDiff, zFast * o.wFast, zSeason * o.wSeason);
+      zAll = z;
+      raw = z <= o.rawLow ? 0 : z >= o.rawHigh ? 1 : (z - o.rawLow) / (o.rawHigh - o.rawLow);
       // baselines, winsorised so an anomaly does not immediately become the new normal
       const rate = n < 1 / o.slowRate ? 1 / n : o.slowRate;
       const e = x - this.mean;
@@ -155,9 +174,9 @@ class Detector implements AnomalyDetector {
     this.rMean += lr * d;
     this.rVar += lr * (d * (raw - this.rMean) - this.rVar);
 
-    let score = n <= o.warmup ? 0 : scoreFromTail(tail);
+    let score = n <= o.warmup ? 0 : scoreFromTail(o.likelihood ? tail : normalTail(zAll));
     this.sinceAlarm++;
-    if (this.sinceAlarm <= o.suppress) score *= 0.5;
+    if (this.sinceAlarm <= o.suppress) score *= 0.1;
     this.alarm = score >= o.threshold;
     if (this.alarm) this.sinceAlarm = 0;
     return score;
