@@ -98,7 +98,7 @@ async function evaluate(ctx: CheckContext, releaseRef: string, dep: string, rang
 function summarise(verdict: CheckVerdict, findings: DependencyFinding[], releaseRef: string, environment: string): string {
   if (findings.length === 0) return `${releaseRef} declares no third-party requirements`;
   if (verdict === 'pass') {
-    return `all ${findings.length} requirement${findings.length === 1 ? '' : 's'} of ${releaseRef} are met in ${environment}: ${findings.map((f) => `${f.name} ${f.found}`).join(', ')}`;
+    return `every requirement of ${releaseRef} is met in ${environment}: ${findings.map((f) => `${f.name} ${f.found} satisfies "${f.required}"`).join(', ')}`;
   }
   const order: Record<CheckVerdict, number> = { fail: 0, error: 1, pass: 2 };
   return findings
