@@ -23,3 +23,5 @@ export const localTargetConfigSchema = z.strictObject({
 });
 
 export type LocalTargetConfig = z.output<typeof localTargetConfigSchema>;
+
+export const localTargetDefaults: LocalTargetConfig = localTargetConfigSchema.parse({ kind: 'local' });

@@ -23,7 +23,7 @@ import {
   type Target,
   type TargetDeps,
 } from '../target.ts';
-import { localTargetConfigSchema, type LocalTargetConfig } from './config.ts';
+import { localTargetDefaults, type LocalTargetConfig } from './config.ts';
 import { tailLines } from './log-tail.ts';
 import { isPortFree, pickFreePort } from './ports.ts';
 import { isSameProcessAlive, processStartTime, signalGroup } from './proc.ts';
@@ -92,8 +92,13 @@ export class LocalTarget implements Target {
   private readonly reservedPorts = new Set<number>();
   private closed = false;
 
-  constructor(config: Partial<LocalTargetConfig> & { kind?: 'local' }, deps: TargetDeps) {
-    this.config = localTargetConfigSchema.parse({ kind: 'local', ...config });
+  /** config: as parsed by localTargetConfigSchema (durations in ms); missing fields take the defaults */
+  constructor(config: Partial<LocalTargetConfig>, deps: TargetDeps) {
+    this.config = {
+      ...localTargetDefaults,
+      ...config,
+      restart_backoff: { ...localTargetDefaults.restart_backoff, ...config.restart_backoff },
+    };
     this.stateDir = deps.stateDir;
     this.events = deps.events;
     this.clock = deps.clock;
