@@ -13,7 +13,6 @@ export interface Interval {
 /** Jeffreys prior Beta(1/2, 1/2): invariant, and its mixture is never far from the best fixed p in hindsight. */
 const PRIOR_A = 0.5;
 const PRIOR_B = 0.5;
-const BISECTION_STEPS = 52;
 
 function logLikelihood(successes: number, trials: number, p: number): number {
   const failures = trials - successes;
@@ -34,38 +33,54 @@ export function logMixtureStatistic(successes: number, trials: number, p0: numbe
 
 /**
  * Always-valid confidence interval for a Bernoulli probability after `successes` of `trials`:
- * { p0 : mixture statistic(p0) < 1/alpha }. The statistic is convex in p0 around the estimate, so
- * each end is found by bisection.
+ * { p0 : mixture statistic(p0) < 1/alpha }.
+ *
+ * Each end is a root of g = logMarginal - logLikelihood(p0) - log(1/alpha). In u = log(p0) (lower end) or
+ * v = log(1 - p0) (upper end) g is convex, so Newton's method started on the far side of the root climbs to
+ * it monotonically without overshooting; a few steps reach machine precision. This runs on every look for
+ * every bucket bound near a compared quantile, so it has to be cheap.
  */
 export function binomialConfidenceSequence(successes: number, trials: number, alpha: number): Interval {
   if (trials <= 0) return { lower: 0, upper: 1 };
   const threshold = Math.log(1 / alpha);
   const logMarginal = jStat.betaln(successes + PRIOR_A, trials - successes + PRIOR_B) - jStat.betaln(PRIOR_A, PRIOR_B);
-  const outside = (p: number): boolean => logMarginal - logLikelihood(successes, trials, p) >= threshold;
-  const estimate = successes / trials;
-  let lower = 0;
-  if (successes > 0) {
-    let lo = 0;
-    let hi = estimate;
-    for (let i = 0; i < BISECTION_STEPS; i++) {
-      const mid = (lo + hi) / 2;
-      if (outside(mid)) lo = mid;
-      else hi = mid;
-    }
-    lower = lo;
-  }
-  let upper = 1;
-  if (successes < trials) {
-    let lo = estimate;
-    let hi = 1;
-    for (let i = 0; i < BISECTION_STEPS; i++) {
-      const mid = (lo + hi) / 2;
-      if (outside(mid)) hi = mid;
-      else lo = mid;
-    }
-    upper = hi;
-  }
+  const constant = logMarginal - threshold;
+  const lower = successes > 0 ? convexRoot(successes, trials - successes, constant, successes / trials) : 0;
+  const upper =
+    successes < trials ? 1 - convexRoot(trials - successes, successes, constant, 1 - successes / trials) : 1;
   return { lower, upper };
+}
+
+/**
+ * Root below `estimate` of g(u) = constant - a*u - b*log(1 - e^u), with u = log(p), a > 0. g is convex and
+ * decreasing left of the estimate; g(u) >= constant - a*u makes u0 = constant/a - 1 a start with g > 0.
+ */
+function convexRoot(a: number, b: number, constant: number, estimate: number): number {
+  const g = (u: number): number => constant - a * u - (b > 0 ? b * Math.log1p(-Math.exp(u)) : 0);
+  const slope = (u: number): number => {
+    const e = Math.exp(u);
+    return -a + (b > 0 ? (b * e) / (1 - e) : 0);
+  };
+  const ceiling = Math.log(estimate);
+  if (g(ceiling) >= 0) return estimate;
+  let u = Math.min(constant / a - 1, ceiling);
+  for (let i = 0; i < 100; i++) {
+    const value = g(u);
+    if (value <= 1e-12) break;
+    const d = slope(u);
+    if (!(d < 0)) break;
+    const next = u - value / d;
+    if (!(next > u) || next >= ceiling) {
+      u = Math.min(next, ceiling);
+      break;
+    }
+    if (next - u < 1e-14 * Math.max(1, Math.abs(u))) {
+      u = next;
+      break;
+    }
+    u = next;
+  }
+  return Math.exp(u);
 }
 
 export interface MeanSummary {
