@@ -188,6 +188,23 @@ export function targetContract(name: string, makeHarness: () => TargetHarness): 
     }
   });
 
+  test(`${name}: adopt(filter) takes only the matching instances (targets of several environments share one state)`, async () => {
+    const { harness, stateDir, events, target } = setup();
+    const [staging] = await target.start(harness.spec('healthy', { environment: 'staging' }), 1);
+    const [production] = await target.start(harness.spec('healthy', { environment: 'production' }), 1);
+    await target.close();
+    const stagingTarget = harness.open(stateDir, events);
+    const productionTarget = harness.open(stateDir, events);
+    try {
+      assert.deepEqual((await stagingTarget.adopt({ environment: 'staging' })).map((i) => i.id), [staging!.id]);
+      assert.deepEqual((await productionTarget.adopt({ environment: 'production' })).map((i) => i.id), [production!.id]);
+      assert.deepEqual(stagingTarget.list().map((i) => i.id), [staging!.id]);
+    } finally {
+      await stagingTarget.close({ stopInstances: true });
+      await productionTarget.close({ stopInstances: true });
+    }
+  });
+
   test(`${name}: close({ stopInstances: true }) stops everything and leaves nothing to adopt`, async () => {
     const { harness, stateDir, events, target } = setup();
     const started = await target.start(harness.spec('healthy'), 2);

@@ -66,6 +66,15 @@ export interface InstanceFilter {
   role?: string;
 }
 
+export function matchesFilter(spec: Pick<InstanceSpec, 'service' | 'version' | 'environment' | 'role'>, f: InstanceFilter): boolean {
+  return (
+    (f.service === undefined || f.service === spec.service) &&
+    (f.version === undefined || f.version === spec.version) &&
+    (f.environment === undefined || f.environment === spec.environment) &&
+    (f.role === undefined || f.role === spec.role)
+  );
+}
+
 export interface StartOptions {
   /** aborting stops the instances started so far and rejects with the signal's reason */
   signal?: AbortSignal;
@@ -89,8 +98,9 @@ export interface Target {
    * After a controller restart: finds instances left running by a previous target on the same
    * state, checks they are ours (not a reused pid) and healthy, and supervises them again.
    * Dead ones are forgotten with an instance.lost event. Returns the instances now supervised.
+   * filter: only these (e.g. { environment }), when several targets share one state directory.
    */
-  adopt(): Promise<InstanceInfo[]>;
+  adopt(filter?: InstanceFilter): Promise<InstanceInfo[]>;
   /** crash, restart, stop... as they happen, without reading the log; returns the unsubscribe */
   onInstanceEvent(listener: (event: InstanceEvent) => void): () => void;
   /** stops supervising; instances keep running (they survive a controller restart) unless stopInstances */

@@ -12,6 +12,7 @@ import { probeHealth } from '../health.ts';
 import {
   instanceEventData,
   instanceSubject,
+  matchesFilter,
   type InstanceEvent,
   type InstanceEventType,
   type InstanceFilter,
@@ -78,11 +79,7 @@ export class FakeTarget implements Target {
   list(filter: InstanceFilter = {}): InstanceInfo[] {
     return [...this.supervised]
       .map((id) => this.machine.get(id))
-      .filter((i): i is FakeInstance => i !== undefined && i.state !== 'stopped')
-      .filter((i) => (filter.service ?? i.spec.service) === i.spec.service)
-      .filter((i) => (filter.version ?? i.spec.version) === i.spec.version)
-      .filter((i) => (filter.environment ?? i.spec.environment) === i.spec.environment)
-      .filter((i) => filter.role === undefined || filter.role === i.spec.role)
+      .filter((i): i is FakeInstance => i !== undefined && i.state !== 'stopped' && matchesFilter(i.spec, filter))
       .map((i) => info(i));
   }
 
@@ -153,10 +150,10 @@ export class FakeTarget implements Target {
     );
   }
 
-  async adopt(): Promise<InstanceInfo[]> {
+  async adopt(filter: InstanceFilter = {}): Promise<InstanceInfo[]> {
     const out: InstanceInfo[] = [];
     for (const inst of [...this.machine.values()]) {
-      if (this.supervised.has(inst.id)) continue;
+      if (this.supervised.has(inst.id) || !matchesFilter(inst.spec, filter)) continue;
       if (!inst.server || inst.state === 'stopped') {
         this.machine.delete(inst.id);
         await this.emit('instance.lost', inst, { reason: 'not-running' });

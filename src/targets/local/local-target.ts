@@ -13,6 +13,7 @@ import { probeHealth } from '../health.ts';
 import {
   instanceEventData,
   instanceSubject,
+  matchesFilter,
   type InstanceEvent,
   type InstanceEventType,
   type InstanceFilter,
@@ -113,11 +114,7 @@ export class LocalTarget implements Target {
 
   list(filter: InstanceFilter = {}): InstanceInfo[] {
     return [...this.instances.values()]
-      .filter((i) => i.state !== 'stopped')
-      .filter((i) => filter.service === undefined || i.spec.service === filter.service)
-      .filter((i) => filter.version === undefined || i.spec.version === filter.version)
-      .filter((i) => filter.environment === undefined || i.spec.environment === filter.environment)
-      .filter((i) => filter.role === undefined || i.spec.role === filter.role)
+      .filter((i) => i.state !== 'stopped' && matchesFilter(i.spec, filter))
       .map((i) => this.info(i));
   }
 
@@ -158,9 +155,11 @@ export class LocalTarget implements Target {
         throw opts.signal.reason;
       }
       const failedAt = results.findIndex((r) => !r.ok && r.reason !== 'aborted');
-      if (failedAt >= 0 || results.length < started.length) {
+      if (failedAt >= 0 || results.length < started.length || results.some((r) => !r.ok)) {
         const failed = started[failedAt];
-        const error = failed ? this.startError(failed, results[failedAt]!) : new GreenlightError('INTERNAL', 'start was interrupted');
+        const error = failed
+          ? this.startError(failed, results[failedAt]!)
+          : new GreenlightError('INTERNAL', 'the target was closed while instances were starting', { retryable: true, hint: 'start them again on the new target' });
         await this.failBatch(started, failed, results[failedAt]);
         for (const inst of started) progress(inst);
         throw error;
@@ -188,11 +187,12 @@ export class LocalTarget implements Target {
     );
   }
 
-  async adopt(): Promise<InstanceInfo[]> {
+  async adopt(filter: InstanceFilter = {}): Promise<InstanceInfo[]> {
     this.assertOpen();
     const { records, unreadable } = this.records.readAll();
     if (unreadable.length > 0) this.logger?.warn({ files: unreadable, dir: this.records.dir }, 'unreadable instance records skipped');
-    const adopted = await Promise.all(records.filter((r) => !this.instances.has(r.id)).map((r) => this.adoptOne(r)));
+    const mine = records.filter((r) => !this.instances.has(r.id) && matchesFilter(r.spec, filter));
+    const adopted = await Promise.all(mine.map((r) => this.adoptOne(r)));
     return adopted.filter((i): i is Instance => i !== undefined).map((i) => this.info(i));
   }
 
