@@ -10,13 +10,38 @@ export function seriesKey(name: string, labels: Labels): string {
   return `${name}{${parts.join(',')}}`;
 }
 
-/** True when every label in `match` has the same value in `labels` (an empty value matches absence, like PromQL). */
+/**
+ * True when every matcher in `match` holds, with PromQL's four operators written as a value
+ * prefix: "500" (equal), "!=500", "=~5..", "!~2..". Regexes are anchored, and a missing label
+ * reads as "", both as in PromQL.
+ */
 export function matchesLabels(labels: Labels, match: Labels | undefined): boolean {
   if (!match) return true;
-  for (const [k, v] of Object.entries(match)) {
-    if ((labels[k] ?? '') !== v) return false;
+  for (const [k, m] of Object.entries(match)) {
+    const v = labels[k] ?? '';
+    if (m.startsWith('=~')) {
+      if (!anchored(m.slice(2)).test(v)) return false;
+    } else if (m.startsWith('!~')) {
+      if (anchored(m.slice(2)).test(v)) return false;
+    } else if (m.startsWith('!=')) {
+      if (v === m.slice(2)) return false;
+    } else if (v !== m) {
+      return false;
+    }
   }
   return true;
+}
+
+const regexCache = new Map<string, RegExp>();
+
+function anchored(source: string): RegExp {
+  let re = regexCache.get(source);
+  if (!re) {
+    if (regexCache.size > 1000) regexCache.clear();
+    re = new RegExp(`^(?:${source})$`);
+    regexCache.set(source, re);
+  }
+  return re;
 }
 
 export function withoutLabels(labels: Labels, drop: readonly string[]): Record<string, string> {
