@@ -1,9 +1,11 @@
 // Streaming anomaly detector: causal (a score uses only earlier points and the current one), bounded
-// memory per series, O(1) work per point. An ensemble of robust surprise measures feeds an
-// "anomaly likelihood" stage (as in Numenta's HTM detector: how unusual the recent raw scores are
-// relative to this series' own history of raw scores), so one threshold means the same thing on every
-// series; a detection then suppresses further alarms for a while, because one alarm per incident is
-// what an operator (and NAB) wants.
+// memory per series (a few hundred numbers), O(1) work per point. An ensemble of robust surprise
+// measures (level, first difference, fast mean against the slow baseline, time-of-day profile; all
+// with winsorised exponentially weighted baselines so an anomaly does not become the new normal at
+// once) is calibrated per series by a running high quantile of its own surprise, so one threshold means
+// the same thing on every series; a detection then damps further alarms for a while, because one alarm
+// per incident is what an operator (and NAB) wants. An optional HTM-style "anomaly likelihood" stage
+// is kept behind `likelihood: true`; it scored lower on NAB in this implementation (see docs/anomaly.md).
 import { normalTail } from './gaussian.ts';
 
 export interface DetectorOptions {
@@ -33,16 +35,18 @@ export interface DetectorOptions {
   wSeason?: number;
   /** false: score the ensemble z directly instead of through the likelihood stage */
   likelihood?: boolean;
+  /** per-series calibration: z is divided by a running estimate of this quantile of past z (0 = off) */
+  calibQuantile?: number;
   /** score threshold used for the early-warning signal and the suppression */
   threshold?: number;
 }
 
 /** Scores at or above this are an early warning; calibrated on NAB (standard profile). */
-export const ANOMALY_THRESHOLD = 0.5;
+export const ANOMALY_THRESHOLD = 0.3;
 
 export const defaultDetectorOptions: Required<DetectorOptions> = {
-  warmup: 150,
-  slowRate: 0.01,
+  warmup: 300,
+  slowRate: 0.001,
   fastRate: 0.3,
   dailyBuckets: 48,
   seasonalRate: 0.1,
@@ -50,7 +54,8 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   likelihoodRate: 0.002,
   suppress: 200,
   rawLow: 2,
-  likelihood: true,
+  likelihood: false,
+  calibQuantile: 0.98,
   rawHigh: 10,
   wLevel: 0.5,
   wDiff: 0.5,
@@ -97,6 +102,7 @@ class Detector implements AnomalyDetector {
   private ringPos = 0;
   private rMean = 0;
   private rVar = 0;
+  private zq = 3;
   private sinceAlarm = Number.POSITIVE_INFINITY;
   alarm = false;
 
@@ -174,7 +180,14 @@ class Detector implements AnomalyDetector {
     this.rMean += lr * d;
     this.rVar += lr * (d * (raw - this.rMean) - this.rVar);
 
-    let score = n <= o.warmup ? 0 : scoreFromTail(o.likelihood ? tail : normalTail(zAll));
+    let zc = zAll;
+    if (o.calibQuantile > 0) {
+      zc = (3 * zAll) / Math.max(this.zq, 3);
+      // stochastic-approximation quantile: steps up by (1-q) and down by q, relative to its size
+      const step = 0.05 * Math.max(this.zq, 1);
+      this.zq += zAll > this.zq ? step * o.calibQuantile : -step * (1 - o.calibQuantile);
+    }
+    let score = n <= o.warmup ? 0 : scoreFromTail(o.likelihood ? tail : normalTail(zc));
     this.sinceAlarm++;
     if (this.sinceAlarm <= o.suppress) score *= 0.1;
     this.alarm = score >= o.threshold;

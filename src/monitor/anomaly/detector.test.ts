@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ANOMALY_THRESHOLD, createDetector } from './detector.ts';
+import { erfc, normalTail } from './gaussian.ts';
+
+const series = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
+const wave = (i: number) => 50 + 10 * Math.sin((2 * Math.PI * i) / 288) + ((i * 7919) % 13) / 13;
+
+test('scores stay in [0, 1] and a level jump raises one early warning, not a stream of them', () => {
+  const d = createDetector();
+  const alarms: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const s = d.update(i * 300_000, wave(i) + (i >= 2000 ? 60 : 0));
+    assert.ok(s >= 0 && s <= 1);
+    if (d.alarm) alarms.push(i);
+  }
+  assert.ok(alarms.length >= 1 && alarms[0]! >= 2000 && alarms[0]! <= 2002, `alarms ${alarms.slice(0, 5)}`);
+  assert.ok(alarms.filter((i) => i < 2200).length === 1);
+});
+
+test('causal: a score never depends on later points', () => {
+  const xs = series(1500, wave);
+  const full = createDetector();
+  const a = xs.map((x, i) => full.update(i * 60_000, x));
+  const prefix = createDetector();
+  const b = xs.slice(0, 900).map((x, i) => prefix.update(i * 60_000, x));
+  assert.deepEqual(b, a.slice(0, 900));
+});
+
+test('a steady seasonal series and a flat line never alarm; non-finite values do not poison it', () => {
+  const d = createDetector();
+  for (let i = 0; i < 4000; i++) {
+    d.update(i * 300_000, wave(i));
+    assert.equal(d.alarm, false, `alarm at ${i}`);
+  }
+  const flat = createDetector();
+  for (let i = 0; i < 2000; i++) {
+    const s = flat.update(i * 60_000, i === 1000 ? Number.NaN : 5);
+    assert.ok(Number.isFinite(s));
+    assert.equal(flat.alarm, false);
+  }
+  assert.ok(ANOMALY_THRESHOLD > 0 && ANOMALY_THRESHOLD < 1);
+});
+
+test('Gaussian tail keeps relative precision deep in the tail', () => {
+  assert.ok(Math.abs(erfc(1) - 0.15729920705028513) < 1e-15);
+  assert.ok(Math.abs(normalTail(8) / 6.22096057427178e-16 - 1) < 1e-10);
+});
