@@ -37,7 +37,7 @@ export class TargetRegistry {
   }
 
   /** config: the `target:` object, raw or already parsed by configSchema() */
-  create(config: unknown, deps: TargetDeps): Target {
+  create(config: unknown, deps: TargetDeps, opts: { parsed?: boolean } = {}): Target {
     const kindName = (config as { kind?: unknown } | null)?.kind;
     const kind = typeof kindName === 'string' ? this.kinds.get(kindName) : undefined;
     if (!kind) {
@@ -46,6 +46,8 @@ export class TargetRegistry {
         data: { field: 'target.kind', known: this.kindNames() },
       });
     }
+    // Config already validated by config/ has its durations turned into numbers: use it as is.
+    if (opts.parsed) return kind.create(config as { kind: string }, deps);
     const parsed = kind.configSchema.safeParse(config);
     if (!parsed.success) {
       throw new GreenlightError('CONFIG_INVALID', `invalid ${kind.kind} target: ${z.prettifyError(parsed.error)}`, {
@@ -69,6 +71,6 @@ export const targetRegistry = new TargetRegistry().register(localTargetKind);
 export const targetConfigSchema = targetRegistry.configSchema();
 export { localTargetConfigSchema };
 
-export function createTarget(config: unknown, deps: TargetDeps): Target {
-  return targetRegistry.create(config, deps);
+export function createTarget(config: unknown, deps: TargetDeps, opts: { parsed?: boolean } = {}): Target {
+  return targetRegistry.create(config, deps, opts);
 }

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,22 +10,39 @@ import { ManualClock, systemClock, type Clock } from '../../clock/clock.ts';
 import type { StoredEvent } from '../../events/log.ts';
 import { MemoryEventLog } from '../../events/memory-log.ts';
 import { httpStatus, targetContract } from '../target.contract.ts';
-import { createTarget } from '../registry.ts';
+import { createTarget, targetConfigSchema } from '../registry.ts';
 import { fixtureSpec, writeFixtureApp, type FixtureMode } from './fixture-app.ts';
 import { LocalTarget } from './local-target.ts';
 import { isPortFree } from './ports.ts';
-import { isSameProcessAlive, processStartTime } from './proc.ts';
+import { isSameProcessAlive, processStartTime, signalGroup } from './proc.ts';
+import { RecordStore } from './records.ts';
 import type { LocalTargetConfig } from './config.ts';
 
 const artifact = writeFixtureApp();
 
+// A failing test must not leave instances running: everything recorded under the state dirs used
+// here is killed at the end (the records identify our processes by pid and start time).
+const stateDirs = new Set<string>();
+after(() => {
+  for (const dir of stateDirs) {
+    if (!existsSync(join(dir, 'instances'))) continue;
+    for (const r of new RecordStore(dir).readAll().records) {
+      if (isSameProcessAlive(r.pid, r.procStartTime)) signalGroup(r.pid, 'SIGKILL');
+    }
+  }
+});
+
 targetContract('LocalTarget', () => ({
-  open: (stateDir, events) => new LocalTarget({}, { stateDir, events, clock: systemClock }),
+  open: (stateDir, events) => {
+    stateDirs.add(stateDir);
+    return new LocalTarget({}, { stateDir, events, clock: systemClock });
+  },
   spec: (mode, over) => fixtureSpec(artifact, mode as FixtureMode, over),
 }));
 
 function setup(config: Partial<LocalTargetConfig> = {}, clock: Clock = systemClock) {
   const stateDir = mkdtempSync(join(tmpdir(), 'gl-local-'));
+  stateDirs.add(stateDir);
   const events = new MemoryEventLog(clock);
   const target = new LocalTarget(config, { stateDir, events, clock });
   return { stateDir, events, target };
@@ -251,6 +268,7 @@ test('LocalTarget: after a controller restart, instances are adopted, keep servi
 
 test('LocalTarget: instances survive the controller process being killed, and are adopted', async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'gl-local-'));
+  stateDirs.add(stateDir);
   const script = join(stateDir, 'controller.ts');
   writeFileSync(
     script,
@@ -318,9 +336,12 @@ test('LocalTarget: a record whose pid now belongs to another process is not adop
 });
 
 test('LocalTarget: the registry builds it from config, and rejects an unknown kind with the known ones', () => {
-  const deps = { stateDir: mkdtempSync(join(tmpdir(), 'gl-local-')), events: new MemoryEventLog(), clock: systemClock };
+  const deps = { stateDir: setup().stateDir, events: new MemoryEventLog(), clock: systemClock };
   const t = createTarget({ kind: 'local', port_range: [42000, 42100], restart_backoff: { initial: '500ms' } }, deps);
   assert.equal(t.kind, 'local');
+  const parsed = targetConfigSchema.parse({ kind: 'local', restart_backoff: { initial: '2s' } });
+  assert.deepEqual(parsed, { kind: 'local', port_range: [41000, 41999], restart_backoff: { initial: 2000, max: 30_000, reset_after: 60_000 }, liveness_interval: 1000 });
+  assert.equal(createTarget(parsed, deps).kind, 'local', 'an already parsed config is accepted as is');
   assert.throws(() => createTarget({ kind: 'mainframe' }, deps), (e: { code?: string; hint?: string }) => e.code === 'CONFIG_INVALID' && /local/.test(e.hint ?? ''));
   assert.throws(() => createTarget({ kind: 'local', port_range: [5000, 4000] }, deps), (e: { code?: string }) => e.code === 'CONFIG_INVALID');
   assert.throws(() => createTarget({ kind: 'local', bogus: 1 }, deps), (e: { code?: string }) => e.code === 'CONFIG_INVALID');
