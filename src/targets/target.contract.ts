@@ -17,6 +17,8 @@ export interface TargetHarness {
   /** a target on stateDir; opening a second one on the same stateDir is a "controller restart" */
   open(stateDir: string, events: EventLog): Target;
   spec(behaviour: ContractBehaviour, over?: Partial<InstanceSpec>): InstanceSpec;
+  /** makes a ready instance die as if it crashed (the target should restart it within ~1 s) */
+  crash(target: Target, instance: InstanceInfo): Promise<void>;
 }
 
 /** GET url; the status, or 0 when nothing answers. */
@@ -161,6 +163,30 @@ export function targetContract(name: string, makeHarness: () => TargetHarness): 
       off();
       await target.stop([a!.id]);
       assert.equal(heard.length, 2);
+    } finally {
+      await target.close({ stopInstances: true });
+    }
+  });
+
+  test(`${name}: a crash of a ready instance is heard, recorded, and the instance restarted under the same id`, async () => {
+    const { harness, events, target } = setup();
+    try {
+      const heard: InstanceEvent[] = [];
+      target.onInstanceEvent((e) => heard.push(e));
+      const [a, b] = await target.start(harness.spec('healthy'), 2);
+      await harness.crash(target, a!);
+      for (let i = 0; i < 500 && !heard.some((e) => e.type === 'instance.ready' && e.instance.restarts === 1); i++) await new Promise((r) => setTimeout(r, 10));
+      const mine = heard.filter((e) => e.instance.id === a!.id).map((e) => e.type);
+      assert.deepEqual(mine.slice(-3), ['instance.crashed', 'instance.restarted', 'instance.ready']);
+      const crashed = (await events.query({ types: ['instance.crashed'] }))[0]!;
+      assert.equal(crashed.subject, `instance/${a!.id}`);
+      assert.equal(crashed.data.phase, 'running');
+      assert.equal(typeof crashed.data.restartInMs, 'number');
+      const now = target.list().find((i) => i.id === a!.id)!;
+      assert.equal(now.state, 'ready');
+      assert.equal(now.restarts, 1);
+      assert.equal(await httpStatus(now.url + '/healthz'), 200);
+      assert.equal(target.list().find((i) => i.id === b!.id)!.restarts, 0, 'the other instance is untouched');
     } finally {
       await target.close({ stopInstances: true });
     }

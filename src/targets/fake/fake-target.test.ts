@@ -23,8 +23,9 @@ function spec(behaviour: string, over: Partial<InstanceSpec> = {}): InstanceSpec
 }
 
 targetContract('FakeTarget', () => ({
-  open: (stateDir, events) => new FakeTarget({}, { stateDir, events, clock: systemClock }),
+  open: (stateDir, events) => new FakeTarget({ restart_backoff_ms: 100 }, { stateDir, events, clock: systemClock }),
   spec,
+  crash: (target, instance) => (target as FakeTarget).crash(instance.id),
 }));
 
 test('FakeTarget: crash(id) records the crash and restarts on the same port after the back-off', async () => {

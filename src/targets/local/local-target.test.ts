@@ -35,9 +35,10 @@ after(() => {
 targetContract('LocalTarget', () => ({
   open: (stateDir, events) => {
     stateDirs.add(stateDir);
-    return new LocalTarget({}, { stateDir, events, clock: systemClock });
+    return new LocalTarget({ restart_backoff: { initial: 100, max: 1000, reset_after: 60_000 } }, { stateDir, events, clock: systemClock });
   },
   spec: (mode, over) => fixtureSpec(artifact, mode as FixtureMode, over),
+  crash: async (_target, instance) => void (await fetch(instance.url + '/crash')).text(),
 }));
 
 function setup(config: Partial<LocalTargetConfig> = {}, clock: Clock = systemClock) {
