@@ -66,7 +66,7 @@ function convexRoot(a: number, b: number, constant: number, estimate: number): n
   let u = Math.min(constant / a - 1, ceiling);
   for (let i = 0; i < 100; i++) {
     const value = g(u);
-    if (value <= 1e-12) break;
+    if (value <= 1e-9) break;
     const d = slope(u);
     if (!(d < 0)) break;
     const next = u - value / d;

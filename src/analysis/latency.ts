@@ -92,6 +92,52 @@ function interpolate(bounds: number[], cdf: (k: number) => number, k: number, q:
   return lowerBound + ((upperBound - lowerBound) * (q - below)) / (at - below);
 }
 
+/**
+ * Smallest i in [from, to) with test(i), for a test that is monotone in i; `to` when there is none.
+ * Gallops from `from` (upwards) before bisecting: the crossing is usually a few buckets away.
+ */
+function firstAtLeastFrom(from: number, to: number, test: (i: number) => boolean): number {
+  let lo = from;
+  let step = 1;
+  while (lo < to && !test(lo)) {
+    const next = Math.min(to, lo + step);
+    if (next < to && !test(next)) {
+      lo = next + 1;
+      step *= 2;
+      continue;
+    }
+    return bisect(lo + 1, next, test);
+  }
+  return lo;
+}
+
+/** Smallest i in [from, to] with test(i), given test(to) or to is the end. Gallops down from `to`. */
+function firstAtLeastBelow(from: number, to: number, test: (i: number) => boolean): number {
+  let hi = to;
+  let step = 1;
+  while (hi > from) {
+    const probe = Math.max(from, hi - step);
+    if (!test(probe)) return bisect(probe + 1, hi, test);
+    hi = probe;
+    step *= 2;
+  }
+  return hi;
+}
+
+function bisect(lo: number, hi: number, test: (i: number) => boolean): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (test(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Always-valid interval for the q-quantile of one histogram, the band at `alpha` over all its bounds. */
+export function quantileInterval(histogram: NormalisedHistogram, q: number, alpha: number): QuantileEstimate {
+  return quantileEstimate(new CdfBand(histogram, alpha), q);
+}
+
 function quantileEstimate(band: CdfBand, q: number): QuantileEstimate {
   const { bounds } = band.histogram;
   const size = bounds.length;
@@ -99,19 +145,18 @@ function quantileEstimate(band: CdfBand, q: number): QuantileEstimate {
   while (first < size && band.point(first) < q) first++;
   const estimate = first < size ? interpolate(bounds, (k) => band.point(k), first, q) : Number.POSITIVE_INFINITY;
 
-  // The lower CDF envelope crosses q no earlier than the point estimate does: the slow end of the interval.
-  let k = first;
-  while (k < size && band.lower(k) < q) k++;
+  // The envelopes are monotone in the bound, so their crossings of q are found by binary search.
+  // The lower envelope crosses q no earlier than the point estimate does: the slow end of the interval.
+  const k = firstAtLeastFrom(first, size, (i) => band.lower(i) >= q);
   const upper = k < size ? interpolate(bounds, (i) => band.lower(i), k, q) : Number.POSITIVE_INFINITY;
 
-  // The upper envelope crosses q no later: walk down to its first crossing for the fast end.
-  let j = Math.min(first, size - 1);
-  // Even the upper envelope stays below q: the quantile is beyond the last finite bound, which is all we know.
-  let lower = bounds[size - 1] as number;
-  if (j >= 0 && band.upper(j) >= q) {
-    while (j > 0 && band.upper(j - 1) >= q) j--;
-    lower = interpolate(bounds, (i) => band.upper(i), j, q);
-  }
+  // The upper envelope crosses q no later: the fast end. If even it stays below q at the last finite bound,
+  // the quantile is beyond that bound, which is all we know.
+  const top = Math.min(first, size - 1);
+  const lower =
+    band.upper(top) >= q
+      ? interpolate(bounds, (i) => band.upper(i), firstAtLeastBelow(0, top, (i) => band.upper(i) >= q), q)
+      : (bounds[size - 1] as number);
   return { estimate, lower, upper };
 }
 
