@@ -1,0 +1,113 @@
+// The controller's HTTP JSON API (v1). The CLI and the dashboard use only this.
+import type { Controller } from '../app/controller.ts';
+import { registerRelease } from '../releases/releases.ts';
+import { GreenlightError, describe } from '../errors/errors.ts';
+import type { EventFilter } from '../events/log.ts';
+import { Routes, STREAMING, type Request } from './http.ts';
+import { followEvents } from './sse.ts';
+import { statusOf } from './status.ts';
+
+export function apiRoutes(c: Controller): Routes {
+  const actorOf = (req: Request) => {
+    const a = req.raw.headers['x-greenlight-actor'];
+    return typeof a === 'string' && a.trim() ? `user:${a.trim().slice(0, 64)}` : 'user:api';
+  };
+  const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
+  const requireString = (b: Record<string, unknown>, key: string): string => {
+    const v = b[key];
+    if (typeof v !== 'string' || !v.trim()) throw new GreenlightError('USAGE', `"${key}" is required`);
+    return v.trim();
+  };
+
+  return new Routes()
+    .add('GET', '/v1/health', async () => ({ ok: true, service: 'greenlight-controller' }), { public: true })
+    .add('GET', '/v1/status', async () => statusOf(c))
+    .add('GET', '/v1/releases', async () => ({ releases: [...c.state.view.releases.values()] }))
+    .add('POST', '/v1/releases', async (req) => {
+      const b = body(req);
+      const requires = (b.requires ?? {}) as Record<string, string>;
+      const { release, created } = await registerRelease(
+        { service: requireString(b, 'service'), version: requireString(b, 'version'), artifact: requireString(b, 'artifact'), requires, actor: actorOf(req) },
+        { config: c.config, stateDir: c.loaded.stateDir, events: c.events, state: async () => c.state.view },
+      );
+      return { status: created ? 201 : 200, body: { release, created } };
+    })
+    .add('GET', '/v1/deployments', async () => ({ deployments: [...c.state.view.deployments.values()].reverse() }))
+    .add('GET', '/v1/deployments/:id', async (req) => {
+      const d = c.state.view.deployments.get(req.params.id!);
+      if (!d) throw new GreenlightError('NOT_FOUND', `no deployment ${req.params.id}`);
+      return d;
+    })
+    .add('POST', '/v1/deployments', async (req) => {
+      const b = body(req);
+      const handle = await c.deployer.start({
+        service: requireString(b, 'service'),
+        version: requireString(b, 'version'),
+        actor: actorOf(req),
+        force: b.force === true,
+        ...(typeof b.reason === 'string' ? { reason: b.reason } : {}),
+        ...(Array.isArray(b.environments) ? { only: b.environments as string[] } : {}),
+      });
+      handle.done.catch(() => undefined);
+      return { status: 202, body: { id: handle.id } };
+    })
+    .add('POST', '/v1/services/:service/abort', async (req) => {
+      const id = c.deployer.abort(req.params.service!, actorOf(req));
+      if (!id) throw new GreenlightError('NOT_FOUND', `no deployment of ${req.params.service} is running`);
+      return { aborted: id };
+    })
+    .add('POST', '/v1/services/:service/rollback', async (req) => {
+      const b = body(req);
+      const service = req.params.service!;
+      const envName = typeof b.environment === 'string' ? b.environment : c.config.environments.at(-1)!.name;
+      const target = typeof b.to === 'string' ? b.to : previousVersion(c, envName, service);
+      if (!target) throw new GreenlightError('NOT_FOUND', `no earlier version of ${service} ran in ${envName}`, { hint: 'name one with --to <version>' });
+      const handle = await c.deployer.start({ service, version: target, actor: actorOf(req), only: [envName], rollback: true, ...(typeof b.reason === 'string' ? { reason: b.reason } : {}) });
+      handle.done.catch(() => undefined);
+      return { status: 202, body: { id: handle.id, version: target, environment: envName } };
+    })
+    .add('POST', '/v1/shutdown', async (req) => {
+      if (!c.onShutdown) throw new GreenlightError('USAGE', 'this controller was not started by greenlight up and cannot be shut down over the API');
+      const stopAll = body(req).stopAll === true;
+      setImmediate(() => c.onShutdown!(stopAll));
+      return { stopping: true, stopAll };
+    })
+    .add('GET', '/v1/events', async (req) => ({ events: await c.events.query(filterFrom(req.query)) }))
+    .add('GET', '/v1/events/stream', async (req) => {
+      await followEvents(c.events, filterFrom(req.query), req.raw, req.res);
+      return STREAMING;
+    });
+}
+
+export function filterFrom(q: URLSearchParams): EventFilter {
+  const f: EventFilter = {};
+  const types = q.getAll('type').flatMap((t) => t.split(',')).filter(Boolean);
+  if (types.length) f.types = types;
+  if (q.get('subject')) f.subject = q.get('subject')!;
+  const num = (k: string) => {
+    const v = q.get(k);
+    if (v === null) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new GreenlightError('USAGE', `query parameter ${k} must be a number`);
+    return n;
+  };
+  const afterSeq = num('afterSeq');
+  if (afterSeq !== undefined) f.afterSeq = afterSeq;
+  const since = num('since');
+  if (since !== undefined) f.since = since;
+  const limit = num('limit');
+  if (limit !== undefined) f.limit = limit;
+  if (q.get('order') === 'desc') f.descending = true;
+  return f;
+}
+
+function previousVersion(c: Controller, env: string, service: string): string | undefined {
+  const current = c.state.view.stable.get(`${env}/${service}`)?.version;
+  const passed = [...c.state.view.passed.entries()]
+    .filter(([k]) => k.startsWith(`${env}/${service}@`))
+    .map(([k, v]) => ({ version: k.slice(`${env}/${service}@`.length), at: v.at }))
+    .filter((p) => p.version !== current)
+    .sort((a, b) => b.at - a.at);
+  void describe;
+  return passed[0]?.version;
+}

@@ -1,0 +1,37 @@
+import type { Controller } from '../app/controller.ts';
+import { describe } from '../errors/errors.ts';
+
+/** What runs where, as the API and `greenlight status` show it. */
+export async function statusOf(c: Controller): Promise<Record<string, unknown>> {
+  const services = Object.keys(c.config.services);
+  const environments = await Promise.all(
+    c.config.environments.map(async (env) => ({
+      name: env.name,
+      services: await Promise.all(
+        services.map(async (service) => {
+          const rt = c.runtime.environments(service).find((e) => e.name === env.name)!;
+          const stable = c.state.view.stable.get(`${env.name}/${service}`) ?? null;
+          const instances = rt.target.list({ service, environment: env.name });
+          let router: Record<string, unknown>;
+          try {
+            const [table, stats] = await Promise.all([rt.traffic.current(), rt.traffic.stats()]);
+            router = {
+              url: rt.routerUrl,
+              reachable: true,
+              table,
+              versions: Object.fromEntries(
+                Object.values(stats.versions).map((v) => [v.version, { weight: v.weight, requests: v.requests, errors: v.status['5xx'] + v.connectionErrors }]),
+              ),
+            };
+          } catch (err) {
+            router = { url: rt.routerUrl, reachable: false, error: describe(err) };
+          }
+          const running = c.deployer.runningDeployment(service);
+          return { service, stable, instances, router, runningDeployment: running ?? null };
+        }),
+      ),
+    })),
+  );
+  const deployments = [...c.state.view.deployments.values()].slice(-10).reverse();
+  return { controller: { url: c.url, pid: process.pid, config: c.loaded.file }, environments, deployments };
+}

@@ -1,0 +1,165 @@
+// The composition root: builds every module from the configuration, starts the routers (data
+// plane), adopts the instances still running from before, recovers deployments a crash cut off,
+// and serves the API. The controller decides; it is never in the path of user requests.
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../clock/clock.ts';
+import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import { routerFor, type Config } from '../config/schema.ts';
+import type { Check } from '../checks/check.ts';
+import { createCheck } from '../checks/registry.ts';
+import type { EventLog } from '../events/log.ts';
+import { SqliteEventLog } from '../store/sqlite/sqlite-event-log.ts';
+import { LiveState } from '../state/projection.ts';
+import { createTarget } from '../targets/registry.ts';
+import type { Target } from '../targets/target.ts';
+import { Deployer } from '../rollout/deployer.ts';
+import { recoverInterruptedDeployments } from '../rollout/recovery.ts';
+import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
+import { TrafficControl } from '../rollout/traffic.ts';
+import { RouterProcesses } from './routers.ts';
+import { ensureToken, tokenPath } from './token.ts';
+import { splitHostPort, urlOf } from './free-port.ts';
+import { apiRoutes } from '../api/routes.ts';
+import { GreenlightError } from '../errors/errors.ts';
+
+export interface ControllerOptions {
+  configPath?: string;
+  clock?: Clock;
+  /** progress lines for the terminal; silent when absent */
+  log?: (line: string) => void;
+}
+
+export interface Controller {
+  loaded: LoadedConfig;
+  config: Config;
+  events: EventLog;
+  state: LiveState;
+  deployer: Deployer;
+  runtime: Runtime;
+  targets: Map<string, Target>;
+  routers: RouterProcesses;
+  url: string;
+  token: string;
+  /** set by `greenlight up`: what POST /v1/shutdown does */
+  onShutdown?: (stopAll: boolean) => void;
+  /** stops the controller; routers and instances keep running unless stopAll */
+  stop(opts?: { stopAll?: boolean }): Promise<void>;
+}
+
+export async function startController(opts: ControllerOptions = {}): Promise<Controller> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? (() => undefined);
+  const loaded = loadConfig(opts.configPath);
+  const { config, stateDir } = loaded;
+  const token = ensureToken(stateDir);
+  const events = new SqliteEventLog(join(stateDir, 'events.db'), clock);
+  const state = new LiveState(events);
+  await state.start();
+
+  // The API port is taken first so a second controller on the same state fails before touching anything.
+  const server = createServer();
+  const { host, port } = splitHostPort(config.controller.listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new GreenlightError('PORT_IN_USE', `the controller cannot listen on ${config.controller.listen}: the port is in use`, {
+              hint: 'is another `greenlight up` running? (greenlight status) Otherwise change controller.listen',
+            })
+          : err,
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
+
+  try {
+    return await assemble();
+  } catch (err) {
+    server.close();
+    state.stop();
+    await events.close();
+    throw err;
+  }
+
+  async function assemble(): Promise<Controller> {
+  await events.append({ type: 'controller.started', actor: 'controller', subject: 'controller', data: { pid: process.pid, config: loaded.file, listen: config.controller.listen } });
+
+  const targets = new Map<string, Target>();
+  for (const env of config.environments) {
+    targets.set(env.name, createTarget(env.target, { stateDir: join(stateDir, 'targets', env.name), events, clock }, { parsed: true }));
+  }
+  for (const [name, target] of targets) {
+    const adopted = await target.adopt();
+    if (adopted.length) log(`adopted ${adopted.length} running instance(s) in ${name}`);
+  }
+
+  const routers = new RouterProcesses({ stateDir, tokenFile: tokenPath(stateDir), token, events, clock });
+  const traffic = new Map<string, TrafficControl>();
+  for (const env of config.environments) {
+    for (const service of Object.keys(config.services)) {
+      const r = routerFor(env, service);
+      const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin);
+      traffic.set(`${env.name}/${service}`, new TrafficControl(client));
+      log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
+    }
+  }
+
+  const checks = new Map<string, Check>(Object.entries(config.checks).map(([name, spec]) => [name, createCheck(name, spec)]));
+  const runtime: Runtime = {
+    service(name): ServiceRuntime | undefined {
+      const s = config.services[name];
+      if (!s) return undefined;
+      return { name, command: s.command, env: s.env, health: { path: s.health.path, timeoutMs: s.health.timeout, intervalMs: s.health.interval }, stopGraceMs: s.stop_grace, instances: s.instances };
+    },
+    environments(service): EnvironmentRuntime[] {
+      const s = config.services[service];
+      if (!s) return [];
+      return config.environments.map((env, index) => ({
+        name: env.name,
+        index,
+        target: targets.get(env.name)!,
+        traffic: traffic.get(`${env.name}/${service}`)!,
+        routerUrl: urlOf(routerFor(env, service).listen),
+        checks: env.checks.map((c) => checks.get(c)!),
+        dependencies: env.dependencies as EnvironmentRuntime['dependencies'],
+        instances: env.instances ?? s.instances,
+        env: env.env,
+        verifyForMs: env.switch.verify_for,
+      }));
+    },
+  };
+
+  const deployer = new Deployer({ events, state: state.view, runtime, clock });
+  const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime });
+  for (const id of recovered) log(`deployment ${id} was cut off by a restart: traffic returned to the stable version`);
+
+  const controller: Controller = {
+    loaded,
+    config,
+    events,
+    state,
+    deployer,
+    runtime,
+    targets,
+    routers,
+    url: urlOf(config.controller.listen),
+    token,
+    async stop(o = {}) {
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+      if (o.stopAll) {
+        for (const env of config.environments) for (const service of Object.keys(config.services)) await routers.stop(env.name, service).catch(() => undefined);
+      }
+      for (const t of targets.values()) await t.close({ stopInstances: !!o.stopAll });
+      await events.append({ type: 'controller.stopped', actor: 'controller', subject: 'controller', data: { pid: process.pid, stoppedAll: !!o.stopAll } });
+      state.stop();
+      await events.close();
+    },
+  };
+  server.on('request', apiRoutes(controller).handler(() => token));
+  return controller;
+  }
+}

@@ -1,0 +1,148 @@
+// Starts (or finds again) the router process of each environment and service. Routers are the data
+// plane: they are spawned detached so they outlive the controller, and keep serving the last
+// routing table (kept in their state file) while the controller is down or restarting.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import type { Clock } from '../clock/clock.ts';
+import { GreenlightError, describe } from '../errors/errors.ts';
+import type { EventLog } from '../events/log.ts';
+import { RouterClient } from '../router/client.ts';
+import { freePort, splitHostPort, urlOf } from './free-port.ts';
+
+export interface RouterRecord {
+  environment: string;
+  service: string;
+  pid: number;
+  listen: string;
+  admin: string;
+  stateFile: string;
+  logFile: string;
+  startedAt: number;
+}
+
+const routerEntry = fileURLToPath(new URL('../router/main.ts', import.meta.url));
+
+export class RouterProcesses {
+  private readonly dir: string;
+  private readonly tokenFile: string;
+  private readonly events: EventLog;
+  private readonly clock: Clock;
+  private readonly token: string;
+
+  constructor(opts: { stateDir: string; tokenFile: string; token: string; events: EventLog; clock: Clock }) {
+    this.dir = join(opts.stateDir, 'routers');
+    this.tokenFile = opts.tokenFile;
+    this.token = opts.token;
+    this.events = opts.events;
+    this.clock = opts.clock;
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  private recordFile(environment: string, service: string): string {
+    return join(this.dir, `${environment}--${service}.json`);
+  }
+
+  readRecord(environment: string, service: string): RouterRecord | undefined {
+    try {
+      return JSON.parse(readFileSync(this.recordFile(environment, service), 'utf8')) as RouterRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  client(rec: { admin: string }): RouterClient {
+    return new RouterClient({ adminUrl: urlOf(rec.admin), token: this.token });
+  }
+
+  /** Adopts a running router for this environment/service, or starts one. */
+  async ensure(environment: string, service: string, listen: string, admin: string | undefined): Promise<{ record: RouterRecord; client: RouterClient; adopted: boolean }> {
+    const existing = this.readRecord(environment, service);
+    if (existing && existing.listen === listen && (!admin || existing.admin === admin) && alive(existing.pid)) {
+      const client = this.client(existing);
+      if (await client.health().then(() => true, () => false)) {
+        await this.events.append({ type: 'router.adopted', actor: 'controller', subject: `router/${environment}/${service}`, data: { environment, service, pid: existing.pid, listen, admin: existing.admin } });
+        return { record: existing, client, adopted: true };
+      }
+    }
+    if (existing && alive(existing.pid)) {
+      // a router from an older configuration (another address): replace it
+      try {
+        process.kill(existing.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      await this.clock.sleep(300);
+    }
+    const adminAddr = admin ?? existing?.admin ?? `127.0.0.1:${await freePort()}`;
+    const stateFile = join(this.dir, `${environment}--${service}.table.json`);
+    const logFile = join(this.dir, `${environment}--${service}.log`);
+    const out = openSync(logFile, 'a');
+    const child = spawn(process.execPath, [routerEntry, '--name', `${environment}/${service}`, '--listen', listen, '--admin', adminAddr, '--state-file', stateFile, '--token-file', this.tokenFile], {
+      detached: true,
+      stdio: ['ignore', 'pipe', out],
+    });
+    closeSync(out);
+    const ready = await new Promise<{ ok: true } | { ok: false; why: string }>((resolve) => {
+      let buf = '';
+      const timer = setTimeout(() => resolve({ ok: false, why: 'it did not report ready within 10 s' }), 10_000);
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (d: string) => {
+        buf += d;
+        if (buf.includes('"ready":true')) {
+          clearTimeout(timer);
+          resolve({ ok: true });
+        }
+      });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ ok: false, why: `it exited with code ${code}` });
+      });
+    });
+    if (!ready.ok) {
+      const tail = readTail(logFile);
+      const { port } = splitHostPort(listen);
+      throw new GreenlightError('PORT_IN_USE', `the router of ${environment}/${service} on ${listen} did not start: ${ready.why}${tail ? `\n${tail}` : ''}`, {
+        hint: tail.includes('EADDRINUSE') || tail.includes('in use') ? `another process listens on port ${port}: stop it (ss -ltnp 'sport = :${port}') or change environments[].router.listen` : `see ${logFile}`,
+      });
+    }
+    child.stdout!.destroy();
+    child.unref();
+    const record: RouterRecord = { environment, service, pid: child.pid!, listen, admin: adminAddr, stateFile, logFile, startedAt: this.clock.now() };
+    writeFileSync(this.recordFile(environment, service), JSON.stringify(record, null, 2));
+    await this.events.append({ type: 'router.started', actor: 'controller', subject: `router/${environment}/${service}`, data: { ...record } });
+    return { record, client: this.client(record), adopted: false };
+  }
+
+  /** Stops a router process (greenlight down); traffic to that environment stops. */
+  async stop(environment: string, service: string): Promise<void> {
+    const rec = this.readRecord(environment, service);
+    if (!rec || !alive(rec.pid)) return;
+    try {
+      process.kill(rec.pid, 'SIGTERM');
+    } catch (err) {
+      throw new GreenlightError('INTERNAL', `could not stop router pid ${rec.pid}: ${describe(err)}`);
+    }
+    for (let i = 0; i < 50 && alive(rec.pid); i++) await this.clock.sleep(100);
+    if (alive(rec.pid)) process.kill(rec.pid, 'SIGKILL');
+    await this.events.append({ type: 'router.stopped', actor: 'controller', subject: `router/${environment}/${service}`, data: { environment, service, pid: rec.pid } });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readTail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-5).join('\n');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { GreenlightError } from '../../errors/errors.ts';
+import type { EventFilter, StoredEvent } from '../../events/log.ts';
+import { SqliteEventLog } from '../../store/sqlite/sqlite-event-log.ts';
+import { parseDuration } from '../../config/duration.ts';
+import { configOf, globals } from '../context.ts';
+import { color } from '../output.ts';
+
+/**
+ * Reads the event log file directly (not through the controller), so the record is readable
+ * even when the controller is down.
+ */
+export function registerEvents(program: Command): void {
+  program
+    .command('events')
+    .description('list the events of the log (the source of truth), with filters; --follow for new ones')
+    .option('--type <types...>', 'event types; "deployment.*" matches a prefix')
+    .option('--subject <subject>', 'subject, e.g. deployment/<id> or "instance/*"')
+    .option('--deployment <id>', 'events of one deployment')
+    .option('--since <duration>', 'only the last e.g. 10m, 2h')
+    .option('--limit <n>', 'at most n (the latest n)', (v) => Number(v))
+    .option('--follow', 'keep printing new events until interrupted')
+    .action(async function (this: Command, opts: { type?: string[]; subject?: string; deployment?: string; since?: string; limit?: number; follow?: boolean }) {
+      const loaded = configOf(this);
+      const file = join(loaded.stateDir, 'events.db');
+      if (!existsSync(file)) throw new GreenlightError('NOT_FOUND', `no event log at ${file}`, { hint: 'it is created by the first greenlight up' });
+      const log = new SqliteEventLog(file);
+      const filter: EventFilter = {};
+      if (opts.type) filter.types = opts.type.flatMap((t) => t.split(','));
+      if (opts.subject) filter.subject = opts.subject;
+      if (opts.since) {
+        const ms = parseDuration(opts.since);
+        if (ms === undefined) throw new GreenlightError('USAGE', `--since ${opts.since} is not a duration`, { hint: 'e.g. --since 10m' });
+        filter.since = Date.now() - ms;
+      }
+      const keep = (e: StoredEvent) => !opts.deployment || (e.data as { deploymentId?: string }).deploymentId === opts.deployment;
+      const json = !!globals(this).json;
+      const print = (e: StoredEvent) => {
+        if (!keep(e)) return;
+        if (json) return void process.stdout.write(JSON.stringify(e) + '\n');
+        const t = new Date(e.time).toISOString().replace('T', ' ').replace('Z', '');
+        const summary = JSON.stringify(e.data);
+        console.log(`${color.dim(`${String(e.seq).padStart(5)} ${t}`)} ${e.type.padEnd(32)} ${e.subject.padEnd(28)} ${color.dim(e.actor)} ${summary.length > 160 ? summary.slice(0, 157) + '...' : summary}`);
+      };
+      let last = 0;
+      const initial = opts.limit !== undefined ? (await log.query({ ...filter, limit: opts.limit, descending: true })).reverse() : await log.query(filter);
+      for (const e of initial) print(e);
+      last = Math.max(await log.lastSeq(), 0);
+      if (!opts.follow) return void (await log.close());
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 200));
+        for (const e of await log.query({ ...filter, afterSeq: last })) {
+          print(e);
+          last = e.seq;
+        }
+      }
+    });
+}

@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { startController } from '../../app/controller.ts';
+import { GreenlightError } from '../../errors/errors.ts';
+import { configOf, globals } from '../context.ts';
+import { ApiClient } from '../client.ts';
+import { color, printJson } from '../output.ts';
+
+const bin = fileURLToPath(new URL('../../../bin/greenlight.js', import.meta.url));
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('start the controller: API, routers of every environment, supervision of instances')
+    .option('--detach', 'run in the background (logs in <state_dir>/controller.log) and return once it answers')
+    .action(async function (this: Command, opts: { detach?: boolean }) {
+      const g = globals(this);
+      const loaded = configOf(this);
+      if (opts.detach) {
+        mkdirSync(loaded.stateDir, { recursive: true });
+        const logFile = join(loaded.stateDir, 'controller.log');
+        const fd = openSync(logFile, 'a');
+        const child = spawn(process.execPath, [bin, '--config', loaded.file, 'up'], { detached: true, stdio: ['ignore', fd, fd], env: process.env });
+        closeSync(fd);
+        child.unref();
+        const started = Date.now();
+        for (;;) {
+          if (child.exitCode !== null) throw new GreenlightError('INTERNAL', `the controller exited with code ${child.exitCode}`, { hint: `see ${logFile}` });
+          try {
+            const client = ApiClient.fromConfig(loaded);
+            await client.request('GET', '/v1/status', undefined, 2000);
+            if (g.json) printJson({ started: true, pid: child.pid, url: client.base, log: logFile });
+            else console.log(`controller running (pid ${child.pid}) at ${client.base}; log: ${logFile}`);
+            return;
+          } catch {
+            if (Date.now() - started > 30_000) throw new GreenlightError('INTERNAL', 'the controller did not answer within 30 s', { hint: `see ${logFile}` });
+            await new Promise((r) => setTimeout(r, 150));
+          }
+        }
+      }
+      const controller = await startController({ configPath: loaded.file, log: (l) => console.log(color.dim(l)) });
+      console.log(`${color.green('greenlight controller')} listening on ${controller.url} (token in ${join(loaded.stateDir, 'token')})`);
+      let stopping = false;
+      const stop = async (stopAll: boolean) => {
+        if (stopping) return;
+        stopping = true;
+        await controller.stop({ stopAll });
+        console.log(stopAll ? 'controller stopped; routers and instances stopped' : 'controller stopped; routers and instances keep serving');
+        process.exit(0);
+      };
+      controller.onShutdown = (stopAll) => void stop(stopAll);
+      process.on('SIGINT', () => void stop(false));
+      process.on('SIGTERM', () => void stop(false));
+      await new Promise(() => undefined);
+    });
+
+  program
+    .command('down')
+    .description('stop the controller; with --all, also the routers and every instance')
+    .option('--all', 'stop routers and instances too (traffic stops)')
+    .action(async function (this: Command, opts: { all?: boolean }) {
+      const client = ApiClient.fromConfig(configOf(this));
+      await client.request('POST', '/v1/shutdown', { stopAll: !!opts.all });
+      if (globals(this).json) printJson({ stopping: true, all: !!opts.all });
+      else console.log(opts.all ? 'stopping the controller, routers and instances' : 'stopping the controller (routers and instances keep serving)');
+    });
+}

@@ -1,0 +1,42 @@
+// greenlight: the command line. Commands are thin: they parse, call the controller's API (or the
+// app for `up`), print for people or --json for scripts, and exit with a documented code:
+// 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.
+import { Command, CommanderError } from 'commander';
+import { registerConfigCommands } from './commands/config.ts';
+import { registerUp } from './commands/up.ts';
+import { registerRelease } from './commands/release.ts';
+import { registerDeploy } from './commands/deploy.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerEvents } from './commands/events.ts';
+import { reportError } from './output.ts';
+import { exitCodes } from '../errors/errors.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('greenlight')
+    .description('Keeps bad releases away from users: every release proven in staging, progressive production, automatic rollback.')
+    .option('-c, --config <file>', 'configuration file (default: ./greenlight.yaml or $GREENLIGHT_CONFIG)')
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError()
+    .exitOverride();
+  registerConfigCommands(program);
+  registerUp(program);
+  registerRelease(program);
+  registerDeploy(program);
+  registerStatus(program);
+  registerEvents(program);
+  program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : exitCodes.usage;
+      return;
+    }
+    process.exitCode = reportError(err, process.argv.includes('--json'));
+  }
+}

@@ -1,0 +1,48 @@
+// Turns a deployment's events into the live progress lines `greenlight deploy` prints.
+import type { StoredEvent } from '../events/log.ts';
+import { color } from './output.ts';
+
+export function describeEvent(e: StoredEvent): string | undefined {
+  const d = e.data as Record<string, any>;
+  const env = d.environment ? `${String(d.environment).padEnd(11)} ` : '';
+  switch (e.type) {
+    case 'deployment.requested':
+      return `${color.bold(`deploy ${d.service}@${d.version}`)} ${color.dim(`(${d.deploymentId}, ${String(d.digest).slice(0, 19)}…)`)}${d.force ? color.yellow(` break-glass: ${d.reason}`) : ''}`;
+    case 'deployment.gate.passed':
+      return `  ${env}gate passed: ${d.because}`;
+    case 'deployment.gate.overridden':
+      return `  ${env}${color.yellow(`gate OVERRIDDEN by ${e.actor}: ${d.missing}; reason: "${d.reason}"`)}`;
+    case 'deployment.gate.refused':
+      return `  ${env}${color.red('gate refused')}`;
+    case 'deployment.stage':
+      if (d.stage === 'instances') return `  ${env}instances ${d.ready}/${d.of} ready`;
+      if (d.stage === 'switch') return `  ${env}switching traffic ${d.from ?? '(none)'} -> ${d.to}`;
+      if (d.stage === 'switch-back') return `  ${env}${color.yellow(`switching back to ${d.to}: ${d.reason}`)}`;
+      if (d.stage === 'already-stable') return `  ${env}${d.message}`;
+      if (String(d.stage).startsWith('checks:')) return (d.checks as string[]).length ? `  ${env}${d.stage.slice(7)} checks: ${(d.checks as string[]).join(', ')}` : undefined;
+      return `  ${env}${d.stage}`;
+    case 'check.passed':
+      return `  ${env}${color.green('✓')} ${d.name} ${color.dim(`${d.message} (${Math.round(d.durationMs)} ms)`)}`;
+    case 'check.failed':
+      return `  ${env}${color.red('✗')} ${d.name}: ${d.message}`;
+    case 'check.errored':
+      return `  ${env}${color.red('?')} ${d.name} could not verify: ${d.message}`;
+    case 'deployment.environment.passed':
+      return `  ${env}${color.green(d.unchanged ? 'unchanged' : 'passed')}`;
+    case 'deployment.environment.blocked':
+    case 'deployment.environment.rolled_back':
+    case 'deployment.environment.failed':
+      return `  ${env}${color.red(e.type.slice('deployment.environment.'.length).replace('_', ' '))}`;
+    case 'deployment.promoted':
+      return color.green(`✓ ${d.service}@${d.version} promoted through every environment`);
+    case 'deployment.blocked':
+    case 'deployment.rolled_back':
+    case 'deployment.failed':
+    case 'deployment.aborted':
+      return color.red(`✗ ${e.type.slice('deployment.'.length).replace('_', ' ')}: ${d.reason ?? ''}`);
+    default:
+      return undefined;
+  }
+}
+
+export const FINAL_DEPLOYMENT_EVENTS = new Set(['deployment.promoted', 'deployment.blocked', 'deployment.rolled_back', 'deployment.failed', 'deployment.aborted']);

@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { GreenlightError } from '../errors/errors.ts';
+import { formatPath, locate } from './locate.ts';
+import { configSchema, type Config } from './schema.ts';
+
+export interface ConfigProblem {
+  file: string;
+  line?: number;
+  column?: number;
+  /** field path like environments[1].router.listen */
+  path: string;
+  message: string;
+  hint?: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** absolute path of the file */
+  file: string;
+  /** directory relative paths in the config are resolved against */
+  baseDir: string;
+  /** absolute state directory */
+  stateDir: string;
+}
+
+export class ConfigError extends GreenlightError {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[]) {
+    super('CONFIG_INVALID', formatProblems(problems), {
+      hint: 'fix the fields above; `greenlight schema` writes a JSON Schema your editor can use to complete and check the file',
+      data: { problems },
+    });
+    this.problems = problems;
+  }
+}
+
+export function formatProblems(problems: ConfigProblem[]): string {
+  const n = problems.length;
+  const lines = problems.map((p) => {
+    const where = p.line !== undefined ? `${p.file}:${p.line}:${p.column}` : p.file;
+    return `  ${where}  ${p.path}: ${p.message}${p.hint ? `\n      hint: ${p.hint}` : ''}`;
+  });
+  return `${n} problem${n === 1 ? '' : 's'} in the configuration:\n${lines.join('\n')}`;
+}
+
+export function defaultConfigPath(cwd = process.cwd()): string {
+  return resolve(cwd, process.env.GREENLIGHT_CONFIG ?? 'greenlight.yaml');
+}
+
+export function loadConfig(path: string = defaultConfigPath()): LoadedConfig {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new GreenlightError(code === 'ENOENT' ? 'CONFIG_NOT_FOUND' : 'CONFIG_INVALID', `cannot read ${file}: ${code ?? String(err)}`, {
+      hint: code === 'ENOENT' ? '`greenlight init` writes a commented example; or pass --config <file>' : undefined,
+    });
+  }
+  const config = parseConfigText(text, file);
+  const baseDir = dirname(file);
+  return { config, file, baseDir, stateDir: resolve(baseDir, config.state_dir) };
+}
+
+/** Parses and validates the text of a config file; every problem is reported at once. */
+export function parseConfigText(text: string, file = 'greenlight.yaml'): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problems: ConfigProblem[] = [];
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    const pos = lines.linePos(e.pos[0]);
+    problems.push({ file, line: pos.line, column: pos.col, path: '(yaml)', message: e.message.split('\n')[0]!, hint: yamlHint(e.code) });
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  if (raw === null || typeof raw !== 'object') {
+    throw new ConfigError([{ file, line: 1, column: 1, path: '(top level)', message: 'the file is empty or not a mapping', hint: '`greenlight init` writes a commented example' }]);
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const path = [...issue.path, key];
+        const pos = locate(doc, lines, path, true);
+        const near = closest(key, knownKeys());
+        problems.push({ file, ...pos, path: formatPath(path), message: `unknown key "${key}"`, hint: near ? `did you mean "${near}"?` : 'remove it; `greenlight schema` lists the allowed keys' });
+      }
+      continue;
+    }
+    const pos = locate(doc, lines, issue.path);
+    const hint = (issue as { params?: { hint?: string } }).params?.hint;
+    problems.push({ file, ...pos, path: formatPath(issue.path), message: describeIssue(issue), ...(hint ? { hint } : {}) });
+  }
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  throw new ConfigError(problems);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) return `required: ${issue.message.replace(/, received undefined$/, '')}`;
+  if (issue.code === 'invalid_union') {
+    const kinds = issue.errors.flat().map((e) => e.message);
+    return `${issue.message}${kinds.length ? ` (${[...new Set(kinds)].slice(0, 3).join('; ')})` : ''}`;
+  }
+  return issue.message;
+}
+
+function yamlHint(code: string): string | undefined {
+  if (code === 'DUPLICATE_KEY') return 'each key may appear once in a mapping';
+  if (code === 'TAB_AS_INDENT') return 'indent with spaces, not tabs';
+  return undefined;
+}
+
+let known: string[] | undefined;
+function knownKeys(): string[] {
+  if (!known) {
+    const set = new Set<string>();
+    collectKeys(configSchema, set, new Set());
+    known = [...set];
+  }
+  return known;
+}
+
+function collectKeys(schema: unknown, out: Set<string>, seen: Set<unknown>): void {
+  if (!schema || typeof schema !== 'object' || seen.has(schema)) return;
+  seen.add(schema);
+  const def = (schema as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+  if (!def) return;
+  if (def.type === 'object' && def.shape) for (const [k, v] of Object.entries(def.shape as object)) (out.add(k), collectKeys(v, out, seen));
+  for (const key of ['innerType', 'in', 'out', 'element', 'valueType', 'left', 'right']) collectKeys(def[key], out, seen);
+  for (const key of ['options']) if (Array.isArray(def[key])) for (const o of def[key] as unknown[]) collectKeys(o, out, seen);
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) (bestD = d), (best = c);
+  }
+  return bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+export function configJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}

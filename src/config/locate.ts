@@ -1,0 +1,46 @@
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
+
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+/**
+ * Finds where a value (or, with key=true, a map key) sits in the YAML source, walking the path
+ * as far as it exists; a path into a missing field resolves to its nearest existing parent.
+ */
+export function locate(doc: Document, lines: LineCounter, path: readonly PropertyKey[], key = false): SourcePosition | undefined {
+  let node: unknown = doc.contents;
+  let best: Node | undefined = node as Node | undefined;
+  let keyNode: Node | undefined;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i];
+    keyNode = undefined;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      keyNode = pair.key as Node;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+    } else {
+      break;
+    }
+    if (node && typeof node === 'object' && 'range' in node) best = node as Node;
+    else if (keyNode) best = keyNode;
+    if (i === path.length - 1 && key && keyNode) best = keyNode;
+  }
+  const offset = best?.range?.[0];
+  if (offset === undefined) return undefined;
+  const pos = lines.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out === '' ? String(seg) : `.${String(seg)}`;
+  }
+  return out || '(top level)';
+}

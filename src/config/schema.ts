@@ -1,0 +1,140 @@
+// The shape of greenlight.yaml. Each module owns the schema of its own part (checks, targets,
+// dependency sources, rollout analysis, monitors, notifiers); this file composes them, adds the
+// cross-field rules and fills defaults. Strict objects everywhere: an unknown key is an error.
+import { z } from 'zod';
+import { duration } from './duration.ts';
+import { componentSchemas } from './components.ts';
+
+const NAME = /^[a-z][a-z0-9_-]*$/;
+const name = (what: string) =>
+  z.string().regex(NAME, { message: `${what} must start with a lowercase letter and use only a-z, 0-9, "-" and "_"` });
+
+export const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, {
+    message: 'expected "host:port", e.g. "127.0.0.1:8080" or "[::1]:8080"',
+  })
+  .refine((s) => {
+    const port = Number(s.slice(s.lastIndexOf(':') + 1));
+    return Number.isNaN(port) || (port > 0 && port < 65536);
+  }, { message: 'port must be between 1 and 65535' });
+
+export const serviceSchema = z.strictObject({
+  description: z.string().optional(),
+  command: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  env: z.record(z.string(), z.string()).default({}),
+  health: z
+    .strictObject({
+      path: z.string().startsWith('/', { message: 'must start with "/"' }).default('/healthz'),
+      timeout: duration.default(30_000),
+      interval: duration.default(100),
+    })
+    .default({ path: '/healthz', timeout: 30_000, interval: 100 }),
+  instances: z.int().min(1).max(64).default(2),
+  stop_grace: duration.default(10_000),
+  /** a JSON file inside the artifact: { "requires": { "acme-auth": ">=3.0.0 <4" } } */
+  requirements_file: z.string().default('greenlight.requires.json'),
+});
+
+const routerSchema = z.strictObject({
+  listen: listenAddress,
+  /** the router's admin API (stats, routing table); a free loopback port is picked when absent */
+  admin: listenAddress.optional(),
+});
+
+export const switchSchema = z.strictObject({
+  /** how long post-switch checks keep watching before the switch is final */
+  verify_for: duration.default(0),
+});
+
+export const environmentSchema = z.strictObject({
+  name: name('an environment name'),
+  description: z.string().optional(),
+  target: componentSchemas.target.default({ kind: 'local' }),
+  /** one router per service: either {listen, admin} (one service) or a map service -> {listen, admin} */
+  router: z.union([routerSchema, z.record(z.string(), routerSchema)]),
+  /** overrides the service's instance count in this environment */
+  instances: z.int().min(1).max(64).optional(),
+  /** environment variables for the service's instances here, over the service's own env */
+  env: z.record(z.string(), z.string()).default({}),
+  checks: z.array(z.string()).default([]),
+  dependencies: z.record(z.string(), componentSchemas.dependencySource).default({}),
+  switch: switchSchema.default({ verify_for: 0 }),
+  rollout: componentSchemas.rollout.optional(),
+  monitors: componentSchemas.monitors.optional(),
+});
+
+export const configSchema = z
+  .strictObject({
+    version: z.literal(1, { message: 'expected version: 1' }),
+    state_dir: z.string().default('.greenlight'),
+    controller: z
+      .strictObject({ listen: listenAddress.default('127.0.0.1:7070') })
+      .default({ listen: '127.0.0.1:7070' }),
+    services: z.record(name('a service name'), serviceSchema).refine((s) => Object.keys(s).length > 0, {
+      message: 'at least one service is needed',
+    }),
+    environments: z.array(environmentSchema).min(1, { message: 'at least one environment is needed' }),
+    checks: z.record(name('a check name'), componentSchemas.check).default({}),
+    alerting: componentSchemas.alerting.optional(),
+  })
+  .superRefine((cfg, ctx) => {
+    const services = Object.keys(cfg.services);
+    const seenEnv = new Map<string, number>();
+    const seenListen = new Map<string, string>();
+    const claim = (addr: string | undefined, path: PropertyKey[], what: string) => {
+      if (!addr) return;
+      const other = seenListen.get(addr);
+      if (other) ctx.addIssue({ code: 'custom', path, message: `${addr} is already used by ${other}`, params: { hint: 'give each router and the controller its own port' } });
+      else seenListen.set(addr, what);
+    };
+    claim(cfg.controller.listen, ['controller', 'listen'], 'controller.listen');
+    cfg.environments.forEach((env, i) => {
+      const prev = seenEnv.get(env.name);
+      if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['environments', i, 'name'], message: `environment "${env.name}" is defined twice (also at environments[${prev}])` });
+      seenEnv.set(env.name, i);
+      env.checks.forEach((c, j) => {
+        if (!(c in cfg.checks)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['environments', i, 'checks', j],
+            message: `unknown check "${c}"`,
+            params: { hint: Object.keys(cfg.checks).length ? `defined checks: ${Object.keys(cfg.checks).join(', ')}` : 'define it under the top-level "checks:" key' },
+          });
+        }
+      });
+      if (isSingleRouter(env.router)) {
+        if (services.length > 1) {
+          ctx.addIssue({ code: 'custom', path: ['environments', i, 'router'], message: 'with several services, router must map each service to its own {listen, admin}', params: { hint: `e.g. router: { ${services[0]}: { listen: "127.0.0.1:8081" } }` } });
+        }
+        claim(env.router.listen, ['environments', i, 'router', 'listen'], `environments[${i}].router.listen`);
+        claim(env.router.admin, ['environments', i, 'router', 'admin'], `environments[${i}].router.admin`);
+      } else {
+        for (const [svc, r] of Object.entries(env.router)) {
+          if (!services.includes(svc)) ctx.addIssue({ code: 'custom', path: ['environments', i, 'router', svc], message: `unknown service "${svc}"`, params: { hint: `services: ${services.join(', ')}` } });
+          claim(r.listen, ['environments', i, 'router', svc, 'listen'], `environments[${i}].router.${svc}.listen`);
+          claim(r.admin, ['environments', i, 'router', svc, 'admin'], `environments[${i}].router.${svc}.admin`);
+        }
+        for (const svc of services) {
+          if (!(svc in env.router)) ctx.addIssue({ code: 'custom', path: ['environments', i, 'router'], message: `no router for service "${svc}"` });
+        }
+      }
+    });
+  });
+
+function isSingleRouter(r: unknown): r is z.infer<typeof routerSchema> {
+  return typeof r === 'object' && r !== null && 'listen' in r && typeof (r as { listen: unknown }).listen === 'string';
+}
+
+export type Config = z.infer<typeof configSchema>;
+export type ServiceConfig = z.infer<typeof serviceSchema>;
+export type EnvironmentConfig = z.infer<typeof environmentSchema>;
+export type RouterConfig = z.infer<typeof routerSchema>;
+
+/** The router of a service in an environment, whichever of the two forms the config used. */
+export function routerFor(env: EnvironmentConfig, service: string): RouterConfig {
+  if (isSingleRouter(env.router)) return env.router;
+  const r = (env.router as Record<string, RouterConfig>)[service];
+  if (!r) throw new Error(`environment ${env.name} has no router for ${service}`);
+  return r;
+}

@@ -1,0 +1,170 @@
+// One release entering one environment, all at once behind the router: start the new instances,
+// run the pre checks, switch the router, run the post checks for the verification window, then
+// either make the new version stable or switch back. The previous version keeps serving until the
+// new one is proven, and its instances are stopped only after the switch is final.
+import { describe, GreenlightError } from '../errors/errors.ts';
+import { runChecks } from '../checks/runner.ts';
+import type { Check, CheckContext } from '../checks/check.ts';
+import type { Release } from '../releases/releases.ts';
+import type { InstanceInfo } from '../targets/target.ts';
+import type { DeployerDeps } from './deployer.ts';
+import type { EnvironmentRuntime } from './runtime.ts';
+import { placementOf } from './placement.ts';
+
+export type EnvironmentResult = 'passed' | 'blocked' | 'rolled_back' | 'failed' | 'aborted';
+export interface EnvironmentOutcome {
+  result: EnvironmentResult;
+  reason?: string;
+}
+
+type Emit = (type: string, data: Record<string, unknown>, actor?: string) => Promise<unknown>;
+
+export interface EnvironmentStep {
+  id: string;
+  release: Release;
+  env: EnvironmentRuntime;
+  emit: Emit;
+  deps: DeployerDeps;
+  signal: AbortSignal;
+}
+
+export async function deployToEnvironment(step: EnvironmentStep): Promise<EnvironmentOutcome> {
+  const { release, env, emit, deps } = step;
+  const service = deps.runtime.service(release.service)!;
+  const stable = placementOf(deps.state, env.name, release.service);
+  const stage = (name: string, extra: Record<string, unknown> = {}) => emit('deployment.stage', { environment: env.name, stage: name, ...extra });
+  const end = async (result: EnvironmentResult, reason: string, extra: Record<string, unknown> = {}): Promise<EnvironmentOutcome> => {
+    await emit(`deployment.environment.${result === 'aborted' ? 'failed' : result}`, { environment: env.name, reason, ...extra });
+    return { result, reason };
+  };
+
+  if (stable && stable.version === release.version && stable.digest === release.digest) {
+    const running = env.target.list({ service: release.service, version: release.version, environment: env.name });
+    if (running.length > 0) {
+      await stage('already-stable', { message: `${release.service}@${release.version} already serves ${env.name}` });
+      await emit('deployment.environment.passed', { environment: env.name, digest: release.digest, unchanged: true });
+      return { result: 'passed' };
+    }
+  }
+
+  // 1. Start the new instances beside the stable ones; no traffic reaches them yet.
+  await stage('instances', { ready: 0, of: env.instances });
+  let fresh: InstanceInfo[];
+  try {
+    let ready = 0;
+    fresh = await env.target.start(
+      {
+        service: release.service,
+        version: release.version,
+        environment: env.name,
+        artifactDir: release.artifactDir,
+        command: service.command,
+        env: { ...service.env, ...env.env },
+        health: service.health,
+        stopGraceMs: service.stopGraceMs,
+        role: 'candidate',
+      },
+      env.instances,
+      {
+        signal: step.signal,
+        onProgress: (i) => {
+          if (i.state === 'ready') void stage('instances', { ready: ++ready, of: env.instances, instance: i.id, port: i.port });
+        },
+      },
+    );
+  } catch (err) {
+    if (step.signal.aborted) return end('aborted', describe(step.signal.reason));
+    const hint = err instanceof GreenlightError ? err.hint : undefined;
+    return end('blocked', `instances of ${release.service}@${release.version} did not start: ${describe(err)}`, { stage: 'instances', ...(hint ? { hint } : {}) });
+  }
+  const freshIds = fresh.map((i) => i.id);
+  const ctx = (): CheckContext => ({
+    environment: env.name,
+    service: release.service,
+    release: { version: release.version, digest: release.digest, requires: release.requires, artifactPath: release.artifactDir },
+    routerUrl: env.routerUrl,
+    instanceUrls: env.target.list({ service: release.service, version: release.version, environment: env.name }).map((i) => i.url),
+    dependencies: env.dependencies,
+    signal: step.signal,
+    clock: deps.clock,
+  });
+  const checks = (phase: Check['phase']) => env.checks.filter((c) => c.phase === phase);
+  const run = async (phase: Check['phase']) => {
+    await stage(`checks:${phase}`, { checks: checks(phase).map((c) => c.name) });
+    return runChecks(checks(phase), ctx(), { events: deps.events, actor: 'controller', subject: `deployment/${step.id}` });
+  };
+
+  // 2. Pre checks: compatibility of third-party dependencies, smoke tests on the new instances.
+  const pre = await run('pre');
+  if (step.signal.aborted) return cleanup(step, freshIds, end('aborted', describe(step.signal.reason)));
+  if (pre.verdict !== 'pass') {
+    return cleanup(step, freshIds, end('blocked', summarise(pre.results), { stage: 'checks:pre' }));
+  }
+
+  // 3. Switch all traffic; the previous version stays listed at weight 0 so pinned clients move.
+  const upstreamsOf = (version: string) => env.target.list({ service: release.service, version, environment: env.name }).filter((i) => i.state !== 'stopped').map((i) => i.url);
+  const previous = stable && stable.version !== release.version ? stable : undefined;
+  const switchTo = async (to: string, from: string | undefined, why: string) => {
+    const table = await env.traffic.route([
+      { version: to, weight: 100, upstreams: upstreamsOf(to) },
+      ...(from ? [{ version: from, weight: 0, upstreams: upstreamsOf(from) }] : []),
+    ]);
+    await deps.events.append({
+      type: 'router.switched',
+      actor: 'controller',
+      subject: `environment/${env.name}/${release.service}`,
+      data: { deploymentId: step.id, environment: env.name, service: release.service, to, from: from ?? null, reason: why, revision: table.revision },
+    });
+  };
+  try {
+    await stage('switch', { from: previous?.version ?? null, to: release.version });
+    await switchTo(release.version, previous?.version, 'deploy');
+  } catch (err) {
+    // The router did not take the table; if it did partially, putting stable back is still right.
+    if (previous) await switchTo(previous.version, release.version, 'switch failed').catch(() => undefined);
+    return cleanup(step, freshIds, end('failed', `switching ${env.name} to ${release.version} failed: ${describe(err)}`, { stage: 'switch' }));
+  }
+
+  // 4. Post checks through the router, repeated over the verification window.
+  const until = deps.clock.now() + env.verifyForMs;
+  let post = await run('post');
+  while (post.verdict === 'pass' && deps.clock.now() < until && !step.signal.aborted) {
+    await deps.clock.sleep(Math.min(1000, until - deps.clock.now()), step.signal).catch(() => undefined);
+    if (step.signal.aborted) break;
+    if (checks('post').length) post = await run('post');
+  }
+  if (post.verdict !== 'pass' || step.signal.aborted) {
+    const reason = step.signal.aborted ? describe(step.signal.reason) : summarise(post.results);
+    if (previous) {
+      await stage('switch-back', { to: previous.version, reason });
+      await switchTo(previous.version, release.version, `post-switch checks: ${reason}`);
+    } else {
+      await env.traffic.route([{ version: release.version, weight: 0, upstreams: [] }]);
+    }
+    return cleanup(step, freshIds, end(step.signal.aborted ? 'aborted' : 'rolled_back', reason, { stage: 'checks:post', switchedBackTo: previous?.version ?? null }));
+  }
+
+  // 5. Final: the new version is stable here; the old instances drain and stop.
+  await deps.events.append({
+    type: 'environment.stable.changed',
+    actor: 'controller',
+    subject: `environment/${env.name}/${release.service}`,
+    data: { deploymentId: step.id, environment: env.name, service: release.service, version: release.version, digest: release.digest, previous: previous?.version ?? null },
+  });
+  await emit('deployment.environment.passed', { environment: env.name, digest: release.digest });
+  await env.traffic.route([{ version: release.version, weight: 100, upstreams: upstreamsOf(release.version) }]);
+  const old = env.target.list({ service: release.service, environment: env.name }).filter((i) => i.version !== release.version);
+  if (old.length) await env.target.stop(old.map((i) => i.id));
+  return { result: 'passed' };
+}
+
+async function cleanup(step: EnvironmentStep, ids: string[], outcome: Promise<EnvironmentOutcome>): Promise<EnvironmentOutcome> {
+  const o = await outcome;
+  await step.env.target.stop(ids).catch(() => undefined);
+  return o;
+}
+
+function summarise(results: { name: string; verdict: string; message: string }[]): string {
+  const bad = results.filter((r) => r.verdict !== 'pass');
+  return bad.map((r) => `check ${r.name} ${r.verdict === 'fail' ? 'failed' : 'could not verify'}: ${r.message}`).join('; ') || 'checks did not pass';
+}
