@@ -140,7 +140,7 @@ export class LocalTarget implements Target {
         started.push(inst);
         progress(inst);
       }
-      const results = batch.signal.aborted
+      const waited = batch.signal.aborted
         ? []
         : await Promise.all(
             started.map(async (inst) => {
@@ -150,6 +150,11 @@ export class LocalTarget implements Target {
               return r;
             }),
           );
+      // ready, then died while the others were still starting: that is a crash at start too
+      const results = waited.map((r, i): ReadyResult => {
+        const exit = started[i]!.proc.exit;
+        return r.ok && exit ? { ok: false, reason: 'exited', exit } : r;
+      });
       if (opts.signal?.aborted) {
         await this.failBatch(started, undefined);
         throw opts.signal.reason;
@@ -164,10 +169,14 @@ export class LocalTarget implements Target {
         for (const inst of started) progress(inst);
         throw error;
       }
+      // all marked ready at once, so a crash from now on is handled as a crash of a ready instance
+      const now = this.clock.now();
       for (const inst of started) {
         inst.state = 'ready';
-        inst.readySince = this.clock.now();
-        await this.emit('instance.ready', inst, { startupMs: this.clock.now() - inst.startedAt });
+        inst.readySince = now;
+      }
+      for (const inst of started) {
+        await this.emit('instance.ready', inst, { startupMs: now - inst.startedAt });
         progress(inst);
       }
       return started.map((i) => this.info(i));
