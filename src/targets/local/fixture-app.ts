@@ -16,12 +16,19 @@ if (mode === 'crash-at-start') {
   console.error('fatal: cannot read config/secrets.json (fixture crash at start)');
   setTimeout(() => process.exit(3), 20);
 } else {
+  let sick = false;
   const server = createServer((req, res) => {
     res.setHeader('connection', 'close');
     const url = new URL(req.url, 'http://x');
     if (url.pathname === '/healthz') {
-      res.statusCode = mode === 'never-ready' ? 503 : 200;
-      return res.end(mode === 'never-ready' ? 'not yet' : 'ok');
+      const bad = mode === 'never-ready' || sick;
+      res.statusCode = bad ? 503 : 200;
+      return res.end(bad ? 'not healthy' : 'ok');
+    }
+    if (url.pathname === '/sick') {
+      sick = true;
+      log('health turned bad');
+      return res.end('sick');
     }
     if (url.pathname === '/slow') {
       const ms = Number(url.searchParams.get('ms') ?? 300);

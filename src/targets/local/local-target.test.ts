@@ -267,6 +267,25 @@ test('LocalTarget: after a controller restart, instances are adopted, keep servi
   }
 });
 
+test('LocalTarget: an adopted instance that is ours but unhealthy is replaced like a crashed one', async () => {
+  const { stateDir, events, target } = setup();
+  const [a] = await target.start(fixtureSpec(artifact, 'healthy', { health: { path: '/healthz', timeoutMs: 400, intervalMs: 25 } }), 1);
+  await target.close();
+  await get(a!.url + '/sick');
+  const next = new LocalTarget({ restart_backoff: { initial: 100, max: 1000, reset_after: 60_000 } }, { stateDir, events, clock: systemClock });
+  try {
+    const [adopted] = await next.adopt();
+    assert.equal(adopted!.id, a!.id);
+    assert.equal((await nextEvent(events, 'instance.adopted')).data.healthy, false);
+    assert.equal((await nextEvent(events, 'instance.crashed')).data.reason, 'unhealthy-when-adopted');
+    await nextEvent(events, 'instance.ready', (e) => e.data.afterRestart === true);
+    assert.equal(isSameProcessAlive(a!.pid, undefined), false, 'the sick process was killed');
+    assert.equal((await get(a!.url + '/healthz')).status, 200);
+  } finally {
+    await next.close({ stopInstances: true });
+  }
+});
+
 test('LocalTarget: instances survive the controller process being killed, and are adopted', async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'gl-local-'));
   stateDirs.add(stateDir);
