@@ -1,0 +1,134 @@
+// The monitor part of greenlight.yaml, for config/ to compose: per environment `monitors:`
+// (probes, scraping, process metrics, rules, retention) and per service `slos:`. Keys are
+// snake_case as everywhere in the YAML; durations use config/duration ("30s", "5m", "3d") and come
+// out in milliseconds. The to*() helpers turn parsed config into what the runtime classes take.
+import { z } from 'zod';
+import { duration } from '../config/duration.ts';
+import type { HttpProbeSpec } from './probe/http.ts';
+import type { QueryFn, RuleSpec } from './rules/query.ts';
+import { defaultRetention, type RetentionOptions } from './series/store.ts';
+import { sloSchema } from './slo/slo.ts';
+
+export { sloSchema } from './slo/slo.ts';
+export { burnRateAlertSchema, defaultBurnRateAlerts } from './slo/burn-rate.ts';
+
+const NAME = /^[a-z][a-z0-9_-]*$/;
+const METRIC = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+const labels = z.record(z.string().regex(LABEL, { message: 'label names are [a-zA-Z_][a-zA-Z0-9_]*' }), z.string());
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
+const metric = z.string().regex(METRIC, { message: 'metric names are [a-zA-Z_:][a-zA-Z0-9_:]*' });
+
+export const probeSchema = z
+  .strictObject({
+    name: z.string().regex(NAME, { message: 'use lowercase letters, digits, "-" and "_"' }),
+    url: httpUrl,
+    method: z.enum(['GET', 'HEAD']).default('GET'),
+    interval: duration.default(15_000),
+    timeout: duration.default(5_000),
+    /** default: any 2xx */
+    expect_status: z.array(z.int().min(100).max(599)).min(1).optional(),
+    /** text the body must contain */
+    expect_body: z.string().optional(),
+    labels: labels.optional(),
+  })
+  .refine((p) => p.timeout <= p.interval, { message: 'timeout must not exceed interval', path: ['timeout'] });
+
+export const scrapeSchema = z
+  .strictObject({
+    interval: duration.default(15_000),
+    timeout: duration.default(10_000),
+    /** path scraped on every instance of the environment's services; omit to not scrape them */
+    metrics_path: z.string().startsWith('/', { message: 'must start with "/"' }).optional(),
+    targets: z.array(z.strictObject({ url: httpUrl, labels: labels.optional() })).default([]),
+  })
+  .refine((s) => s.timeout <= s.interval, { message: 'timeout must not exceed interval', path: ['timeout'] });
+
+const queryFns = ['latest', 'rate', 'increase', 'avg_over_time', 'max_over_time', 'min_over_time', 'histogram_quantile'] as const satisfies readonly QueryFn[];
+
+export const querySchema = z
+  .strictObject({
+    fn: z.enum(queryFns),
+    metric,
+    /** label matchers: "500", "!=500", "=~5..", "!~2.." */
+    match: z.record(z.string(), z.string()).optional(),
+    window: duration.optional(),
+    quantile: z.number().min(0).max(1).optional(),
+    sum_by: z.array(z.string().regex(LABEL)).optional(),
+  })
+  .refine((q) => q.fn === 'latest' || q.fn === 'histogram_quantile' || q.window !== undefined, {
+    message: 'this fn needs a window, e.g. window: 5m',
+    path: ['window'],
+  })
+  .refine((q) => (q.fn === 'histogram_quantile') === (q.quantile !== undefined), {
+    message: 'quantile is required by histogram_quantile and only allowed there',
+    path: ['quantile'],
+  });
+
+export const ruleSchema = z.strictObject({
+  /** the alert name, as in Prometheus ("HighErrorRate") */
+  alert: z.string().regex(/^[A-Za-z_][A-Za-z0-9_:-]*$/, { message: 'alert names are letters, digits, "_", ":" and "-"' }),
+  expr: querySchema,
+  /** divides expr by this query, element by element on identical labels (for ratios) */
+  divide_by: querySchema.optional(),
+  op: z.enum(['>', '>=', '<', '<=', '==', '!=']),
+  threshold: z.number(),
+  for: duration.default(0),
+  keep_firing_for: duration.default(0),
+  labels: labels.optional(),
+  /** may use {{ $value }} and {{ $labels.<name> }} */
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+
+export const retentionSchema = z.strictObject({
+  raw: duration.default(defaultRetention.rawRetentionMs),
+  max_raw_points: z.int().min(16).max(1_000_000).default(defaultRetention.maxRawPoints),
+  rollups: z
+    .array(z.strictObject({ resolution: duration, retention: duration }))
+    .min(1)
+    .default(() => defaultRetention.tiers.map((t) => ({ resolution: t.resolutionMs, retention: t.retentionMs }))),
+  max_series: z.int().min(1).default(defaultRetention.maxSeries),
+});
+
+const unique = <T>(items: T[], key: (t: T) => string) => new Set(items.map(key)).size === items.length;
+
+export const monitorsSchema = z.strictObject({
+  probes: z.array(probeSchema).default([]).refine((ps) => unique(ps, (p) => p.name), { message: 'probe names must be unique' }),
+  scrape: scrapeSchema.optional(),
+  process_metrics: z.strictObject({ interval: duration.default(15_000) }).optional(),
+  /** how often rules and SLO burn-rate alerts are evaluated */
+  evaluation_interval: duration.default(15_000),
+  rules: z.array(ruleSchema).default([]).refine((rs) => unique(rs, (r) => r.alert), { message: 'rule alert names must be unique' }),
+  retention: retentionSchema.optional(),
+});
+
+export const slosSchema = z.array(sloSchema).refine((ss) => unique(ss, (s) => s.name), { message: 'SLO names must be unique' });
+
+export type MonitorsConfig = z.output<typeof monitorsSchema>;
+export type ProbeConfig = z.output<typeof probeSchema>;
+export type RuleConfig = z.output<typeof ruleSchema>;
+export type SloConfig = z.output<typeof sloSchema>;
+
+export function toProbeSpec(p: ProbeConfig): HttpProbeSpec {
+  const spec: HttpProbeSpec = { name: p.name, url: p.url, method: p.method, intervalMs: p.interval, timeoutMs: p.timeout };
+  if (p.expect_status) spec.expectStatus = p.expect_status;
+  if (p.expect_body !== undefined) spec.expectBody = p.expect_body;
+  if (p.labels) spec.labels = p.labels;
+  return spec;
+}
+
+export function toRuleSpec(r: RuleConfig): RuleSpec {
+  return r;
+}
+
+export function toRetention(r: z.output<typeof retentionSchema> | undefined): RetentionOptions {
+  if (!r) return defaultRetention;
+  return {
+    ...defaultRetention,
+    rawRetentionMs: r.raw,
+    maxRawPoints: r.max_raw_points,
+    tiers: r.rollups.map((t) => ({ resolutionMs: t.resolution, retentionMs: t.retention })).sort((a, b) => a.resolutionMs - b.resolutionMs),
+    maxSeries: r.max_series,
+  };
+}
