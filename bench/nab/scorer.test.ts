@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { profiles, scaledSigmoid, scoreCorpus, scoreSeriesAt, probationaryLength, type ScoredSeries } from './scorer.ts';
 import { defaultNabDir, loadCorpus } from './corpus.ts';
-import { perfectScores, randomScores, windowedGaussian } from './baselines.ts';
+import { nabRandomScores, perfectScores, randomScores, windowedGaussian } from './baselines.ts';
 
 const standard = profiles[0]!;
 
@@ -20,6 +20,9 @@ test('scaled sigmoid: left edge ~0.987, right edge 0, far past a window -1', () 
   assert.ok(Math.abs(scaledSigmoid(-0.5) - 0.84828) < 1e-5);
   assert.equal(scaledSigmoid(0), 0);
   assert.equal(scaledSigmoid(3.5), -1);
+  // NAB v1.1 sweeper.py: `if relativePositionInWindow >= 3.0: return -1.0` (inclusive)
+  assert.equal(scaledSigmoid(3), -1);
+  assert.ok(scaledSigmoid(2.999) > -1);
   assert.equal(probationaryLength(4032), 604);
   assert.equal(probationaryLength(22695), 750);
 });
@@ -82,4 +85,18 @@ test('corpus: per-file windowed Gaussian scores equal NAB published results (res
     const got = scoreSeriesAt({ ...f, scores: windowedGaussian(f.values) }, 1.0, standard).raw;
     assert.ok(Math.abs(got - want) < 1e-9, `${f.name}: ${got} vs ${want}`);
   }
+});
+
+test('NAB random detector: seed 42 per file, so every file starts with the same published sequence', () => {
+  // first rows of numenta/NAB results/random/artificialNoAnomaly/random_art_daily_no_noise.csv (12 digits)
+  const published = [0.639426798458, 0.0250107552227, 0.275029318369, 0.223210738149, 0.736471214164];
+  const got = nabRandomScores(5);
+  for (const [i, want] of published.entries()) assert.ok(Math.abs(got[i]! - want) < 1e-11, `${i}: ${got[i]} vs ${want}`);
+});
+
+test('corpus: NAB-exact random detector is far below the README subset figure (36.6)', { skip: !haveData }, () => {
+  const corpus = loadCorpus();
+  const r = scoreCorpus(corpus.map((f) => ({ ...f, scores: nabRandomScores(f.values.length) })));
+  // measured 15.0 / 3.7 / 24.0; the README's 36.6 / 28.2 / 47.7 cannot come from NAB's scorer
+  assert.ok(r[0]!.normalized > 10 && r[0]!.normalized < 20, `${r[0]!.normalized}`);
 });

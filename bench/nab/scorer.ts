@@ -1,6 +1,10 @@
 // NAB scoring (v1.1 rules as published): sweep scores per row, corpus-wide threshold optimisation per
 // profile, normalisation between the null detector (0) and the perfect detector (100).
-// Mirrors nab/sweeper.py: detections are rows whose score >= threshold; the first (best) detection in
+// Mirrors nab/sweeper.py + nab/optimizer.py of NAB v1.1: the optimiser is an exhaustive sweep over
+// every distinct score in the corpus (sweeper.calcScoreByThreshold, best total wins; the older
+// twiddle local search is gone), the per-file score at that threshold is summed over files, and
+// runner.normalize uses null = the null detector's corpus total and perfect = tpWeight x the number
+// of windows in combined_windows.json. Detections are rows whose score >= threshold; the first (best) detection in
 // a window counts; rows outside windows are false positives weighted by their distance past the
 // previous window; the probationary period min(floor(0.15 n), 750) is not scored.
 
@@ -23,8 +27,10 @@ export interface ScoredSeries {
   windows: ReadonlyArray<readonly [number, number]>;
 }
 
+// NAB v1.1 sweeper.py returns -1 from a relative position of 3.0 inclusive (`>= 3.0`); the older
+// scorer.py used `> 3.0`. The sweeper is what scores v1.1 results, so match it.
 export function scaledSigmoid(relativePosition: number): number {
-  if (relativePosition > 3) return -1;
+  if (relativePosition >= 3) return -1;
   return 2 / (1 + Math.exp(5 * relativePosition)) - 1;
 }
 
