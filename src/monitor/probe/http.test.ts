@@ -7,6 +7,12 @@ import { MemoryEventLog } from '../../events/memory-log.ts';
 import { SeriesStore } from '../series/store.ts';
 import { ProbeScheduler, runHttpProbe, type HttpProbeSpec, type ProbeStateChange } from './http.ts';
 
+/** Waits for real sockets to catch up, failing after 5 s (50 ms x 100 tries) rather than hanging. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(cond(), `timed out waiting for ${what}`);
+}
+
 async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; server: Server }> {
   const server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -107,7 +113,7 @@ test('scheduler skips a turn while the previous probe is still running', async (
     const store = new SeriesStore({ clock });
     const sched = new ProbeScheduler({ clock, store, probes: [spec(url, { intervalMs: 1_000, timeoutMs: 2_500 })] });
     sched.start();
-    while (hits < 1) await new Promise((r) => setTimeout(r, 5));
+    await until(() => hits >= 1, 'the first request');
     await clock.advance(1_000);
     await clock.advance(1_000);
     assert.equal(hits, 1, 'no second request while the first is in flight');
@@ -115,7 +121,7 @@ test('scheduler skips a turn while the previous probe is still running', async (
     await sched.idle();
     assert.equal(sched.current('web'), 'down');
     await clock.advance(500); // the 3 s turn starts a new probe
-    while (hits < 2) await new Promise((r) => setTimeout(r, 5));
+    await until(() => hits >= 2, 'the second request');
     sched.stop();
     await clock.advance(2_500);
     await sched.idle();

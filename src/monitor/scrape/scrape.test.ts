@@ -12,6 +12,12 @@ import { SeriesStore } from '../series/store.ts';
 import { parseExposition } from './parse.ts';
 import { Scraper, fetchExposition } from './scrape.ts';
 
+/** Waits for real sockets to catch up, failing after 5 s (50 ms x 100 tries) rather than hanging. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(cond(), `timed out waiting for ${what}`);
+}
+
 async function serve(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; server: Server }> {
   const server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -102,7 +108,7 @@ test('a timed-out, failing or garbled target is up=0 with the reason', async () 
     });
     const all = scraper.scrapeAll();
     // let the two quick targets answer on real sockets, then move the clock past the timeout
-    while (results.length < 2) await new Promise((r) => setTimeout(r, 5));
+    await until(() => results.length >= 2, 'the two quick targets');
     await clock.advance(5_000);
     const rs = await all;
     assert.deepEqual(rs.map((r) => r.ok), [false, false, false]);
@@ -153,7 +159,7 @@ test('start() scrapes on the clock and does not overlap a slow target', async ()
     scraper.start();
     await scraper.idle();
     await clock.advance(10_000); // second scrape starts and hangs
-    while (hits < 2) await new Promise((r) => setTimeout(r, 5));
+    await until(() => hits >= 2, 'the second request');
     await clock.advance(10_000); // third tick: still in flight, not started again
     assert.equal(hits, 2);
     release!();
