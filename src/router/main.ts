@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { GreenlightError, describe, exitCodeFor } from '../errors/errors.ts';
 import { createRouter, formatAddress } from './router.ts';
 
-const USAGE = 'usage: node src/router/main.ts --name <env> --listen <host:port> --admin <host:port> --state-file <path> --token-file <path> [--client-cap <n>]';
+const USAGE = 'usage: node src/router/main.ts --name <env> --listen <host:port> --admin <host:port> --state-file <path> --token-file <path> [--client-cap <n>] [--upstream-client undici|http]';
 
 async function main(): Promise<void> {
   let values: Record<string, string | undefined>;
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
         'state-file': { type: 'string' },
         'token-file': { type: 'string' },
         'client-cap': { type: 'string' },
+        'upstream-client': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -43,7 +44,9 @@ async function main(): Promise<void> {
   const clientCap = values['client-cap'] === undefined ? undefined : Number(values['client-cap']);
   if (clientCap !== undefined && !(Number.isInteger(clientCap) && clientCap > 0)) return fail(new GreenlightError('USAGE', '--client-cap must be a positive integer', { hint: USAGE }));
 
-  const router = createRouter({ name: values.name!, stateFile: values['state-file']!, adminToken: token, ...(clientCap ? { clientCap } : {}) });
+  const upstreamClient = values['upstream-client'] ?? 'undici';
+  if (upstreamClient !== 'undici' && upstreamClient !== 'http') return fail(new GreenlightError('USAGE', '--upstream-client must be undici or http', { hint: USAGE }));
+  const router = createRouter({ name: values.name!, stateFile: values['state-file']!, adminToken: token, upstreamClient, ...(clientCap ? { clientCap } : {}) });
   try {
     const revision = await router.loadState();
     const proxy = await router.listen(values.listen!);

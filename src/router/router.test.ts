@@ -23,8 +23,10 @@ interface Fixture {
   close(): Promise<void>;
 }
 
+let upstreamClient: 'undici' | 'http' = 'undici';
+
 async function startRouter(opts: { clock?: ManualClock; clientCap?: number } = {}): Promise<Fixture> {
-  const router = createRouter({ name: 'test', adminToken: TOKEN, ...opts });
+  const router = createRouter({ name: 'test', adminToken: TOKEN, upstreamClient, ...opts });
   const p = await router.listen('127.0.0.1:0');
   const a = await router.listenAdmin('127.0.0.1:0');
   const admin = `http://127.0.0.1:${a.port}`;
@@ -59,12 +61,14 @@ async function load(base: string, n: number, concurrency: number, path = '/'): P
   return seen;
 }
 
-describe('router', () => {
+for (const kind of ['undici', 'http'] as const)
+describe(`router (upstream client: ${kind})`, () => {
   let stable: TestUpstream;
   let canary: TestUpstream;
   let f: Fixture;
 
   before(async () => {
+    upstreamClient = kind;
     stable = await startUpstream('stable');
     canary = await startUpstream('canary');
   });
