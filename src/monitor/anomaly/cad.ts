@@ -264,6 +264,8 @@ export interface CadOptions {
   numNormValueBits?: number;
   /** stop learning new contexts beyond this many (memory bound); Infinity = the reference */
   maxContexts?: number;
+  /** causal range: widen [minValue, maxValue] to every value seen so far (the reference is fixed) */
+  runningRange?: boolean;
 }
 
 export interface CadDetector {
@@ -279,13 +281,21 @@ export function createCad(o: CadOptions): CadDetector {
   const maxActive = o.maxActiveNeurons ?? 15;
   const bits = o.numNormValueBits ?? 3;
   const maxBin = 2 ** bits - 1;
-  let range = o.maxValue - o.minValue;
-  if (range === 0) range = maxBin;
-  const step = range / maxBin;
+  let lo = o.minValue;
+  let hi = o.maxValue;
+  let step = 1;
+  const setStep = () => {
+    const range = hi - lo;
+    step = (range === 0 ? maxBin : range) / maxBin;
+  };
+  setStep();
   const memory = new ContextMemory(o.maxLeftSemiContextsLength ?? 7, o.maxContexts ?? Number.POSITIVE_INFINITY);
   const rest = Math.trunc(o.restPeriod);
   // recent raw scores (the reference starts its history with 1.0, so the first points are quiet)
-  const history: number[] = [1];
+  const history = new Float64Array(Math.max(rest, 1) + 1);
+  history[0] = 1;
+  let histLen = 1;
+  let histPos = 1;
   let leftGroup: number[] = [];
   let predicted = new Set<number>();
   let raw = 0;
@@ -318,7 +328,12 @@ export function createCad(o: CadOptions): CadDetector {
       return memory.contexts.length;
     },
     score(value: number): number {
-      let level = Math.trunc((value - o.minValue) / step);
+      if (o.runningRange && Number.isFinite(value) && (value < lo || value > hi)) {
+        if (value < lo) lo = value;
+        if (value > hi) hi = value;
+        setStep();
+      }
+      let level = Math.trunc((value - lo) / step);
       if (!(level >= 0)) level = 0;
       if (level > maxBin) level = maxBin;
       const sens: number[] = [];
@@ -332,11 +347,13 @@ export function createCad(o: CadOptions): CadDetector {
       const [next, pctActive, pctAdded] = step1(sens);
       predicted = next;
       raw = error > 0 ? (1 - pctActive + pctAdded) / 2 : 0;
-      const window = rest > 0 ? history.slice(-rest) : history;
+      // max over the last `rest` raw scores (ring buffer; rest 0 would mean all, unused in practice)
       let m = -Infinity;
-      for (const h of window) if (h > m) m = h;
-      history.push(raw);
-      if (rest > 0 && history.length > rest) history.shift();
+      for (let k = 0; k < histLen; k++) if ((history[k] as number) > m) m = history[k] as number;
+      const cap = Math.max(rest, 1);
+      history[histPos % cap] = raw;
+      histPos = (histPos + 1) % cap;
+      if (histLen < cap) histLen++;
       return m < baseThreshold ? raw : 0;
     },
   };
