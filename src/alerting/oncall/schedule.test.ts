@@ -7,7 +7,7 @@ const H = 3_600_000;
 const D = 24 * H;
 const W = 7 * D;
 const iso = (s: string) => Date.parse(s);
-const at = (s: string) => new Date(s).toISOString();
+const at = (t: number) => new Date(t).toISOString();
 
 test('zone arithmetic: Paris offsets, the skipped and the repeated hour', () => {
   const paris = 'Europe/Paris';
