@@ -35,7 +35,7 @@ export interface ContractSubject {
 export function sampleNotification(over: Partial<Notification> = {}): Notification {
   return {
     id: 'ntf-0001',
-    dedupKey: 'alert/production/web/high-error-rate',
+    dedupKey: 'production/web:HighErrorRate',
     action: 'trigger',
     severity: 'critical',
     summary: 'production/web: 100% of requests fail with HTTP 500',

@@ -68,7 +68,7 @@ export class RetryStage implements Notifier {
       attempts += Math.max(1, result.attempts);
       const total = { ...result, attempts, durationMs: this.clock.now() - started };
       if (result.ok || !result.retryable || attempts >= this.policy.attempts || signal?.aborted) {
-        if (!result.ok && result.retryable && attempts >= this.policy.attempts) {
+        if (!result.ok && result.retryable && attempts >= this.policy.attempts && attempts > 1) {
           total.error = `${result.error ?? 'failed'} (gave up after ${attempts} attempts)`;
         }
         return total;
