@@ -9,6 +9,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -18,8 +19,10 @@ import type { Result, Spec } from './load/loadgen.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const QUICK = process.env.BENCH_QUICK === '1';
-const RATE_MS = QUICK ? 3_000 : 10_000;
-const MAX_MS = QUICK ? 3_000 : 10_000;
+// per round and target; ROUNDS rounds, so each rate gets ROUNDS * RATE_MS of samples
+const ROUNDS = QUICK ? 2 : 5;
+const RATE_MS = QUICK ? 1_500 : 2_000;
+const MAX_MS = QUICK ? 2_000 : 3_000;
 const WARM_MS = QUICK ? 1_000 : 2_000;
 const RATES = [1_000, 5_000];
 const CONNECTIONS = 64;
@@ -89,7 +92,7 @@ function wrkAvailable(): boolean {
 }
 
 /** Closed-loop max throughput with wrk (one thread, on the load core), requests/s. */
-function wrk(url: string, headers: Record<string, string>, ms: number): Promise<{ throughput: number; p50Ms: number; p99Ms: number; errors: number }> {
+function wrk(url: string, headers: Record<string, string>, ms: number): Promise<{ throughput: number; requests: number; p50Ms: number; p99Ms: number; errors: number }> {
   const hargs = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   const [c, a] = pinned(LOAD_CPU, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${Math.round(ms / 1000)}s`, '--latency', ...hargs, url]);
   return new Promise((resolve, reject) => {
@@ -110,7 +113,8 @@ function wrk(url: string, headers: Record<string, string>, ms: number): Promise<
       const errs = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
       const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
       const errors = (errs ? Number(errs[1]) : 0) + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-      resolve({ throughput: rps, p50Ms: p50, p99Ms: p99, errors });
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+      resolve({ throughput: rps, requests, p50Ms: p50, p99Ms: p99, errors });
     });
   });
 }
@@ -180,29 +184,101 @@ http {
 
 interface Row {
   target: string;
-  rates: { rate: number; p50Ms: number; p99Ms: number; p999Ms: number; errors: number; lateStarts: number; achieved: number }[];
-  max: { tool: string; throughput: number; p50Ms: number; p99Ms: number; errors: number } | null;
+  rates: { rate: number; p50Ms: number; p99Ms: number; p999Ms: number; errors: number; lateStarts: number; achieved: number; samples: number }[];
+  max: { tool: string; throughput: number; roundsRps: number[]; p50Ms: number; p99Ms: number; errors: number } | null;
+  /** proxy CPU time per request during the max-throughput runs (µs); independent of the machine's other load */
+  cpuUsPerRequest: number | null;
 }
 
-async function measure(target: string, url: string, headers: Record<string, string>): Promise<Row> {
-  process.stderr.write(`-- ${target}: warm-up\n`);
-  await loadgen({ url, mode: 'closed', durationMs: WARM_MS, connections: CONNECTIONS, client: 'undici', headers });
-  const rates: Row['rates'] = [];
-  for (const rate of RATES) {
-    process.stderr.write(`-- ${target}: ${rate} req/s for ${RATE_MS / 1000} s\n`);
-    const r = await loadgen({ url, mode: 'rate', rate, durationMs: RATE_MS, connections: CONNECTIONS, client: 'undici', headers });
-    rates.push({ rate, p50Ms: r.latencyMs.p50, p99Ms: r.latencyMs.p99, p999Ms: r.latencyMs.p999, errors: r.errors + r.non2xx, lateStarts: r.lateStarts, achieved: r.throughput });
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  /** pid of the proxy process (nginx: the master; its workers are found as children) */
+  pid?: number;
+}
+
+/** CPU time (user + system, ms) of a process and its children's threads, from /proc; NaN if unreadable. */
+function cpuMs(pid: number): number {
+  try {
+    const pids = [pid];
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (kids) pids.push(...kids.split(/\s+/).map(Number));
+    }
+    let ticks = 0;
+    for (const p of pids) {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return (ticks * 1000) / CLK_TCK;
+  } catch {
+    return NaN;
   }
-  process.stderr.write(`-- ${target}: max throughput, ${CONNECTIONS} connections, ${MAX_MS / 1000} s\n`);
-  let max: Row['max'];
-  if (wrkAvailable()) {
-    const w = await wrk(url, headers, MAX_MS);
-    max = { tool: 'wrk -t1', ...w };
-  } else {
-    const r = await loadgen({ url, mode: 'closed', durationMs: MAX_MS, connections: CONNECTIONS, client: 'undici', headers });
-    max = { tool: 'loadgen (undici)', throughput: r.throughput, p50Ms: r.latencyMs.p50, p99Ms: r.latencyMs.p99, errors: r.errors + r.non2xx };
+}
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+function quantile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+/**
+ * The machine is shared and noisy, so the targets are measured in interleaved rounds (every
+ * target once per round, in turn): noise lands on all of them alike. Latency samples of a rate
+ * are merged over the rounds; max throughput is the median of the rounds.
+ */
+async function measureAll(targets: Target[]): Promise<Row[]> {
+  for (const t of targets) {
+    process.stderr.write(`-- ${t.name}: warm-up\n`);
+    await loadgen({ url: t.url, mode: 'closed', durationMs: WARM_MS, connections: CONNECTIONS, client: 'undici', headers: t.headers });
   }
-  return { target, rates, max };
+  const lat = targets.map(() => RATES.map(() => ({ us: [] as number[], errors: 0, late: 0, achieved: 0 })));
+  const max = targets.map(() => ({ rps: [] as number[], p50: [] as number[], p99: [] as number[], errors: 0, cpuMs: 0, requests: 0 }));
+  const useWrk = wrkAvailable();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let ti = 0; ti < targets.length; ti++) {
+      const t = targets[ti]!;
+      process.stderr.write(`-- round ${round + 1}/${ROUNDS}: ${t.name}\n`);
+      for (let ri = 0; ri < RATES.length; ri++) {
+        const r = await loadgen({ url: t.url, mode: 'rate', rate: RATES[ri]!, durationMs: RATE_MS, connections: CONNECTIONS, client: 'undici', headers: t.headers, raw: true });
+        const acc = lat[ti]![ri]!;
+        for (const x of r.rawUs ?? []) acc.us.push(x);
+        acc.errors += r.errors + r.non2xx;
+        acc.late += r.lateStarts;
+        acc.achieved += r.throughput / ROUNDS;
+      }
+      const m = max[ti]!;
+      const cpu0 = t.pid ? cpuMs(t.pid) : NaN;
+      if (useWrk) {
+        const w = await wrk(t.url, t.headers, MAX_MS);
+        m.requests += w.requests;
+        m.rps.push(w.throughput);
+        m.p50.push(w.p50Ms);
+        m.p99.push(w.p99Ms);
+        m.errors += w.errors;
+      } else {
+        const r = await loadgen({ url: t.url, mode: 'closed', durationMs: MAX_MS, connections: CONNECTIONS, client: 'undici', headers: t.headers });
+        m.rps.push(r.throughput);
+        m.p50.push(r.latencyMs.p50);
+        m.p99.push(r.latencyMs.p99);
+        m.errors += r.errors + r.non2xx;
+        m.requests += r.sent;
+      }
+      if (t.pid) m.cpuMs += cpuMs(t.pid) - cpu0;
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return targets.map((t, ti) => ({
+    target: t.name,
+    rates: RATES.map((rate, ri) => {
+      const acc = lat[ti]![ri]!;
+      const us = acc.us.sort((a, b) => a - b);
+      return { rate, p50Ms: quantile(us, 0.5) / 1000, p99Ms: quantile(us, 0.99) / 1000, p999Ms: quantile(us, 0.999) / 1000, errors: acc.errors, lateStarts: acc.late, achieved: acc.achieved, samples: us.length };
+    }),
+    max: { tool: useWrk ? 'wrk -t1' : 'loadgen (undici)', throughput: median(max[ti]!.rps), roundsRps: max[ti]!.rps, p50Ms: median(max[ti]!.p50), p99Ms: median(max[ti]!.p99), errors: max[ti]!.errors },
+    cpuUsPerRequest: t.pid && max[ti]!.requests > 0 ? (max[ti]!.cpuMs * 1000) / max[ti]!.requests : null,
+  }));
 }
 
 async function main(): Promise<void> {
@@ -214,11 +290,12 @@ async function main(): Promise<void> {
     await startProcess(LOAD_CPU, process.execPath, ['--experimental-strip-types', '--no-warnings', here('./load/upstream.ts'), String(upPort)], (l) => l.startsWith('{"port"'));
     const upstream = `http://127.0.0.1:${upPort}`;
 
-    rows.push(await measure('direct', upstream + '/', {}));
+    const targets: Target[] = [{ name: 'direct', url: upstream + '/', headers: {} }];
 
     // the router as deployed: its own process, started from main.ts, once per upstream client
     const tokenFile = join(dir, 'token');
     await writeFile(tokenFile, TOKEN);
+    const routers: { kind: string; client: RouterClient }[] = [];
     for (const kind of ['undici', 'http'] as const) {
       const rPort = await freePort();
       const aPort = await freePort();
@@ -231,10 +308,8 @@ async function main(): Promise<void> {
       const client = new RouterClient({ adminUrl: `http://127.0.0.1:${aPort}`, token: TOKEN });
       await client.setTable({ revision: 1, versions: [{ version: 'v1', weight: 1, upstreams: [upstream] }] });
       // a returning client: pinned version and a client id, so no cookie is set per response
-      rows.push(await measure(`greenlight router (${kind})`, `http://127.0.0.1:${rPort}/`, { cookie: 'gl_v=v1; gl_cid=bench-client-1' }));
-      const st = await client.stats();
-      notes.push(`router (${kind}) counted ${st.versions.v1?.requests} requests, ${st.versions.v1?.status['2xx']} 2xx, ${st.versions.v1?.connectionErrors} connection errors`);
-      child.kill('SIGTERM');
+      targets.push({ name: `greenlight router (${kind})`, url: `http://127.0.0.1:${rPort}/`, headers: { cookie: 'gl_v=v1; gl_cid=bench-client-1' }, pid: child.pid! });
+      routers.push({ kind, client });
     }
 
     const nv = nginxVersion();
@@ -243,8 +318,13 @@ async function main(): Promise<void> {
       process.stderr.write('nginx not found: skipping the nginx column (install it with: apt-get update && apt-get install -y nginx)\n');
     } else {
       const nPort = await freePort();
-      await startNginx(dir, nPort, upPort);
-      rows.push(await measure(`nginx (${nv.replace('nginx version: ', '')})`, `http://127.0.0.1:${nPort}/`, {}));
+      const ng = await startNginx(dir, nPort, upPort);
+      targets.push({ name: `nginx (${nv.replace('nginx version: ', '')})`, url: `http://127.0.0.1:${nPort}/`, headers: {}, pid: ng.pid! });
+    }
+    rows.push(...(await measureAll(targets)));
+    for (const r of routers) {
+      const st = await r.client.stats();
+      notes.push(`router (${r.kind}) counted ${st.versions.v1?.requests} requests, ${st.versions.v1?.status['2xx']} 2xx, ${st.versions.v1?.connectionErrors} connection errors`);
     }
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
@@ -254,20 +334,25 @@ async function main(): Promise<void> {
   const direct = rows[0]!;
   const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : 'n/a');
   const lines: string[] = [];
-  lines.push(`cpus ${cpus}, node ${process.version}, pinning: ${haveTaskset ? 'proxy on cpu 1; upstream and load generator on cpu 0' : 'none (taskset missing or 1 cpu)'}`);
+  lines.push(`cpus ${cpus}, node ${process.version}, load average (1 min) at the end ${os.loadavg()[0]!.toFixed(2)}, pinning: ${haveTaskset ? 'proxy on cpu 1; upstream and load generator on cpu 0' : 'none (taskset missing or 1 cpu)'}`);
+  lines.push(`latency: ${ROUNDS} interleaved rounds x ${RATE_MS / 1000} s per rate and target, samples merged; measured from send to end of body`);
   lines.push('');
-  lines.push('| target | rate | p50 ms | p99 ms | added p50 ms | added p99 ms | errors |');
-  lines.push('|---|---|---|---|---|---|---|');
+  lines.push('| target | rate | p50 ms | p99 ms | p99.9 ms | added p50 ms | added p99 ms | errors |');
+  lines.push('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     r.rates.forEach((x, i) => {
       const d = direct.rates[i]!;
-      lines.push(`| ${r.target} | ${x.rate}/s | ${fmt(x.p50Ms)} | ${fmt(x.p99Ms)} | ${r === direct ? '-' : fmt(x.p50Ms - d.p50Ms)} | ${r === direct ? '-' : fmt(x.p99Ms - d.p99Ms)} | ${x.errors} |`);
+      lines.push(`| ${r.target} | ${x.rate}/s | ${fmt(x.p50Ms)} | ${fmt(x.p99Ms)} | ${fmt(x.p999Ms)} | ${r === direct ? '-' : fmt(x.p50Ms - d.p50Ms)} | ${r === direct ? '-' : fmt(x.p99Ms - d.p99Ms)} | ${x.errors} |`);
     });
   }
   lines.push('');
-  lines.push(`| target | max req/s (${CONNECTIONS} conns, ${MAX_MS / 1000} s) | p50 ms | p99 ms | errors | tool |`);
-  lines.push('|---|---|---|---|---|---|');
-  for (const r of rows) if (r.max) lines.push(`| ${r.target} | ${r.max.throughput.toFixed(0)} | ${fmt(r.max.p50Ms)} | ${fmt(r.max.p99Ms)} | ${r.max.errors} | ${r.max.tool} |`);
+  lines.push(`| target | max req/s, median of ${ROUNDS} (${CONNECTIONS} conns, ${MAX_MS / 1000} s each) | each round | p50 ms | p99 ms | errors | proxy CPU µs/request | req/s per core from CPU | tool |`);
+  lines.push('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    if (!r.max) continue;
+    const cpu = r.cpuUsPerRequest;
+    lines.push(`| ${r.target} | ${r.max.throughput.toFixed(0)} | ${r.max.roundsRps.map((x) => x.toFixed(0)).join(' ')} | ${fmt(r.max.p50Ms)} | ${fmt(r.max.p99Ms)} | ${r.max.errors} | ${cpu === null ? '-' : cpu.toFixed(1)} | ${cpu === null ? '-' : (1e6 / cpu).toFixed(0)} | ${r.max.tool} |`);
+  }
   const router = rows.find((r) => r.target === 'greenlight router (undici)');
   const nginx = rows.find((r) => r.target.startsWith('nginx'));
   const verdicts: Record<string, unknown> = {};
@@ -281,7 +366,12 @@ async function main(): Promise<void> {
       const ratio = router.max.throughput / nginx.max.throughput;
       verdicts.throughputRatioVsNginx = ratio;
       verdicts.throughputAtLeastHalfOfNginx = ratio >= 0.5;
-      lines.push(`target throughput >= 1/2 of nginx on the same core: ${ratio >= 0.5 ? 'met' : 'NOT met'} (${(ratio * 100).toFixed(0)}% of nginx)`);
+      lines.push(`target throughput >= 1/2 of nginx on the same core: ${ratio >= 0.5 ? 'met' : 'NOT met'} (${(ratio * 100).toFixed(0)}% of nginx, measured; nginx may be held back by the shared upstream/load core)`);
+    }
+    if (nginx?.cpuUsPerRequest && router.cpuUsPerRequest) {
+      const r2 = nginx.cpuUsPerRequest / router.cpuUsPerRequest;
+      verdicts.cpuEfficiencyRatioVsNginx = r2;
+      lines.push(`by CPU per request (req/s one core could carry): router ${(r2 * 100).toFixed(0)}% of nginx -> ${r2 >= 0.5 ? 'met' : 'NOT met'}`);
     }
   }
   for (const n of notes) lines.push(`note: ${n}`);
@@ -292,7 +382,7 @@ async function main(): Promise<void> {
     at: new Date().toISOString(),
     quick: QUICK,
     machine: { cpus, cpuModel: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg: os.loadavg(), nginx: nginxVersion(), pinning: haveTaskset },
-    config: { rates: RATES, rateDurationMs: RATE_MS, maxDurationMs: MAX_MS, connections: CONNECTIONS, upstreamBody: 'hello world\\n (12 bytes)' },
+    config: { rounds: ROUNDS, rates: RATES, rateDurationMsPerRound: RATE_MS, maxDurationMs: MAX_MS, connections: CONNECTIONS, upstreamBody: 'hello world\\n (12 bytes)' },
     rows,
     verdicts,
     notes,

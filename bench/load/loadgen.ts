@@ -20,6 +20,8 @@ export interface Spec {
   /** sent on every request, e.g. the router's cookies for a returning client */
   headers?: Record<string, string>;
   maxRequests?: number;
+  /** also return every latency (µs, integers) so runs can be merged */
+  raw?: boolean;
 }
 
 export interface Result {
@@ -32,6 +34,7 @@ export interface Result {
   elapsedMs: number;
   throughput: number;
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
+  rawUs?: number[];
 }
 
 interface Sender {
@@ -146,6 +149,7 @@ export async function run(spec: Spec): Promise<Result> {
     elapsedMs,
     throughput: (completed / elapsedMs) * 1000,
     latencyMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: n ? sorted[n - 1]! : NaN, mean: n ? sum / n : NaN },
+    ...(spec.raw ? { rawUs: Array.from(sorted, (x) => Math.round(x * 1000)) } : {}),
   };
 }
 
