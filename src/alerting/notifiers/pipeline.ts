@@ -19,6 +19,8 @@ export interface PipelineOptions {
   random?: () => number;
   /** when set, outcomes are recorded as notification.sent / notification.failed */
   log?: EventLog;
+  /** told when the log refuses an event; the page itself still counts as delivered */
+  onLogError?: (err: unknown) => void;
   /** false turns the dedup stage off (e.g. for a test page); on by default */
   dedup?: boolean;
 }
@@ -39,7 +41,7 @@ export class DeliveryPipeline implements Notifier {
     this.name = transport.name;
     let n: Notifier = new TimeoutStage(transport, { clock: opts.clock, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
     n = new RetryStage(n, { clock: opts.clock, ...defaultRetryPolicy, ...opts.retry, ...(opts.random ? { random: opts.random } : {}) });
-    if (opts.log) n = new EventsStage(n, { log: opts.log });
+    if (opts.log) n = new EventsStage(n, { log: opts.log, ...(opts.onLogError ? { onLogError: opts.onLogError } : {}) });
     if (opts.dedup !== false) {
       this.dedup = new DedupStage(n, { now: () => opts.clock.now() });
       n = this.dedup;

@@ -44,6 +44,7 @@ export interface BuildDeps extends CreateDeps {
   random?: () => number;
   /** records notification.sent / notification.failed when given */
   log?: EventLog;
+  onLogError?: (err: unknown) => void;
   dedup?: boolean;
 }
 
@@ -55,6 +56,7 @@ export function buildNotifier(spec: NotifierSpec, deps: BuildDeps): DeliveryPipe
     retry: { attempts: spec.retry.attempts, initialMs: spec.retry.initial, maxMs: spec.retry.max },
     ...(deps.random ? { random: deps.random } : {}),
     ...(deps.log ? { log: deps.log } : {}),
+    ...(deps.onLogError ? { onLogError: deps.onLogError } : {}),
     ...(deps.dedup !== undefined ? { dedup: deps.dedup } : {}),
   });
 }
