@@ -56,6 +56,11 @@ export function apiRoutes(c: Controller): Routes {
       if (!id) throw new GreenlightError('NOT_FOUND', `no deployment of ${req.params.service} is running`);
       return { aborted: id };
     })
+    .add('POST', '/v1/services/:service/pause', async (req) => ({ deployment: await c.deployer.command(req.params.service!, 'pause', actorOf(req)) }))
+    .add('POST', '/v1/services/:service/resume', async (req) => ({ deployment: await c.deployer.command(req.params.service!, 'resume', actorOf(req)) }))
+    .add('POST', '/v1/services/:service/promote', async (req) => ({
+      deployment: await c.deployer.command(req.params.service!, body(req).full === true ? 'full' : 'next', actorOf(req)),
+    }))
     .add('POST', '/v1/services/:service/rollback', async (req) => {
       const b = body(req);
       const service = req.params.service!;

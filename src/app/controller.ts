@@ -126,6 +126,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         instances: env.instances ?? s.instances,
         env: env.env,
         verifyForMs: env.switch.verify_for,
+        ...(env.rollout ? { rollout: env.rollout } : {}),
       }));
     },
   };

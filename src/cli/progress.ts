@@ -21,6 +21,20 @@ export function describeEvent(e: StoredEvent): string | undefined {
       if (d.stage === 'already-stable') return `  ${env}${d.message}`;
       if (String(d.stage).startsWith('checks:')) return (d.checks as string[]).length ? `  ${env}${d.stage.slice(7)} checks: ${(d.checks as string[]).join(', ')}` : undefined;
       return `  ${env}${d.stage}`;
+    case 'rollout.step.started':
+      return `  ${env}canary at ${d.weight}% for ${Math.round(Number(d.holdMs) / 100) / 10} s`;
+    case 'analysis.verdict':
+      return `  ${env}${d.verdict === 'fail' ? color.red('analysis FAIL') : d.verdict === 'pass' ? color.green('analysis pass') : color.dim(`analysis ${d.verdict}`)}: ${String(d.summary).replace(/^\w+: /, '')}`;
+    case 'rollout.weight.zero':
+      return `  ${env}${color.yellow(`canary weight 0: traffic is back on stable (${d.reason})`)}`;
+    case 'rollout.paused':
+      return `  ${env}${color.yellow(`paused: ${d.reason ?? `by ${e.actor}`}`)}`;
+    case 'rollout.resumed':
+      return `  ${env}resumed by ${e.actor}`;
+    case 'rollout.promote.requested':
+      return `  ${env}promote (${d.promote}) requested by ${e.actor}`;
+    case 'rollout.promoted':
+      return `  ${env}${color.green('canary promoted to 100%')}`;
     case 'check.passed':
       return `  ${env}${color.green('✓')} ${d.name} ${color.dim(`${d.message} (${Math.round(d.durationMs)} ms)`)}`;
     case 'check.failed':

@@ -4,12 +4,13 @@ import { z } from 'zod';
 import { checkSpecSchema } from '../checks/registry.ts';
 import { dependencySourceSchema } from '../checks/compatibility/sources.ts';
 import { targetConfigSchema } from '../targets/registry.ts';
+import { rolloutSchema } from '../rollout/schema.ts';
 
 export const componentSchemas = {
   target: targetConfigSchema,
   dependencySource: dependencySourceSchema,
   check: checkSpecSchema,
-  rollout: z.looseObject({}),
+  rollout: rolloutSchema,
   monitors: z.looseObject({}),
   alerting: z.looseObject({}),
 };

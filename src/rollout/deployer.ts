@@ -11,6 +11,7 @@ import { shortDigest } from '../releases/digest.ts';
 import type { Deployment, StateView } from '../state/projection.ts';
 import { deployToEnvironment, type EnvironmentOutcome } from './environment.ts';
 import type { EnvironmentRuntime, Runtime } from './runtime.ts';
+import { RolloutControl, type PromoteRequest } from './control.ts';
 
 export interface DeployRequest {
   service: string;
@@ -40,7 +41,7 @@ export interface DeployerDeps {
 export class Deployer {
   private readonly deps: DeployerDeps;
   /** one deployment per service at a time */
-  private readonly running = new Map<string, { id: string; abort: AbortController }>();
+  private readonly running = new Map<string, { id: string; abort: AbortController; control: RolloutControl }>();
 
   constructor(deps: DeployerDeps) {
     this.deps = deps;
@@ -78,7 +79,8 @@ export class Deployer {
     }
     const id = `d-${this.deps.clock.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const abort = new AbortController();
-    this.running.set(req.service, { id, abort });
+    const control = new RolloutControl();
+    this.running.set(req.service, { id, abort, control });
     try {
       await this.deps.events.append({
         type: 'deployment.requested',
@@ -99,7 +101,7 @@ export class Deployer {
       this.running.delete(req.service);
       throw err;
     }
-    const done = this.run(id, req, release, envs, abort.signal).finally(() => this.running.delete(req.service));
+    const done = this.run(id, req, release, envs, abort.signal, control).finally(() => this.running.delete(req.service));
     return { id, done };
   }
 
@@ -108,6 +110,7 @@ export class Deployer {
     const r = this.running.get(service);
     if (!r) return undefined;
     r.abort.abort(new GreenlightError('CONFLICT', `aborted by ${actor}`));
+    r.control.wake();
     return r.id;
   }
 
@@ -115,7 +118,19 @@ export class Deployer {
     return this.running.get(service)?.id;
   }
 
-  private async run(id: string, req: DeployRequest, release: Release, envs: EnvironmentRuntime[], signal: AbortSignal): Promise<Deployment> {
+  /** pause / resume / promote the running rollout of a service; each is an event */
+  async command(service: string, what: 'pause' | 'resume' | PromoteRequest, actor: string): Promise<string> {
+    const r = this.running.get(service);
+    if (!r) throw new GreenlightError('NOT_FOUND', `no deployment of ${service} is running`, { hint: 'greenlight status shows what runs' });
+    const type = what === 'pause' ? 'rollout.paused' : what === 'resume' ? 'rollout.resumed' : 'rollout.promote.requested';
+    await this.deps.events.append({ type, actor, subject: `deployment/${r.id}`, data: { deploymentId: r.id, service, ...(what === 'next' || what === 'full' ? { promote: what } : {}), actor } });
+    if (what === 'pause') r.control.pause(`paused by ${actor}`);
+    else if (what === 'resume') r.control.resume();
+    else r.control.requestPromote(what);
+    return r.id;
+  }
+
+  private async run(id: string, req: DeployRequest, release: Release, envs: EnvironmentRuntime[], signal: AbortSignal, control: RolloutControl): Promise<Deployment> {
     const emit = (type: string, data: Record<string, unknown>, actor = 'controller') =>
       this.deps.events.append({ type, actor, subject: `deployment/${id}`, data: { deploymentId: id, service: req.service, version: req.version, ...data } } satisfies NewEvent);
     const all = this.deps.runtime.environments(req.service);
@@ -129,7 +144,7 @@ export class Deployer {
           final = { type: 'deployment.blocked', reason: gate.reason };
           break;
         }
-        const outcome: EnvironmentOutcome = await deployToEnvironment({ id, release, env, emit, deps: this.deps, signal });
+        const outcome: EnvironmentOutcome = await deployToEnvironment({ id, release, env, emit, deps: this.deps, signal, control });
         if (outcome.result !== 'passed') {
           final = {
             type: outcome.result === 'blocked' ? 'deployment.blocked' : outcome.result === 'rolled_back' ? 'deployment.rolled_back' : outcome.result === 'aborted' ? 'deployment.aborted' : 'deployment.failed',

@@ -10,6 +10,8 @@ import type { InstanceInfo } from '../targets/target.ts';
 import type { DeployerDeps } from './deployer.ts';
 import type { EnvironmentRuntime } from './runtime.ts';
 import { placementOf } from './placement.ts';
+import { runCanary } from './canary.ts';
+import type { RolloutControl } from './control.ts';
 
 export type EnvironmentResult = 'passed' | 'blocked' | 'rolled_back' | 'failed' | 'aborted';
 export interface EnvironmentOutcome {
@@ -26,6 +28,7 @@ export interface EnvironmentStep {
   emit: Emit;
   deps: DeployerDeps;
   signal: AbortSignal;
+  control: RolloutControl;
 }
 
 export async function deployToEnvironment(step: EnvironmentStep): Promise<EnvironmentOutcome> {
@@ -116,6 +119,12 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
       data: { deploymentId: step.id, environment: env.name, service: release.service, to, from: from ?? null, reason: why, revision: table.revision },
     });
   };
+  if (env.rollout && previous) {
+    await stage('canary', { from: previous.version, to: release.version, steps: env.rollout.steps });
+    const outcome = await runCanary({ step, policy: env.rollout, previous, control: step.control, canaryIds: freshIds, end });
+    if (outcome !== 'promote') return outcome;
+    await emit('rollout.promoted', { environment: env.name, actor: 'controller' });
+  }
   try {
     await stage('switch', { from: previous?.version ?? null, to: release.version });
     await switchTo(release.version, previous?.version, 'deploy');

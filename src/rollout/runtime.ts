@@ -4,6 +4,7 @@
 import type { Check, DependencySource } from '../checks/check.ts';
 import type { Target } from '../targets/target.ts';
 import type { TrafficControl } from './traffic.ts';
+import type { RolloutPolicy } from './schema.ts';
 
 export interface ServiceRuntime {
   name: string;
@@ -30,6 +31,8 @@ export interface EnvironmentRuntime {
   env: Record<string, string>;
   /** post-switch checks are repeated for this long before the switch is final */
   verifyForMs: number;
+  /** progressive rollout with canary analysis; absent: all at once */
+  rollout?: RolloutPolicy;
 }
 
 export interface Runtime {

@@ -14,9 +14,11 @@ import { FakeTarget } from '../targets/fake/fake-target.ts';
 import { Deployer } from './deployer.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from './runtime.ts';
 import { TrafficControl, type RouterAdmin } from './traffic.ts';
+import { rolloutSchema, type RolloutPolicyInput } from './schema.ts';
 
 export interface FixtureEnv {
   name: string;
+  rollout?: RolloutPolicyInput;
   checks?: Record<string, unknown>;
   dependencies?: EnvironmentRuntime['dependencies'];
   instances?: number;
@@ -43,7 +45,11 @@ export function inProcessAdmin(router: Router): RouterAdmin {
   };
 }
 
-export async function pipelineFixture(envs: FixtureEnv[], opts: { clock?: Clock; command?: string } = {}): Promise<PipelineFixture> {
+/**
+ * versionEnv: extra environment per release version, so one version can misbehave
+ * (FAKE_STATUS=500, FAKE_DELAY_MS=40) while the other is healthy.
+ */
+export async function pipelineFixture(envs: FixtureEnv[], opts: { clock?: Clock; command?: string; versionEnv?: Record<string, Record<string, string>> } = {}): Promise<PipelineFixture> {
   const clock = opts.clock ?? systemClock;
   const events = new MemoryEventLog(clock);
   const state = new LiveState(events);
@@ -66,6 +72,8 @@ export async function pipelineFixture(envs: FixtureEnv[], opts: { clock?: Clock;
     const url = `http://127.0.0.1:${addr.port}`;
     routers.set(env.name, { router, url });
     const target = new FakeTarget({ restart_backoff_ms: 50 }, { stateDir: join(dir, env.name), events, clock });
+    const start = target.start.bind(target);
+    target.start = (spec, count, o) => start({ ...spec, env: { ...spec.env, ...(opts.versionEnv?.[spec.version] ?? {}) } }, count, o);
     targets.set(env.name, target);
     const checks: Check[] = Object.entries(env.checks ?? {}).map(([name, spec]) => parseCheck(name, spec));
     runtimes.push({
@@ -79,6 +87,7 @@ export async function pipelineFixture(envs: FixtureEnv[], opts: { clock?: Clock;
       instances: env.instances ?? 1,
       env: {},
       verifyForMs: env.verifyForMs ?? 0,
+      ...(env.rollout ? { rollout: rolloutSchema.parse(env.rollout) } : {}),
     });
   }
   const runtime: Runtime = {

@@ -62,6 +62,30 @@ export function registerDeploy(program: Command): void {
       await followDeployment(client, id, !!globals(this).json);
     });
 
+  for (const [name, what] of [
+    ['pause', 'hold the running rollout at its current step (analysis keeps guarding it)'],
+    ['resume', 'let a paused rollout continue'],
+  ] as const) {
+    program
+      .command(`${name} <service>`)
+      .description(what)
+      .action(async function (this: Command, service: string) {
+        const out = await clientOf(this).request<{ deployment: string }>('POST', `/v1/services/${encodeURIComponent(service)}/${name}`, {});
+        if (globals(this).json) printJson(out);
+        else console.log(`${name}d ${out.deployment}`);
+      });
+  }
+
+  program
+    .command('promote <service>')
+    .description('move the running rollout to its next step, or with --full straight to 100%')
+    .option('--full', 'skip the remaining steps')
+    .action(async function (this: Command, service: string, opts: { full?: boolean }) {
+      const out = await clientOf(this).request<{ deployment: string }>('POST', `/v1/services/${encodeURIComponent(service)}/promote`, { full: !!opts.full });
+      if (globals(this).json) printJson(out);
+      else console.log(`promote ${opts.full ? 'to 100%' : 'to the next step'} requested for ${out.deployment}`);
+    });
+
   program
     .command('abort <service>')
     .description('abort the running deployment of a service; its environment returns to the stable version')

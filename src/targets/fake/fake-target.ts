@@ -211,8 +211,16 @@ export class FakeTarget implements Target {
         res.statusCode = neverReady ? 503 : 200;
         return res.end(neverReady ? 'not ready' : 'ok');
       }
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ id: inst.id, version: inst.spec.version, role: inst.spec.role ?? null }));
+      // FAKE_STATUS / FAKE_DELAY_MS in the spec's env make a misbehaving release for rollout tests.
+      const status = Number(inst.spec.env?.FAKE_STATUS ?? 200);
+      const delay = Number(inst.spec.env?.FAKE_DELAY_MS ?? 0);
+      const answer = () => {
+        res.statusCode = status;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ id: inst.id, version: inst.spec.version, role: inst.spec.role ?? null }));
+      };
+      if (delay > 0) setTimeout(answer, delay);
+      else answer();
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

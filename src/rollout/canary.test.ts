@@ -1,0 +1,163 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pipelineFixture, type PipelineFixture } from './testing.ts';
+import type { RolloutPolicyInput } from './schema.ts';
+
+/** A bounded client load against a router: `concurrency` loops, at most maxRequests or maxMs. */
+function load(url: string, opts: { concurrency?: number; maxRequests?: number; maxMs?: number } = {}) {
+  const stats = { requests: 0, failed: 0, byVersion: new Map<string, number>() };
+  let stop = false;
+  const until = Date.now() + (opts.maxMs ?? 20_000);
+  const max = opts.maxRequests ?? 20_000;
+  const loop = async () => {
+    while (!stop && Date.now() < until && stats.requests < max) {
+      try {
+        const res = await fetch(url);
+        const text = await res.text();
+        stats.requests++;
+        if (res.status >= 500) stats.failed++;
+        const v = res.headers.get('x-greenlight-version') ?? '?';
+        stats.byVersion.set(v, (stats.byVersion.get(v) ?? 0) + 1);
+        void text;
+      } catch {
+        stats.requests++;
+        stats.failed++;
+      }
+    }
+  };
+  const loops = Array.from({ length: opts.concurrency ?? 4 }, loop);
+  return { stats, stop: async () => ((stop = true), await Promise.all(loops)) };
+}
+
+const fast: RolloutPolicyInput = { steps: [{ weight: 10, hold: '300ms' }, { weight: 50, hold: '300ms' }], min_requests: 5, interval: '50ms' };
+
+async function withStable(f: PipelineFixture): Promise<void> {
+  await f.register('1.0.0');
+  await f.register('2.0.0');
+  const d = await (await f.deployer.start({ service: 'web', version: '1.0.0', actor: 'test' })).done;
+  assert.equal(d.state, 'promoted');
+}
+
+test('a canary answering 500 to every request is rolled back: the table first, then its instances', async (t) => {
+  const f = await pipelineFixture([{ name: 'production', instances: 2, rollout: { ...fast, steps: [{ weight: 20, hold: '30s' }] } }], { versionEnv: { '2.0.0': { FAKE_STATUS: '500' } } });
+  t.after(() => f.close());
+  await withStable(f);
+  const l = load(f.routers.get('production')!.url);
+  const d = await (await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' })).done;
+  await l.stop();
+  assert.equal(d.state, 'rolled_back');
+  assert.match(d.reason!, /fail: errors: canary 5xx 100%/);
+  const types = (await f.events.query({ subject: `deployment/${d.id}` })).map((e) => e.type);
+  assert.ok(types.indexOf('rollout.weight.zero') > types.indexOf('analysis.verdict'));
+  const zero = (await f.events.query({ types: ['rollout.weight.zero'] }))[0]!;
+  const stopped = (await f.events.query({ types: ['instance.stopped'] })).filter((e) => e.data.version === '2.0.0');
+  assert.ok(stopped.length === 2 && stopped.every((e) => e.seq > zero.seq), 'canary instances stop after the weight is zero');
+  const table = f.routers.get('production')!.router.table()!;
+  assert.deepEqual(table.versions.filter((v) => v.weight > 0).map((v) => v.version), ['1.0.0']);
+  const ended = (await f.events.query({ types: ['deployment.environment.rolled_back'] }))[0]!;
+  const impact = ended.data.impact as { canaryFailed: number; canaryRequests: number; failed: number; requests: number };
+  assert.ok(impact.canaryFailed >= 1 && impact.canaryFailed === impact.canaryRequests, JSON.stringify(impact));
+  assert.ok(impact.failed <= impact.requests);
+  assert.equal(f.state.view.stable.get('production/web')?.version, '1.0.0');
+  // Every failed request the client saw came from the canary before it was pulled back.
+  assert.ok(l.stats.failed <= impact.canaryFailed + 2, `${l.stats.failed} failed vs ${impact.canaryFailed} canary failures`);
+});
+
+test('a healthy canary goes through every step and is promoted', async (t) => {
+  const f = await pipelineFixture([{ name: 'production', instances: 1, rollout: fast }]);
+  t.after(() => f.close());
+  await withStable(f);
+  const l = load(f.routers.get('production')!.url);
+  const d = await (await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' })).done;
+  await l.stop();
+  assert.equal(d.state, 'promoted', d.reason);
+  const steps = (await f.events.query({ types: ['rollout.step.started'] })).map((e) => e.data.weight);
+  assert.deepEqual(steps, [10, 50]);
+  assert.equal(l.stats.failed, 0);
+  assert.ok((l.stats.byVersion.get('2.0.0') ?? 0) > 0);
+  assert.equal(f.state.view.stable.get('production/web')?.version, '2.0.0');
+});
+
+test('a manual step waits for promote; pause holds a step; every command is an event', async (t) => {
+  const f = await pipelineFixture([{ name: 'production', instances: 1, rollout: { ...fast, steps: [{ weight: 10, hold: '100ms' }, { pause: true }, { weight: 50, hold: '100ms' }] } }]);
+  t.after(() => f.close());
+  await withStable(f);
+  const l = load(f.routers.get('production')!.url);
+  const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
+  for (let i = 0; i < 300 && (await f.events.query({ types: ['rollout.paused'] })).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(f.state.view.deployments.get(h.id)!.state, 'running', 'still waiting at the manual step');
+  await f.deployer.command('web', 'next', 'user:ann');
+  const d = await h.done;
+  await l.stop();
+  assert.equal(d.state, 'promoted', d.reason);
+  const req = await f.events.query({ types: ['rollout.promote.requested'] });
+  assert.equal(req[0]!.actor, 'user:ann');
+});
+
+test('abort during a rollout puts traffic back on stable', async (t) => {
+  const f = await pipelineFixture([{ name: 'production', instances: 1, rollout: { ...fast, steps: [{ weight: 10, hold: '60s' }] } }]);
+  t.after(() => f.close());
+  await withStable(f);
+  const l = load(f.routers.get('production')!.url);
+  const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
+  for (let i = 0; i < 300 && (await f.events.query({ types: ['rollout.step.started'] })).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  f.deployer.abort('web', 'user:ann');
+  const d = await h.done;
+  await l.stop();
+  assert.equal(d.state, 'aborted');
+  assert.deepEqual(f.routers.get('production')!.router.table()!.versions.filter((v) => v.weight > 0).map((v) => v.version), ['1.0.0']);
+  assert.equal(l.stats.failed, 0);
+});
+
+test('fair comparison: a fresh baseline of stable runs beside the canary and is compared with it', async (t) => {
+  const f = await pipelineFixture([{ name: 'production', instances: 1, rollout: { ...fast, baseline: 'fresh' } }]);
+  t.after(() => f.close());
+  await withStable(f);
+  const l = load(f.routers.get('production')!.url);
+  const d = await (await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' })).done;
+  await l.stop();
+  assert.equal(d.state, 'promoted', d.reason);
+  assert.ok((l.stats.byVersion.get('1.0.0+baseline') ?? 0) > 0, 'the baseline got traffic');
+  const verdicts = await f.events.query({ types: ['analysis.verdict'] });
+  assert.ok(verdicts.every((v) => v.data.control === '1.0.0+baseline'));
+  assert.equal(f.targets.get('production')!.list({ role: 'baseline' }).length, 0, 'the baseline is stopped at the end');
+});
+
+test('a crashing canary instance fails the canary; a crashing stable instance does not', async (t) => {
+  const f = await pipelineFixture([{ name: 'production', instances: 2, rollout: { ...fast, steps: [{ weight: 20, hold: '1500ms' }] } }]);
+  t.after(() => f.close());
+  await withStable(f);
+  const l = load(f.routers.get('production')!.url);
+  const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
+  for (let i = 0; i < 300 && (await f.events.query({ types: ['rollout.step.started'] })).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  const target = f.targets.get('production')!;
+  target.crash(target.list({ version: '1.0.0' })[0]!.id);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(f.state.view.deployments.get(h.id)!.state, 'running', 'a stable crash does not fail the rollout');
+  target.crash(target.list({ version: '2.0.0' })[0]!.id);
+  const d = await h.done;
+  await l.stop();
+  assert.equal(d.state, 'rolled_back');
+  assert.match(d.reason!, /canary instance .* crashed/);
+});
+
+test('when the router cannot be read, the verdict is error (not fail) and the rollout pauses for a person', async (t) => {
+  const f = await pipelineFixture([{ name: 'production', instances: 1, rollout: { ...fast, consecutive_error_limit: 3, steps: [{ weight: 10, hold: '100ms' }] } }]);
+  t.after(() => f.close());
+  await withStable(f);
+  const env = f.runtime.environments('web')[0]!;
+  const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
+  for (let i = 0; i < 300 && (await f.events.query({ types: ['rollout.step.started'] })).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  env.traffic.stats = async () => {
+    throw new Error('router unreachable');
+  };
+  for (let i = 0; i < 300 && (await f.events.query({ types: ['rollout.paused'] })).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  const paused = await f.events.query({ types: ['rollout.paused'] });
+  assert.match(String(paused[0]!.data.reason), /could not measure 3 times in a row/);
+  const verdicts = (await f.events.query({ types: ['analysis.verdict'] })).map((e) => e.data.verdict);
+  assert.ok(verdicts.includes('error') && !verdicts.includes('fail'));
+  assert.equal(f.state.view.deployments.get(h.id)!.state, 'running');
+  f.deployer.abort('web', 'test');
+  assert.equal((await h.done).state, 'aborted');
+});

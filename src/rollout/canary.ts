@@ -1,0 +1,245 @@
+// Progressive delivery: the canary gets a small share of live traffic, is compared with a control
+// (the stable version, or a fresh baseline of it) on the same window, and is pulled back the
+// moment the evidence says it is worse. On a fail the router's table is changed first, before
+// anything slow; only then are instances stopped and the failure diagnosed.
+import { analyse, type AnalysisResult } from '../analysis/verdict.ts';
+import { createCheck } from '../checks/registry.ts';
+import { describe } from '../errors/errors.ts';
+import type { RouterStats } from '../router/stats.ts';
+import type { InstanceEvent, InstanceInfo } from '../targets/target.ts';
+import type { Placement } from '../state/projection.ts';
+import type { RolloutControl } from './control.ts';
+import type { EnvironmentOutcome, EnvironmentStep } from './environment.ts';
+import { sampleSince, totalsSince } from './samples.ts';
+import type { RolloutPolicy } from './schema.ts';
+import type { Split } from './traffic.ts';
+
+export interface CanaryArgs {
+  step: EnvironmentStep;
+  policy: RolloutPolicy;
+  previous: Placement;
+  control: RolloutControl;
+  /** the canary's instance ids (started before the rollout) */
+  canaryIds: string[];
+  end: (result: EnvironmentOutcome['result'], reason: string, extra?: Record<string, unknown>) => Promise<EnvironmentOutcome>;
+}
+
+/** Resolves 'promote' when every step passed (the caller then moves 100% and verifies), or the outcome of a rollback. */
+export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentOutcome> {
+  const { step, policy, previous, control } = a;
+  const { release, env, emit, deps } = step;
+  const clock = deps.clock;
+  const canary = release.version;
+  const stable = previous.version;
+  const fresh = policy.baseline === 'fresh';
+  const baselineLabel = `${stable}+baseline`;
+  const controlLabel = fresh ? baselineLabel : stable;
+  const service = deps.runtime.service(release.service)!;
+  const list = (version: string, role?: string) =>
+    env.target.list({ service: release.service, version, environment: env.name }).filter((i) => (role === 'baseline' ? i.role === 'baseline' : i.role !== 'baseline'));
+  const urls = (is: InstanceInfo[]) => is.filter((i) => i.state !== 'stopped').map((i) => i.url);
+
+  let baselineIds: string[] = [];
+  if (fresh) {
+    const stableRelease = deps.state.releases.get(`${release.service}@${stable}`);
+    if (!stableRelease) return a.end('failed', `the stable release ${release.service}@${stable} is not registered, so no baseline can be started`);
+    await emit('deployment.stage', { environment: env.name, stage: 'baseline', message: `starting a fresh baseline of ${stable} (${a.canaryIds.length} instance(s)) beside the canary` });
+    try {
+      const started = await env.target.start(
+        { service: release.service, version: stable, environment: env.name, artifactDir: stableRelease.artifactDir, command: service.command, env: { ...service.env, ...env.env }, health: service.health, stopGraceMs: service.stopGraceMs, role: 'baseline' },
+        a.canaryIds.length,
+        { signal: step.signal },
+      );
+      baselineIds = started.map((i) => i.id);
+    } catch (err) {
+      return a.end('blocked', `the baseline of ${stable} did not start: ${describe(err)}`, { stage: 'baseline' });
+    }
+  }
+
+  const split = (canaryWeight: number): Split[] => [
+    { version: stable, weight: Math.max(0, 100 - canaryWeight * (fresh ? 2 : 1)), upstreams: urls(list(stable)) },
+    { version: canary, weight: canaryWeight, upstreams: urls(list(canary)) },
+    ...(fresh ? [{ version: baselineLabel, weight: canaryWeight, upstreams: urls(list(stable, 'baseline')) }] : []),
+  ];
+
+  let crashes: { id: string; detail: string }[] = [];
+  const off = env.target.onInstanceEvent((e: InstanceEvent) => {
+    if (e.instance.environment !== env.name || e.instance.service !== release.service) return;
+    if (e.type === 'instance.crashed' && e.instance.version === canary) {
+      crashes.push({ id: e.instance.id, detail: `exit ${String(e.data.exitCode ?? e.data.signal ?? '?')}` });
+      control.wake();
+    }
+    // A replaced instance may come back on another port: keep the table pointing at live instances.
+    if (e.type === 'instance.ready' || e.type === 'instance.restarted') refreshUpstreams = true;
+  });
+  let refreshUpstreams = false;
+  let weight = 0;
+  let before: RouterStats | undefined;
+  let last: AnalysisResult | undefined;
+  let lastStats: RouterStats | undefined;
+  let verdictAt: number | undefined;
+
+  const rollback = async (reason: string, kind: 'rolled_back' | 'aborted'): Promise<EnvironmentOutcome> => {
+    // 1. Traffic first: one table push, nothing before it.
+    const table = await env.traffic.route(split(0).map((s) => (s.version === stable ? { ...s, weight: 100 } : s)));
+    const weightZeroAt = clock.now();
+    await emit('rollout.weight.zero', { environment: env.name, revision: table.revision, reason, at: weightZeroAt });
+    await deps.events.append({
+      type: 'router.switched',
+      actor: 'controller',
+      subject: `environment/${env.name}/${release.service}`,
+      data: { deploymentId: step.id, environment: env.name, service: release.service, to: stable, from: canary, reason, revision: table.revision },
+    });
+    off();
+    // 2. Then the slow parts: stop the canary (and baseline), measure, diagnose.
+    await env.target.stop([...a.canaryIds, ...baselineIds]).catch(() => undefined);
+    const after = await env.traffic.stats().catch(() => lastStats);
+    const impact = after && before ? impactOf(after, before) : undefined;
+    await diagnose(step).catch(() => undefined);
+    return a.end(kind, reason, { stage: 'canary', weightZeroAt, verdictAt: verdictAt ?? null, ...(impact ? { impact } : {}) });
+
+    function impactOf(now: RouterStats, then: RouterStats) {
+      const t = totalsSince(now, then);
+      const c = now.versions[canary];
+      const cs = sampleSince(now, then, canary);
+      return {
+        requests: t.requests,
+        failed: t.failed,
+        canaryRequests: cs.requests,
+        canaryFailed: cs.errors,
+        clients: c?.clients ?? 0,
+        clientsWithErrors: c?.clientsWithErrors ?? 0,
+        firstCanaryRequestAt: c?.firstRequestAt ?? null,
+        firstFailedAt: (c as { firstErrorAt?: number | null } | undefined)?.firstErrorAt ?? null,
+        verdictAt: verdictAt ?? null,
+        weightZeroAt,
+        stableVersion: stable,
+        canaryVersion: canary,
+      };
+    }
+  };
+
+  try {
+    before = await env.traffic.stats();
+  } catch (err) {
+    off();
+    await env.target.stop(baselineIds).catch(() => undefined);
+    return a.end('blocked', `the router of ${env.name} cannot be read, so the canary could not be analysed: ${describe(err)}`, { stage: 'canary' });
+  }
+
+  let consecutiveErrors = 0;
+  let lastEmitted = { verdict: '', at: 0 };
+  const analyseNow = async (stepIndex: number): Promise<AnalysisResult> => {
+    let result: AnalysisResult;
+    try {
+      const now = await env.traffic.stats();
+      lastStats = now;
+      result = analyse(sampleSince(now, before, canary), sampleSince(now, before, controlLabel), policy.analysis);
+    } catch (err) {
+      result = { verdict: 'error', summary: `error: could not measure: ${describe(err)}`, metrics: [], alphaPerMetric: 0 };
+    }
+    if (result.verdict === 'fail') verdictAt ??= clock.now();
+    const changed = result.verdict !== lastEmitted.verdict;
+    if (changed || clock.now() - lastEmitted.at >= 10_000 || result.verdict === 'fail') {
+      lastEmitted = { verdict: result.verdict, at: clock.now() };
+      const m = result.metrics.find((x) => x.metric === 'error_rate') as { canary?: { errors: number; requests: number }; control?: { errors: number; requests: number } } | undefined;
+      await emit('analysis.verdict', {
+        environment: env.name,
+        step: stepIndex,
+        weight,
+        verdict: result.verdict,
+        summary: result.summary,
+        metrics: result.metrics,
+        ...(m?.canary ? { canary: m.canary, control: m.control } : {}),
+        control: controlLabel,
+      });
+    }
+    last = result;
+    return result;
+  };
+
+  // Waits one analysis interval, or less when a person acts or an instance crashes.
+  const tick = async () => {
+    const cmd = control.nextCommand();
+    await Promise.race([clock.sleep(policy.interval, step.signal).catch(() => undefined), cmd.promise]);
+    cmd.cancel();
+  };
+
+  for (let i = 0; i < policy.steps.length; i++) {
+    const s = policy.steps[i]!;
+    if ('pause' in s) {
+      control.pause(`manual step ${i + 1}: waiting for greenlight promote`);
+      await emit('rollout.paused', { environment: env.name, step: i, weight, reason: control.pauseReason, actor: 'controller' });
+    } else {
+      weight = s.weight;
+      const table = await env.traffic.route(split(weight));
+      await emit('rollout.step.started', { environment: env.name, step: i, weight, holdMs: s.hold, revision: table.revision });
+    }
+    const stepStart = clock.now();
+    const startRequests = last ? sampleSince(lastStats ?? before, before, canary).requests : 0;
+    const minRequests = 'pause' in s ? 0 : (s.min_requests ?? policy.min_requests);
+    for (;;) {
+      if (step.signal.aborted) return await rollback(`aborted: ${describe(step.signal.reason)}`, 'aborted');
+      if (refreshUpstreams) {
+        refreshUpstreams = false;
+        await env.traffic.route(split(weight)).catch(() => undefined);
+      }
+      if (crashes.length >= policy.canary_crash_limit) {
+        verdictAt ??= clock.now();
+        const reason = `canary instance ${crashes.map((c) => `${c.id} crashed (${c.detail})`).join(', ')}`;
+        await emit('analysis.verdict', { environment: env.name, step: i, weight, verdict: 'fail', summary: `fail: ${reason}`, metrics: [], control: controlLabel });
+        return await rollback(reason, 'rolled_back');
+      }
+      const r = await analyseNow(i);
+      if (r.verdict === 'fail') return await rollback(r.summary, 'rolled_back');
+      consecutiveErrors = r.verdict === 'error' ? consecutiveErrors + 1 : 0;
+      if (consecutiveErrors === policy.consecutive_error_limit && !control.paused) {
+        control.pause(`the analysis could not measure ${consecutiveErrors} times in a row (${r.summary}); resume or abort`);
+        await emit('rollout.paused', { environment: env.name, step: i, weight, reason: control.pauseReason, actor: 'controller' });
+      }
+      const promote = control.takePromote();
+      if (promote === 'full') {
+        off();
+        await env.target.stop(baselineIds).catch(() => undefined);
+        return 'promote';
+      }
+      if (promote === 'next') break;
+      if (!control.paused && !('pause' in s)) {
+        const held = clock.now() - stepStart;
+        const stepRequests = sampleSince(lastStats ?? before, before, canary).requests - startRequests;
+        const enough = held >= s.hold && stepRequests >= minRequests;
+        if (enough && (!policy.require_pass || r.verdict === 'pass')) break;
+        if (enough && policy.require_pass && held >= s.hold + policy.max_hold) {
+          control.pause(`no pass after ${Math.round(held / 1000)} s at ${weight}% (${r.summary}); promote, resume or abort`);
+          await emit('rollout.paused', { environment: env.name, step: i, weight, reason: control.pauseReason, actor: 'controller' });
+        }
+      }
+      await tick();
+    }
+  }
+  off();
+  await env.target.stop(baselineIds).catch(() => undefined);
+  return 'promote';
+}
+
+/** After a rollback: is the release compatible with the dependencies running here? Recorded as evidence. */
+async function diagnose(step: EnvironmentStep): Promise<void> {
+  const { release, env, deps } = step;
+  if (Object.keys(release.requires).length === 0) return;
+  const check = createCheck('diagnosis:compatibility', { kind: 'compatibility', timeout: 3000 } as never);
+  const result = await check.run({
+    environment: env.name,
+    service: release.service,
+    release: { version: release.version, digest: release.digest, requires: release.requires, artifactPath: release.artifactDir },
+    routerUrl: env.routerUrl,
+    instanceUrls: [],
+    dependencies: env.dependencies,
+    clock: deps.clock,
+  });
+  await deps.events.append({
+    type: result.verdict === 'pass' ? 'check.passed' : result.verdict === 'fail' ? 'check.failed' : 'check.errored',
+    actor: 'controller',
+    subject: `deployment/${step.id}`,
+    data: { ...result, phase: 'diagnosis', deploymentId: step.id, environment: env.name, service: release.service, version: release.version, digest: release.digest },
+  });
+}

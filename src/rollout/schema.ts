@@ -1,0 +1,41 @@
+// The rollout policy of an environment: progressive traffic steps with holds, the analysis that
+// guards them, and what to do when it cannot measure.
+import { z } from 'zod';
+import { AnalysisParams } from '../analysis/verdict.ts';
+import { duration } from '../config/duration.ts';
+
+const weightStep = z.strictObject({
+  /** share of requests (percent, e.g. 0.5, 1, 10, 50) the canary gets during this step */
+  weight: z.number().gt(0).max(100),
+  /** how long the step lasts before the next one (analysis runs throughout) */
+  hold: duration.default(30_000),
+  /** canary requests needed in this step before it may advance (default: the policy's min_requests) */
+  min_requests: z.int().min(0).optional(),
+});
+
+const manualStep = z.strictObject({
+  /** waits here (analysis still running) until `greenlight promote` */
+  pause: z.literal(true),
+});
+
+export const rolloutSchema = z.strictObject({
+  steps: z.array(z.union([weightStep, manualStep])).min(1, { message: 'a rollout needs at least one step' }),
+  /** canary requests a step needs before it may advance */
+  min_requests: z.int().min(0).default(50),
+  /** how often the canary is compared with the control */
+  interval: duration.default(250),
+  /** control group: the long-running stable instances, or a fresh baseline of the stable version started with the canary */
+  baseline: z.enum(['stable', 'fresh']).default('stable'),
+  /** false: a step advances after its hold unless the analysis failed; true: it waits for a pass (up to max_hold, then pauses) */
+  require_pass: z.boolean().default(false),
+  max_hold: duration.default(600_000),
+  /** consecutive analyses that could not measure before the rollout pauses for a person */
+  consecutive_error_limit: z.int().min(1).default(8),
+  /** crashes of canary instances that fail the canary (a crash is evidence against it) */
+  canary_crash_limit: z.int().min(1).default(1),
+  analysis: AnalysisParams.prefault({}),
+});
+
+export type RolloutPolicy = z.output<typeof rolloutSchema>;
+export type RolloutPolicyInput = z.input<typeof rolloutSchema>;
+export type RolloutStep = RolloutPolicy['steps'][number];
