@@ -172,3 +172,14 @@ test('handleActionLink answers 404 when action links are not configured', async 
   assert.equal((await alerting.handleActionLink('/pages/x/acknowledge?expires=1&sig=x')).status, 404);
   alerting.stop();
 });
+
+test('the example in docs/alerting.md is a valid alerting section', async () => {
+  const { readFileSync } = await import('node:fs');
+  const doc = readFileSync(new URL('../../docs/alerting.md', import.meta.url), 'utf8');
+  const block = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
+  const r = alertingConfigSchema.safeParse((parse(block) as { alerting: unknown }).alerting);
+  assert.ok(r.success, r.success ? '' : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
+  const clock = new ManualClock();
+  const alerting = createAlerting(r.data!, { clock, log: new MemoryEventLog(clock), env: { GREENLIGHT_LINK_SECRET: 'x', HOOK_SECRET: 'y' } });
+  alerting.stop();
+});
