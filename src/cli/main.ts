@@ -8,6 +8,7 @@ import { registerRelease } from './commands/release.ts';
 import { registerDeploy } from './commands/deploy.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerEvents } from './commands/events.ts';
+import { registerDetect } from './commands/detect.ts';
 import { reportError } from './output.ts';
 import { exitCodes } from '../errors/errors.ts';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerDeploy(program);
   registerStatus(program);
   registerEvents(program);
+  registerDetect(program);
   program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');
   return program;
 }

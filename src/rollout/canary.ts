@@ -110,7 +110,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
         clients: c?.clients ?? 0,
         clientsWithErrors: c?.clientsWithErrors ?? 0,
         firstCanaryRequestAt: c?.firstRequestAt ?? null,
-        firstFailedAt: (c as { firstErrorAt?: number | null } | undefined)?.firstErrorAt ?? null,
+        firstFailedAt: c?.firstErrorAt ?? null,
         verdictAt: verdictAt ?? null,
         weightZeroAt,
         stableVersion: stable,

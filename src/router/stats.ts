@@ -57,6 +57,8 @@ export interface VersionStats {
   /** epoch ms by the router's clock; null before the first request */
   firstRequestAt: number | null;
   lastRequestAt: number | null;
+  /** when the first 5xx or connection error of this version completed; null before any */
+  firstErrorAt: number | null;
   /** distinct gl_cid values seen, and those that got a 5xx or connection error */
   clients: number;
   clientsWithErrors: number;
@@ -101,6 +103,7 @@ export class VersionCounters {
   sumMs = 0;
   firstAt = 0;
   lastAt = 0;
+  firstErrorAt = 0;
   readonly clients = new Set<string>();
   readonly errorClients = new Set<string>();
   capped = false;
@@ -138,6 +141,7 @@ export class VersionCounters {
       this.connectionErrors++;
       error = true;
     } else this.aborted++;
+    if (error && this.firstErrorAt === 0) this.firstErrorAt = now;
     if (status !== -1) {
       this.buckets[bucketIndex(latencyMs)]!++;
       this.sumMs += latencyMs;
@@ -186,6 +190,7 @@ export function snapshot(i: SnapshotInput): RouterStats {
       latency: { counts: Array.from(c.buckets), sumMs: c.sumMs, count },
       firstRequestAt: c.firstAt === 0 ? null : c.firstAt,
       lastRequestAt: c.lastAt === 0 ? null : c.lastAt,
+      firstErrorAt: c.firstErrorAt === 0 ? null : c.firstErrorAt,
       clients: c.clients.size,
       clientsWithErrors: c.errorClients.size,
       clientsCapped: c.capped,
