@@ -301,3 +301,22 @@ test('pending rule alerts are kept but not routed; firing ones are, with alertna
   assert.deepEqual(types, ['alert.pending', 'alert.firing', 'alert.group.notified']);
   d.stop();
 });
+
+test('silences come back from the event log after a restart, expired ones included as expired', async () => {
+  const { Silences } = await import('./silences.ts');
+  const clock = new ManualClock(Date.UTC(2026, 2, 1));
+  const log = new MemoryEventLog(clock);
+  const before = new Silences({ clock, log });
+  const keep = await before.create({ matchers: ['service="web"'], duration: '2h', created_by: 'amy', comment: 'migration' });
+  const early = await before.create({ matchers: ['service="api"'], duration: '2h', created_by: 'amy', comment: 'oops' });
+  await before.expire(early.id, 'amy');
+  before.stop();
+  await clock.advance(60_000);
+  const after = new Silences({ clock, log });
+  assert.equal(await after.restore(log), 2);
+  assert.deepEqual(after.mutedBy({ service: 'web' }), [keep.id]);
+  assert.deepEqual(after.mutedBy({ service: 'api' }), []);
+  await clock.advance(2 * H);
+  assert.deepEqual(after.mutedBy({ service: 'web' }), []);
+  after.stop();
+});
