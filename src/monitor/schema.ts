@@ -32,6 +32,8 @@ export const probeSchema = z
     /** text the body must contain */
     expect_body: z.string().optional(),
     labels: labels.optional(),
+    /** also probe every live instance of the service at this URL's path (the monitor service's per-instance probes) */
+    per_instance: z.boolean().optional(),
   })
   .refine((p) => p.timeout <= p.interval, { message: 'timeout must not exceed interval', path: ['timeout'] });
 
@@ -91,12 +93,41 @@ export const retentionSchema = z.strictObject({
   max_series: z.int().min(1).default(defaultRetention.maxSeries),
 });
 
+const BYTE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
+
+/** Parses "512MiB", "1.5GiB", "800MB" or a plain byte count into bytes; undefined when it is not a size. */
+export function parseByteSize(text: string | number): number | undefined {
+  if (typeof text === 'number') return Number.isFinite(text) && text > 0 ? text : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$/.exec(text);
+  if (!m) return undefined;
+  const unit = BYTE_UNITS[m[2] ?? 'B'];
+  return unit === undefined ? undefined : Math.round(Number(m[1]) * unit);
+}
+
+/** "512MiB" style sizes (or a byte count), producing bytes. */
+export const byteSize = z
+  .union([z.string(), z.number()])
+  .refine((v) => parseByteSize(v) !== undefined, { message: 'expected a size like "512MiB", "2GiB" or "800MB"' })
+  .transform((v) => parseByteSize(v)!);
+
 const unique = <T>(items: T[], key: (t: T) => string) => new Set(items.map(key)).size === items.length;
 
 export const monitorsSchema = z.strictObject({
   probes: z.array(probeSchema).default([]).refine((ps) => unique(ps, (p) => p.name), { message: 'probe names must be unique' }),
   scrape: scrapeSchema.optional(),
-  process_metrics: z.strictObject({ interval: duration.default(15_000) }).optional(),
+  process_metrics: z
+    .strictObject({
+      interval: duration.default(15_000),
+      /** resident memory limit for trend warnings: one size for every service, or per service name */
+      memory_limit: z.union([byteSize, z.record(z.string(), byteSize)]).optional(),
+    })
+    .optional(),
+  /** how often the monitor service reads the router's stats (default 5s) */
+  router_interval: duration.optional(),
+  /** how often a monitor.summary event is written (default 10m) */
+  summary_interval: duration.optional(),
+  /** time-to-limit warnings: warn when a limit is predicted within horizon (default 1h), fitting over window (default 1h) */
+  trend: z.strictObject({ horizon: duration.optional(), window: duration.optional() }).optional(),
   /** how often rules and SLO burn-rate alerts are evaluated */
   evaluation_interval: duration.default(15_000),
   rules: z.array(ruleSchema).default([]).refine((rs) => unique(rs, (r) => r.alert), { message: 'rule alert names must be unique' }),

@@ -1,0 +1,219 @@
+// Per-series anomaly and trend watchers that turn streams of scores into episodes: the first score
+// over the threshold opens an episode and yields one notice; the episode closes only after the
+// signal has stayed quiet for a cool-down, so a noisy incident is one event, not one per sample.
+import { ANOMALY_THRESHOLD, createDetector, type AnomalyDetector, type DetectorOptions } from '../anomaly/detector.ts';
+import { createTrendPredictor, type TrendOptions, type TrendPrediction, type TrendPredictor } from '../trend/trend.ts';
+import type { Labels } from '../series/labels.ts';
+
+export interface AnomalySignal {
+  /** series key, e.g. router_error_ratio{version="2.0.0"} */
+  series: string;
+  name: string;
+  labels: Labels;
+  since: number;
+  lastAt: number;
+  value: number;
+  score: number;
+  peakScore: number;
+  threshold: number;
+  message: string;
+}
+
+interface AnomalyTrack {
+  name: string;
+  labels: Labels;
+  detector: AnomalyDetector;
+  /** slow mean of past values, only to say what "usual" was in the message */
+  usual: number;
+  n: number;
+  lastAt: number;
+  lastQuietAt: number;
+  episode: AnomalySignal | undefined;
+}
+
+export interface AnomalyWatcherOptions {
+  detector?: DetectorOptions;
+  /** an episode ends after this long without a score over the threshold */
+  cooldownMs: number;
+  /** detectors beyond this are not created (bounds memory against label explosions) */
+  maxSeries: number;
+  /** describes a value for a sentence, e.g. "3.2%" for a ratio */
+  describe: (name: string, labels: Labels, value: number) => { what: string; value: (v: number) => string };
+}
+
+/** Anomaly detector per series with episode tracking. A detector is ~1.3 KB (48 seasonal buckets x 3 + a ring). */
+export class AnomalyWatcher {
+  private readonly opts: AnomalyWatcherOptions;
+  private readonly tracks = new Map<string, AnomalyTrack>();
+  readonly threshold: number;
+  refused = 0;
+
+  constructor(opts: AnomalyWatcherOptions) {
+    this.opts = opts;
+    this.threshold = opts.detector?.threshold ?? ANOMALY_THRESHOLD;
+  }
+
+  get size(): number {
+    return this.tracks.size;
+  }
+
+  /** Feeds one point; returns the signal when it opens a new episode. */
+  observe(key: string, name: string, labels: Labels, at: number, value: number): AnomalySignal | undefined {
+    if (!Number.isFinite(value)) return undefined;
+    let t = this.tracks.get(key);
+    if (!t) {
+      if (this.tracks.size >= this.opts.maxSeries) {
+        this.refused++;
+        return undefined;
+      }
+      t = { name, labels, detector: createDetector(this.opts.detector), usual: value, n: 0, lastAt: at, lastQuietAt: at, episode: undefined };
+      this.tracks.set(key, t);
+    }
+    if (at <= t.lastAt && t.n > 0) return undefined;
+    t.lastAt = at;
+    const score = t.detector.update(at, value);
+    const usualBefore = t.usual;
+    t.n++;
+    const over = score >= this.threshold;
+    let opened: AnomalySignal | undefined;
+    if (over) {
+      if (!t.episode) {
+        const d = this.opts.describe(name, labels, value);
+        const direction = value >= usualBefore ? 'up' : 'down';
+        opened = {
+          series: key,
+          name,
+          labels,
+          since: at,
+          lastAt: at,
+          value,
+          score,
+          peakScore: score,
+          threshold: this.threshold,
+          message: `${d.what} is anomalous: ${d.value(value)}, ${direction} from a usual ${d.value(usualBefore)} (anomaly score ${score.toFixed(2)}, threshold ${this.threshold})`,
+        };
+        t.episode = opened;
+      } else {
+        t.episode.lastAt = at;
+        t.episode.value = value;
+        t.episode.score = score;
+        t.episode.peakScore = Math.max(t.episode.peakScore, score);
+      }
+    } else {
+      if (t.episode) {
+        t.episode.score = score;
+        if (at - t.episode.lastAt >= this.opts.cooldownMs) t.episode = undefined;
+      }
+      t.lastQuietAt = at;
+      // the usual level learns only from unremarkable points, so it still says "usual" mid-incident
+      t.usual += (value - t.usual) * (t.n < 20 ? 1 / t.n : 0.02);
+    }
+    return opened ? { ...opened } : undefined;
+  }
+
+  active(): AnomalySignal[] {
+    return [...this.tracks.values()].flatMap((t) => (t.episode ? [{ ...t.episode }] : []));
+  }
+
+  /** Drops detectors not fed since `before` (versions and instances that are gone). */
+  forgetIdle(before: number): number {
+    let n = 0;
+    for (const [k, t] of this.tracks) {
+      if (t.lastAt < before) {
+        this.tracks.delete(k);
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+export interface TrendWarning {
+  /** what is watched, e.g. memory/web-1a2b or slo_budget/availability */
+  key: string;
+  subject: string;
+  since: number;
+  lastAt: number;
+  limit: number;
+  level: number;
+  etaMs?: number;
+  status: TrendPrediction['status'];
+  message: string;
+}
+
+interface TrendTrack {
+  predictor: TrendPredictor;
+  limit: number;
+  lastAt: number;
+  lastWarnAt: number;
+  warning: TrendWarning | undefined;
+  /** changes when the thing watched is replaced (a restarted pid): the fit starts over */
+  generation: string;
+}
+
+export interface TrendWatcherOptions {
+  horizonMs: number;
+  windowMs: number;
+  /** a warning episode ends after the prediction has not warned for this long */
+  cooldownMs: number;
+}
+
+/** Time-to-limit predictors (at most 240 points each) with one warning per episode. */
+export class TrendWatcher {
+  private readonly opts: TrendWatcherOptions;
+  private readonly tracks = new Map<string, TrendTrack>();
+
+  constructor(opts: TrendWatcherOptions) {
+    this.opts = opts;
+  }
+
+  get size(): number {
+    return this.tracks.size;
+  }
+
+  /**
+   * Feeds one point; returns a warning when one starts. `message` words the prediction;
+   * `generation` restarts the fit when it changes (a new process behind the same instance).
+   */
+  observe(
+    key: string,
+    at: number,
+    value: number,
+    spec: { limit: number; direction?: 'above' | 'below'; subject: string; generation?: string; message: (p: TrendPrediction) => string },
+  ): TrendWarning | undefined {
+    if (!Number.isFinite(value)) return undefined;
+    const generation = spec.generation ?? '';
+    let t = this.tracks.get(key);
+    if (!t || t.limit !== spec.limit || t.generation !== generation) {
+      const o: TrendOptions = { limit: spec.limit, horizonMs: this.opts.horizonMs, windowMs: this.opts.windowMs };
+      if (spec.direction) o.direction = spec.direction;
+      t = { predictor: createTrendPredictor(o), limit: spec.limit, lastAt: at, lastWarnAt: -Infinity, warning: undefined, generation };
+      this.tracks.set(key, t);
+    }
+    t.lastAt = at;
+    t.predictor.add(at, value);
+    const p = t.predictor.predict();
+    if (p.warn) {
+      t.lastWarnAt = at;
+      const w: TrendWarning = { key, subject: spec.subject, since: t.warning?.since ?? at, lastAt: at, limit: spec.limit, level: p.level, status: p.status, message: spec.message(p) };
+      if (p.etaMs !== undefined) w.etaMs = p.etaMs;
+      const opened = !t.warning;
+      t.warning = w;
+      return opened ? { ...w } : undefined;
+    }
+    if (t.warning && at - t.lastWarnAt >= this.opts.cooldownMs) t.warning = undefined;
+    return undefined;
+  }
+
+  active(): TrendWarning[] {
+    return [...this.tracks.values()].flatMap((t) => (t.warning ? [{ ...t.warning }] : []));
+  }
+
+  forget(keep: (key: string) => boolean): void {
+    for (const k of this.tracks.keys()) if (!keep(k)) this.tracks.delete(k);
+  }
+
+  forgetIdle(before: number): void {
+    for (const [k, t] of this.tracks) if (t.lastAt < before) this.tracks.delete(k);
+  }
+}
