@@ -1,0 +1,519 @@
+// Rollout benchmark: how fast a bad canary is pulled back, and what clients see meanwhile.
+//   npm run bench:rollout                 (about 20-25 minutes: 5 fault scenarios x RUNS, 100 healthy runs)
+//   BENCH_QUICK=1 npm run bench:rollout   (2 runs each, 5 healthy: for trying the bench itself)
+//   BENCH_RUNS=n BENCH_HEALTHY_RUNS=n BENCH_RATE=req/s BENCH_ONLY=hard-failure,healthy
+// Real parts, real processes: the router is its own process (src/router/main.ts) driven through
+// RouterClient + TrafficControl; instances are child processes of the local target; events go to a
+// SQLite file; the Deployer and runCanary are the production code. Only the controller's HTTP API
+// and config loading are left out (this process plays the controller). The clients are a separate
+// process sending at a fixed rate (open loop) through the router, without cookies (every request
+// is routed by weight, none is pinned to a version).
+// The service is bench/rollout/service.mjs, not examples/web (no acme-auth handshake), so neither
+// the sample app nor its auth peer is what is measured. Its faults come from knobs.json in each
+// release's artifact directory, so releases differ by content, as real ones do.
+
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { systemClock } from '../src/clock/clock.ts';
+import type { StoredEvent } from '../src/events/log.ts';
+import { RouterClient } from '../src/router/client.ts';
+import { Deployer } from '../src/rollout/deployer.ts';
+import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../src/rollout/runtime.ts';
+import { rolloutSchema, type RolloutPolicyInput } from '../src/rollout/schema.ts';
+import { TrafficControl } from '../src/rollout/traffic.ts';
+import { LiveState } from '../src/state/projection.ts';
+import { SqliteEventLog } from '../src/store/sqlite/sqlite-event-log.ts';
+import { LocalTarget } from '../src/targets/local/local-target.ts';
+import type { ClientSpec, FromClient, ToClient, WindowReport } from './rollout/client.ts';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const QUICK = process.env.BENCH_QUICK === '1';
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 2 : 7));
+const HEALTHY_RUNS = Number(process.env.BENCH_HEALTHY_RUNS ?? (QUICK ? 5 : 100));
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const TIMEOUT_MS = 2000;
+const BASE_LATENCY_MS = 10;
+const INSTANCES = 1;
+
+/**
+ * One policy for every scenario: what a user would write for a small first step, with holds cut
+ * to 3 s so that 100 healthy rollouts fit in minutes. Everything not written is the default:
+ * min_requests 50 per step, analysis every 250 ms, control = the stable instances, one canary
+ * crash fails it, analysis at confidence 0.99 on error rate and latency p50/p90/p99.
+ */
+const POLICY: RolloutPolicyInput = {
+  steps: [
+    { weight: 5, hold: '3s' },
+    { weight: 25, hold: '3s' },
+    { weight: 50, hold: '3s' },
+  ],
+};
+
+interface Scenario {
+  name: string;
+  what: string;
+  knobs: Record<string, number | string>;
+  runs: number;
+  /** what a correct outcome is */
+  expect: 'rolled_back' | 'blocked' | 'promoted';
+}
+
+const ALL_SCENARIOS: Scenario[] = [
+  { name: 'hard-failure', what: 'every canary request answers 500 (3 June 2023)', knobs: { FAIL_RATE: 1 }, runs: RUNS, expect: 'rolled_back' },
+  { name: 'partial-failure', what: '5% of canary requests answer 500', knobs: { FAIL_RATE: 0.05 }, runs: RUNS, expect: 'rolled_back' },
+  { name: 'latency-x2', what: `canary ${BASE_LATENCY_MS * 2} ms vs stable ${BASE_LATENCY_MS} ms per request`, knobs: { EXTRA_LATENCY_MS: BASE_LATENCY_MS }, runs: RUNS, expect: 'rolled_back' },
+  { name: 'crash-at-start', what: 'canary exits before listening (never ready)', knobs: { CRASH_AT_START: '1' }, runs: RUNS, expect: 'blocked' },
+  { name: 'crash-after-n', what: 'canary process exits on its 100th request', knobs: { CRASH_AFTER_REQUESTS: 100 }, runs: RUNS, expect: 'rolled_back' },
+  { name: 'healthy', what: 'canary identical to stable (false rollbacks)', knobs: {}, runs: HEALTHY_RUNS, expect: 'promoted' },
+];
+const SCENARIOS = ALL_SCENARIOS.filter((s) => !ONLY || ONLY.includes(s.name));
+
+interface RunRecord {
+  scenario: string;
+  run: number;
+  version: string;
+  stableVersion: string;
+  deploymentId: string;
+  outcome: string;
+  reason: string | null;
+  verdict: string | null;
+  verdictSummary: string | null;
+  /** canary weight (percent) when the fail verdict was reached */
+  weightAtVerdict: number | null;
+  envStartedAt: number;
+  envEndedAt: number;
+  firstCanaryRequestAt: number | null;
+  verdictAt: number | null;
+  weightZeroAt: number | null;
+  canaryCrashAt: number | null;
+  promotedAt: number | null;
+  msToVerdict: number | null;
+  msToWeightZero: number | null;
+  msCrashToWeightZero: number | null;
+  rolloutMs: number;
+  client: { rollout: WindowReport; canaryPhase: WindowReport | null };
+  routerImpact: Record<string, unknown> | null;
+  loadavg: number[];
+}
+
+const children: ChildProcess[] = [];
+const cleanup: (() => Promise<void> | void)[] = [];
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function startRouter(dir: string, token: string): Promise<{ url: string; adminUrl: string; pid: number }> {
+  const tokenFile = join(dir, 'router.token');
+  writeFileSync(tokenFile, token, { mode: 0o600 });
+  const listen = `127.0.0.1:${await freePort()}`;
+  const admin = `127.0.0.1:${await freePort()}`;
+  const child = spawn(
+    process.execPath,
+    ['--experimental-strip-types', '--no-warnings', here('../src/router/main.ts'), '--name', 'production/web', '--listen', listen, '--admin', admin, '--state-file', join(dir, 'router-table.json'), '--token-file', tokenFile],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('router not ready in 10 s')), 10_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"ready":true')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`router exited ${code}`));
+    });
+  });
+  return { url: `http://${listen}`, adminUrl: `http://${admin}`, pid: child.pid! };
+}
+
+interface Clients {
+  window(from: number, to: number): Promise<WindowReport>;
+  stop(): Promise<Extract<FromClient, { type: 'stopped' }>>;
+}
+
+async function startClients(spec: ClientSpec): Promise<Clients> {
+  const child = fork(here('./rollout/client.ts'), [JSON.stringify(spec)], { execArgv: ['--experimental-strip-types', '--no-warnings'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.push(child);
+  const waiting = new Map<number, (r: WindowReport) => void>();
+  let onStopped: ((m: Extract<FromClient, { type: 'stopped' }>) => void) | undefined;
+  let ready!: () => void;
+  const isReady = new Promise<void>((r) => (ready = r));
+  child.on('message', (m: FromClient) => {
+    if (m.type === 'ready') ready();
+    else if (m.type === 'window') {
+      waiting.get(m.id)?.(m.report);
+      waiting.delete(m.id);
+    } else if (m.type === 'stopped') onStopped?.(m);
+  });
+  await isReady;
+  let nextId = 0;
+  return {
+    window(from, to) {
+      const id = nextId++;
+      return new Promise((resolve) => {
+        waiting.set(id, resolve);
+        child.send({ type: 'window', id, from, to } satisfies ToClient);
+      });
+    },
+    stop() {
+      return new Promise((resolve) => {
+        onStopped = resolve;
+        child.send({ type: 'stop' } satisfies ToClient);
+      });
+    },
+  };
+}
+
+function median(xs: number[]): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+const worst = (xs: number[]) => (xs.length ? Math.max(...xs) : null);
+const nums = (xs: (number | null | undefined)[]) => xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+const pct = (a: number, b: number) => (b > 0 ? (100 * a) / b : 0);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dir = mkdtempSync(join(os.tmpdir(), 'gl-bench-rollout-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const token = randomBytes(24).toString('hex');
+  const router = await startRouter(dir, token);
+
+  const events = new SqliteEventLog(join(dir, 'events.db'));
+  const state = new LiveState(events);
+  await state.start();
+  const target = new LocalTarget({ port_range: [45000, 45999] }, { stateDir: join(dir, 'target'), events, clock: systemClock });
+  cleanup.push(() => target.close({ stopInstances: true }));
+  const traffic = new TrafficControl(new RouterClient({ adminUrl: router.adminUrl, token }));
+  const policy = rolloutSchema.parse(POLICY);
+  const service: ServiceRuntime = {
+    name: 'web',
+    command: [process.execPath, here('./rollout/service.mjs')],
+    env: {},
+    // the config defaults: health every 100 ms, 30 s to become ready
+    health: { path: '/healthz', timeoutMs: 30_000, intervalMs: 100 },
+    stopGraceMs: 2000,
+    instances: INSTANCES,
+  };
+  const env: EnvironmentRuntime = { name: 'production', index: 0, target, traffic, routerUrl: router.url, checks: [], dependencies: {}, instances: INSTANCES, env: {}, verifyForMs: 0, rollout: policy };
+  const runtime: Runtime = { service: (n) => (n === 'web' ? service : undefined), environments: (n) => (n === 'web' ? [env] : []) };
+  const deployer = new Deployer({ events, state: state.view, runtime, clock: systemClock });
+
+  const register = async (version: string, knobs: Record<string, number | string>) => {
+    const artifact = join(dir, 'artifacts', version);
+    mkdirSync(artifact, { recursive: true });
+    const content = JSON.stringify({ BASE_LATENCY_MS, ...knobs });
+    writeFileSync(join(artifact, 'knobs.json'), content);
+    const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
+    await events.append({ type: 'release.registered', actor: 'bench', subject: `release/web@${version}`, data: { service: 'web', version, digest, artifactDir: artifact, source: artifact, requires: {} } });
+  };
+  const deploy = async (version: string) => {
+    const h = await deployer.start({ service: 'web', version, actor: 'bench' });
+    return { id: h.id, d: await h.done };
+  };
+
+  // The first version goes in all at once (nothing to compare with), then clients arrive.
+  await register('1.0.0', {});
+  const first = await deploy('1.0.0');
+  if (first.d.state !== 'promoted') throw new Error(`initial deployment: ${first.d.state} ${first.d.reason ?? ''}`);
+  const clients = await startClients({ url: `${router.url}/`, rate: RATE, connections: 64, timeoutMs: TIMEOUT_MS, maxMs: 3 * 3600_000 });
+  await sleep(3000);
+
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? '?',
+    memGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    loadavgAtStart: os.loadavg(),
+    note: 'shared 2-core machine: other work ran at the same time (see loadavg per run)',
+  };
+  console.log(`rollout bench: ${RATE} req/s open loop through the router process, ${INSTANCES} instance(s) per version, service delay ${BASE_LATENCY_MS} ms`);
+  console.log(`policy: ${JSON.stringify(POLICY)} + defaults (min_requests ${policy.min_requests}, interval ${policy.interval} ms, baseline ${policy.baseline}, canary_crash_limit ${policy.canary_crash_limit}, confidence ${policy.analysis.confidence})`);
+  console.log(`machine: ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}, loadavg ${machine.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')}`);
+
+  const records: RunRecord[] = [];
+  const pendingWindows: Promise<void>[] = [];
+  let restores = 0;
+  const write = (done: boolean, totals?: unknown) => writeResults({ machine, records, started, done }, totals);
+
+  for (const sc of SCENARIOS) {
+    console.log(`\n${sc.name}: ${sc.what} (${sc.runs} runs)`);
+    for (let run = 1; run <= sc.runs; run++) {
+      const version = `2.${SCENARIOS.indexOf(sc)}.${run}-${sc.name}`;
+      const stableVersion = state.view.stable.get('production/web')?.version ?? '?';
+      await register(version, sc.knobs);
+      const { id, d } = await deploy(version);
+      const evs = await events.query({ subject: `deployment/${id}` });
+      const of = (t: string) => evs.find((e) => e.type === t);
+      const envStarted = of('deployment.environment.started')!;
+      const ended = evs.find((e) => /^deployment\.environment\.(passed|rolled_back|blocked|failed)$/.test(e.type)) ?? evs.at(-1)!;
+      const fail = evs.find((e) => e.type === 'analysis.verdict' && e.data.verdict === 'fail');
+      const lastVerdict = [...evs].reverse().find((e) => e.type === 'analysis.verdict');
+      const zero = of('rollout.weight.zero');
+      const promoted = of('rollout.promoted');
+      const impact = (ended.data.impact as Record<string, unknown> | undefined) ?? null;
+      const crash = (await events.query({ types: ['instance.crashed'], since: envStarted.time })).find((e) => e.data.version === version);
+      let firstCanaryRequestAt = (impact?.firstCanaryRequestAt as number | null | undefined) ?? null;
+      if (firstCanaryRequestAt === null) firstCanaryRequestAt = (await traffic.stats()).versions[version]?.firstRequestAt ?? null;
+      const verdictAt = (ended.data.verdictAt as number | null | undefined) ?? fail?.time ?? null;
+      const weightZeroAt = (zero?.data.at as number | undefined) ?? null;
+      const rec: RunRecord = {
+        scenario: sc.name,
+        run,
+        version,
+        stableVersion,
+        deploymentId: id,
+        outcome: d.state,
+        reason: d.reason ?? null,
+        verdict: (fail ?? lastVerdict)?.data.verdict as string | null ?? null,
+        verdictSummary: ((fail ?? lastVerdict)?.data.summary as string | undefined) ?? null,
+        weightAtVerdict: (fail?.data.weight as number | undefined) ?? null,
+        envStartedAt: envStarted.time,
+        envEndedAt: ended.time,
+        firstCanaryRequestAt,
+        verdictAt,
+        weightZeroAt,
+        canaryCrashAt: crash?.time ?? null,
+        promotedAt: promoted?.time ?? null,
+        msToVerdict: verdictAt !== null && firstCanaryRequestAt !== null ? verdictAt - firstCanaryRequestAt : null,
+        msToWeightZero: weightZeroAt !== null && firstCanaryRequestAt !== null ? weightZeroAt - firstCanaryRequestAt : null,
+        msCrashToWeightZero: weightZeroAt !== null && crash ? weightZeroAt - crash.time : null,
+        rolloutMs: ended.time - envStarted.time,
+        client: { rollout: undefined as unknown as WindowReport, canaryPhase: null },
+        routerImpact: impact,
+        loadavg: os.loadavg(),
+      };
+      records.push(rec);
+      // Ask the clients once every request of the windows has had its answer or its timeout.
+      const canaryEnd = weightZeroAt ?? promoted?.time ?? null;
+      pendingWindows.push(
+        sleep(TIMEOUT_MS + 500).then(async () => {
+          rec.client.rollout = await clients.window(rec.envStartedAt, rec.envEndedAt);
+          if (firstCanaryRequestAt !== null && canaryEnd !== null) rec.client.canaryPhase = await clients.window(firstCanaryRequestAt, canaryEnd);
+        }),
+      );
+      const t = (x: number | null) => (x === null ? '-' : `${(x / 1000).toFixed(2)}s`);
+      console.log(
+        `  ${String(run).padStart(3)} ${d.state.padEnd(11)} verdict ${t(rec.msToVerdict)} weight0 ${t(rec.msToWeightZero)}${rec.weightAtVerdict !== null ? ` at ${rec.weightAtVerdict}%` : ''} rollout ${t(rec.rolloutMs)} load ${rec.loadavg[0]!.toFixed(2)}${d.state !== sc.expect ? `  <- ${d.reason ?? ''}` : ''}`,
+      );
+      if (d.state === 'promoted' && sc.expect !== 'promoted') {
+        // A bad version got through: put a healthy one back before the next run, through the same rollout.
+        const restore = `3.0.${++restores}-restore`;
+        await register(restore, {});
+        const r = await deploy(restore);
+        console.log(`      restored a healthy stable (${restore}): ${r.d.state}`);
+      }
+      await sleep(300);
+    }
+    await Promise.all(pendingWindows);
+    write(false);
+  }
+  await Promise.all(pendingWindows);
+  const final = await clients.stop();
+  const summary = write(true, final);
+  printTable(summary);
+}
+
+interface Summary {
+  bench: string;
+  at: string;
+  done: boolean;
+  machine: Record<string, unknown>;
+  config: Record<string, unknown>;
+  scenarios: ScenarioSummary[];
+  clientTotals?: unknown;
+  runs: RunRecord[];
+}
+
+interface Stat {
+  median: number | null;
+  worst: number | null;
+  n: number;
+}
+interface ScenarioSummary {
+  scenario: string;
+  what: string;
+  runs: number;
+  expected: string;
+  outcomes: Record<string, number>;
+  wrong: number;
+  msToVerdict: Stat;
+  msToWeightZero: Stat;
+  msCrashToWeightZero: Stat;
+  weightAtVerdict: Stat;
+  rolloutMs: Stat;
+  clientFailedPctRollout: Stat;
+  clientFailedPctCanaryPhase: Stat;
+  clientFailedRollout: Stat;
+  clientRequestsRollout: Stat;
+  clientFailedCanaryPhase: Stat;
+  clientRequestsCanaryPhase: Stat;
+  loadavg1: Stat;
+}
+
+function summarise(sc: Scenario, rs: RunRecord[]): ScenarioSummary {
+  const outcomes: Record<string, number> = {};
+  for (const r of rs) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+  const shares = (f: (r: RunRecord) => WindowReport | null | undefined) => nums(rs.map((r) => f(r)).map((w) => (w ? pct(w.failed, w.sent) : null)));
+  const stat = (xs: number[]): Stat => ({ median: median(xs), worst: worst(xs), n: xs.length });
+  return {
+    scenario: sc.name,
+    what: sc.what,
+    runs: rs.length,
+    expected: sc.expect,
+    outcomes,
+    wrong: rs.filter((r) => r.outcome !== sc.expect).length,
+    msToVerdict: stat(nums(rs.map((r) => r.msToVerdict))),
+    msToWeightZero: stat(nums(rs.map((r) => r.msToWeightZero))),
+    msCrashToWeightZero: stat(nums(rs.map((r) => r.msCrashToWeightZero))),
+    weightAtVerdict: stat(nums(rs.map((r) => r.weightAtVerdict))),
+    rolloutMs: stat(nums(rs.map((r) => r.rolloutMs))),
+    clientFailedPctRollout: stat(shares((r) => r.client.rollout)),
+    clientFailedPctCanaryPhase: stat(shares((r) => r.client.canaryPhase)),
+    clientFailedRollout: stat(nums(rs.map((r) => r.client.rollout?.failed))),
+    clientRequestsRollout: stat(nums(rs.map((r) => r.client.rollout?.sent))),
+    clientFailedCanaryPhase: stat(nums(rs.map((r) => r.client.canaryPhase?.failed))),
+    clientRequestsCanaryPhase: stat(nums(rs.map((r) => r.client.canaryPhase?.sent))),
+    loadavg1: stat(rs.map((r) => r.loadavg[0]!)),
+  };
+}
+
+let lastSummary: Summary | undefined;
+function writeResults(o: { machine: Record<string, unknown>; records: RunRecord[]; started: number; done: boolean }, clientTotals?: unknown): Summary {
+  const summary: Summary = {
+    bench: 'rollout',
+    at: new Date().toISOString(),
+    done: o.done,
+    machine: { ...o.machine, loadavgAtEnd: os.loadavg(), elapsedS: Math.round((Date.now() - o.started) / 1000) },
+    config: {
+      rateReqPerS: RATE,
+      openLoop: true,
+      clientConnections: 64,
+      clientTimeoutMs: TIMEOUT_MS,
+      cookies: false,
+      instancesPerVersion: INSTANCES,
+      serviceBaseLatencyMs: BASE_LATENCY_MS,
+      service: 'bench/rollout/service.mjs (no auth handshake)',
+      policy: POLICY,
+      policyParsed: rolloutSchema.parse(POLICY),
+      windows: {
+        rollout: 'requests SENT by the clients from deployment.environment.started to the environment\'s end event (passed / rolled_back / blocked), for the deployment in production',
+        canaryPhase: 'requests SENT from the canary\'s first request at the router (router stats firstRequestAt) to rollout.weight.zero {at} (after the router took the table), or to rollout.promoted',
+        failed: 'status >= 500, transport error, or no complete answer within the client timeout',
+      },
+      times: 'msToVerdict = verdictAt - firstCanaryRequestAt; msToWeightZero = rollout.weight.zero.at - firstCanaryRequestAt (same machine clock for router and controller)',
+    },
+    scenarios: SCENARIOS.map((sc) => summarise(sc, o.records.filter((r) => r.scenario === sc.name))).filter((s) => s.runs > 0),
+    ...(clientTotals ? { clientTotals } : {}),
+    runs: o.records,
+  };
+  writeFileSync(here('./results/rollout.json'), JSON.stringify(summary, null, 1) + '\n');
+  lastSummary = summary;
+  return summary;
+}
+
+function printTable(s: Summary): void {
+  const f = (x: unknown, unit: 's' | '%' | '') => {
+    if (typeof x !== 'number') return '-';
+    if (unit === 's') return (x / 1000).toFixed(2);
+    if (unit === '%') return x.toFixed(x < 0.1 ? 3 : 2);
+    return String(Math.round(x * 10) / 10);
+  };
+  const mw = (o: unknown, unit: 's' | '%' | '') => {
+    const v = o as { median: number | null; worst: number | null };
+    return `${f(v.median, unit)} / ${f(v.worst, unit)}`;
+  };
+  const rows = s.scenarios.map((x) => [
+    String(x.scenario),
+    String(x.runs),
+    Object.entries(x.outcomes).map(([k, v]) => `${v} ${k}`).join(', '),
+    mw(x.msToVerdict, 's'),
+    mw(x.msToWeightZero, 's'),
+    mw(x.weightAtVerdict, ''),
+    mw(x.clientFailedPctRollout, '%'),
+    mw(x.clientFailedRollout, ''),
+    mw(x.clientFailedPctCanaryPhase, '%'),
+    mw(x.rolloutMs, 's'),
+    mw(x.loadavg1, ''),
+  ]);
+  const head = ['scenario', 'runs', 'outcomes', 'verdict s', 'weight 0 s', 'weight %', 'failed % rollout', 'failed n', 'failed % canary', 'rollout s', 'load1'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  console.log('\nmedian / worst per scenario (times from the canary\'s first request at the router)');
+  console.log(line(head));
+  for (const r of rows) console.log(line(r));
+  console.log('\ntargets');
+  for (const line of targets(s)) console.log(`  ${line}`);
+}
+
+function targets(s: Summary): string[] {
+  const by = (n: string) => s.scenarios.find((x) => x.scenario === n);
+  const out: string[] = [];
+  const hard = by('hard-failure');
+  if (hard) {
+    const z = hard.msToWeightZero.worst;
+    const share = hard.clientFailedPctRollout.worst;
+    const ok1 = z !== null && z <= 2000 && hard.wrong === 0;
+    const ok2 = share !== null && share <= 0.1;
+    out.push(`hard failure at weight 0 within 2 s: ${ok1 ? 'MET' : 'NOT MET'} (worst ${f2(z)} s, ${hard.wrong} run(s) not rolled back)`);
+    const canaryN = hard.clientFailedCanaryPhase.median;
+    const rollS = (hard.rolloutMs.median ?? 0) / 1000;
+    out.push(
+      `hard failure <= 0.1% of all client requests failed: ${ok2 ? 'MET' : 'NOT MET'} (median ${f2(hard.clientFailedPctRollout.median)}%, worst ${f2(share)}%)` +
+        (ok2 ? '' : ` because failed share ~= first-step weight x time at that weight / rollout time = 5% x ${f2((hard.msToWeightZero.median ?? 0) / 1000)} s / ${f2(rollS)} s = ${f2((5 * (hard.msToWeightZero.median ?? 0)) / 1000 / Math.max(rollS, 0.001))}% (median ${canaryN ?? '-'} failed requests); a failed rollout is short, so its own window cannot dilute them: 0.1% would need the weight x detection time under ${f2(rollS * 0.001 * 1000)} ms-percent`),
+    );
+  }
+  const part = by('partial-failure');
+  if (part) out.push(`partial failure at weight 0 within 30 s: ${part.msToWeightZero.worst !== null && part.msToWeightZero.worst <= 30_000 && part.wrong === 0 ? 'MET' : 'NOT MET'} (median ${f2((part.msToWeightZero.median ?? NaN) / 1000)} s, worst ${f2((part.msToWeightZero.worst ?? NaN) / 1000)} s, ${part.wrong} missed)`);
+  const lat = by('latency-x2');
+  if (lat) out.push(`latency x2 at weight 0 within 60 s: ${lat.msToWeightZero.worst !== null && lat.msToWeightZero.worst <= 60_000 && lat.wrong === 0 ? 'MET' : 'NOT MET'} (median ${f2((lat.msToWeightZero.median ?? NaN) / 1000)} s, worst ${f2((lat.msToWeightZero.worst ?? NaN) / 1000)} s, weight at verdict median ${lat.weightAtVerdict.median ?? '-'}%, ${lat.wrong} missed)`);
+  const cs = by('crash-at-start');
+  if (cs) out.push(`crash at start blocked with 0 failed client requests: ${cs.wrong === 0 && (cs.clientFailedRollout.worst ?? 1) === 0 ? 'MET' : 'NOT MET'} (worst ${cs.clientFailedRollout.worst ?? '-'} failed)`);
+  const ca = by('crash-after-n');
+  if (ca) out.push(`crash after N rolled back: ${ca.wrong === 0 ? 'all runs' : `${ca.wrong} run(s) not rolled back`} (crash to weight 0 median ${f2((ca.msCrashToWeightZero.median ?? NaN) / 1000)} s, worst ${f2((ca.msCrashToWeightZero.worst ?? NaN) / 1000)} s)`);
+  const h = by('healthy');
+  if (h) {
+    const falseRb = h.runs - (h.outcomes.promoted ?? 0);
+    out.push(`healthy: at most 1 false rollback in 100 runs: ${falseRb <= Math.max(1, Math.floor(h.runs / 100)) && h.runs >= 100 ? 'MET' : h.runs < 100 ? `not measured (${h.runs} runs)` : 'NOT MET'} (${falseRb} of ${h.runs} not promoted)`);
+  }
+  return out;
+}
+
+const f2 = (x: number | null | undefined) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(2) : '-');
+
+async function shutdown(code: number): Promise<never> {
+  for (const c of cleanup.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(130));
+try {
+  await main();
+  await shutdown(0);
+} catch (err) {
+  console.error(err);
+  if (lastSummary) console.error('partial results were written to bench/results/rollout.json');
+  await shutdown(1);
+}
