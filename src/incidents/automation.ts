@@ -151,7 +151,8 @@ export class IncidentAutomation {
       return;
     }
     const d = e.data as Data;
-    const depId = s(d, 'deploymentId');
+    // Checks carry their deployment in the subject only.
+    const depId = s(d, 'deploymentId') || (e.subject.startsWith('deployment/') ? e.subject.slice('deployment/'.length) : '');
     if (e.type === 'deployment.requested') {
       this.deployments.set(depId, {
         id: depId,
