@@ -11,7 +11,8 @@ export const WIDTH = 80;
  */
 export const POSTMORTEM_MARKDOWNLINT_CONFIG = { MD013: { tables: false } } as const;
 
-const LINK_LIKE = /(https?:\/\/[^\s`]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w@]))/g;
+// A URL ends before closing brackets and sentence punctuation that follow it.
+const LINK_LIKE = /(https?:\/\/[^\s`<>()]*[^\s`<>().,;:'"!?]|[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w@]))/g;
 
 /** Escapes text from events for inline Markdown; URLs and e-mail addresses become code spans (no bare URLs). */
 export function inline(text: string): string {
@@ -173,9 +174,12 @@ export function mergeSections(existing: string | undefined, draft: Section[]): M
   draft.forEach((s, i) => {
     if (present.has(s.id)) return;
     regenerated.push(s.id);
+    const block = { id: s.id, text: `\n${renderSections([s]).trimEnd()}\n` };
     const before = draft.slice(0, i).map((x) => x.id).reverse().find((id) => blocks.some((b) => b.id === id));
-    const at = before === undefined ? -1 : blocks.findIndex((b) => b.id === before);
-    blocks.splice(at + 1, 0, { id: s.id, text: `\n${renderSections([s]).trimEnd()}\n` });
+    if (before !== undefined) return void blocks.splice(blocks.findIndex((b) => b.id === before) + 1, 0, block);
+    const after = draft.slice(i + 1).map((x) => x.id).find((id) => blocks.some((b) => b.id === id));
+    if (after !== undefined) return void blocks.splice(blocks.findIndex((b) => b.id === after), 0, block);
+    blocks.push(block);
   });
   const markdown = blocks.map((b) => b.text).join('\n').replace(/\n{3,}/g, '\n\n').replace(/^\n+/, '').replace(/\s*$/, '\n');
   return { markdown, kept, regenerated };

@@ -294,7 +294,7 @@ function suggestMeasures(ev: IncidentEvidence, events: StoredEvent[], c: Measure
   }
   for (const b of c.breakGlass) {
     add(
-      `this release skipped ${b.skipped || 'the previous environment'} with a break-glass by ${b.actor}: '${b.reason}' — review why the gate was bypassed`,
+      `this release skipped ${b.skipped || 'the previous environment'} with a break-glass by ${b.actor.replace(/^user:/, '')}: '${b.reason}' — review why the gate was bypassed`,
       `the gate of ${b.environment} was overridden`,
     );
   }

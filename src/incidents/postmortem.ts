@@ -29,23 +29,33 @@ function clockFor(timeZone = 'UTC'): Clock {
   let time: Intl.DateTimeFormat;
   let date: Intl.DateTimeFormat;
   let day: Intl.DateTimeFormat;
+  let zones: Intl.DateTimeFormat[];
   try {
-    time = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
+    time = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    // Each locale knows the abbreviations of its own region (en-GB: CEST, BST; en-US: EDT, PST);
+    // the first that has one wins, else the GMT offset.
+    zones = ['en-GB', 'en-US', 'en-AU', 'en-IN', 'en-NZ'].map((l) => new Intl.DateTimeFormat(l, { timeZone, timeZoneName: 'short' }));
     date = new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'long', year: 'numeric' });
     day = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
   } catch {
     throw new GreenlightError('USAGE', `"${timeZone}" is not a time zone`, { hint: 'use an IANA name such as Europe/Berlin or UTC' });
   }
   return {
-    time: (ms) => time.format(ms),
+    time: (ms) => `${time.format(ms)} ${zoneName(zones, ms)}`,
     date: (ms) => date.format(ms),
     zone: timeZone,
     spansDays: (a, b) => day.format(a) !== day.format(b),
   };
 }
 
+function zoneName(zones: Intl.DateTimeFormat[], ms: number): string {
+  const names = zones.map((z) => z.formatToParts(ms).find((p) => p.type === 'timeZoneName')?.value ?? 'UTC');
+  return names.find((n) => !/^(GMT|UTC)[+-−]/.test(n)) ?? names[0]!;
+}
+
 const who = (actor: string) => actor.replace(/^user:/, '');
 const dur = (ms: number | undefined) => (ms === undefined ? 'not yet' : formatDurationMs(ms));
+const num = (n: number) => n.toLocaleString('en-US');
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 /** The facts the Markdown and the JSON share. */
@@ -83,7 +93,7 @@ function factsOf(r: IncidentReport, c: Clock): PostmortemFacts {
   const i = r.impact;
   const impact =
     i.measured && i.requests !== undefined
-      ? `${plural(i.failed ?? 0, 'request')} of ${i.requests.toLocaleString('en-US')} failed (${formatShare(i.failedShare ?? 0)})` +
+      ? `${(i.failed ?? 0).toLocaleString('en-US')} of ${plural(i.requests, 'request')} failed (${formatShare(i.failedShare ?? 0)})` +
         (i.clients !== undefined ? `; ${i.clientsWithErrors ?? 0} of ${plural(i.clients, 'client')} (${formatShare(i.clientsAffectedShare ?? 0)}) saw an error` : '') +
         (i.canaryRequests !== undefined ? `; the canary served ${plural(i.canaryRequests, 'request')}, ${i.canaryFailed ?? 0} failed` : '')
       : 'the failed requests were not measured (no router figures were recorded for this incident)';
@@ -142,7 +152,7 @@ function factsOf(r: IncidentReport, c: Clock): PostmortemFacts {
     resolution,
     rootCause: r.rootCause.text.replace(/[.\s]+$/, ''),
     rootCauseSource: r.rootCause.source,
-    versions: r.impact.versions,
+    versions: r.impact.versions.map((v) => (inc.service && !v.includes('@') ? `${inc.service}@${v}` : v)),
     wentWell,
     wentWrong,
   };
@@ -168,16 +178,16 @@ function timelineTable(entries: TimelineEntry[], c: Clock): string {
 }
 
 /** Mermaid's gantt grammar ends a task name at ':' ';' or '#', and '%%' starts a comment. */
-function mermaidLabel(text: string): string {
+function mermaidLabel(text: string, max = 40): string {
   const s = text.replace(/[:;#%,\n\r]/g, ' ').replace(/\s+/g, ' ').trim();
-  return s.length > 40 ? `${s.slice(0, 39).trimEnd()}…` : s || 'event';
+  return s.length > max ? `${s.slice(0, max - 1).trimEnd()}…` : s || 'event';
 }
 
 function mermaid(r: IncidentReport): string {
   const m = r.milestones;
   const inc = r.incident;
   const end = inc.resolvedAt ?? r.now;
-  const lines = ['gantt', `    title ${mermaidLabel(`${inc.id} ${inc.title}`)}`, '    dateFormat x', '    axisFormat %H:%M:%S'];
+  const lines = ['gantt', `    title ${mermaidLabel(`${inc.id} ${inc.title}`, 70)}`, '    dateFormat x', '    axisFormat %H:%M:%S'];
   const task = (name: string, tags: string, from: number, to: number) => lines.push(`    ${mermaidLabel(name)} :${tags}${Math.round(from)}, ${Math.round(Math.max(from, to))}`);
   const ref = inc.service && r.impact.canaryVersion ? `${inc.service}@${r.impact.canaryVersion}` : undefined;
   if (m.deploymentRequestedAt !== undefined) {
@@ -221,8 +231,8 @@ export function postmortemSections(report: IncidentReport, timeline: TimelineEnt
       ['Time to mitigate', dur(d.timeToMitigateMs), 'impact start', 'traffic back on stable'],
       ['Time to acknowledge', dur(d.timeToAcknowledgeMs), m.firstPagedAt !== undefined ? 'first page' : 'incident opened', 'first acknowledgement'],
       ['Time to resolve', dur(d.timeToResolveMs), 'impact start', 'resolved by a person'],
-      ['Requests failed', r.impact.measured && r.impact.requests !== undefined ? `${r.impact.failed ?? 0} of ${r.impact.requests} (${formatShare(r.impact.failedShare ?? 0)})` : 'not measured', 'router', 'over the rollout'],
-      ['Clients affected', r.impact.clients !== undefined ? `${r.impact.clientsWithErrors ?? 0} of ${r.impact.clients} (${formatShare(r.impact.clientsAffectedShare ?? 0)})` : 'not measured', 'router', 'over the rollout'],
+      ['Requests failed', r.impact.measured && r.impact.requests !== undefined ? `${num(r.impact.failed ?? 0)} of ${num(r.impact.requests)} (${formatShare(r.impact.failedShare ?? 0)})` : 'not measured', 'router', 'over the rollout'],
+      ['Clients affected', r.impact.clients !== undefined ? `${num(r.impact.clientsWithErrors ?? 0)} of ${num(r.impact.clients)} (${formatShare(r.impact.clientsAffectedShare ?? 0)})` : 'not measured', 'router', 'over the rollout'],
     ].map((row) => row.map(cell)),
   );
   const title = [

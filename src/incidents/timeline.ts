@@ -85,7 +85,7 @@ export function describeIncidentEvent(e: StoredEvent): string | undefined {
     case 'check.passed':
       return d.phase === 'diagnosis' ? `${env}diagnosis: check ${d.name} passed: ${d.message}` : undefined;
     case 'check.failed':
-      return `${env}${d.phase === 'diagnosis' ? 'diagnosis: ' : ''}check ${d.name} (${d.phase}) failed: ${d.message}`;
+      return d.phase === 'diagnosis' ? `${env}diagnosis: check ${d.name} failed: ${d.message}` : `${env}check ${d.name} (${d.phase}) failed: ${d.message}`;
     case 'check.errored':
       return `${env}check ${d.name} (${d.phase}) could not verify: ${d.message}`;
     case 'router.switched':
