@@ -40,6 +40,8 @@ const ONLY = process.env.BENCH_ONLY?.split(',');
 const TIMEOUT_MS = 2000;
 const BASE_LATENCY_MS = 10;
 const INSTANCES = 1;
+/** the sum of the policy's holds: how long a rollout that is not stopped lasts at least */
+const PLANNED_MS = 9000;
 
 /**
  * One policy for every scenario: what a user would write for a small first step, with holds cut
@@ -97,7 +99,7 @@ interface RunRecord {
   msToWeightZero: number | null;
   msCrashToWeightZero: number | null;
   rolloutMs: number;
-  client: { rollout: WindowReport; canaryPhase: WindowReport | null };
+  client: { rollout: WindowReport; canaryPhase: WindowReport | null; planned: WindowReport | null };
   routerImpact: Record<string, unknown> | null;
   loadavg: number[];
 }
@@ -300,7 +302,7 @@ async function main(): Promise<void> {
         msToWeightZero: weightZeroAt !== null && firstCanaryRequestAt !== null ? weightZeroAt - firstCanaryRequestAt : null,
         msCrashToWeightZero: weightZeroAt !== null && crash ? weightZeroAt - crash.time : null,
         rolloutMs: ended.time - envStarted.time,
-        client: { rollout: undefined as unknown as WindowReport, canaryPhase: null },
+        client: { rollout: undefined as unknown as WindowReport, canaryPhase: null, planned: null },
         routerImpact: impact,
         loadavg: os.loadavg(),
       };
@@ -312,10 +314,13 @@ async function main(): Promise<void> {
           rec.client.rollout = await clients.window(rec.envStartedAt, rec.envEndedAt);
           if (firstCanaryRequestAt !== null && canaryEnd !== null) rec.client.canaryPhase = await clients.window(firstCanaryRequestAt, canaryEnd);
         }),
+        sleep(Math.max(0, rec.envStartedAt + PLANNED_MS - Date.now()) + TIMEOUT_MS + 500).then(async () => {
+          rec.client.planned = await clients.window(rec.envStartedAt, rec.envStartedAt + PLANNED_MS);
+        }),
       );
       const t = (x: number | null) => (x === null ? '-' : `${(x / 1000).toFixed(2)}s`);
       console.log(
-        `  ${String(run).padStart(3)} ${d.state.padEnd(11)} verdict ${t(rec.msToVerdict)} weight0 ${t(rec.msToWeightZero)}${rec.weightAtVerdict !== null ? ` at ${rec.weightAtVerdict}%` : ''} rollout ${t(rec.rolloutMs)} load ${rec.loadavg[0]!.toFixed(2)}${d.state !== sc.expect ? `  <- ${d.reason ?? ''}` : ''}`,
+        `  ${String(run).padStart(3)} ${d.state.padEnd(11)} ${String(rec.verdict ?? '-').padEnd(12)} verdict ${t(rec.msToVerdict)} weight0 ${t(rec.msToWeightZero)}${rec.weightAtVerdict !== null ? ` at ${rec.weightAtVerdict}%` : ''} rollout ${t(rec.rolloutMs)} load ${rec.loadavg[0]!.toFixed(2)}${d.state !== sc.expect ? `  <- ${d.reason ?? ''}` : ''}`,
       );
       if (d.state === 'promoted' && sc.expect !== 'promoted') {
         // A bad version got through: put a healthy one back before the next run, through the same rollout.
@@ -365,11 +370,19 @@ interface ScenarioSummary {
   rolloutMs: Stat;
   clientFailedPctRollout: Stat;
   clientFailedPctCanaryPhase: Stat;
+  clientFailedPctPlanned: Stat;
+  verdicts: Record<string, number>;
   clientFailedRollout: Stat;
   clientRequestsRollout: Stat;
   clientFailedCanaryPhase: Stat;
   clientRequestsCanaryPhase: Stat;
   loadavg1: Stat;
+}
+
+function count(xs: string[]): Record<string, number> {
+  const o: Record<string, number> = {};
+  for (const x of xs) o[x] = (o[x] ?? 0) + 1;
+  return o;
 }
 
 function summarise(sc: Scenario, rs: RunRecord[]): ScenarioSummary {
@@ -391,6 +404,8 @@ function summarise(sc: Scenario, rs: RunRecord[]): ScenarioSummary {
     rolloutMs: stat(nums(rs.map((r) => r.rolloutMs))),
     clientFailedPctRollout: stat(shares((r) => r.client.rollout)),
     clientFailedPctCanaryPhase: stat(shares((r) => r.client.canaryPhase)),
+    clientFailedPctPlanned: stat(shares((r) => r.client.planned)),
+    verdicts: count(rs.map((r) => r.verdict ?? 'none')),
     clientFailedRollout: stat(nums(rs.map((r) => r.client.rollout?.failed))),
     clientRequestsRollout: stat(nums(rs.map((r) => r.client.rollout?.sent))),
     clientFailedCanaryPhase: stat(nums(rs.map((r) => r.client.canaryPhase?.failed))),
@@ -419,6 +434,7 @@ function writeResults(o: { machine: Record<string, unknown>; records: RunRecord[
       policyParsed: rolloutSchema.parse(POLICY),
       windows: {
         rollout: 'requests SENT by the clients from deployment.environment.started to the environment\'s end event (passed / rolled_back / blocked), for the deployment in production',
+        planned: `requests SENT in the ${PLANNED_MS / 1000} s from deployment.environment.started (the policy's holds summed: how long a rollout that is not stopped lasts), whatever happened in it`,
         canaryPhase: 'requests SENT from the canary\'s first request at the router (router stats firstRequestAt) to rollout.weight.zero {at} (after the router took the table), or to rollout.promoted',
         failed: 'status >= 500, transport error, or no complete answer within the client timeout',
       },
@@ -448,16 +464,18 @@ function printTable(s: Summary): void {
     String(x.scenario),
     String(x.runs),
     Object.entries(x.outcomes).map(([k, v]) => `${v} ${k}`).join(', '),
+    Object.entries(x.verdicts).map(([k, v]) => `${v} ${k}`).join(', '),
     mw(x.msToVerdict, 's'),
     mw(x.msToWeightZero, 's'),
     mw(x.weightAtVerdict, ''),
     mw(x.clientFailedPctRollout, '%'),
     mw(x.clientFailedRollout, ''),
     mw(x.clientFailedPctCanaryPhase, '%'),
+    mw(x.clientFailedPctPlanned, '%'),
     mw(x.rolloutMs, 's'),
     mw(x.loadavg1, ''),
   ]);
-  const head = ['scenario', 'runs', 'outcomes', 'verdict s', 'weight 0 s', 'weight %', 'failed % rollout', 'failed n', 'failed % canary', 'rollout s', 'load1'];
+  const head = ['scenario', 'runs', 'outcomes', 'last verdict', 'verdict s', 'weight 0 s', 'weight %', 'failed % rollout', 'failed n', 'failed % canary', `failed % ${PLANNED_MS / 1000}s`, 'rollout s', 'load1'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log('\nmedian / worst per scenario (times from the canary\'s first request at the router)');
@@ -476,12 +494,14 @@ function targets(s: Summary): string[] {
     const share = hard.clientFailedPctRollout.worst;
     const ok1 = z !== null && z <= 2000 && hard.wrong === 0;
     const ok2 = share !== null && share <= 0.1;
-    out.push(`hard failure at weight 0 within 2 s: ${ok1 ? 'MET' : 'NOT MET'} (worst ${f2(z)} s, ${hard.wrong} run(s) not rolled back)`);
+    out.push(`hard failure at weight 0 within 2 s: ${ok1 ? 'MET' : 'NOT MET'} (median ${f2((hard.msToWeightZero.median ?? NaN) / 1000)} s, worst ${f2((z ?? NaN) / 1000)} s, ${hard.wrong} run(s) not rolled back)`);
     const canaryN = hard.clientFailedCanaryPhase.median;
     const rollS = (hard.rolloutMs.median ?? 0) / 1000;
     out.push(
       `hard failure <= 0.1% of all client requests failed: ${ok2 ? 'MET' : 'NOT MET'} (median ${f2(hard.clientFailedPctRollout.median)}%, worst ${f2(share)}%)` +
-        (ok2 ? '' : ` because failed share ~= first-step weight x time at that weight / rollout time = 5% x ${f2((hard.msToWeightZero.median ?? 0) / 1000)} s / ${f2(rollS)} s = ${f2((5 * (hard.msToWeightZero.median ?? 0)) / 1000 / Math.max(rollS, 0.001))}% (median ${canaryN ?? '-'} failed requests); a failed rollout is short, so its own window cannot dilute them: 0.1% would need the weight x detection time under ${f2(rollS * 0.001 * 1000)} ms-percent`),
+        (ok2
+          ? ''
+          : `: failed share ~= canary weight x time the canary had traffic / rollout time = 5% x ${f2((hard.msToWeightZero.median ?? 0) / 1000)} s / ${f2(rollS)} s = ${f2((5 * (hard.msToWeightZero.median ?? 0)) / 1000 / Math.max(rollS, 0.001))}% (median ${canaryN ?? '-'} failed requests). A rollout stopped in a fraction of a second is mostly canary time, so the share tends to the weight itself; even over the ${PLANNED_MS / 1000} s a full rollout lasts it is ${f2(hard.clientFailedPctPlanned.median)}%. 0.1% of the rollout needs weight x detection time <= 0.1% x rollout time, e.g. 0.5% for ${f2(rollS * 0.2)} s or 5% with a rollout >= ${f2(((hard.msToWeightZero.median ?? 0) / 1000) * 50)} s`),
     );
   }
   const part = by('partial-failure');
