@@ -105,8 +105,9 @@ export class AnomalyWatcher {
         if (at - t.episode.lastAt >= this.opts.cooldownMs) t.episode = undefined;
       }
       t.lastQuietAt = at;
-      // the usual level learns only from unremarkable points, so it still says "usual" mid-incident
-      t.usual += (value - t.usual) * (t.n < 20 ? 1 / t.n : 0.02);
+      // the usual level learns only from unremarkable points (well under the threshold), so it still
+      // says "usual" when an incident ramps up over several points before it scores as one
+      if (score < this.threshold / 2) t.usual += (value - t.usual) * (t.n < 100 ? 1 / t.n : 0.01);
     }
     return opened ? { ...opened } : undefined;
   }
