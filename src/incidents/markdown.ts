@@ -184,3 +184,9 @@ export function mergeSections(existing: string | undefined, draft: Section[]): M
   const markdown = blocks.map((b) => b.text).join('\n').replace(/\n{3,}/g, '\n\n').replace(/^\n+/, '').replace(/\s*$/, '\n');
   return { markdown, kept, regenerated };
 }
+
+/** Same as mergeSections, from a rendered draft (what the API's postmortem route returns). */
+export function mergeDraft(existing: string | undefined, draftMarkdown: string): MergeResult {
+  const sections = parseSections(draftMarkdown).flatMap((s) => (s.kind === 'section' ? [{ id: s.id, body: s.body }] : []));
+  return mergeSections(existing, sections);
+}
