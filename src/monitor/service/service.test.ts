@@ -63,7 +63,7 @@ test('SLO burn: 100% errors page through the 1h/5m alert after 0.864 min, events
   svc.start();
   // a clean hour first, so the 1h window starts clean as in the Workbook's arithmetic
   await run(clock, svc, 65 * MIN);
-  assert.deepEqual(changes, []);
+  assert.equal(changes.length, 0, 'a clean hour raises nothing');
   let st = svc.status();
   assert.equal(st.slos[0]!.budgetRemaining, 1);
   assert.equal(st.slos[0]!.compliant, true);
@@ -99,7 +99,8 @@ test('SLO burn: 100% errors page through the 1h/5m alert after 0.864 min, events
   assert.equal(st.slos.find((s) => s.name === 'latency')!.budgetRemaining, 1, 'fast errors do not burn the latency SLO');
   assert.ok(st.alerts.some((a) => a.name === pageName && a.state === 'firing'));
   // the draining budget is also a trend warning, once
-  console.log(JSON.stringify(st.trends), JSON.stringify(avail));
+  // a sudden outage is the pages' job: the robust trend fit ignores a drop until it dominates its window
+  assert.equal(st.trends.length, 0);
   assert.equal(st.router.versions[0]!.errorRatio, 1);
 
   // recovery: the page resolves within the short window
@@ -170,7 +171,6 @@ test('anomaly in the error ratio: one monitor.anomaly event per episode', async 
   const d = found[0]!.data as { series: string; value: number; score: number; threshold: number; message: string };
   assert.equal(d.series, 'router_error_ratio{version="2.0.0"}');
   assert.ok(d.score >= d.threshold);
-  console.log(d.message);
   assert.match(d.message, /^error ratio of web@2\.0\.0 is anomalous: [\d.]+%, up from a usual [\d.]+% \(anomaly score [\d.]+, threshold 0\.3\)$/);
   assert.ok(svc.status().anomalies.some((a) => a.name === 'router_error_ratio'));
 
@@ -321,11 +321,14 @@ test('real instance: probes (router and instance), scraping, process metrics; a 
     assert.equal(warnings.length, 1, 'one warning per episode');
     const w = warnings[0]!.data as { message: string; etaMs: number; instance: string; limit: number };
     assert.match(w.message, /^memory of web@2\.0\.0 instance 1 reaches its 512 MiB limit in about \d+ minutes$/);
-    console.log(w.message, w.etaMs / MIN, JSON.stringify(svc.status().trends));
-    assert.ok(w.etaMs > 10 * MIN && w.etaMs < 60 * MIN, `eta ${w.etaMs / MIN} min`);
+    // at the onset the fit still includes the flat minutes before the leak, so the first estimate is
+    // long (within the 1h horizon); it shortens as the window fills with the leak
+    assert.ok(w.etaMs > 10 * MIN && w.etaMs <= 60 * MIN, `eta ${w.etaMs / MIN} min`);
     assert.equal(w.instance, 'web-a1b2');
     st = svc.status();
-    assert.ok(st.trends.some((x) => x.key === 'memory/web-a1b2' && x.status === 'approaching'));
+    const now = st.trends.find((x) => x.key === 'memory/web-a1b2' && x.status === 'approaching')!;
+    assert.ok(now.etaMs! < w.etaMs, `status eta ${now.etaMs! / MIN} min < first estimate`);
+    assert.match(now.message, /^memory of web@2\.0\.0 instance 1 reaches its 512 MiB limit in about \d+ minutes$/);
     assert.ok(st.memory.detectors > 0 && st.memory.trendPredictors === 1);
     assert.ok(st.processes[0]!.residentBytes! > 40 * 2 ** 20);
 
@@ -347,6 +350,28 @@ test('stop() before any tick leaves no timers; start() twice is one service', as
   svc.start();
   svc.start();
   assert.ok(clock.pendingCount() > 0);
+  await svc.stop();
+  assert.equal(clock.pendingCount(), 0);
+});
+
+test('error budget trend: a steady slow burn warns once, before the budget is spent', async () => {
+  const { clock, events, router, svc } = setup({ monitors: { evaluation_interval: '15s', summary_interval: '1h' }, sloList: [availabilitySlo] });
+  router.set('2.0.0', { rate: 20, errorFraction: 0, latencyMs: 20 });
+  svc.start();
+  await run(clock, svc, 3 * 60 * MIN);
+  const burnAt = clock.now();
+  // 0.5% errors on a 99.9% SLO is a 5x burn: below both pages, spending the budget steadily
+  router.set('2.0.0', { rate: 20, errorFraction: 0.005, latencyMs: 20 });
+  let spentAt: number | undefined;
+  await run(clock, svc, 60 * MIN, 5_000, () => {
+    if (spentAt === undefined && (svc.status().slos[0]!.budgetRemaining ?? 1) <= 0) spentAt = clock.now();
+  });
+  const warnings = (await events.query({ types: ['monitor.trend.warning'] })).filter((e) => e.data.slo === 'availability');
+  // measured: warns ~27 min into the burn ("about 58 minutes"), the budget is gone at ~45 min
+  assert.ok(warnings[0]!.time - burnAt < 40 * MIN);
+  assert.equal(warnings.length, 1);
+  assert.ok(spentAt !== undefined && warnings[0]!.time < spentAt, 'the warning comes before the budget is gone');
+  assert.match(String(warnings[0]!.data.message), /^error budget of SLO availability of web runs out in about \d+ minutes at the current burn \(\d+% left\)$/);
   await svc.stop();
   assert.equal(clock.pendingCount(), 0);
 });

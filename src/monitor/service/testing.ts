@@ -65,6 +65,7 @@ export class FakeRouterStats {
           latency: { counts: new Array<number>(this.bounds.length + 1).fill(0), sumMs: 0, count: 0 },
           firstRequestAt: null,
           lastRequestAt: null,
+          firstErrorAt: null,
           clients: 0,
           clientsWithErrors: 0,
           clientsCapped: false,
@@ -75,7 +76,10 @@ export class FakeRouterStats {
       const n = Math.round(t.rate * dt);
       for (let i = 0; i < n; i++) {
         const err = this.random() < t.errorFraction;
-        if (err) v.status['5xx']++;
+        if (err) {
+          v.status['5xx']++;
+          v.firstErrorAt ??= now;
+        }
         else v.status['2xx']++;
         const ms = t.slowFraction && this.random() < t.slowFraction ? (t.slowMs ?? t.latencyMs * 10) : t.latencyMs;
         v.latency.counts[this.bucket(ms)]!++;
