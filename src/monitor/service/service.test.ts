@@ -375,3 +375,26 @@ test('error budget trend: a steady slow burn warns once, before the budget is sp
   await svc.stop();
   assert.equal(clock.pendingCount(), 0);
 });
+
+test('config: the monitor service keys parse (sizes, per-instance probes, intervals, trend)', async () => {
+  const { parseByteSize } = await import('../schema.ts');
+  assert.equal(parseByteSize('512MiB'), 512 * 2 ** 20);
+  assert.equal(parseByteSize('1.5GiB'), 1.5 * 2 ** 30);
+  assert.equal(parseByteSize('800MB'), 800e6);
+  assert.equal(parseByteSize(4096), 4096);
+  assert.equal(parseByteSize('lots'), undefined);
+  const m = monitorsSchema.parse({
+    router_interval: '5s',
+    summary_interval: '10m',
+    trend: { horizon: '2h' },
+    probes: [{ name: 'web-health', url: 'http://127.0.0.1:8080/healthz', per_instance: true }],
+    process_metrics: { memory_limit: { web: '512MiB', api: '1GiB' } },
+  });
+  assert.equal(m.router_interval, 5_000);
+  assert.equal(m.summary_interval, 600_000);
+  assert.deepEqual(m.trend, { horizon: 7_200_000 });
+  assert.equal(m.probes[0]!.per_instance, true);
+  assert.deepEqual(m.process_metrics!.memory_limit, { web: 512 * 2 ** 20, api: 2 ** 30 });
+  const bad = monitorsSchema.safeParse({ process_metrics: { memory_limit: '512 potatoes' } });
+  assert.equal(bad.success, false);
+});
