@@ -47,7 +47,7 @@ export async function workspace(): Promise<Workspace> {
     }
   }
   const env = { ...process.env, PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}`, NO_COLOR: '1', GREENLIGHT_ACTOR: 'e2e' };
-  return {
+  const ws: Workspace = {
     dir,
     config,
     ports,
@@ -71,11 +71,12 @@ export async function workspace(): Promise<Workspace> {
       if (!res.ok) throw new Error(`acme-auth refused ${version}: ${await res.text()}`);
     },
     async close() {
-      await this.cli(['down', '--all'], { timeoutMs: 30_000 }).catch(() => undefined);
+      await ws.cli(['down', '--all'], { timeoutMs: 30_000 }).catch(() => undefined);
       for (const a of auth) a.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return ws;
 }
 
 /** A client hitting a URL at a steady pace until stopped; counts what it saw. Bounded in count and time. */
