@@ -97,6 +97,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     chunks.push(c as Buffer);
   }
   if (size === 0) return {};
+  // Forms (the confirmation page of a signed action link) are read by their handler, not here.
+  if (!/json/i.test(req.headers['content-type'] ?? 'application/json')) return Buffer.concat(chunks).toString('utf8');
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {

@@ -6,6 +6,8 @@ import type { EventFilter } from '../events/log.ts';
 import { Routes, STREAMING, type Request } from './http.ts';
 import { followEvents } from './sse.ts';
 import { statusOf } from './status.ts';
+import { incidentRoutes } from './incident-routes.ts';
+import { alertingRoutes } from './alerting-routes.ts';
 
 export function apiRoutes(c: Controller): Routes {
   const actorOf = (req: Request) => {
@@ -19,7 +21,10 @@ export function apiRoutes(c: Controller): Routes {
     return v.trim();
   };
 
-  return new Routes()
+  const routes = new Routes();
+  incidentRoutes(routes, { events: c.events, clock: c.clock, actorOf });
+  alertingRoutes(routes, { alerting: () => c.operations.alerting, clock: c.clock, actorOf });
+  return routes
     .add('GET', '/v1/health', async () => ({ ok: true, service: 'greenlight-controller' }), { public: true })
     .add('GET', '/v1/status', async () => statusOf(c))
     .add('GET', '/v1/releases', async () => ({ releases: [...c.state.view.releases.values()] }))

@@ -33,5 +33,13 @@ export async function statusOf(c: Controller): Promise<Record<string, unknown>> 
     })),
   );
   const deployments = [...c.state.view.deployments.values()].slice(-10).reverse();
-  return { controller: { url: c.url, pid: process.pid, config: c.loaded.file }, environments, deployments };
+  const alerting = c.operations.alerting;
+  return {
+    controller: { url: c.url, pid: process.pid, config: c.loaded.file },
+    environments,
+    deployments,
+    monitors: c.operations.status(),
+    alerts: alerting ? alerting.dispatcher.alerts() : [],
+    pages: alerting ? alerting.escalations.list().filter((p) => p.state !== 'resolved') : [],
+  };
 }

@@ -22,6 +22,7 @@ import { ensureToken, tokenPath } from './token.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
 import { apiRoutes } from '../api/routes.ts';
 import { GreenlightError } from '../errors/errors.ts';
+import { startOperations, type Operations } from './operations.ts';
 
 export interface ControllerOptions {
   configPath?: string;
@@ -33,12 +34,14 @@ export interface ControllerOptions {
 export interface Controller {
   loaded: LoadedConfig;
   config: Config;
+  clock: Clock;
   events: EventLog;
   state: LiveState;
   deployer: Deployer;
   runtime: Runtime;
   targets: Map<string, Target>;
   routers: RouterProcesses;
+  operations: Operations;
   url: string;
   token: string;
   /** set by `greenlight up`: what POST /v1/shutdown does */
@@ -126,6 +129,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         instances: env.instances ?? s.instances,
         env: env.env,
         verifyForMs: env.switch.verify_for,
+        drainMs: env.switch.drain,
         ...(env.rollout ? { rollout: env.rollout } : {}),
       }));
     },
@@ -134,16 +138,19 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const deployer = new Deployer({ events, state: state.view, runtime, clock });
   const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime });
   for (const id of recovered) log(`deployment ${id} was cut off by a restart: traffic returned to the stable version`);
+  const operations = await startOperations({ config, events, clock, runtime, log });
 
   const controller: Controller = {
     loaded,
     config,
+    clock,
     events,
     state,
     deployer,
     runtime,
     targets,
     routers,
+    operations,
     url: urlOf(config.controller.listen),
     token,
     async stop(o = {}) {
@@ -151,6 +158,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         server.close(() => r());
         server.closeAllConnections();
       });
+      await operations.stop();
       if (o.stopAll) {
         for (const env of config.environments) for (const service of Object.keys(config.services)) await routers.stop(env.name, service).catch(() => undefined);
       }

@@ -9,6 +9,8 @@ import { registerDeploy } from './commands/deploy.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerEvents } from './commands/events.ts';
 import { registerDetect } from './commands/detect.ts';
+import { registerIncident } from './commands/incident.ts';
+import { registerAlerting } from './commands/alerting.ts';
 import { reportError } from './output.ts';
 import { exitCodes } from '../errors/errors.ts';
 
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerEvents(program);
   registerDetect(program);
+  registerIncident(program);
+  registerAlerting(program);
   program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');
   return program;
 }

@@ -1,16 +1,18 @@
 // The schemas other modules own, gathered in one place so config/schema.ts reads as the file's
 // outline. Each module exports its schema next to its registry.
-import { z } from 'zod';
 import { checkSpecSchema } from '../checks/registry.ts';
 import { dependencySourceSchema } from '../checks/compatibility/sources.ts';
 import { targetConfigSchema } from '../targets/registry.ts';
 import { rolloutSchema } from '../rollout/schema.ts';
+import { monitorsSchema, slosSchema } from '../monitor/schema.ts';
+import { alertingConfigSchema } from '../alerting/schema.ts';
 
 export const componentSchemas = {
   target: targetConfigSchema,
   dependencySource: dependencySourceSchema,
   check: checkSpecSchema,
   rollout: rolloutSchema,
-  monitors: z.looseObject({}),
-  alerting: z.looseObject({}),
+  monitors: monitorsSchema,
+  slos: slosSchema,
+  alerting: alertingConfigSchema,
 };

@@ -34,6 +34,8 @@ export const serviceSchema = z.strictObject({
   stop_grace: duration.default(10_000),
   /** a JSON file inside the artifact: { "requires": { "acme-auth": ">=3.0.0 <4" } } */
   requirements_file: z.string().default('greenlight.requires.json'),
+  /** service level objectives, with multi-window multi-burn-rate alerts */
+  slos: componentSchemas.slos.default([]),
 });
 
 const routerSchema = z.strictObject({
@@ -45,6 +47,8 @@ const routerSchema = z.strictObject({
 export const switchSchema = z.strictObject({
   /** how long post-switch checks keep watching before the switch is final */
   verify_for: duration.default(0),
+  /** after traffic leaves a version, its instances keep running this long so requests already routed finish */
+  drain: duration.default(1000),
 });
 
 export const environmentSchema = z.strictObject({
@@ -59,7 +63,7 @@ export const environmentSchema = z.strictObject({
   env: z.record(z.string(), z.string()).default({}),
   checks: z.array(z.string()).default([]),
   dependencies: z.record(z.string(), componentSchemas.dependencySource).default({}),
-  switch: switchSchema.default({ verify_for: 0 }),
+  switch: switchSchema.default({ verify_for: 0, drain: 1000 }),
   rollout: componentSchemas.rollout.optional(),
   monitors: componentSchemas.monitors.optional(),
 });

@@ -5,7 +5,7 @@ import type { RolloutPolicyInput } from './schema.ts';
 
 /** A bounded client load against a router: `concurrency` loops, at most maxRequests or maxMs. */
 function load(url: string, opts: { concurrency?: number; maxRequests?: number; maxMs?: number } = {}) {
-  const stats = { requests: 0, failed: 0, byVersion: new Map<string, number>() };
+  const stats = { requests: 0, failed: 0, byVersion: new Map<string, number>(), failures: [] as string[] };
   let stop = false;
   const until = Date.now() + (opts.maxMs ?? 20_000);
   const max = opts.maxRequests ?? 20_000;
@@ -15,13 +15,17 @@ function load(url: string, opts: { concurrency?: number; maxRequests?: number; m
         const res = await fetch(url);
         const text = await res.text();
         stats.requests++;
-        if (res.status >= 500) stats.failed++;
+        if (res.status >= 500) {
+          stats.failed++;
+          if (stats.failures.length < 5) stats.failures.push(`${res.status} ${res.headers.get('x-greenlight-version')} ${text.slice(0, 200)}`);
+        }
         const v = res.headers.get('x-greenlight-version') ?? '?';
         stats.byVersion.set(v, (stats.byVersion.get(v) ?? 0) + 1);
         void text;
-      } catch {
+      } catch (err) {
         stats.requests++;
         stats.failed++;
+        if (stats.failures.length < 5) stats.failures.push(String((err as Error).cause ?? err));
       }
     }
   };
@@ -73,7 +77,7 @@ test('a healthy canary goes through every step and is promoted', async (t) => {
   assert.equal(d.state, 'promoted', d.reason);
   const steps = (await f.events.query({ types: ['rollout.step.started'] })).map((e) => e.data.weight);
   assert.deepEqual(steps, [10, 50]);
-  assert.equal(l.stats.failed, 0);
+  assert.equal(l.stats.failed, 0, l.stats.failures.join(' | '));
   assert.ok((l.stats.byVersion.get('2.0.0') ?? 0) > 0);
   assert.equal(f.state.view.stable.get('production/web')?.version, '2.0.0');
 });

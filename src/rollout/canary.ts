@@ -91,7 +91,8 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
       data: { deploymentId: step.id, environment: env.name, service: release.service, to: stable, from: canary, reason, revision: table.revision },
     });
     off();
-    // 2. Then the slow parts: stop the canary (and baseline), measure, diagnose.
+    // 2. Then the slow parts: let routed requests finish, stop the canary (and baseline), measure, diagnose.
+    await clock.sleep(env.drainMs).catch(() => undefined);
     await env.target.stop([...a.canaryIds, ...baselineIds]).catch(() => undefined);
     const after = await env.traffic.stats().catch(() => lastStats);
     const impact = after && before ? impactOf(after, before) : undefined;

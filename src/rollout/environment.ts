@@ -163,12 +163,17 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
   await emit('deployment.environment.passed', { environment: env.name, digest: release.digest });
   await env.traffic.route([{ version: release.version, weight: 100, upstreams: upstreamsOf(release.version) }]);
   const old = env.target.list({ service: release.service, environment: env.name }).filter((i) => i.version !== release.version);
-  if (old.length) await env.target.stop(old.map((i) => i.id));
+  if (old.length) {
+    await deps.clock.sleep(env.drainMs).catch(() => undefined);
+    await env.target.stop(old.map((i) => i.id));
+  }
   return { result: 'passed' };
 }
 
 async function cleanup(step: EnvironmentStep, ids: string[], outcome: Promise<EnvironmentOutcome>): Promise<EnvironmentOutcome> {
   const o = await outcome;
+  // Requests the router sent to these instances before they lost their weight get to finish.
+  await step.deps.clock.sleep(step.env.drainMs).catch(() => undefined);
   await step.env.target.stop(ids).catch(() => undefined);
   return o;
 }

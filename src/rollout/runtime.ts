@@ -31,6 +31,8 @@ export interface EnvironmentRuntime {
   env: Record<string, string>;
   /** post-switch checks are repeated for this long before the switch is final */
   verifyForMs: number;
+  /** after traffic leaves a version, its instances stay up this long before they are stopped */
+  drainMs: number;
   /** progressive rollout with canary analysis; absent: all at once */
   rollout?: RolloutPolicy;
 }

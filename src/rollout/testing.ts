@@ -87,6 +87,7 @@ export async function pipelineFixture(envs: FixtureEnv[], opts: { clock?: Clock;
       instances: env.instances ?? 1,
       env: {},
       verifyForMs: env.verifyForMs ?? 0,
+      drainMs: 100,
       ...(env.rollout ? { rollout: rolloutSchema.parse(env.rollout) } : {}),
     });
   }
