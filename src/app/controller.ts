@@ -160,7 +160,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       });
       await operations.stop();
       if (o.stopAll) {
-        for (const env of config.environments) for (const service of Object.keys(config.services)) await routers.stop(env.name, service).catch(() => undefined);
+        await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));
       }
       for (const t of targets.values()) await t.close({ stopInstances: !!o.stopAll });
       await events.append({ type: 'controller.stopped', actor: 'controller', subject: 'controller', data: { pid: process.pid, stoppedAll: !!o.stopAll } });

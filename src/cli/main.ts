@@ -11,6 +11,7 @@ import { registerEvents } from './commands/events.ts';
 import { registerDetect } from './commands/detect.ts';
 import { registerIncident } from './commands/incident.ts';
 import { registerAlerting } from './commands/alerting.ts';
+import { registerDemo } from './commands/demo.ts';
 import { reportError } from './output.ts';
 import { exitCodes } from '../errors/errors.ts';
 
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerDetect(program);
   registerIncident(program);
   registerAlerting(program);
+  registerDemo(program);
   program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');
   return program;
 }

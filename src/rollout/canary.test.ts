@@ -124,7 +124,7 @@ test('fair comparison: a fresh baseline of stable runs beside the canary and is 
   assert.equal(d.state, 'promoted', d.reason);
   assert.ok((l.stats.byVersion.get('1.0.0+baseline') ?? 0) > 0, 'the baseline got traffic');
   const verdicts = await f.events.query({ types: ['analysis.verdict'] });
-  assert.ok(verdicts.every((v) => v.data.control === '1.0.0+baseline'));
+  assert.ok(verdicts.every((v) => v.data.controlVersion === '1.0.0+baseline'));
   assert.equal(f.targets.get('production')!.list({ role: 'baseline' }).length, 0, 'the baseline is stopped at the end');
 });
 

@@ -152,7 +152,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
         summary: result.summary,
         metrics: result.metrics,
         ...(m?.canary ? { canary: m.canary, control: m.control } : {}),
-        control: controlLabel,
+        controlVersion: controlLabel,
       });
     }
     last = result;
@@ -188,7 +188,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
       if (crashes.length >= policy.canary_crash_limit) {
         verdictAt ??= clock.now();
         const reason = `canary instance ${crashes.map((c) => `${c.id} crashed (${c.detail})`).join(', ')}`;
-        await emit('analysis.verdict', { environment: env.name, step: i, weight, verdict: 'fail', summary: `fail: ${reason}`, metrics: [], control: controlLabel });
+        await emit('analysis.verdict', { environment: env.name, step: i, weight, verdict: 'fail', summary: `fail: ${reason}`, metrics: [], controlVersion: controlLabel });
         return await rollback(reason, 'rolled_back');
       }
       const r = await analyseNow(i);

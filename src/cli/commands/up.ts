@@ -64,7 +64,15 @@ export function registerUp(program: Command): void {
     .action(async function (this: Command, opts: { all?: boolean }) {
       const client = ApiClient.fromConfig(configOf(this));
       await client.request('POST', '/v1/shutdown', { stopAll: !!opts.all });
-      if (globals(this).json) printJson({ stopping: true, all: !!opts.all });
-      else console.log(opts.all ? 'stopping the controller, routers and instances' : 'stopping the controller (routers and instances keep serving)');
+      // Wait until it is gone, so a script can rely on `down` having finished.
+      const until = Date.now() + 60_000;
+      let gone = false;
+      while (!gone && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 200));
+        gone = await client.request('GET', '/v1/health', undefined, 1000).then(() => false, () => true);
+      }
+      if (!gone) throw new GreenlightError('INTERNAL', 'the controller is still answering 60 s after it was asked to stop', { hint: 'see <state_dir>/controller.log' });
+      if (globals(this).json) printJson({ stopped: true, all: !!opts.all });
+      else console.log(opts.all ? 'controller, routers and instances stopped' : 'controller stopped (routers and instances keep serving)');
     });
 }
