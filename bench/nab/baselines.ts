@@ -1,7 +1,5 @@
 // Reference detectors whose NAB figures are known or can be reasoned about, used to check the scorer.
 import { normalTail } from '../../src/monitor/anomaly/gaussian.ts';
-import { createCad } from '../../src/monitor/anomaly/cad.ts';
-import { probationaryLength } from './scorer.ts';
 
 /** NAB's windowedGaussian detector: mean/std of up to 6400 past values, refreshed every 100 rows. */
 export function windowedGaussian(values: ArrayLike<number>): Float64Array {
@@ -125,23 +123,5 @@ export function nabRandomScores(n: number): Float64Array {
     const b = next() >>> 6;
     out[r] = (a * 67108864 + b) / 9007199254740992;
   }
-  return out;
-}
-
-/**
- * NAB's context_ose detector (CAD OSE) as NAB runs it: the value range is the whole file's min and max
- * (NAB's base detector reads them before the run, so this baseline is not causal) and the rest period
- * is a fifth of the probationary period.
- */
-export function cadOseScores(values: ArrayLike<number>): Float64Array {
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < values.length; i++) {
-    min = Math.min(min, values[i] as number);
-    max = Math.max(max, values[i] as number);
-  }
-  const cad = createCad({ minValue: min, maxValue: max, restPeriod: probationaryLength(values.length) / 5 });
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = cad.score(values[i] as number);
   return out;
 }
