@@ -14,7 +14,42 @@ interface StatusView {
       runningDeployment: string | null;
     }[];
   }[];
+  monitors?: MonitorView[];
+  pages?: { id: string; state: string; summary?: string }[];
   deployments: { id: string; service: string; version: string; state: string; reason?: string; overrides: { environment: string; actor: string; reason: string }[]; requestedAt: number }[];
+}
+
+interface MonitorView {
+  environment: string;
+  service: string;
+  router: { versions: { version: string; requestRate: number; errorRatio?: number; p50Ms?: number; p99Ms?: number }[]; lastError?: string };
+  probes: { probe: string; url: string; state: string; lastDurationMs?: number; lastError?: string }[];
+  processes: { instance: string; version: string; up: boolean; residentBytes?: number; cpuCores?: number; memoryLimitBytes?: number }[];
+  slos: { name: string; objective: number; budgetRemaining?: number; compliant?: boolean; problem?: string; alerts: { name?: string; severity?: string; longBurnRate?: number; shortBurnRate?: number }[] }[];
+  alerts: { name: string; state: string; value: number; annotations: Record<string, string> }[];
+  anomalies: { series: string; score: number; message?: string }[];
+  trends: { message: string }[];
+}
+
+const pctOf = (x: number | undefined, digits = 2) => (x === undefined ? 'n/a' : `${(x * 100).toFixed(digits)}%`);
+
+function printMonitors(monitors: MonitorView[]): void {
+  for (const m of monitors) {
+    console.log(color.bold(`monitoring ${m.environment}/${m.service}`));
+    for (const v of m.router.versions) console.log(`  traffic ${v.version}: ${v.requestRate.toFixed(1)} req/s, errors ${pctOf(v.errorRatio)}, p50 ${v.p50Ms?.toFixed(1) ?? 'n/a'} ms, p99 ${v.p99Ms?.toFixed(1) ?? 'n/a'} ms`);
+    for (const p of m.probes) console.log(`  probe ${p.probe} ${p.url} ${p.state === 'up' ? color.green('up') : p.state === 'down' ? color.red('down') : p.state}${p.lastDurationMs !== undefined ? ` ${p.lastDurationMs.toFixed(0)} ms` : ''}${p.lastError ? ` ${p.lastError}` : ''}`);
+    for (const p of m.processes) {
+      const mib = (b?: number) => (b === undefined ? 'n/a' : `${(b / 1048576).toFixed(0)} MiB`);
+      console.log(`  process ${p.instance} ${p.version}: ${p.up ? `rss ${mib(p.residentBytes)}${p.memoryLimitBytes ? ` of ${mib(p.memoryLimitBytes)}` : ''}, cpu ${p.cpuCores?.toFixed(2) ?? 'n/a'} cores` : color.red('down')}`);
+    }
+    for (const s of m.slos) {
+      const burns = s.alerts.map((a) => `${a.name ?? a.severity ?? ''} ${a.longBurnRate?.toFixed(1) ?? '-'}x/${a.shortBurnRate?.toFixed(1) ?? '-'}x`).join(', ');
+      console.log(`  SLO ${s.name} ${pctOf(s.objective, 1)}: ${s.compliant === false ? color.red('not met') : 'met'}, budget remaining ${pctOf(s.budgetRemaining, 1)}${burns ? color.dim(` (burn ${burns})`) : ''}${s.problem ? color.yellow(` ${s.problem}`) : ''}`);
+    }
+    for (const a of m.alerts) console.log(`  alert ${a.state === 'firing' ? color.red(a.name) : color.yellow(a.name)} ${a.state} value ${a.value}${a.annotations.summary ? ` ${a.annotations.summary}` : ''}`);
+    for (const a of m.anomalies) console.log(`  ${color.yellow('anomaly')} ${a.message ?? a.series} (score ${a.score.toFixed(2)})`);
+    for (const t of m.trends) console.log(`  ${color.yellow('trend')} ${t.message}`);
+  }
 }
 
 export function registerStatus(program: Command): void {
@@ -36,6 +71,8 @@ export function registerStatus(program: Command): void {
           for (const i of svc.instances) console.log(`  instance ${i.id} ${i.version} :${i.port} ${i.state === 'ready' ? color.green(i.state) : color.yellow(i.state)}${i.restarts ? ` restarts ${i.restarts}` : ''}`);
         }
       }
+      if (s.monitors?.length) printMonitors(s.monitors);
+      for (const p of s.pages ?? []) console.log(`${color.red('page')} ${p.id} ${p.state} ${p.summary ?? ''}`);
       if (s.deployments.length) {
         console.log(color.bold('recent deployments'));
         for (const d of s.deployments) {
