@@ -165,3 +165,27 @@ test('when the router cannot be read, the verdict is error (not fail) and the ro
   f.deployer.abort('web', 'test');
   assert.equal((await h.done).state, 'aborted');
 });
+
+test('a client pinned to a failing canary by its cookie is moved back to stable on its next request, without an error', async (t) => {
+  const f = await pipelineFixture([{ name: 'production', instances: 1, rollout: { ...fast, steps: [{ weight: 30, hold: '30s' }] } }], { versionEnv: { '2.0.0': { FAKE_STATUS: '500' } } });
+  t.after(() => f.close());
+  await withStable(f);
+  const url = f.routers.get('production')!.url;
+  const l = load(url);
+  const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
+  // A browser-like client: keeps its cookies; retries with a fresh identity until pinned to the canary.
+  let cookie = '';
+  for (let i = 0; i < 500 && !/gl_v=2\.0\.0/.test(cookie) && f.state.view.deployments.get(h.id)!.state === 'running'; i++) {
+    const res = await fetch(url);
+    await res.text();
+    cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  }
+  assert.match(cookie, /gl_v=2\.0\.0/, 'the client got pinned to the canary');
+  const d = await h.done;
+  await l.stop();
+  assert.equal(d.state, 'rolled_back');
+  const res = await fetch(url, { headers: { cookie } });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('x-greenlight-version'), '1.0.0');
+  assert.match(res.headers.getSetCookie().join(';'), /gl_v=1\.0\.0/, 're-pinned to stable');
+});
