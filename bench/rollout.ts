@@ -1,7 +1,8 @@
 // Rollout benchmark: how fast a bad canary is pulled back, and what clients see meanwhile.
-//   npm run bench:rollout                 (about 20-25 minutes: 5 fault scenarios x RUNS, 100 healthy runs)
+//   npm run bench:rollout                 (about 18-25 minutes: 5 fault scenarios x RUNS, 100 healthy runs)
 //   BENCH_QUICK=1 npm run bench:rollout   (2 runs each, 5 healthy: for trying the bench itself)
 //   BENCH_RUNS=n BENCH_HEALTHY_RUNS=n BENCH_RATE=req/s BENCH_ONLY=hard-failure,healthy
+//   BENCH_REPORT=1 npm run bench:rollout   (print the table of bench/results/rollout.json again)
 // Real parts, real processes: the router is its own process (src/router/main.ts) driven through
 // RouterClient + TrafficControl; instances are child processes of the local target; events go to a
 // SQLite file; the Deployer and runCanary are the production code. Only the controller's HTTP API
@@ -12,9 +13,9 @@
 // the sample app nor its auth peer is what is measured. Its faults come from knobs.json in each
 // release's artifact directory, so releases differ by content, as real ones do.
 
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,9 @@ const BASE_LATENCY_MS = 10;
 const INSTANCES = 1;
 /** the sum of the policy's holds: how long a rollout that is not stopped lasts at least */
 const PLANNED_MS = 9000;
+/** switch.drain default: requests routed before a switch finish before instances are stopped */
+const DRAIN_MS = 1000;
+const CODE_COMMIT = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || '?';
 
 /**
  * One policy for every scenario: what a user would write for a small first step, with holds cut
@@ -99,7 +103,9 @@ interface RunRecord {
   msToWeightZero: number | null;
   msCrashToWeightZero: number | null;
   rolloutMs: number;
-  client: { rollout: WindowReport; canaryPhase: WindowReport | null; planned: WindowReport | null };
+  client: { rollout: WindowReport; canaryPhase: WindowReport | null };
+  /** git HEAD when the bench started (records may be merged from an earlier run, see BENCH_KEEP) */
+  codeCommit: string;
   routerImpact: Record<string, unknown> | null;
   loadavg: number[];
 }
@@ -217,7 +223,7 @@ async function main(): Promise<void> {
     stopGraceMs: 2000,
     instances: INSTANCES,
   };
-  const env: EnvironmentRuntime = { name: 'production', index: 0, target, traffic, routerUrl: router.url, checks: [], dependencies: {}, instances: INSTANCES, env: {}, verifyForMs: 0, rollout: policy };
+  const env: EnvironmentRuntime = { name: 'production', index: 0, target, traffic, routerUrl: router.url, checks: [], dependencies: {}, instances: INSTANCES, env: {}, verifyForMs: 0, drainMs: DRAIN_MS, rollout: policy };
   const runtime: Runtime = { service: (n) => (n === 'web' ? service : undefined), environments: (n) => (n === 'web' ? [env] : []) };
   const deployer = new Deployer({ events, state: state.view, runtime, clock: systemClock });
 
@@ -254,12 +260,15 @@ async function main(): Promise<void> {
   console.log(`policy: ${JSON.stringify(POLICY)} + defaults (min_requests ${policy.min_requests}, interval ${policy.interval} ms, baseline ${policy.baseline}, canary_crash_limit ${policy.canary_crash_limit}, confidence ${policy.analysis.confidence})`);
   console.log(`machine: ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}, loadavg ${machine.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')}`);
 
-  const records: RunRecord[] = [];
+  // BENCH_KEEP=healthy: keep those scenarios' runs from the last results instead of running them
+  const keep = process.env.BENCH_KEEP?.split(',') ?? [];
+  const records: RunRecord[] = keep.length ? (JSON.parse(readFileSync(here('./results/rollout.json'), 'utf8')) as Summary).runs.filter((r) => keep.includes(r.scenario)) : [];
   const pendingWindows: Promise<void>[] = [];
   let restores = 0;
   const write = (done: boolean, totals?: unknown) => writeResults({ machine, records, started, done }, totals);
 
   for (const sc of SCENARIOS) {
+    if (keep.includes(sc.name)) continue;
     console.log(`\n${sc.name}: ${sc.what} (${sc.runs} runs)`);
     for (let run = 1; run <= sc.runs; run++) {
       const version = `2.${SCENARIOS.indexOf(sc)}.${run}-${sc.name}`;
@@ -302,7 +311,8 @@ async function main(): Promise<void> {
         msToWeightZero: weightZeroAt !== null && firstCanaryRequestAt !== null ? weightZeroAt - firstCanaryRequestAt : null,
         msCrashToWeightZero: weightZeroAt !== null && crash ? weightZeroAt - crash.time : null,
         rolloutMs: ended.time - envStarted.time,
-        client: { rollout: undefined as unknown as WindowReport, canaryPhase: null, planned: null },
+        client: { rollout: undefined as unknown as WindowReport, canaryPhase: null },
+        codeCommit: CODE_COMMIT,
         routerImpact: impact,
         loadavg: os.loadavg(),
       };
@@ -313,9 +323,6 @@ async function main(): Promise<void> {
         sleep(TIMEOUT_MS + 500).then(async () => {
           rec.client.rollout = await clients.window(rec.envStartedAt, rec.envEndedAt);
           if (firstCanaryRequestAt !== null && canaryEnd !== null) rec.client.canaryPhase = await clients.window(firstCanaryRequestAt, canaryEnd);
-        }),
-        sleep(Math.max(0, rec.envStartedAt + PLANNED_MS - Date.now()) + TIMEOUT_MS + 500).then(async () => {
-          rec.client.planned = await clients.window(rec.envStartedAt, rec.envStartedAt + PLANNED_MS);
         }),
       );
       const t = (x: number | null) => (x === null ? '-' : `${(x / 1000).toFixed(2)}s`);
@@ -347,6 +354,7 @@ interface Summary {
   machine: Record<string, unknown>;
   config: Record<string, unknown>;
   scenarios: ScenarioSummary[];
+  targets?: string[];
   clientTotals?: unknown;
   runs: RunRecord[];
 }
@@ -404,7 +412,8 @@ function summarise(sc: Scenario, rs: RunRecord[]): ScenarioSummary {
     rolloutMs: stat(nums(rs.map((r) => r.rolloutMs))),
     clientFailedPctRollout: stat(shares((r) => r.client.rollout)),
     clientFailedPctCanaryPhase: stat(shares((r) => r.client.canaryPhase)),
-    clientFailedPctPlanned: stat(shares((r) => r.client.planned)),
+    // the rollout window's failures over the requests of a full-length rollout (rate x max(rollout, PLANNED_MS))
+    clientFailedPctPlanned: stat(nums(rs.map((r) => (r.client.rollout && r.rolloutMs > 0 ? pct(r.client.rollout.failed, (r.client.rollout.sent / r.rolloutMs) * Math.max(r.rolloutMs, PLANNED_MS)) : null)))),
     verdicts: count(rs.map((r) => r.verdict ?? 'none')),
     clientFailedRollout: stat(nums(rs.map((r) => r.client.rollout?.failed))),
     clientRequestsRollout: stat(nums(rs.map((r) => r.client.rollout?.sent))),
@@ -430,11 +439,12 @@ function writeResults(o: { machine: Record<string, unknown>; records: RunRecord[
       instancesPerVersion: INSTANCES,
       serviceBaseLatencyMs: BASE_LATENCY_MS,
       service: 'bench/rollout/service.mjs (no auth handshake)',
+      drainMs: DRAIN_MS,
       policy: POLICY,
       policyParsed: rolloutSchema.parse(POLICY),
       windows: {
         rollout: 'requests SENT by the clients from deployment.environment.started to the environment\'s end event (passed / rolled_back / blocked), for the deployment in production',
-        planned: `requests SENT in the ${PLANNED_MS / 1000} s from deployment.environment.started (the policy's holds summed: how long a rollout that is not stopped lasts), whatever happened in it`,
+        planned: `the rollout window's failed requests over the requests a ${PLANNED_MS / 1000} s window would hold at the rollout's own request rate (the policy's holds summed: how long a rollout that is not stopped lasts); computed, because in the bench the next deployment starts within those ${PLANNED_MS / 1000} s`,
         canaryPhase: 'requests SENT from the canary\'s first request at the router (router stats firstRequestAt) to rollout.weight.zero {at} (after the router took the table), or to rollout.promoted',
         failed: 'status >= 500, transport error, or no complete answer within the client timeout',
       },
@@ -444,6 +454,7 @@ function writeResults(o: { machine: Record<string, unknown>; records: RunRecord[
     ...(clientTotals ? { clientTotals } : {}),
     runs: o.records,
   };
+  summary.targets = targets(summary);
   writeFileSync(here('./results/rollout.json'), JSON.stringify(summary, null, 1) + '\n');
   lastSummary = summary;
   return summary;
@@ -501,7 +512,7 @@ function targets(s: Summary): string[] {
       `hard failure <= 0.1% of all client requests failed: ${ok2 ? 'MET' : 'NOT MET'} (median ${f2(hard.clientFailedPctRollout.median)}%, worst ${f2(share)}%)` +
         (ok2
           ? ''
-          : `: failed share ~= canary weight x time the canary had traffic / rollout time = 5% x ${f2((hard.msToWeightZero.median ?? 0) / 1000)} s / ${f2(rollS)} s = ${f2((5 * (hard.msToWeightZero.median ?? 0)) / 1000 / Math.max(rollS, 0.001))}% (median ${canaryN ?? '-'} failed requests). A rollout stopped in a fraction of a second is mostly canary time, so the share tends to the weight itself; even over the ${PLANNED_MS / 1000} s a full rollout lasts it is ${f2(hard.clientFailedPctPlanned.median)}%. 0.1% of the rollout needs weight x detection time <= 0.1% x rollout time, e.g. 0.5% for ${f2(rollS * 0.2)} s or 5% with a rollout >= ${f2(((hard.msToWeightZero.median ?? 0) / 1000) * 50)} s`),
+          : `: failed share ~= canary weight x time the canary had traffic / rollout time = 5% x ${f2((hard.msToWeightZero.median ?? 0) / 1000)} s / ${f2(rollS)} s = ${f2((5 * (hard.msToWeightZero.median ?? 0)) / 1000 / Math.max(rollS, 0.001))}% (median ${hard.clientFailedRollout.median ?? '-'} failed requests). A rollout stopped in a fraction of a second is mostly canary time, so the share tends to the weight itself; even over the ${PLANNED_MS / 1000} s a full rollout lasts it is ${f2(hard.clientFailedPctPlanned.median)}% (median). 0.1% needs weight x time to weight 0 <= 0.1% x the window: over ${PLANNED_MS / 1000} s with ${f2((hard.msToWeightZero.median ?? 0) / 1000)} s to weight 0, a first step of ${f2((0.1 * PLANNED_MS) / Math.max(1, hard.msToWeightZero.median ?? 1))}% or less; at 5%, a window of ${f2(((hard.msToWeightZero.median ?? 0) / 1000) * 50)} s or more`),
     );
   }
   const part = by('partial-failure');
@@ -529,6 +540,16 @@ async function shutdown(code: number): Promise<never> {
 }
 
 process.on('SIGINT', () => void shutdown(130));
+if (process.env.BENCH_REPORT === '1') {
+  // print the table of the last results again (and refresh their target lines) without running
+  const file = here('./results/rollout.json');
+  const s = JSON.parse(readFileSync(file, 'utf8')) as Summary;
+  s.scenarios = ALL_SCENARIOS.map((sc) => summarise(sc, s.runs.filter((r) => r.scenario === sc.name))).filter((x) => x.runs > 0);
+  s.targets = targets(s);
+  writeFileSync(file, JSON.stringify(s, null, 1) + '\n');
+  printTable(s);
+  process.exit(0);
+}
 try {
   await main();
   await shutdown(0);
