@@ -39,6 +39,18 @@ export interface DetectorOptions {
   calibQuantile?: number;
   /** score threshold used for the early-warning signal and the suppression */
   threshold?: number;
+  /** once a time-of-day bucket is mature, the other components may exceed its z by at most this factor (0 = off) */
+  seasonGate?: number;
+  /** distinct days a time-of-day bucket must have seen before it is scored and can gate (0 = count points: 3) */
+  seasonDays?: number;
+  /** factor applied to scores while damped after an alarm */
+  suppressFactor?: number;
+  /** EW rate of a medium mean whose departure from the slow baseline is scored in standard errors */
+  shiftRate?: number;
+  /** weight of that shift component (0 = off) */
+  wShift?: number;
+  /** while damped, a point whose calibrated z exceeds this multiple of the alarm's z is not damped (0 = never) */
+  escape?: number;
 }
 
 /** Scores at or above this are an early warning; calibrated on NAB (standard profile). */
@@ -60,8 +72,14 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   wLevel: 0.5,
   wDiff: 0.5,
   wFast: 1,
-  wSeason: 1,
+  wSeason: 0.7,
   threshold: ANOMALY_THRESHOLD,
+  seasonGate: 0,
+  suppressFactor: 0.1,
+  seasonDays: 0,
+  escape: 0,
+  shiftRate: 0.05,
+  wShift: 0,
 };
 
 export interface AnomalyDetector {
@@ -92,10 +110,13 @@ class Detector implements AnomalyDetector {
   private dev = 0;
   private diffDev = 0;
   private fast = 0;
+  private mid = 0;
   // time-of-day profile
   private readonly sMean: Float64Array;
   private readonly sDev: Float64Array;
   private readonly sCount: Uint32Array;
+  private readonly sDays: Uint32Array;
+  private readonly sLastDay: Float64Array;
   // anomaly likelihood over raw scores
   private readonly ring: Float64Array;
   private ringSum = 0;
@@ -104,6 +125,7 @@ class Detector implements AnomalyDetector {
   private rVar = 0;
   private zq = 3;
   private sinceAlarm = Number.POSITIVE_INFINITY;
+  private zAlarm = 0;
   alarm = false;
 
   constructor(opts: DetectorOptions) {
@@ -112,6 +134,8 @@ class Detector implements AnomalyDetector {
     this.sMean = new Float64Array(b);
     this.sDev = new Float64Array(b);
     this.sCount = new Uint32Array(b);
+    this.sDays = new Uint32Array(b);
+    this.sLastDay = new Float64Array(b).fill(Number.NaN);
     this.ring = new Float64Array(Math.max(1, this.o.likelihoodShort | 0));
   }
 
@@ -124,6 +148,7 @@ class Detector implements AnomalyDetector {
     if (n === 1) {
       this.mean = x;
       this.fast = x;
+      this.mid = x;
     } else {
       // scales never collapse to 0, so a perfectly flat series that moves is surprising but finite
       const floor = 1e-9 + 1e-6 * Math.abs(this.mean);
@@ -134,13 +159,22 @@ class Detector implements AnomalyDetector {
       this.fast += o.fastRate * (x - this.fast);
       const zFast = Math.abs(this.fast - this.mean) / dev;
       let zSeason = 0;
+      let mature = false;
       const nb = this.sMean.length;
       if (nb > 0 && Number.isFinite(timestamp)) {
         const k = Math.floor((((timestamp % DAY_MS) + DAY_MS) % DAY_MS) / (DAY_MS / nb));
         const c = this.sCount[k] as number;
         const sm = this.sMean[k] as number;
         const sd = (this.sDev[k] as number) + floor;
-        if (c >= 3) zSeason = Math.abs(x - sm) / Math.max(sd, 0.25 * dev);
+        const day = Math.floor(timestamp / DAY_MS);
+        if (day !== this.sLastDay[k]) {
+          this.sLastDay[k] = day;
+          this.sDays[k] = (this.sDays[k] as number) + 1;
+        }
+        if (o.seasonDays > 0 ? (this.sDays[k] as number) > o.seasonDays : c >= 3) {
+          zSeason = Math.abs(x - sm) / Math.max(sd, 0.25 * dev);
+          mature = true;
+        }
         // update the bucket (winsorised)
         if (c === 0) {
           this.sMean[k] = x;
@@ -153,7 +187,14 @@ class Detector implements AnomalyDetector {
         }
         this.sCount[k] = c + 1;
       }
-      const z = Math.max(zLevel * o.wLevel, zDiff * o.wDiff, zFast * o.wFast, zSeason * o.wSeason);
+      let zOther = Math.max(zLevel * o.wLevel, zDiff * o.wDiff, zFast * o.wFast);
+      if (o.wShift > 0) {
+        this.mid += o.shiftRate * (x - this.mid);
+        const se = dev * Math.sqrt(o.shiftRate / (2 - o.shiftRate));
+        zOther = Math.max(zOther, (o.wShift * Math.abs(this.mid - this.mean)) / se);
+      }
+      if (mature && o.seasonGate > 0) zOther = Math.min(zOther, o.seasonGate * Math.max(zSeason * o.wSeason, 1));
+      const z = Math.max(zOther, zSeason * o.wSeason);
       zAll = z;
       raw = z <= o.rawLow ? 0 : z >= o.rawHigh ? 1 : (z - o.rawLow) / (o.rawHigh - o.rawLow);
       // baselines, winsorised so an anomaly does not immediately become the new normal
@@ -189,9 +230,12 @@ class Detector implements AnomalyDetector {
     }
     let score = n <= o.warmup ? 0 : scoreFromTail(o.likelihood ? tail : normalTail(zc));
     this.sinceAlarm++;
-    if (this.sinceAlarm <= o.suppress) score *= 0.1;
+    if (this.sinceAlarm <= o.suppress && !(o.escape > 0 && zc > o.escape * this.zAlarm)) score *= o.suppressFactor;
     this.alarm = score >= o.threshold;
-    if (this.alarm) this.sinceAlarm = 0;
+    if (this.alarm) {
+      this.sinceAlarm = 0;
+      this.zAlarm = zc;
+    }
     return score;
   }
 }
