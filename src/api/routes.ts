@@ -8,6 +8,7 @@ import { followEvents } from './sse.ts';
 import { statusOf } from './status.ts';
 import { incidentRoutes } from './incident-routes.ts';
 import { alertingRoutes } from './alerting-routes.ts';
+import { dashboardRoutes } from './dashboard.ts';
 
 export function apiRoutes(c: Controller): Routes {
   const actorOf = (req: Request) => {
@@ -24,6 +25,7 @@ export function apiRoutes(c: Controller): Routes {
   const routes = new Routes();
   incidentRoutes(routes, { events: c.events, clock: c.clock, actorOf });
   alertingRoutes(routes, { alerting: () => c.operations.alerting, clock: c.clock, actorOf });
+  dashboardRoutes(routes);
   return routes
     .add('GET', '/v1/health', async () => ({ ok: true, service: 'greenlight-controller' }), { public: true })
     .add('GET', '/v1/status', async () => statusOf(c))
