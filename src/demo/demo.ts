@@ -42,7 +42,9 @@ export interface DemoResult {
   postmortemSections: string[];
   totals: { requests: number; failed: number };
   durationMs: number;
-  workspace?: string;
+  /** where the demo ran; removed at the end unless kept */
+  workspace: string;
+  kept: boolean;
 }
 
 export interface DemoOptions {
@@ -156,7 +158,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       postmortemSections: sections,
       totals,
       durationMs: Date.now() - began,
-      ...(opts.keep ? { workspace: ws.dir } : {}),
+      workspace: ws.dir,
+      kept: !!opts.keep,
     };
     printSummary(result, print);
     return result;
@@ -191,5 +194,5 @@ function printSummary(r: DemoResult, print: (l: string) => void): void {
   const w1 = Math.max(...rows.map((x) => x[1].length));
   for (const [k, x, y] of rows) print(`  ${k.padEnd(w0)}  ${x.padEnd(w1)}  ${y}`);
   print('');
-  print(color.dim(`demo finished in ${(r.durationMs / 1000).toFixed(0)} s; ${r.totals.requests} client requests, ${r.totals.failed} failed${r.workspace ? `; workspace kept at ${r.workspace}` : ''}`));
+  print(color.dim(`demo finished in ${(r.durationMs / 1000).toFixed(0)} s; ${r.totals.requests} client requests, ${r.totals.failed} failed${r.kept ? `; workspace kept at ${r.workspace}` : ''}`));
 }

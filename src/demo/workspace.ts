@@ -27,8 +27,8 @@ export interface DemoWorkspace {
   close(opts?: { keep?: boolean }): Promise<void>;
 }
 
-export async function createWorkspace(opts: { authVersion?: string } = {}): Promise<DemoWorkspace> {
-  const dir = mkdtempSync(join(tmpdir(), 'greenlight-demo-'));
+export async function createWorkspace(opts: { authVersion?: string; prefix?: string } = {}): Promise<DemoWorkspace> {
+  const dir = mkdtempSync(join(tmpdir(), opts.prefix ?? 'greenlight-demo-'));
   cpSync(join(repoRoot, 'examples'), dir, { recursive: true });
   const [controller, staging, production, authStaging, authProduction] = await freePorts(5);
   const ports: Ports = { controller: controller!, staging: staging!, production: production!, authStaging: authStaging!, authProduction: authProduction! };

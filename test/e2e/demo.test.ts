@@ -35,13 +35,14 @@ test('greenlight demo replays 3 June 2023: forced v2 rolled back, blocked in sta
   assert.match(md, /```mermaid/);
   assert.match(md, /requires acme-auth >=3\.0\.0 \\?<4; production runs acme-auth 2\.4\.1/);
   assert.deepEqual(r.postmortemLint, []);
-  // nothing left running: no process whose command line or working directory is in a demo workspace
+  // nothing left running: no process whose command line or working directory is in the demo's workspace
+  assert.ok(r.workspace.includes('greenlight-demo-') && !r.kept && !existsSync(r.workspace), 'the workspace was removed');
   const left: string[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
       const cwd = readlinkSync(`/proc/${pid}/cwd`);
-      if (cmd.includes('greenlight-demo-') || cwd.includes('greenlight-demo-')) left.push(`${pid} ${cwd} ${cmd}`);
+      if (cmd.includes(r.workspace) || cwd.includes(r.workspace)) left.push(`${pid} ${cwd} ${cmd}`);
     } catch {
       // gone meanwhile, or not ours to read
     }

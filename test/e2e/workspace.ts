@@ -11,7 +11,7 @@ export interface Workspace extends DemoWorkspace {
 }
 
 export async function workspace(): Promise<Workspace> {
-  const base = await createWorkspace();
+  const base = await createWorkspace({ prefix: 'gl-e2e-' });
   const env = { ...process.env, PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}`, NO_COLOR: '1', GREENLIGHT_ACTOR: 'e2e' };
   const cli: Workspace['cli'] = (args, opts = {}) =>
     new Promise((resolve) => {
