@@ -2,7 +2,7 @@
 // `name!~"regex"` (quotes optional). Regexes are anchored, and a missing label reads as "", both as
 // in Alertmanager, so `team!=""` means "has a team".
 import { z } from 'zod';
-import type { Labels } from '../../monitor/series/labels.ts';
+import { anchored, type Labels } from '../../monitor/series/labels.ts';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
@@ -13,17 +13,6 @@ export interface Matcher {
 }
 
 const MATCHER = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$/;
-const regexCache = new Map<string, RegExp>();
-
-function anchored(source: string): RegExp {
-  let re = regexCache.get(source);
-  if (!re) {
-    if (regexCache.size > 1000) regexCache.clear();
-    re = new RegExp(`^(?:${source})$`);
-    regexCache.set(source, re);
-  }
-  return re;
-}
 
 function unquote(text: string): string | undefined {
   if (!text.startsWith('"')) return text;

@@ -34,7 +34,8 @@ export function matchesLabels(labels: Labels, match: Labels | undefined): boolea
 
 const regexCache = new Map<string, RegExp>();
 
-function anchored(source: string): RegExp {
+/** The regex anchored at both ends, as PromQL and Alertmanager match label values; compiled once. */
+export function anchored(source: string): RegExp {
   let re = regexCache.get(source);
   if (!re) {
     if (regexCache.size > 1000) regexCache.clear();
