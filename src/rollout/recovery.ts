@@ -5,6 +5,7 @@ import { describe } from '../errors/errors.ts';
 import type { EventLog } from '../events/log.ts';
 import type { StateView } from '../state/projection.ts';
 import { placementOf } from './placement.ts';
+import { upstreamsOf } from './reconcile.ts';
 import type { Runtime } from './runtime.ts';
 
 export async function recoverInterruptedDeployments(deps: { events: EventLog; state: StateView; runtime: Runtime }): Promise<string[]> {
@@ -20,7 +21,7 @@ export async function recoverInterruptedDeployments(deps: { events: EventLog; st
       const stable = placementOf(deps.state, env.name, dep.service);
       try {
         if (stable && stable.version !== dep.version) {
-          const upstreams = env.target.list({ service: dep.service, version: stable.version, environment: env.name }).map((i) => i.url);
+          const upstreams = upstreamsOf(env, dep.service, stable.version);
           await env.traffic.route([
             { version: stable.version, weight: 100, upstreams },
             { version: dep.version, weight: 0, upstreams: [] },
@@ -38,7 +39,8 @@ export async function recoverInterruptedDeployments(deps: { events: EventLog; st
         }
         if (!stable || stable.version !== dep.version) {
           const candidates = env.target.list({ service: dep.service, version: dep.version, environment: env.name });
-          await env.target.stop(candidates.map((i) => i.id));
+          const baselines = env.target.list({ service: dep.service, environment: env.name }).filter((i) => i.role === 'baseline');
+          await env.target.stop([...candidates, ...baselines].map((i) => i.id));
         }
         await emit('deployment.environment.failed', { environment: env.name, reason: 'the controller stopped during this step; traffic was returned to the stable version' });
       } catch (err) {

@@ -33,6 +33,22 @@ export class TrafficControl {
     return table;
   }
 
+  /**
+   * Keeps the weights and points each version at the instances that are live now (an instance
+   * replaced after a crash may listen on another port). Pushes a table only when something changed.
+   */
+  async refresh(upstreamsOf: (version: string) => string[]): Promise<boolean> {
+    const t = await this.current();
+    if (!t) return false;
+    const next = t.versions.map((v) => ({ ...v, upstreams: upstreamsOf(v.version) }));
+    const changed = next.some((v, i) => v.upstreams.join(' ') !== t.versions[i]!.upstreams.join(' '));
+    if (!changed) return false;
+    // a version with weight but no live instance keeps its last upstreams: the router's own
+    // health handling answers for it, and a table it would refuse is worse
+    await this.route(next.map((v, i) => (v.weight > 0 && v.upstreams.length === 0 ? t.versions[i]! : v)));
+    return true;
+  }
+
   async current(): Promise<RoutingTable | null> {
     const t = await this.admin.getTable();
     if (t) this.revision = Math.max(this.revision ?? 0, t.revision);
