@@ -406,8 +406,10 @@ function renderServiceInEnv(env, s) {
   );
 }
 
-function splitBar(table, stable, label) {
-  const total = table.reduce((n, v) => n + (v.weight ?? 0), 0);
+function splitBar(allVersions, stable, label) {
+  // a version at weight 0 (a canary pulled back, kept for its instances) takes no room in the bar
+  const table = allVersions.filter((v) => v.weight > 0);
+  const total = table.reduce((n, v) => n + v.weight, 0);
   if (!table.length || total === 0) return h('p', { class: 'warnline' }, 'Router has no traffic split (no version serving).');
   const described = table.map((v) => `${v.version} ${Math.round((v.weight / total) * 1000) / 10}%`).join(', ');
   return h(
@@ -1084,7 +1086,9 @@ async function stream(signal) {
   let backoff = 1000;
   while (!signal.aborted) {
     try {
-      const res = await fetch(`/v1/events/stream?afterSeq=${state.lastSeq}`, { headers: { authorization: `Bearer ${state.token}`, accept: 'text/event-stream' }, cache: 'no-store', signal });
+      // One event already seen is asked for again: the server sends its headers with the first event,
+      // so this makes the connection visibly live at once (onEvent drops the duplicate by seq).
+      const res = await fetch(`/v1/events/stream?afterSeq=${Math.max(0, state.lastSeq - 1)}`, { headers: { authorization: `Bearer ${state.token}`, accept: 'text/event-stream' }, cache: 'no-store', signal });
       if (res.status === 401) return signOut('The controller refused this token.');
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       if (!state.connected) {
