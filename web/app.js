@@ -72,11 +72,12 @@ function fmtDuration(ms) {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = ms / 1000;
   if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  const two = (a, ua, b, ub) => (b ? `${a} ${ua} ${b} ${ub}` : `${a} ${ua}`);
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
+  if (m < 60) return two(m, 'min', Math.round(s - m * 60), 's');
   const hr = Math.floor(m / 60);
-  if (hr < 48) return `${hr} h ${m - hr * 60} min`;
-  return `${Math.floor(hr / 24)} d ${hr % 24} h`;
+  if (hr < 48 || hr % 24) return two(hr, 'h', m - hr * 60, 'min');
+  return two(Math.floor(hr / 24), 'd', hr % 24, 'h');
 }
 
 function fmtAgo(at) {
@@ -527,7 +528,7 @@ function lastVerdict(d) {
   const facts = rolloutFacts(state.deploymentEvents.get(d.id) ?? []);
   const items = [];
   for (const [env, f] of facts) if (env !== '*' && f.verdict) items.push(h('p', { class: 'verdict' }, h('span', { class: 'label' }, `${env} analysis `), badge(f.verdict.verdict), ' ', f.verdict.summary));
-  if (d.reason) items.push(h('p', { class: 'reason' }, d.reason));
+  if (d.reason && ![...facts.values()].some((f) => f.verdict && d.reason.includes(f.verdict.summary))) items.push(h('p', { class: 'reason' }, d.reason));
   return items;
 }
 
@@ -757,7 +758,12 @@ function incidentDetail(inc, r) {
       'ol',
       { class: 'timeline' },
       (r.timeline ?? []).map((t) =>
-        h('li', { class: t.milestone ? `tl-milestone tl-${t.milestone}` : '' }, h('time', { datetime: new Date(t.at).toISOString(), title: fmtDateTime(t.at) }, fmtTime(t.at)), t.milestone ? h('span', { class: 'tag' }, t.milestone) : null, h('span', { class: 'tl-text' }, t.text), h('span', { class: 'muted small' }, who(t.actor))),
+        h(
+          'li',
+          { class: t.milestone ? `tl-milestone tl-${t.milestone}` : '' },
+          h('time', { datetime: new Date(t.at).toISOString(), title: fmtDateTime(t.at) }, fmtTime(t.at)),
+          h('span', { class: 'tl-text' }, t.milestone ? h('span', { class: 'tag tag-milestone' }, t.milestone) : null, t.text, h('span', { class: 'tl-actor' }, ` — ${who(t.actor)}`)),
+        ),
       ),
     ),
     h(
@@ -794,7 +800,7 @@ function stripMarkers(md) {
 }
 
 function fact(term, value) {
-  return [h('dt', {}, term), h('dd', {}, value)];
+  return h('div', {}, h('dt', {}, term), h('dd', {}, value));
 }
 
 async function incidentAction(inc, what) {
@@ -874,39 +880,46 @@ function monitorBlock(m) {
     'div',
     { class: 'mon-block', dataset: { monitor: `${m.environment}/${m.service}` } },
     h('h3', {}, `${m.environment} / ${m.service}`, m.running ? null : h('span', { class: 'badge badge-warn' }, 'stopped')),
-    slos.length
-      ? h(
-          'table',
-          { class: 'grid grid-compact' },
-          h('caption', { class: 'sr-only' }, `SLOs of ${m.service} in ${m.environment}`),
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'SLO'), h('th', { scope: 'col', class: 'num' }, 'objective'), h('th', { scope: 'col', class: 'num' }, 'achieved'), h('th', { scope: 'col' }, 'error budget left'), h('th', { scope: 'col' }, 'burn rate (long / short)'))),
-          h(
-            'tbody',
-            {},
-            slos.map((s) =>
-              h(
-                'tr',
-                {},
-                h('td', {}, s.name, ' ', s.compliant === false ? badge('overspent', 'bad') : s.compliant ? badge('compliant') : null, s.problem ? h('div', { class: 'warnline small' }, s.problem) : null),
-                h('td', { class: 'num' }, pct(s.objective, 2)),
-                h('td', { class: 'num' }, s.errorRatio === undefined ? '—' : pct(1 - s.errorRatio, 3)),
-                h('td', {}, budgetBar(s.budgetRemaining)),
-                h(
-                  'td',
-                  { class: 'small' },
-                  (s.alerts ?? []).map((a) =>
-                    h('div', { class: a.firing ? 'bad-text' : '' }, `${a.severity}: ${burn(a.longBurnRate)} / ${burn(a.shortBurnRate)} (page at ×${a.burnRateThreshold}, ${fmtDuration(a.longWindowMs)}/${fmtDuration(a.shortWindowMs)})`, a.firing ? ' — firing' : ''),
-                  ),
-                ),
-              ),
-            ),
-          ),
-        )
-      : h('p', { class: 'muted small' }, 'No SLOs.'),
+    slos.length ? h('ul', { class: 'slos', 'aria-label': `SLOs of ${m.service} in ${m.environment}` }, slos.map(sloItem)) : h('p', { class: 'muted small' }, 'No SLOs.'),
     anomalies.length ? h('div', {}, h('h4', {}, 'Anomalies'), h('ul', { class: 'plain' }, anomalies.map((a) => h('li', {}, badge('anomaly', 'warn'), ' ', a.message, h('span', { class: 'muted small' }, ` · score ${a.score.toFixed(2)} / ${a.threshold} · since `, time(a.since)))))) : null,
     trends.length ? h('div', {}, h('h4', {}, 'Trend warnings'), h('ul', { class: 'plain' }, trends.map((t) => h('li', {}, badge(t.status ?? 'trend', 'warn'), ' ', t.message, t.etaMs !== undefined ? h('span', { class: 'muted small' }, ` · limit in ${fmtDuration(t.etaMs)}`) : null)))) : null,
     probes.length ? h('p', { class: 'small' }, h('span', { class: 'label' }, 'probes '), `${probes.length - down.length}/${probes.length} up`, down.map((p) => h('span', { class: 'bad-text' }, ` · ${p.probe} down${p.lastError ? `: ${p.lastError}` : ''}`))) : null,
     !anomalies.length && !trends.length ? h('p', { class: 'muted small' }, 'No anomaly or trend warning.') : null,
+  );
+}
+
+function sloItem(s) {
+  return h(
+    'li',
+    { class: 'slo', dataset: { slo: s.name } },
+    h(
+      'div',
+      { class: 'slo-head' },
+      h('strong', {}, s.name),
+      s.compliant === false ? badge('overspent', 'bad') : s.compliant ? badge('compliant') : null,
+      h('span', { class: 'slo-num' }, h('span', { class: 'label' }, 'objective '), pct(s.objective, 2)),
+      h('span', { class: 'slo-num' }, h('span', { class: 'label' }, 'achieved '), s.errorRatio === undefined ? '—' : pct(1 - s.errorRatio, 3)),
+    ),
+    h('div', { class: 'slo-budget' }, h('span', { class: 'label' }, 'error budget left '), budgetBar(s.budgetRemaining)),
+    s.problem ? h('p', { class: 'warnline small' }, s.problem) : null,
+    (s.alerts ?? []).length
+      ? h(
+          'ul',
+          { class: 'burns', 'aria-label': 'Burn rates' },
+          s.alerts.map((a) =>
+            h(
+              'li',
+              { class: a.firing ? 'bad-text' : '' },
+              h('span', { class: 'burn-sev' }, a.severity),
+              a.longBurnRate === undefined && a.shortBurnRate === undefined
+                ? ` no traffic over ${fmtDuration(a.longWindowMs)} / ${fmtDuration(a.shortWindowMs)}`
+                : ` burn ${burn(a.longBurnRate)} over ${fmtDuration(a.longWindowMs)}, ${burn(a.shortBurnRate)} over ${fmtDuration(a.shortWindowMs)}`,
+              h('span', { class: 'muted' }, ` (alerts at ×${a.burnRateThreshold})`),
+              a.firing ? ' — firing' : '',
+            ),
+          ),
+        )
+      : null,
   );
 }
 
@@ -1004,7 +1017,20 @@ function describe(e) {
     case 'incident.resolved':
       return `incident ${e.subject.replace(/^incident\//, '')} ${e.type.slice(9)}${d.reason ? `: ${d.reason}` : ''}`;
     case 'page.sent':
-      return `page sent: ${d.summary ?? d.subject ?? ''}`;
+      return `paged ${(d.users ?? []).join(', ') || 'nobody'} (level ${(d.level ?? 0) + 1})${d.reason ? `: ${d.reason}` : ''}`;
+    case 'monitor.alert.pending':
+    case 'monitor.alert.firing':
+    case 'monitor.alert.resolved': {
+      const where = [d.labels?.environment, d.labels?.service].filter(Boolean).join('/');
+      return `${where ? `${where}: ` : ''}alert ${d.name} ${e.type.slice(14)}${d.annotations?.summary ? ` — ${d.annotations.summary}` : ''}`;
+    }
+    case 'alert.pending':
+    case 'alert.firing':
+    case 'alert.resolved':
+      return `alert ${d.alertname} ${e.type.slice(6)}${d.annotations?.summary ? ` — ${d.annotations.summary}` : ''}`;
+    case 'monitor.probe.up':
+    case 'monitor.probe.down':
+      return `probe ${e.subject.replace(/^probe\//, '')} ${e.type.slice(14)}${d.error ? `: ${d.error}` : ''}`;
     case 'monitor.anomaly':
     case 'monitor.trend.warning':
       return `${env}${d.message ?? e.type}`;
@@ -1033,8 +1059,8 @@ function renderFeed() {
         { class: `ev ev-${categoryOf(e.type)}`, dataset: { type: e.type, seq: String(e.seq) } },
         h('time', { datetime: new Date(e.time).toISOString(), title: fmtDateTime(e.time) }, fmtTime(e.time)),
         h('span', { class: 'ev-type' }, e.type),
-        h('span', { class: 'ev-text' }, describe(e)),
         h('span', { class: 'ev-actor' }, who(e.actor)),
+        h('span', { class: 'ev-text' }, describe(e)),
       ),
     ),
   );

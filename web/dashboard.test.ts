@@ -171,7 +171,10 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   // Let the router counters and the SLO catch up with the traffic, then take the picture.
   await new Promise((r) => setTimeout(r, 6_000));
   await page.locator('[data-monitor="production/web"] .budget').first().waitFor({ timeout: 15_000 });
-  await page.screenshot({ path: screenshotPath, fullPage: true });
+  // the whole page in one viewport (a full-page capture would paint the sticky bar mid-page)
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: 1440, height: Math.min(height, 4000) });
+  await page.screenshot({ path: screenshotPath });
 
   // The form, for a tab opened without the fragment: a wrong token is refused, the right one works.
   const other = await context.newPage();
