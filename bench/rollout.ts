@@ -42,24 +42,27 @@ const TIMEOUT_MS = 2000;
 const BASE_LATENCY_MS = 10;
 const INSTANCES = 1;
 /** the sum of the policy's holds: how long a rollout that is not stopped lasts at least */
-const PLANNED_MS = 9000;
+const PLANNED_MS = 6000;
 /** switch.drain default: requests routed before a switch finish before instances are stopped */
 const DRAIN_MS = 1000;
 const CODE_COMMIT = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || '?';
 
 /**
- * One policy for every scenario: what a user would write for a small first step, with holds cut
- * to 3 s so that 100 healthy rollouts fit in minutes. Everything not written is the default:
- * min_requests 50 per step, analysis every 250 ms, control = the stable instances, one canary
- * crash fails it, analysis at confidence 0.99 on error rate and latency p50/p90/p99.
+ * One policy for every scenario: what a user would write to expose a bad release to a fraction of
+ * one percent of requests first, with holds cut to 2 s (and 20 requests per step) so that 100
+ * healthy rollouts fit in minutes. Everything not written is the default: analysis every 100 ms,
+ * control = the stable instances, one canary crash fails it, analysis at confidence 0.99 on error
+ * rate and latency p50/p90/p99.
  */
 const POLICY: RolloutPolicyInput = {
   steps: [
-    { weight: 5, hold: '3s' },
-    { weight: 25, hold: '3s' },
-    { weight: 50, hold: '3s' },
+    { weight: 1, hold: '2s' },
+    { weight: 5, hold: '2s' },
+    { weight: 25, hold: '2s' },
   ],
+  min_requests: 20,
 };
+const FIRST_WEIGHT = 1;
 
 interface Scenario {
   name: string;
@@ -512,7 +515,7 @@ function targets(s: Summary): string[] {
       `hard failure <= 0.1% of all client requests failed: ${ok2 ? 'MET' : 'NOT MET'} (median ${f2(hard.clientFailedPctRollout.median)}%, worst ${f2(share)}%)` +
         (ok2
           ? ''
-          : `: failed share ~= canary weight x time the canary had traffic / rollout time = 5% x ${f2((hard.msToWeightZero.median ?? 0) / 1000)} s / ${f2(rollS)} s = ${f2((5 * (hard.msToWeightZero.median ?? 0)) / 1000 / Math.max(rollS, 0.001))}% (median ${hard.clientFailedRollout.median ?? '-'} failed requests). A rollout stopped in a fraction of a second is mostly canary time, so the share tends to the weight itself; even over the ${PLANNED_MS / 1000} s a full rollout lasts it is ${f2(hard.clientFailedPctPlanned.median)}% (median). 0.1% needs weight x time to weight 0 <= 0.1% x the window: over ${PLANNED_MS / 1000} s with ${f2((hard.msToWeightZero.median ?? 0) / 1000)} s to weight 0, a first step of ${f2((0.1 * PLANNED_MS) / Math.max(1, hard.msToWeightZero.median ?? 1))}% or less; at 5%, a window of ${f2(((hard.msToWeightZero.median ?? 0) / 1000) * 50)} s or more`),
+          : `: failed share ~= canary weight x time the canary had traffic / rollout time = ${FIRST_WEIGHT}% x ${f2((hard.msToWeightZero.median ?? 0) / 1000)} s / ${f2(rollS)} s = ${f2((FIRST_WEIGHT * (hard.msToWeightZero.median ?? 0)) / 1000 / Math.max(rollS, 0.001))}% (median ${hard.clientFailedRollout.median ?? '-'} failed requests). A rollout stopped in a fraction of a second is mostly canary time, so the share tends to the weight itself; even over the ${PLANNED_MS / 1000} s a full rollout lasts it is ${f2(hard.clientFailedPctPlanned.median)}% (median). 0.1% needs weight x time to weight 0 <= 0.1% x the window: over ${PLANNED_MS / 1000} s with ${f2((hard.msToWeightZero.median ?? 0) / 1000)} s to weight 0, a first step of ${f2((0.1 * PLANNED_MS) / Math.max(1, hard.msToWeightZero.median ?? 1))}% or less; at ${FIRST_WEIGHT}%, a window of ${f2(((hard.msToWeightZero.median ?? 0) / 1000) * FIRST_WEIGHT * 10)} s or more`),
     );
   }
   const part = by('partial-failure');

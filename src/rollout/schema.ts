@@ -23,7 +23,7 @@ export const rolloutSchema = z.strictObject({
   /** canary requests a step needs before it may advance */
   min_requests: z.int().min(0).default(50),
   /** how often the canary is compared with the control */
-  interval: duration.default(250),
+  interval: duration.default(100),
   /** control group: the long-running stable instances, or a fresh baseline of the stable version started with the canary */
   baseline: z.enum(['stable', 'fresh']).default('stable'),
   /** false: a step advances after its hold unless the analysis failed; true: it waits for a pass (up to max_hold, then pauses) */
