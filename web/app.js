@@ -378,7 +378,9 @@ function renderServiceInEnv(env, s) {
   const stats = router.versions ?? {};
   const totalReq = Object.values(stats).reduce((n, v) => n + (v.requests ?? 0), 0);
   const totalErr = Object.values(stats).reduce((n, v) => n + (v.errors ?? 0), 0);
-  const running = s.runningDeployment ? state.deployments.find((d) => d.id === s.runningDeployment) : undefined;
+  // the running deployment is per service; it only concerns this environment if it goes through it
+  const dep = s.runningDeployment ? state.deployments.find((d) => d.id === s.runningDeployment) : undefined;
+  const running = dep?.environments.some((e) => e.name === env.name && (e.state === 'running' || e.state === 'pending')) ? dep : undefined;
 
   return h(
     'div',
@@ -471,7 +473,7 @@ function instanceTable(instances) {
         h(
           'tr',
           {},
-          h('td', { class: 'mono' }, i.id, i.role ? h('span', { class: 'tag' }, i.role) : null),
+          h('td', {}, h('span', { class: 'mono inst-id' }, i.id), i.role ? h('span', { class: 'tag' }, i.role) : null),
           h('td', {}, i.version),
           h('td', {}, badge(i.state)),
           h('td', { class: 'num mono' }, i.port),
