@@ -504,7 +504,7 @@ function rolloutFacts(events) {
     if (e.type === 'rollout.step.started' && env && !of(env).step) of(env).step = { step: d.step, weight: d.weight, holdMs: d.holdMs, at: e.time };
     if (e.type === 'analysis.verdict' && env && !of(env).verdict) of(env).verdict = { verdict: d.verdict, summary: d.summary, at: e.time, step: d.step, weight: d.weight };
     if (e.type === 'rollout.weight.zero' && env && !of(env).zero) of(env).zero = { reason: d.reason, at: e.time };
-    if ((e.type === 'rollout.paused' || e.type === 'rollout.resumed') && !of('*').pause) of('*').pause = { paused: e.type === 'rollout.paused', actor: e.actor, at: e.time };
+    if ((e.type === 'rollout.paused' || e.type === 'rollout.resumed') && !of('*').pause) of('*').pause = { paused: e.type === 'rollout.paused', actor: e.actor, reason: d.reason, at: e.time };
   }
   return facts;
 }
@@ -577,6 +577,7 @@ function runningCard(d) {
           h('div', { class: 'meter', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(weight ?? 0), 'aria-label': 'Canary weight' }, h('div', { class: 'meter-fill', style: { width: `${weight ?? 0}%` } })),
         )
       : null,
+    paused && pause.reason && !/^paused by /.test(pause.reason) ? h('p', { class: 'warnline' }, `Paused: ${pause.reason}`) : null,
     f.verdict ? h('p', { class: 'verdict' }, h('span', { class: 'label' }, 'latest analysis '), badge(f.verdict.verdict), ' ', f.verdict.summary, ' ', h('span', { class: 'muted small' }, time(f.verdict.at))) : null,
     h(
       'div',

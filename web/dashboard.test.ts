@@ -129,23 +129,41 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   await card.locator('.breakglass', { hasText: '“test”' }).waitFor({ timeout: 5_000 });
   await prod.locator('[data-role="split"] [data-version="2.0.0"][data-weight="1"]').waitFor({ timeout: 10_000 });
 
-  // Pause and resume from the buttons, through the confirmation dialog (keyboard for the second).
-  await card.getByRole('button', { name: 'Pause' }).click();
+  // Pause and resume from the buttons, through the confirmation dialog. With no traffic at all the
+  // analysis cannot measure and the controller may pause the rollout by itself within its first
+  // intervals (or not, if a probe reached stable): let that settle, then act from wherever it is.
+  await new Promise((r) => setTimeout(r, 4_000));
   const dialog = page.locator('dialog#confirm');
-  await dialog.waitFor({ state: 'visible' });
-  assert.match(await dialog.innerText(), /Hold the rollout of web@2\.0\.0/);
-  await dialog.getByRole('button', { name: 'Pause' }).click();
-  await card.locator('.badge', { hasText: 'paused' }).waitFor({ timeout: 10_000 });
-  await page.locator('#feed li[data-type="rollout.paused"]').waitFor({ timeout: 10_000 });
-  await card.getByRole('button', { name: 'Resume' }).focus();
+  const resumed = page.locator('#feed li[data-type="rollout.resumed"]');
+  const pausedBadge = card.locator('.badge', { hasText: 'paused' });
+  const act = async (button: string, expect: RegExp) => {
+    await card.getByRole('button', { name: button, exact: true }).click();
+    await dialog.waitFor({ state: 'visible' });
+    assert.match(await dialog.innerText(), expect);
+    await dialog.getByRole('button', { name: button, exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  };
+  if (await pausedBadge.count()) {
+    await card.getByText('paused by controller').waitFor();
+    await act('Resume', /Resume the rollout of web@2\.0\.0/);
+    await resumed.first().waitFor({ timeout: 10_000 });
+  }
+  await act('Pause', /Hold the rollout of web@2\.0\.0/);
+  await pausedBadge.waitFor({ timeout: 10_000 });
+  await page.locator('#feed li[data-type="rollout.paused"]', { hasText: 'api' }).waitFor({ timeout: 10_000 });
+  await card.getByText('paused by api').waitFor();
+  // keyboard: Enter opens the dialog, Escape cancels it and nothing is sent
+  const resumedBefore = await resumed.count();
+  await card.getByRole('button', { name: 'Resume', exact: true }).focus();
   await page.keyboard.press('Enter');
   await dialog.waitFor({ state: 'visible' });
-  await page.keyboard.press('Escape'); // cancel: nothing is sent
+  await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'hidden' });
-  assert.equal(await page.locator('#feed li[data-type="rollout.resumed"]').count(), 0);
-  await card.getByRole('button', { name: 'Resume' }).click();
-  await dialog.getByRole('button', { name: 'Resume' }).click();
-  await page.locator('#feed li[data-type="rollout.resumed"]').waitFor({ timeout: 10_000 });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await resumed.count(), resumedBefore, 'a cancelled confirmation sends nothing');
+  assert.ok(await pausedBadge.count(), 'still paused');
+  await act('Resume', /Resume the rollout/);
+  await page.waitForFunction((n) => document.querySelectorAll('#feed li[data-type="rollout.resumed"]').length > n, resumedBefore, { timeout: 10_000 });
 
   // Traffic arrives: acme-auth 2.4.1 makes every canary request fail and the analysis rolls it back.
   load = startLoad(`http://127.0.0.1:${ws.ports.production}/`, { rate: 100, maxMs: 90_000, timeoutMs: 3000 });
