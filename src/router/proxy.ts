@@ -1,0 +1,338 @@
+// The request path: one Exchange per client request, tried on the upstreams of its version and
+// retried elsewhere only when the request cannot have reached one. This is the hot path: state
+// lives in fields and bound handlers, not in closures or per-request objects.
+
+import http from 'node:http';
+import type net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import type { Clock } from '../clock/clock.ts';
+import { Inbound, responseHeaders, VERSION_HEADER } from './headers.ts';
+import { clientCookies, selectRoute, type Compiled, type Route } from './routing.ts';
+import { isConnectFailure, markUp, openPool, type Upstreams, type UpstreamState } from './upstreams.ts';
+
+/** What the request path reads of the router; a type only, so this file does not import router.ts. */
+export interface ProxyHost {
+  readonly name: string;
+  readonly clock: Clock;
+  readonly agent: http.Agent;
+  readonly idleTimeoutMs: number;
+  readonly useUndici: boolean;
+  readonly upstreams: Upstreams;
+  readonly compiled: Compiled | null;
+  noRoute: number;
+  noRouteBody(): string;
+}
+
+/** One client request and its attempts on the upstreams of its version. */
+class Exchange {
+  readonly router: ProxyHost;
+  readonly req: http.IncomingMessage;
+  readonly res: http.ServerResponse;
+  readonly t0: number;
+  route!: Route;
+  inbound!: Inbound;
+  cid: string | undefined = undefined;
+  newCid: string | null = null;
+  pinned: string | undefined = undefined;
+  setVersion = false;
+  tried = 0;
+  triedSet: Set<number> | null = null;
+  upIdx = -1;
+  ureq: http.ClientRequest | null = null;
+  connected = false;
+  bodyStarted = false;
+  staleRetried = false;
+  status = 0;
+  done = false;
+  call: UndiciCall | null = null;
+
+  constructor(router: ProxyHost, req: http.IncomingMessage, res: http.ServerResponse) {
+    this.router = router;
+    this.req = req;
+    this.res = res;
+    this.t0 = performance.now();
+  }
+
+  wasTried(i: number): boolean {
+    return i < 30 ? (this.tried & (1 << i)) !== 0 : this.triedSet !== null && this.triedSet.has(i);
+  }
+
+  markTried(i: number): void {
+    if (i < 30) this.tried |= 1 << i;
+    else (this.triedSet ??= new Set()).add(i);
+  }
+
+  /** Round-robin over healthy upstreams not yet tried; if none is healthy, any not yet tried. */
+  pick(): number {
+    const r = this.route;
+    const ups = r.upstreams;
+    const n = ups.length;
+    for (let k = 0; k < n; k++) {
+      const i = r.rr;
+      r.rr = i + 1 === n ? 0 : i + 1;
+      if (ups[i]!.healthy && !this.wasTried(i)) return i;
+    }
+    for (let i = 0; i < n; i++) if (!this.wasTried(i)) return i;
+    return -1;
+  }
+
+  attempt(): void {
+    const i = this.pick();
+    if (i === -1) return this.badGateway();
+    this.markTried(i);
+    this.send(i);
+  }
+
+  send(i: number): void {
+    if (this.router.useUndici) {
+      this.upIdx = i;
+      this.connected = false;
+      const up = this.route.upstreams[i]!;
+      const call = new UndiciCall(this, up);
+      this.call = call;
+      (up.pool ?? openPool(up, this.router.idleTimeoutMs)).dispatch(
+        {
+          origin: up.origin,
+          path: this.req.url!,
+          method: this.req.method as Dispatcher.HttpMethod,
+          headers: this.inbound.out,
+          body: this.inbound.hasBody ? this.req : null,
+        },
+        call,
+      );
+      return;
+    }
+    this.sendHttp(i);
+  }
+
+  sendHttp(i: number): void {
+    const up = this.route.upstreams[i]!;
+    this.upIdx = i;
+    this.connected = false;
+    const ureq = http.request({
+      host: up.host,
+      port: up.port,
+      method: this.req.method,
+      path: this.req.url,
+      headers: this.inbound.out,
+      agent: this.router.agent,
+      setHost: false,
+      timeout: this.router.idleTimeoutMs,
+    });
+    this.ureq = ureq;
+    ureq.on('response', this.onResponse);
+    ureq.on('error', this.onError);
+    ureq.on('timeout', this.onTimeout);
+    if (this.inbound.hasBody) {
+      // the client's body is only read once the upstream socket is connected, so a refused
+      // connection can be retried elsewhere with nothing lost
+      ureq.on('socket', this.onSocket);
+    } else {
+      ureq.end();
+    }
+  }
+
+  onSocket = (s: net.Socket): void => {
+    if (s.connecting) s.once('connect', this.onConnect);
+    else this.onConnect();
+  };
+
+  onConnect = (): void => {
+    this.connected = true;
+    if (this.ureq === null || this.ureq.destroyed) return;
+    this.bodyStarted = true;
+    this.req.pipe(this.ureq);
+  };
+
+  onTimeout = (): void => {
+    const ureq = this.ureq;
+    if (ureq === null) return;
+    const connecting = ureq.socket?.connecting ?? !this.connected;
+    const err = new Error(connecting ? 'upstream connect timed out' : 'upstream idle timeout') as NodeJS.ErrnoException;
+    if (connecting) err.code = 'GL_CONNECT_TIMEOUT';
+    ureq.destroy(err);
+  };
+
+  onResponse = (ures: http.IncomingMessage): void => {
+    const route = this.route;
+    const up = route.upstreams[this.upIdx]!;
+    if (!up.healthy) markUp(up);
+    const status = ures.statusCode ?? 502;
+    const uc = route.upCounters[this.upIdx]!;
+    uc.requests++;
+    if (status >= 500) uc.errors++;
+    this.status = status;
+    const res = this.res;
+    if (res.destroyed) {
+      ures.resume();
+      return;
+    }
+    res.writeHead(status, ures.statusMessage, responseHeaders(ures.rawHeaders, route.version, this.setVersion ? route.versionCookie : null, this.newCid));
+    ures.pipe(res);
+    ures.on('error', this.onResponseError);
+  };
+
+  onResponseError = (): void => {
+    this.res.destroy();
+  };
+
+  onError = (err: NodeJS.ErrnoException): void => {
+    const route = this.route;
+    const up = route.upstreams[this.upIdx]!;
+    if (this.status !== 0 || this.res.headersSent) {
+      // the response had started: nothing can be retried or replaced, only cut
+      this.res.destroy();
+      return;
+    }
+    if (!this.connected && isConnectFailure(err)) {
+      route.upCounters[this.upIdx]!.connectionErrors++;
+      this.router.upstreams.markDown(up);
+      if (!this.res.destroyed) this.attempt();
+      return;
+    }
+    // a reused keep-alive socket closed by the upstream just as it was handed out: the request
+    // never reached it if no body was read, so one retry is safe
+    if (this.ureq?.reusedSocket && !this.bodyStarted && !this.staleRetried && !this.res.destroyed) {
+      this.staleRetried = true;
+      this.send(this.upIdx);
+      return;
+    }
+    route.upCounters[this.upIdx]!.connectionErrors++;
+    this.badGateway();
+  };
+
+  badGateway(): void {
+    const res = this.res;
+    this.status = 0;
+    if (res.headersSent || res.destroyed) return;
+    const body = `{"error":"BAD_GATEWAY","message":"router ${this.router.name}: no upstream of version ${this.route.version} could be reached","hint":"the version's instances are down or refusing connections"}`;
+    const h: string[] = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), VERSION_HEADER, this.route.version];
+    if (this.setVersion) h.push('set-cookie', this.route.versionCookie);
+    if (this.newCid !== null) h.push('set-cookie', this.newCid);
+    res.writeHead(502, h);
+    res.end(body);
+    this.req.resume();
+  }
+
+  onClose = (): void => {
+    if (this.done) return;
+    this.done = true;
+    const res = this.res;
+    const st = !res.writableFinished ? -1 : this.status;
+    if (st === -1) {
+      this.ureq?.destroy();
+      this.call?.cancel();
+    }
+    this.route.counters.record(st, performance.now() - this.t0, this.router.clock.now(), this.cid);
+  };
+}
+
+/**
+ * One attempt on an upstream through undici's dispatcher (its native handler interface: no
+ * stream objects per request). undici writes the client's body only once connected, so a
+ * refused connection leaves the body unread and the attempt can move to another upstream.
+ */
+class UndiciCall implements Dispatcher.DispatchHandler {
+  private readonly ex: Exchange;
+  private readonly up: UpstreamState;
+  private abortFn: ((err?: Error) => void) | null = null;
+  private resumeFn: (() => void) | null = null;
+  private headersSeen = false;
+  private finished = false;
+
+  constructor(ex: Exchange, up: UpstreamState) {
+    this.ex = ex;
+    this.up = up;
+  }
+
+  cancel(): void {
+    if (!this.finished && this.abortFn !== null) this.abortFn(new Error('client went away'));
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortFn = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage?: string): boolean {
+    const ex = this.ex;
+    ex.connected = true;
+    if (statusCode < 200) return true; // 1xx informational: wait for the final response
+    this.headersSeen = true;
+    this.resumeFn = resume;
+    const route = ex.route;
+    if (!this.up.healthy) markUp(this.up);
+    const uc = route.upCounters[ex.upIdx]!;
+    uc.requests++;
+    if (statusCode >= 500) uc.errors++;
+    ex.status = statusCode;
+    const res = ex.res;
+    if (res.destroyed) return false;
+    const raw: string[] = new Array(rawHeaders.length);
+    for (let i = 0; i < rawHeaders.length; i++) raw[i] = rawHeaders[i]!.toString('latin1');
+    res.writeHead(statusCode, statusMessage, responseHeaders(raw, route.version, ex.setVersion ? route.versionCookie : null, ex.newCid));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const res = this.ex.res;
+    if (res.write(chunk)) return true;
+    res.once('drain', this.onDrain);
+    return false;
+  }
+
+  private onDrain = (): void => {
+    this.resumeFn?.();
+  };
+
+  onComplete(): void {
+    this.finished = true;
+    this.ex.res.end();
+  }
+
+  onError(err: Error): void {
+    this.finished = true;
+    const ex = this.ex;
+    const e = err as NodeJS.ErrnoException;
+    if (this.headersSeen || ex.res.headersSent) {
+      ex.res.destroy();
+      return;
+    }
+    const route = ex.route;
+    if (isConnectFailure(e)) {
+      route.upCounters[ex.upIdx]!.connectionErrors++;
+      ex.router.upstreams.markDown(this.up);
+      if (!ex.res.destroyed) ex.attempt();
+      return;
+    }
+    // a keep-alive socket the upstream closed just as it was reused: nothing of the client's was
+    // consumed when there is no body, so one retry is safe
+    if (e.code === 'UND_ERR_SOCKET' && !ex.inbound.hasBody && !ex.staleRetried && !ex.res.destroyed) {
+      ex.staleRetried = true;
+      ex.send(ex.upIdx);
+      return;
+    }
+    route.upCounters[ex.upIdx]!.connectionErrors++;
+    if (!ex.res.destroyed) ex.badGateway();
+  }
+}
+
+export function handleRequest(router: ProxyHost, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const ex = new Exchange(router, req, res);
+  const inbound = new Inbound(req.rawHeaders, req.socket.remoteAddress, false);
+  clientCookies(inbound.cookie, ex);
+  const route = selectRoute(router.compiled, ex.pinned);
+  if (route === null) {
+    router.noRoute++;
+    const body = router.noRouteBody();
+    res.writeHead(503, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'retry-after', '5']);
+    res.end(body);
+    req.resume();
+    return;
+  }
+  ex.route = route;
+  ex.inbound = inbound;
+  ex.setVersion = ex.pinned !== route.version;
+  res.on('close', ex.onClose);
+  ex.attempt();
+}
