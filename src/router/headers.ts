@@ -1,5 +1,5 @@
-// Header handling for the request path, shared by plain requests and upgrades: each function
-// walks rawHeaders once, because a parsed header object per request costs measurable throughput.
+// Header handling shared by plain requests and upgrades. It works on rawHeaders arrays in one
+// pass, never on node's parsed header objects, to keep per-request allocation down.
 
 export const VERSION_HEADER = 'x-greenlight-version';
 

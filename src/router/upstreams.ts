@@ -18,7 +18,6 @@ export interface UpstreamState {
   pool: Pool | null;
 }
 
-/** Read on each use, not copied, as the router always did. */
 export interface ProbeOptions {
   readonly probeInitialMs?: number;
   readonly probeMaxMs?: number;
@@ -26,7 +25,7 @@ export interface ProbeOptions {
 
 /** One state per upstream URL, shared by every version that lists it, so health is learnt once. */
 export class Upstreams {
-  readonly states = new Map<string, UpstreamState>();
+  private readonly states = new Map<string, UpstreamState>();
   private readonly clock: Clock;
   private readonly opts: ProbeOptions;
   private readonly idleTimeoutMs: number;
@@ -113,7 +112,7 @@ export function markUp(s: UpstreamState): void {
   s.probe = null;
 }
 
-/** The undici pool of `s`, opened on its first request (callers check `s.pool` first). */
+/** Opens the undici pool of `s` on its first request; the request path checks `s.pool` itself, so an open pool costs no call. */
 export function openPool(s: UpstreamState, idleTimeoutMs: number): Pool {
   return (s.pool ??= new Pool(s.origin, {
     pipelining: 1,
