@@ -128,7 +128,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
     return a.end('blocked', `the router of ${env.name} cannot be read, so the canary could not be analysed: ${describe(err)}`, { stage: 'canary' });
   }
 
-  let consecutiveErrors = 0;
+  let errorSince: number | undefined;
   let lastEmitted = { verdict: '', at: 0 };
   const analyseNow = async (stepIndex: number): Promise<AnalysisResult> => {
     let result: AnalysisResult;
@@ -193,9 +193,9 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
       }
       const r = await analyseNow(i);
       if (r.verdict === 'fail') return await rollback(r.summary, 'rolled_back');
-      consecutiveErrors = r.verdict === 'error' ? consecutiveErrors + 1 : 0;
-      if (consecutiveErrors === policy.consecutive_error_limit && !control.paused) {
-        control.pause(`the analysis could not measure ${consecutiveErrors} times in a row (${r.summary}); resume or abort`);
+      errorSince = r.verdict === 'error' ? (errorSince ?? clock.now()) : undefined;
+      if (errorSince !== undefined && clock.now() - errorSince >= policy.error_grace && !control.paused) {
+        control.pause(`the analysis could not measure for ${Math.round((clock.now() - errorSince) / 1000)} s (${r.summary}); resume, promote or abort`);
         await emit('rollout.paused', { environment: env.name, step: i, weight, reason: control.pauseReason, actor: 'controller' });
       }
       const promote = control.takePromote();
@@ -210,8 +210,12 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
         const stepRequests = sampleSince(lastStats ?? before, before, canary).requests - startRequests;
         const enough = held >= s.hold && stepRequests >= minRequests;
         if (enough && (!policy.require_pass || r.verdict === 'pass')) break;
-        if (enough && policy.require_pass && held >= s.hold + policy.max_hold) {
-          control.pause(`no pass after ${Math.round(held / 1000)} s at ${weight}% (${r.summary}); promote, resume or abort`);
+        if (held >= s.hold + policy.max_hold && (!enough || policy.require_pass)) {
+          control.pause(
+            enough
+              ? `no pass after ${Math.round(held / 1000)} s at ${weight}% (${r.summary}); promote, resume or abort`
+              : `only ${stepRequests} of the ${minRequests} canary requests this step needs after ${Math.round(held / 1000)} s at ${weight}% (too little traffic to judge); promote, resume or abort`,
+          );
           await emit('rollout.paused', { environment: env.name, step: i, weight, reason: control.pauseReason, actor: 'controller' });
         }
       }

@@ -144,7 +144,7 @@ export class Deployer {
           final = { type: 'deployment.blocked', reason: gate.reason };
           break;
         }
-        const outcome: EnvironmentOutcome = await deployToEnvironment({ id, release, env, emit, deps: this.deps, signal, control });
+        const outcome: EnvironmentOutcome = await deployToEnvironment({ id, release, env, emit, deps: this.deps, signal, control, rollback: !!req.rollback });
         if (outcome.result !== 'passed') {
           final = {
             type: outcome.result === 'blocked' ? 'deployment.blocked' : outcome.result === 'rolled_back' ? 'deployment.rolled_back' : outcome.result === 'aborted' ? 'deployment.aborted' : 'deployment.failed',

@@ -29,6 +29,8 @@ export interface EnvironmentStep {
   deps: DeployerDeps;
   signal: AbortSignal;
   control: RolloutControl;
+  /** a rollback to a version that ran here before: switch at once, no canary steps */
+  rollback?: boolean;
 }
 
 export async function deployToEnvironment(step: EnvironmentStep): Promise<EnvironmentOutcome> {
@@ -119,7 +121,7 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
       data: { deploymentId: step.id, environment: env.name, service: release.service, to, from: from ?? null, reason: why, revision: table.revision },
     });
   };
-  if (env.rollout && previous) {
+  if (env.rollout && previous && !step.rollback) {
     await stage('canary', { from: previous.version, to: release.version, steps: env.rollout.steps });
     const outcome = await runCanary({ step, policy: env.rollout, previous, control: step.control, canaryIds: freshIds, end });
     if (outcome !== 'promote') return outcome;

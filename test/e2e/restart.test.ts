@@ -49,3 +49,25 @@ test('controller killed mid-rollout: traffic keeps flowing, and the restart roll
   await client.stop();
   assert.equal(client.seen.failed, 0, client.seen.failures.join(' | '));
 });
+
+test('rollback puts the previous version back in production at once, and says so', { timeout: 240_000 }, async (t) => {
+  const ws = await workspace();
+  t.after(() => ws.close());
+  await ws.setAuthVersion('staging', '3.1.0');
+  await ws.setAuthVersion('production', '3.1.0');
+  assert.equal((await ws.cli(['up', '--detach'])).code, 0);
+  for (const v of ['1.0.0', '2.0.0']) assert.equal((await ws.cli(['release', 'web', v, '--artifact', `web/v${v[0]}`])).code, 0);
+  assert.equal((await ws.cli(['deploy', 'web@1.0.0'])).code, 0);
+  const client = steadyClient(`http://127.0.0.1:${ws.ports.production}/`);
+  assert.equal((await ws.cli(['deploy', 'web@2.0.0'])).code, 0);
+  const r = await ws.cli(['rollback', 'web', '--reason', 'customer reports']);
+  await client.stop();
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /gate passed: web@1\.0\.0 passed production before/);
+  assert.doesNotMatch(r.stdout, /canary at/);
+  assert.match(await (await fetch(`http://127.0.0.1:${ws.ports.production}/`)).text(), /web@1\.0\.0/);
+  assert.equal(client.seen.failed, 0, client.seen.failures.join(' | '));
+  const none = await ws.cli(['rollback', 'web', '--to', '9.9.9']);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /web@9\.9\.9 is not a registered release/);
+});
