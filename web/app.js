@@ -17,8 +17,9 @@ const state = {
   incidents: [],
   /** incident id -> report (timeline, impact, durations ...) */
   incidentDetails: new Map(),
-  /** incident id -> markdown, for the postmortems shown */
+  /** incident id -> markdown, for the postmortems shown, and its download address */
   postmortems: new Map(),
+  postmortemUrls: new Map(),
   /** incident ids whose details are open; the first active incident opens by itself once */
   expanded: new Set(),
   autoExpanded: new Set(),
@@ -347,7 +348,11 @@ async function loadIncidentDetail(id, rerender = true) {
 
 async function loadPostmortem(id, rerender = true) {
   const { markdown } = await api(`/v1/incidents/${encodeURIComponent(id)}/postmortem?format=md`);
-  state.postmortems.set(id, markdown);
+  if (state.postmortems.get(id) !== markdown) {
+    state.postmortems.set(id, markdown);
+    if (state.postmortemUrls.has(id)) URL.revokeObjectURL(state.postmortemUrls.get(id));
+    state.postmortemUrls.set(id, URL.createObjectURL(new Blob([markdown], { type: 'text/markdown' })));
+  }
   if (rerender) renderIncidents();
 }
 
@@ -791,7 +796,7 @@ function incidentDetail(inc, r) {
         },
         pm ? 'Hide postmortem' : 'Show postmortem',
       ),
-      pm ? h('a', { class: 'btn btn-quiet', href: URL.createObjectURL(new Blob([pm], { type: 'text/markdown' })), download: `postmortem-${inc.id}.md` }, 'Download .md') : null,
+      pm ? h('a', { class: 'btn btn-quiet', href: state.postmortemUrls.get(inc.id), download: `postmortem-${inc.id}.md` }, 'Download .md') : null,
     ),
     pm ? h('pre', { class: 'postmortem', id: `pm-${inc.id}`, tabindex: '0', 'aria-label': 'Postmortem draft (Markdown)' }, stripMarkers(pm)) : null,
   );
@@ -1093,10 +1098,6 @@ function onEvent(e) {
   pushFeed([e]);
   const panels = panelsFor(e.type);
   if (panels.length) scheduleRefresh(...panels);
-  if (e.type.startsWith('incident.')) {
-    const id = e.subject.replace(/^incident\//, '');
-    if (state.expanded.has(id)) state.incidentDetails.delete(id);
-  }
   if (e.type === 'incident.opened') announce(`Incident opened: ${e.data?.title ?? ''}`);
   if (e.type === 'deployment.rolled_back') announce(`Deployment rolled back: ${e.data?.service}@${e.data?.version}`);
   if (e.type === 'deployment.promoted') announce(`Deployment promoted: ${e.data?.service}@${e.data?.version}`);
