@@ -15,6 +15,7 @@ import { createTarget } from '../targets/registry.ts';
 import type { Target } from '../targets/target.ts';
 import { Deployer } from '../rollout/deployer.ts';
 import { recoverInterruptedDeployments } from '../rollout/recovery.ts';
+import { reconcileEnvironment } from '../rollout/reconcile.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
 import { TrafficControl } from '../rollout/traffic.ts';
 import { RouterProcesses } from './routers.ts';
@@ -86,89 +87,100 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   }
 
   async function assemble(): Promise<Controller> {
-  await events.append({ type: 'controller.started', actor: 'controller', subject: 'controller', data: { pid: process.pid, config: loaded.file, listen: config.controller.listen } });
+    await events.append({ type: 'controller.started', actor: 'controller', subject: 'controller', data: { pid: process.pid, config: loaded.file, listen: config.controller.listen } });
 
-  const targets = new Map<string, Target>();
-  for (const env of config.environments) {
-    targets.set(env.name, createTarget(env.target, { stateDir: join(stateDir, 'targets', env.name), events, clock }, { parsed: true }));
-  }
-  for (const [name, target] of targets) {
-    const adopted = await target.adopt();
-    if (adopted.length) log(`adopted ${adopted.length} running instance(s) in ${name}`);
-  }
-
-  const routers = new RouterProcesses({ stateDir, tokenFile: tokenPath(stateDir), token, events, clock });
-  const traffic = new Map<string, TrafficControl>();
-  for (const env of config.environments) {
-    for (const service of Object.keys(config.services)) {
-      const r = routerFor(env, service);
-      const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin);
-      traffic.set(`${env.name}/${service}`, new TrafficControl(client));
-      log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
+    const targets = new Map<string, Target>();
+    for (const env of config.environments) {
+      targets.set(env.name, createTarget(env.target, { stateDir: join(stateDir, 'targets', env.name), events, clock }, { parsed: true }));
     }
-  }
+    for (const [name, target] of targets) {
+      const adopted = await target.adopt();
+      if (adopted.length) log(`adopted ${adopted.length} running instance(s) in ${name}`);
+    }
 
-  const checks = new Map<string, Check>(Object.entries(config.checks).map(([name, spec]) => [name, createCheck(name, spec)]));
-  const runtime: Runtime = {
-    service(name): ServiceRuntime | undefined {
-      const s = config.services[name];
-      if (!s) return undefined;
-      return { name, command: s.command, env: s.env, health: { path: s.health.path, timeoutMs: s.health.timeout, intervalMs: s.health.interval }, stopGraceMs: s.stop_grace, instances: s.instances };
-    },
-    environments(service): EnvironmentRuntime[] {
-      const s = config.services[service];
-      if (!s) return [];
-      return config.environments.map((env, index) => ({
-        name: env.name,
-        index,
-        target: targets.get(env.name)!,
-        traffic: traffic.get(`${env.name}/${service}`)!,
-        routerUrl: urlOf(routerFor(env, service).listen),
-        checks: env.checks.map((c) => checks.get(c)!),
-        dependencies: env.dependencies as EnvironmentRuntime['dependencies'],
-        instances: env.instances ?? s.instances,
-        env: env.env,
-        verifyForMs: env.switch.verify_for,
-        drainMs: env.switch.drain,
-        ...(env.rollout ? { rollout: env.rollout } : {}),
-      }));
-    },
-  };
-
-  const deployer = new Deployer({ events, state: state.view, runtime, clock });
-  const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime });
-  for (const id of recovered) log(`deployment ${id} was cut off by a restart: traffic returned to the stable version`);
-  const operations = await startOperations({ config, events, clock, runtime, log });
-
-  const controller: Controller = {
-    loaded,
-    config,
-    clock,
-    events,
-    state,
-    deployer,
-    runtime,
-    targets,
-    routers,
-    operations,
-    url: urlOf(config.controller.listen),
-    token,
-    async stop(o = {}) {
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      });
-      await operations.stop();
-      if (o.stopAll) {
-        await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));
+    const routers = new RouterProcesses({ stateDir, tokenFile: tokenPath(stateDir), token, events, clock });
+    const traffic = new Map<string, TrafficControl>();
+    for (const env of config.environments) {
+      for (const service of Object.keys(config.services)) {
+        const r = routerFor(env, service);
+        const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin);
+        traffic.set(`${env.name}/${service}`, new TrafficControl(client));
+        log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
       }
-      for (const t of targets.values()) await t.close({ stopInstances: !!o.stopAll });
-      await events.append({ type: 'controller.stopped', actor: 'controller', subject: 'controller', data: { pid: process.pid, stoppedAll: !!o.stopAll } });
-      state.stop();
-      await events.close();
-    },
-  };
-  server.on('request', apiRoutes(controller).handler(() => token));
-  return controller;
+    }
+
+    const checks = new Map<string, Check>(Object.entries(config.checks).map(([name, spec]) => [name, createCheck(name, spec)]));
+    const runtime: Runtime = {
+      service(name): ServiceRuntime | undefined {
+        const s = config.services[name];
+        if (!s) return undefined;
+        return { name, command: s.command, env: s.env, health: { path: s.health.path, timeoutMs: s.health.timeout, intervalMs: s.health.interval }, stopGraceMs: s.stop_grace, instances: s.instances };
+      },
+      environments(service): EnvironmentRuntime[] {
+        const s = config.services[service];
+        if (!s) return [];
+        return config.environments.map((env, index) => ({
+          name: env.name,
+          index,
+          target: targets.get(env.name)!,
+          traffic: traffic.get(`${env.name}/${service}`)!,
+          routerUrl: urlOf(routerFor(env, service).listen),
+          checks: env.checks.map((c) => checks.get(c)!),
+          dependencies: env.dependencies as EnvironmentRuntime['dependencies'],
+          instances: env.instances ?? s.instances,
+          env: env.env,
+          verifyForMs: env.switch.verify_for,
+          drainMs: env.switch.drain,
+          ...(env.rollout ? { rollout: env.rollout } : {}),
+        }));
+      },
+    };
+
+    const deployer = new Deployer({ events, state: state.view, runtime, clock });
+    const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime });
+    for (const id of recovered) log(`deployment ${id} was cut off by a restart: traffic returned to the stable version`);
+    for (const service of Object.keys(config.services)) {
+      for (const env of runtime.environments(service)) {
+        await reconcileEnvironment({ events, state: state.view, runtime }, env, service, { replaceMissing: true });
+        // An instance back from a crash may listen elsewhere: point the router at it (rollouts do this themselves).
+        env.target.onInstanceEvent((e) => {
+          if ((e.type === 'instance.ready' || e.type === 'instance.restarted') && e.instance.service === service && !deployer.runningDeployment(service)) {
+            void reconcileEnvironment({ events, state: state.view, runtime }, env, service, { replaceMissing: false });
+          }
+        });
+      }
+    }
+    const operations = await startOperations({ config, events, clock, runtime, log });
+
+    const controller: Controller = {
+      loaded,
+      config,
+      clock,
+      events,
+      state,
+      deployer,
+      runtime,
+      targets,
+      routers,
+      operations,
+      url: urlOf(config.controller.listen),
+      token,
+      async stop(o = {}) {
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        });
+        await operations.stop();
+        if (o.stopAll) {
+          await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));
+        }
+        for (const t of targets.values()) await t.close({ stopInstances: !!o.stopAll });
+        await events.append({ type: 'controller.stopped', actor: 'controller', subject: 'controller', data: { pid: process.pid, stoppedAll: !!o.stopAll } });
+        state.stop();
+        await events.close();
+      },
+    };
+    server.on('request', apiRoutes(controller).handler(() => token));
+    return controller;
   }
 }
