@@ -11,7 +11,11 @@ export async function statusOf(c: Controller): Promise<Record<string, unknown>> 
         services.map(async (service) => {
           const rt = c.runtime.environments(service).find((e) => e.name === env.name)!;
           const stable = c.state.view.stable.get(`${env.name}/${service}`) ?? null;
-          const instances = rt.target.list({ service, environment: env.name });
+          // The role an instance was started with ("candidate") says little once it serves: name what it is now.
+          const instances = rt.target.list({ service, environment: env.name }).map((i) => ({
+            ...i,
+            role: i.role === 'baseline' ? 'baseline' : i.version === stable?.version ? 'stable' : 'canary',
+          }));
           let router: Record<string, unknown>;
           try {
             const [table, stats] = await Promise.all([rt.traffic.current(), rt.traffic.stats()]);
