@@ -7,6 +7,7 @@
 // per incident is what an operator (and NAB) wants. An optional HTM-style "anomaly likelihood" stage
 // is kept behind `likelihood: true`; it scored lower on NAB in this implementation (see docs/anomaly.md).
 import { normalTail } from './gaussian.ts';
+import { KnnCadModel } from './knncad.ts';
 
 export interface DetectorOptions {
   /** points before any score above 0 is emitted (statistics still warm up) */
@@ -51,6 +52,14 @@ export interface DetectorOptions {
   wShift?: number;
   /** while damped, a point whose calibrated z exceeds this multiple of the alarm's z is not damped (0 = never) */
   escape?: number;
+  /** weight of the KNN conformal member (knncad.ts), calibrated on its own quantile and max-combined (0 = off) */
+  knn?: number;
+  /** KNN member: lag-vector length, training vectors, calibration size, neighbours, stride over training vectors */
+  knnLag?: number;
+  knnTrain?: number;
+  knnCalib?: number;
+  knnK?: number;
+  knnStride?: number;
 }
 
 /** Scores at or above this are an early warning; calibrated on NAB (standard profile). */
@@ -80,6 +89,12 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   escape: 0,
   shiftRate: 0.05,
   wShift: 0,
+  knn: 1,
+  knnLag: 19,
+  knnTrain: 300,
+  knnCalib: 200,
+  knnK: 10,
+  knnStride: 4,
 };
 
 export interface AnomalyDetector {
@@ -126,7 +141,11 @@ class Detector implements AnomalyDetector {
   private zq = 3;
   private sinceAlarm = Number.POSITIVE_INFINITY;
   private zAlarm = 0;
+  private readonly knn: KnnCadModel | undefined;
+  private knnQ = 3;
   alarm = false;
+  /** the last point's uncalibrated ensemble z (read by the ensemble in ensemble.ts) */
+  z = 0;
 
   constructor(opts: DetectorOptions) {
     this.o = { ...defaultDetectorOptions, ...opts };
@@ -137,6 +156,7 @@ class Detector implements AnomalyDetector {
     this.sDays = new Uint32Array(b);
     this.sLastDay = new Float64Array(b).fill(Number.NaN);
     this.ring = new Float64Array(Math.max(1, this.o.likelihoodShort | 0));
+    if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride });
   }
 
   update(timestamp: number, value: number): number {
@@ -221,12 +241,24 @@ class Detector implements AnomalyDetector {
     this.rMean += lr * d;
     this.rVar += lr * (d * (raw - this.rMean) - this.rVar);
 
+    this.z = zAll;
     let zc = zAll;
     if (o.calibQuantile > 0) {
       zc = (3 * zAll) / Math.max(this.zq, 3);
       // stochastic-approximation quantile: steps up by (1-q) and down by q, relative to its size
       const step = 0.05 * Math.max(this.zq, 1);
       this.zq += zAll > this.zq ? step * o.calibQuantile : -step * (1 - o.calibQuantile);
+    }
+    if (this.knn) {
+      // second opinion on the shape of the recent lag window, calibrated on its own running quantile
+      const zk = this.knn.surprise(timestamp, x);
+      let zkc = zk;
+      if (o.calibQuantile > 0) {
+        zkc = (3 * zk) / Math.max(this.knnQ, 3);
+        const step = 0.05 * Math.max(this.knnQ, 1);
+        this.knnQ += zk > this.knnQ ? step * o.calibQuantile : -step * (1 - o.calibQuantile);
+      }
+      zc = Math.max(zc, o.knn * zkc);
     }
     let score = n <= o.warmup ? 0 : scoreFromTail(o.likelihood ? tail : normalTail(zc));
     this.sinceAlarm++;
@@ -241,5 +273,10 @@ class Detector implements AnomalyDetector {
 }
 
 export function createDetector(opts: DetectorOptions = {}): AnomalyDetector {
+  return new Detector(opts);
+}
+
+/** The default detector, also exposing its uncalibrated z per point (for use as an ensemble member). */
+export function createZDetector(opts: DetectorOptions = {}): AnomalyDetector & { readonly z: number } {
   return new Detector(opts);
 }

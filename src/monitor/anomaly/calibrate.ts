@@ -1,0 +1,82 @@
+// Shared scoring stage for the alternative detectors (relative entropy, KNN conformal, truncated
+// BOCPD) and their ensemble: each model emits a non-negative, z-like surprise per point; it is divided
+// by a running estimate of its own high quantile (so "3" means "as unusual as this series usually gets
+// at that quantile"), turned into a log-scaled Gaussian tail score, held at 0 during warm-up, and damped
+// for a while after an alarm (one alarm per incident). Same stage as the default detector's, factored
+// out so the candidates are compared on what they model, not on how they are scored.
+import { normalTail } from './gaussian.ts';
+import { scoreFromTail, ANOMALY_THRESHOLD, type AnomalyDetector } from './detector.ts';
+
+/** A streaming model: one surprise (>= 0, roughly a |z|) per point, using that point and earlier ones only. */
+export interface SurpriseModel {
+  surprise(timestamp: number, value: number): number;
+}
+
+export interface ScoringOptions {
+  warmup?: number;
+  /** quantile of past surprise used to calibrate (0 = off: surprise is used as a z directly) */
+  calibQuantile?: number;
+  suppress?: number;
+  suppressFactor?: number;
+  threshold?: number;
+}
+
+export const defaultScoringOptions: Required<ScoringOptions> = {
+  warmup: 300,
+  calibQuantile: 0.98,
+  suppress: 200,
+  suppressFactor: 0.1,
+  threshold: ANOMALY_THRESHOLD,
+};
+
+/** Running high quantile by stochastic approximation (constant memory), as in the default detector. */
+export class QuantileCalibrator {
+  private q = 3;
+  private readonly level: number;
+  constructor(level: number) {
+    this.level = level;
+  }
+  /** calibrated z of this surprise (against earlier surprises only), then learns from it */
+  next(z: number): number {
+    if (!(this.level > 0)) return z;
+    const zc = (3 * z) / Math.max(this.q, 3);
+    const step = 0.05 * Math.max(this.q, 1);
+    this.q += z > this.q ? step * this.level : -step * (1 - this.level);
+    return zc;
+  }
+}
+
+/** Warm-up, tail score and post-alarm damping over a calibrated z. */
+export class AlarmStage {
+  private readonly o: Required<ScoringOptions>;
+  private n = 0;
+  private sinceAlarm = Number.POSITIVE_INFINITY;
+  alarm = false;
+  constructor(opts: ScoringOptions = {}) {
+    this.o = { ...defaultScoringOptions, ...opts };
+  }
+  score(zc: number): number {
+    const o = this.o;
+    const n = ++this.n;
+    let s = n <= o.warmup || !(zc > 0) ? 0 : scoreFromTail(normalTail(zc));
+    this.sinceAlarm++;
+    if (this.sinceAlarm <= o.suppress) s *= o.suppressFactor;
+    this.alarm = s >= o.threshold;
+    if (this.alarm) this.sinceAlarm = 0;
+    return s;
+  }
+}
+
+/** Wraps one surprise model into an AnomalyDetector. */
+export function calibratedDetector(model: SurpriseModel, opts: ScoringOptions = {}): AnomalyDetector {
+  const cal = new QuantileCalibrator(opts.calibQuantile ?? defaultScoringOptions.calibQuantile);
+  const stage = new AlarmStage(opts);
+  return {
+    update(t: number, v: number): number {
+      return stage.score(cal.next(model.surprise(t, v)));
+    },
+    get alarm() {
+      return stage.alarm;
+    },
+  };
+}
