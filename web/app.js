@@ -307,6 +307,8 @@ async function loadDeployments() {
   await loadRunningEvents();
   renderDeployments();
   renderRunning();
+  // the environment cards mark where a deployment is going
+  if (state.status) renderEnvironments();
 }
 
 /** The events of running deployments (and the latest finished one): steps, verdicts, pauses. */
