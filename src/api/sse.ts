@@ -4,6 +4,7 @@ import { matchesFilter, type EventFilter, type EventLog } from '../events/log.ts
 /** Streams past events matching the filter, then new ones as they are appended (server-sent events). */
 export async function followEvents(log: EventLog, filter: EventFilter, req: IncomingMessage, res: ServerResponse): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+  res.flushHeaders();
   const buffered: unknown[] = [];
   let replaying = true;
   let lastSeq = filter.afterSeq ?? 0;

@@ -170,6 +170,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           server.close(() => r());
           server.closeAllConnections();
         });
+        // Never leave traffic on an unverified release because the controller went away.
+        await deployer.abortAll('controller (shutting down)');
         await operations.stop();
         if (o.stopAll) {
           await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));

@@ -41,7 +41,7 @@ export interface DeployerDeps {
 export class Deployer {
   private readonly deps: DeployerDeps;
   /** one deployment per service at a time */
-  private readonly running = new Map<string, { id: string; abort: AbortController; control: RolloutControl }>();
+  private readonly running = new Map<string, { id: string; abort: AbortController; control: RolloutControl; done?: Promise<Deployment> }>();
 
   constructor(deps: DeployerDeps) {
     this.deps = deps;
@@ -102,6 +102,7 @@ export class Deployer {
       throw err;
     }
     const done = this.run(id, req, release, envs, abort.signal, control).finally(() => this.running.delete(req.service));
+    this.running.get(req.service)!.done = done;
     return { id, done };
   }
 
@@ -112,6 +113,13 @@ export class Deployer {
     r.abort.abort(new GreenlightError('CONFLICT', `aborted by ${actor}`));
     r.control.wake();
     return r.id;
+  }
+
+  /** On shutdown: every running deployment returns its environment to stable and ends aborted. */
+  async abortAll(actor: string): Promise<void> {
+    const running = [...this.running.entries()];
+    for (const [service] of running) this.abort(service, actor);
+    await Promise.all(running.map(([, r]) => r.done?.catch(() => undefined)));
   }
 
   runningDeployment(service: string): string | undefined {

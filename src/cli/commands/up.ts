@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, mkdirSync } from 'node:fs';
+import { openSync, closeSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { startController } from '../../app/controller.ts';
+import { dashboardUrl } from '../../api/dashboard.ts';
 import { GreenlightError } from '../../errors/errors.ts';
 import { configOf, globals } from '../context.ts';
 import { ApiClient } from '../client.ts';
@@ -32,8 +33,9 @@ export function registerUp(program: Command): void {
           try {
             const client = ApiClient.fromConfig(loaded);
             await client.request('GET', '/v1/status', undefined, 2000);
-            if (g.json) printJson({ started: true, pid: child.pid, url: client.base, log: logFile });
-            else console.log(`controller running (pid ${child.pid}) at ${client.base}; log: ${logFile}`);
+            const token = process.env.GREENLIGHT_TOKEN ?? readFileSync(join(loaded.stateDir, 'token'), 'utf8').trim();
+            if (g.json) printJson({ started: true, pid: child.pid, url: client.base, log: logFile, dashboard: dashboardUrl(client.base, token) });
+            else console.log(`controller running (pid ${child.pid}) at ${client.base}; log: ${logFile}\ndashboard: ${dashboardUrl(client.base, token)}`);
             return;
           } catch {
             if (Date.now() - started > 30_000) throw new GreenlightError('INTERNAL', 'the controller did not answer within 30 s', { hint: `see ${logFile}` });
@@ -43,6 +45,7 @@ export function registerUp(program: Command): void {
       }
       const controller = await startController({ configPath: loaded.file, log: (l) => console.log(color.dim(l)) });
       console.log(`${color.green('greenlight controller')} listening on ${controller.url} (token in ${join(loaded.stateDir, 'token')})`);
+      console.log(`dashboard: ${dashboardUrl(controller.url, controller.token)}`);
       let stopping = false;
       const stop = async (stopAll: boolean) => {
         if (stopping) return;
