@@ -31,6 +31,8 @@ export function describeEvent(e: StoredEvent): string | undefined {
       return `  ${env}${color.yellow(`paused: ${d.reason ?? `by ${e.actor}`}`)}`;
     case 'rollout.resumed':
       return `  ${env}resumed by ${e.actor}`;
+    case 'rollout.abort.requested':
+      return `  ${color.yellow(`abort requested by ${e.actor}`)}`;
     case 'rollout.promote.requested':
       return `  ${env}promote (${d.promote}) requested by ${e.actor}`;
     case 'rollout.promoted':

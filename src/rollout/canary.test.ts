@@ -110,6 +110,7 @@ test('abort during a rollout puts traffic back on stable', async (t) => {
   const d = await h.done;
   await l.stop();
   assert.equal(d.state, 'aborted');
+  assert.equal((await f.events.query({ types: ['rollout.abort.requested'] }))[0]?.actor, 'user:ann');
   assert.deepEqual(f.routers.get('production')!.router.table()!.versions.filter((v) => v.weight > 0).map((v) => v.version), ['1.0.0']);
   assert.equal(l.stats.failed, 0);
 });

@@ -110,6 +110,9 @@ export class Deployer {
   abort(service: string, actor: string): string | undefined {
     const r = this.running.get(service);
     if (!r) return undefined;
+    void this.deps.events
+      .append({ type: 'rollout.abort.requested', actor, subject: `deployment/${r.id}`, data: { deploymentId: r.id, service, actor } })
+      .catch(() => undefined);
     r.abort.abort(new GreenlightError('CONFLICT', `aborted by ${actor}`));
     r.control.wake();
     return r.id;
