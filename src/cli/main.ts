@@ -14,10 +14,12 @@ import { registerAlerting } from './commands/alerting.ts';
 import { registerDemo } from './commands/demo.ts';
 import { reportError } from './output.ts';
 import { exitCodes } from '../errors/errors.ts';
+import pkg from '../../package.json' with { type: 'json' };
 
 export function buildProgram(): Command {
   const program = new Command('greenlight')
     .description('Keeps bad releases away from users: every release proven in staging, progressive production, automatic rollback.')
+    .version(pkg.version)
     .option('-c, --config <file>', 'configuration file (default: ./greenlight.yaml or $GREENLIGHT_CONFIG)')
     .option('--json', 'machine-readable output')
     .showHelpAfterError()
