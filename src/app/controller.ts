@@ -77,9 +77,12 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     server.listen(port, host, () => resolve());
   });
 
+  // Routers this start spawned: if the start fails half-way, they are stopped again (nothing half-applied).
+  const spawned: (() => Promise<void>)[] = [];
   try {
     return await assemble();
   } catch (err) {
+    for (const stop of spawned) await stop().catch(() => undefined);
     server.close();
     state.stop();
     await events.close();
@@ -104,6 +107,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       for (const service of Object.keys(config.services)) {
         const r = routerFor(env, service);
         const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin);
+        if (!adopted) spawned.push(() => routers.stop(env.name, service));
         traffic.set(`${env.name}/${service}`, new TrafficControl(client));
         log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
       }

@@ -73,6 +73,9 @@ test('a router port already in use: up fails naming the address and what to do, 
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, new RegExp(`router of production/web on 127\\.0\\.0\\.1:${ws.ports.production} did not start`));
   assert.match(r.stderr, /another process listens on port \d+/);
+  // the staging router, started before production's failed, was stopped again
+  const routerRecord = JSON.parse(readFileSync(join(ws.dir, '.greenlight/routers/staging--web.json'), 'utf8')) as { pid: number };
+  assert.throws(() => process.kill(routerRecord.pid, 0), /ESRCH/, 'no router left running');
 });
 
 test('a dependency version endpoint that is down or answers garbage blocks the release as "could not verify"', async (t) => {

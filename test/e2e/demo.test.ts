@@ -2,22 +2,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../bin/greenlight.js', import.meta.url));
 
-test('greenlight demo replays 3 June 2023: forced v2 rolled back, blocked in staging, promoted after the upgrade', { timeout: 180_000 }, async () => {
-  const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [bin, 'demo', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+test('greenlight demo replays 3 June 2023: forced v2 rolled back, blocked in staging, promoted after the upgrade', { timeout: 180_000 }, async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'gl-demo-out-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
+  const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [bin, 'demo', '--json', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
-  assert.equal(out.code, 0, out.stderr + out.stdout.slice(-2000));
-  const r = JSON.parse(out.stdout);
+  assert.equal(run.code, 0, run.stderr + run.stdout.slice(-2000));
+  const r = JSON.parse(run.stdout);
   const [a, b, c, d] = r.phases;
   assert.equal(a.state, 'promoted');
   assert.equal(b.state, 'rolled_back');
