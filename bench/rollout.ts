@@ -16,7 +16,6 @@
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +30,7 @@ import { LiveState } from '../src/state/projection.ts';
 import { SqliteEventLog } from '../src/store/sqlite/sqlite-event-log.ts';
 import { LocalTarget } from '../src/targets/local/local-target.ts';
 import type { ClientSpec, FromClient, ToClient, WindowReport } from './rollout/client.ts';
+import { freePort } from '../src/app/free-port.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -116,13 +116,6 @@ interface RunRecord {
 const children: ChildProcess[] = [];
 const cleanup: (() => Promise<void> | void)[] = [];
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RouterClient } from '../src/router/client.ts';
 import type { Result, Spec } from './load/loadgen.ts';
+import { freePort } from '../src/app/free-port.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -63,13 +64,6 @@ function startProcess(cpu: string, cmd: string, args: string[], readyWhen: (line
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 function loadgen(spec: Spec): Promise<Result> {
   const [c, a] = pinned(LOAD_CPU, process.execPath, ['--experimental-strip-types', '--no-warnings', here('./load/loadgen.ts'), JSON.stringify(spec)]);
