@@ -2,6 +2,8 @@
 // pass, never on node's parsed header objects, to keep per-request allocation down.
 
 export const VERSION_HEADER = 'x-greenlight-version';
+/** on a response from stable that replaced a canary's failure: the canary's version */
+export const RESCUED_HEADER = 'x-greenlight-rescued-from';
 
 const HOP_BY_HOP = new Set([
   'connection',

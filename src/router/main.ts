@@ -9,12 +9,13 @@ import { parseArgs } from 'node:util';
 import { GreenlightError, describe, exitCodeFor } from '../errors/errors.ts';
 import { createRouter, formatAddress } from './router.ts';
 
-const USAGE = 'usage: node src/router/main.ts --name <env> --listen <host:port> --admin <host:port> --state-file <path> --token-file <path> [--client-cap <n>] [--upstream-client undici|http]';
+const USAGE = 'usage: node src/router/main.ts --name <env> --listen <host:port> --admin <host:port> --state-file <path> --token-file <path> [--client-cap <n>] [--upstream-client undici|http] [--no-rescue]';
 
 async function main(): Promise<void> {
   let values: Record<string, string | undefined>;
+  let noRescue = false;
   try {
-    values = parseArgs({
+    const parsed = parseArgs({
       options: {
         name: { type: 'string' },
         listen: { type: 'string' },
@@ -23,10 +24,14 @@ async function main(): Promise<void> {
         'token-file': { type: 'string' },
         'client-cap': { type: 'string' },
         'upstream-client': { type: 'string' },
+        // a canary's 5xx on a safe request is answered by stable unless this is given
+        'no-rescue': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
-    }).values as Record<string, string | undefined>;
+    });
+    noRescue = parsed.values['no-rescue'] === true;
+    values = parsed.values as Record<string, string | undefined>;
   } catch (err) {
     return fail(new GreenlightError('USAGE', describe(err), { hint: USAGE }));
   }
@@ -46,7 +51,7 @@ async function main(): Promise<void> {
 
   const upstreamClient = values['upstream-client'] ?? 'undici';
   if (upstreamClient !== 'undici' && upstreamClient !== 'http') return fail(new GreenlightError('USAGE', '--upstream-client must be undici or http', { hint: USAGE }));
-  const router = createRouter({ name: values.name!, stateFile: values['state-file']!, adminToken: token, upstreamClient, ...(clientCap ? { clientCap } : {}) });
+  const router = createRouter({ name: values.name!, stateFile: values['state-file']!, adminToken: token, upstreamClient, rescueCanaryErrors: !noRescue, ...(clientCap ? { clientCap } : {}) });
   try {
     const revision = await router.loadState();
     const proxy = await router.listen(values.listen!);

@@ -1,14 +1,17 @@
 // The request path: one Exchange per client request, tried on the upstreams of its version and
-// retried elsewhere only when the request cannot have reached one. This is the hot path that
-// bench/router.ts measures: keep it free of extra allocations and indirections.
+// retried elsewhere only when the request cannot have reached one. A canary's failure (5xx, or
+// no upstream reachable) on a replayable request is answered by the highest-weight version
+// instead, once, while nothing has been sent to the client. This is the hot path that
+// bench/router.ts measures: keep it free of extra allocations and indirections (the rescue
+// costs only a status comparison when the answer is not a 5xx).
 
 import http from 'node:http';
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock/clock.ts';
-import { Inbound, responseHeaders, VERSION_HEADER } from './headers.ts';
-import { clientCookies, selectRoute, type Compiled, type Route } from './routing.ts';
+import { Inbound, RESCUED_HEADER, responseHeaders, VERSION_HEADER } from './headers.ts';
+import { clientCookies, rescuerOf, selectRoute, type Compiled, type Route } from './routing.ts';
 import { isConnectFailure, markUp, openPool, type Upstreams, type UpstreamState } from './upstreams.ts';
 
 /** What the request path reads of the router; a type only, so this file does not import router.ts. */
@@ -20,6 +23,8 @@ export interface ProxyHost {
   readonly useUndici: boolean;
   readonly upstreams: Upstreams;
   readonly compiled: Compiled | null;
+  /** answer a canary's failed safe request from the highest-weight version */
+  readonly rescue: boolean;
   noRoute: number;
   noRouteBody(): string;
 }
@@ -29,13 +34,17 @@ class Exchange {
   readonly router: ProxyHost;
   readonly req: http.IncomingMessage;
   readonly res: http.ServerResponse;
-  readonly t0: number;
+  /** start of the current version's attempts (reset when stable takes over a canary's failure) */
+  t0: number;
   route!: Route;
   inbound!: Inbound;
   cid: string | undefined = undefined;
   newCid: string | null = null;
   pinned: string | undefined = undefined;
-  setVersion = false;
+  /** the gl_v cookie to set, if any: that of the version first routed to, even when rescued */
+  cookie: string | null = null;
+  /** version whose failure this exchange's current attempts replace */
+  rescuedFrom: string | null = null;
   tried = 0;
   triedSet: Set<number> | null = null;
   upIdx = -1;
@@ -75,6 +84,45 @@ class Exchange {
     }
     for (let i = 0; i < n; i++) if (!this.wasTried(i)) return i;
     return -1;
+  }
+
+  /**
+   * The version to replay on after a failure of the current one, or null: only once, only to a
+   * higher-weight version, only for requests that can be sent again as they are (safe method, no
+   * body, no upgrade), and only while nothing of the answer has been written to the client.
+   */
+  rescuer(): Route | null {
+    if (!this.router.rescue || this.rescuedFrom !== null) return null;
+    const inbound = this.inbound;
+    if (inbound.hasBody || inbound.upgrade !== undefined) return null;
+    const m = this.req.method;
+    if (m !== 'GET' && m !== 'HEAD' && m !== 'OPTIONS') return null;
+    const res = this.res;
+    if (res.headersSent || res.destroyed) return null;
+    return rescuerOf(this.router.compiled, this.route);
+  }
+
+  /**
+   * Records the failed attempt for its version exactly as if it had reached the client (it is
+   * the analysis's evidence), then starts over on `to`, which records its own answer on close.
+   * status 0 = no upstream reachable.
+   */
+  rescue(to: Route, status: number): void {
+    const from = this.route;
+    const now = performance.now();
+    from.counters.record(status, now - this.t0, this.router.clock.now(), this.cid);
+    from.counters.rescued++;
+    this.rescuedFrom = from.version;
+    this.route = to;
+    this.t0 = now;
+    this.tried = 0;
+    this.triedSet = null;
+    this.status = 0;
+    this.staleRetried = false;
+    this.bodyStarted = false;
+    this.ureq = null;
+    this.call = null;
+    this.attempt();
   }
 
   attempt(): void {
@@ -161,17 +209,38 @@ class Exchange {
     const status = ures.statusCode ?? 502;
     const uc = route.upCounters[this.upIdx]!;
     uc.requests++;
-    if (status >= 500) uc.errors++;
+    if (status >= 500) {
+      uc.errors++;
+      const to = this.rescuer();
+      if (to !== null) {
+        this.discard(ures);
+        this.rescue(to, status);
+        return;
+      }
+    }
     this.status = status;
     const res = this.res;
     if (res.destroyed) {
       ures.resume();
       return;
     }
-    res.writeHead(status, ures.statusMessage, responseHeaders(ures.rawHeaders, route.version, this.setVersion ? route.versionCookie : null, this.newCid));
+    const h = responseHeaders(ures.rawHeaders, route.version, this.cookie, this.newCid);
+    if (this.rescuedFrom !== null) h.push(RESCUED_HEADER, this.rescuedFrom);
+    res.writeHead(status, ures.statusMessage, h);
     ures.pipe(res);
     ures.on('error', this.onResponseError);
   };
+
+  /** Drains a replaced response in the background (keeps its socket reusable), detached from this exchange. */
+  discard(ures: http.IncomingMessage): void {
+    const ureq = this.ureq!;
+    ureq.removeListener('error', this.onError);
+    ureq.removeListener('timeout', this.onTimeout);
+    ureq.on('error', ignore);
+    ureq.on('timeout', () => ureq.destroy());
+    ures.on('error', ignore);
+    ures.resume();
+  }
 
   onResponseError = (): void => {
     this.res.destroy();
@@ -206,10 +275,13 @@ class Exchange {
     const res = this.res;
     this.status = 0;
     if (res.headersSent || res.destroyed) return;
+    const to = this.rescuer();
+    if (to !== null) return this.rescue(to, 0);
     const body = `{"error":"BAD_GATEWAY","message":"router ${this.router.name}: no upstream of version ${this.route.version} could be reached","hint":"the version's instances are down or refusing connections"}`;
     const h: string[] = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), VERSION_HEADER, this.route.version];
-    if (this.setVersion) h.push('set-cookie', this.route.versionCookie);
+    if (this.cookie !== null) h.push('set-cookie', this.cookie);
     if (this.newCid !== null) h.push('set-cookie', this.newCid);
+    if (this.rescuedFrom !== null) h.push(RESCUED_HEADER, this.rescuedFrom);
     res.writeHead(502, h);
     res.end(body);
     this.req.resume();
@@ -240,6 +312,8 @@ class UndiciCall implements Dispatcher.DispatchHandler {
   private resumeFn: (() => void) | null = null;
   private headersSeen = false;
   private finished = false;
+  /** a canary's failed answer replaced by another version's: read to the end and dropped */
+  private discarded = false;
 
   constructor(ex: Exchange, up: UpstreamState) {
     this.ex = ex;
@@ -264,17 +338,29 @@ class UndiciCall implements Dispatcher.DispatchHandler {
     if (!this.up.healthy) markUp(this.up);
     const uc = route.upCounters[ex.upIdx]!;
     uc.requests++;
-    if (statusCode >= 500) uc.errors++;
+    if (statusCode >= 500) {
+      uc.errors++;
+      const to = ex.rescuer();
+      if (to !== null) {
+        // drained rather than aborted: keeps the connection, and undici's bodyTimeout bounds it
+        this.discarded = true;
+        ex.rescue(to, statusCode);
+        return true;
+      }
+    }
     ex.status = statusCode;
     const res = ex.res;
     if (res.destroyed) return false;
     const raw: string[] = new Array(rawHeaders.length);
     for (let i = 0; i < rawHeaders.length; i++) raw[i] = rawHeaders[i]!.toString('latin1');
-    res.writeHead(statusCode, statusMessage, responseHeaders(raw, route.version, ex.setVersion ? route.versionCookie : null, ex.newCid));
+    const h = responseHeaders(raw, route.version, ex.cookie, ex.newCid);
+    if (ex.rescuedFrom !== null) h.push(RESCUED_HEADER, ex.rescuedFrom);
+    res.writeHead(statusCode, statusMessage, h);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.discarded) return true;
     const res = this.ex.res;
     if (res.write(chunk)) return true;
     res.once('drain', this.onDrain);
@@ -287,11 +373,12 @@ class UndiciCall implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     this.finished = true;
-    this.ex.res.end();
+    if (!this.discarded) this.ex.res.end();
   }
 
   onError(err: Error): void {
     this.finished = true;
+    if (this.discarded) return;
     const ex = this.ex;
     const e = err as NodeJS.ErrnoException;
     if (this.headersSeen || ex.res.headersSent) {
@@ -332,7 +419,9 @@ export function handleRequest(router: ProxyHost, req: http.IncomingMessage, res:
   }
   ex.route = route;
   ex.inbound = inbound;
-  ex.setVersion = ex.pinned !== route.version;
+  if (ex.pinned !== route.version) ex.cookie = route.versionCookie;
   res.on('close', ex.onClose);
   ex.attempt();
 }
+
+function ignore(): void {}

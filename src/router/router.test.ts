@@ -25,7 +25,7 @@ interface Fixture {
 
 let upstreamClient: 'undici' | 'http' = 'undici';
 
-async function startRouter(opts: { clock?: ManualClock; clientCap?: number } = {}): Promise<Fixture> {
+async function startRouter(opts: { clock?: ManualClock; clientCap?: number; rescueCanaryErrors?: boolean } = {}): Promise<Fixture> {
   const router = createRouter({ name: 'test', adminToken: TOKEN, upstreamClient, ...opts });
   const p = await router.listen('127.0.0.1:0');
   const a = await router.listenAdmin('127.0.0.1:0');
@@ -505,6 +505,153 @@ describe(`router (upstream client: ${kind})`, () => {
     await clock.advance(1000);
     await check;
     silent.close();
+  });
+
+  describe('a canary failure on a safe request is answered by stable', () => {
+    let failing: TestUpstream;
+    before(async () => {
+      failing = await startUpstream('failing', (req, res) => {
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end('canary broke');
+        });
+      });
+    });
+    after(async () => {
+      await failing.close();
+    });
+
+    const split = (canaryUpstream: string, canaryWeight = 10) => ({
+      revision: 1,
+      versions: [
+        { version: 'stable', weight: 100 - canaryWeight, upstreams: [stable.url] },
+        { version: 'canary', weight: canaryWeight, upstreams: [canaryUpstream] },
+      ],
+    });
+    const onCanary = { cookie: 'gl_v=canary; gl_cid=client-1' };
+
+    test('GETs routed to a 500ing canary all answer 200 from stable; the 500s still count for the canary', async () => {
+      f = await startRouter();
+      try {
+        await f.router.setTable(split(failing.url));
+        const n = 400;
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+        let rescuedSeen = 0;
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            while (next < n) {
+              next++;
+              const r = await request(f.base + '/', { agent });
+              assert.equal(r.status, 200, r.body);
+              assert.equal(r.headers['x-greenlight-version'], 'stable');
+              assert.equal(JSON.parse(r.body).name, 'stable');
+              if (r.headers['x-greenlight-rescued-from'] !== undefined) {
+                assert.equal(r.headers['x-greenlight-rescued-from'], 'canary');
+                // a client newly routed to the canary stays pinned to it
+                const setCookie = (r.headers['set-cookie'] ?? []).join('\n');
+                assert.match(setCookie, /gl_v=canary/);
+                assert.doesNotMatch(setCookie, /gl_v=stable/);
+                rescuedSeen++;
+              }
+            }
+          }),
+        );
+        agent.destroy();
+        assert.ok(rescuedSeen > 0, 'some requests were routed to the canary');
+        const s = f.router.stats();
+        const c = s.versions.canary!;
+        assert.equal(c.requests, rescuedSeen);
+        assert.equal(c.status['5xx'], rescuedSeen);
+        assert.equal(c.rescued, rescuedSeen);
+        assert.equal(c.clientsWithErrors, rescuedSeen, 'each request is a new client');
+        assert.equal(c.upstreams[failing.url]!.errors, rescuedSeen);
+        assert.equal(c.latency.count, rescuedSeen);
+        assert.equal(s.versions.stable!.requests, n);
+        assert.equal(s.versions.stable!.status['2xx'], n);
+        assert.equal(s.versions.stable!.rescued, 0);
+
+        // a pinned client: answered by stable, and not re-pinned
+        const r = await request(f.base + '/x', { method: 'HEAD', headers: onCanary });
+        assert.equal(r.status, 200);
+        assert.equal(r.headers['x-greenlight-version'], 'stable');
+        assert.equal(r.headers['x-greenlight-rescued-from'], 'canary');
+        assert.equal(r.headers['set-cookie'], undefined);
+        const m = f.router.metrics();
+        assert.match(m, new RegExp(`greenlight_router_rescued_total\\{router="test",version="canary"\\} ${rescuedSeen + 1}\\n`));
+        assert.match(m, /greenlight_router_rescued_total\{router="test",version="stable"\} 0\n/);
+      } finally {
+        await f.close();
+      }
+    });
+
+    test('not for a request with a body, nor when the canary has the highest weight, nor with the option off', async () => {
+      f = await startRouter();
+      try {
+        await f.router.setTable(split(failing.url));
+        let r = await request(f.base + '/', { method: 'POST', body: 'payload', headers: onCanary });
+        assert.equal(r.status, 500);
+        assert.equal(r.body, 'canary broke');
+        assert.equal(r.headers['x-greenlight-version'], 'canary');
+        assert.equal(r.headers['x-greenlight-rescued-from'], undefined);
+        r = await request(f.base + '/', { method: 'DELETE', headers: onCanary });
+        assert.equal(r.status, 500);
+        r = await request(f.base + '/', { headers: { ...onCanary, 'content-length': '1' }, body: 'x' });
+        assert.equal(r.status, 500);
+        let c = f.router.stats().versions.canary!;
+        assert.equal(c.status['5xx'], 3);
+        assert.equal(c.rescued, 0);
+
+        await f.router.setTable({ ...split(failing.url, 100), revision: 2 });
+        r = await request(f.base + '/');
+        assert.equal(r.status, 500);
+        assert.equal(r.headers['x-greenlight-version'], 'canary');
+        assert.equal(r.headers['x-greenlight-rescued-from'], undefined);
+        c = f.router.stats().versions.canary!;
+        assert.equal(c.status['5xx'], 4);
+        assert.equal(c.rescued, 0);
+      } finally {
+        await f.close();
+      }
+      f = await startRouter({ rescueCanaryErrors: false });
+      try {
+        await f.router.setTable(split(failing.url));
+        const r = await request(f.base + '/', { headers: onCanary });
+        assert.equal(r.status, 500);
+        assert.equal(r.headers['x-greenlight-version'], 'canary');
+        assert.equal(f.router.stats().versions.canary!.rescued, 0);
+      } finally {
+        await f.close();
+      }
+    });
+
+    test('a canary none of whose upstreams can be reached is answered by stable for a GET', async () => {
+      const d1 = `http://127.0.0.1:${await deadPort()}`;
+      const d2 = `http://127.0.0.1:${await deadPort()}`;
+      f = await startRouter();
+      try {
+        await f.router.setTable({ revision: 1, versions: [{ version: 'stable', weight: 90, upstreams: [stable.url] }, { version: 'canary', weight: 10, upstreams: [d1, d2] }] });
+        const r = await request(f.base + '/', { headers: onCanary });
+        assert.equal(r.status, 200, r.body);
+        assert.equal(r.headers['x-greenlight-version'], 'stable');
+        assert.equal(r.headers['x-greenlight-rescued-from'], 'canary');
+        const r2 = await request(f.base + '/', { method: 'POST', body: 'payload', headers: onCanary });
+        assert.equal(r2.status, 502);
+        assert.equal(r2.headers['x-greenlight-version'], 'canary');
+        const s = f.router.stats();
+        const c = s.versions.canary!;
+        assert.equal(c.requests, 2);
+        assert.equal(c.connectionErrors, 2);
+        assert.equal(c.rescued, 1);
+        assert.equal(c.clientsWithErrors, 1);
+        assert.equal(c.upstreams[d1]!.connectionErrors + c.upstreams[d2]!.connectionErrors, 4, 'both tried, each time');
+        assert.equal(s.versions.stable!.requests, 1);
+        assert.equal(s.versions.stable!.status['2xx'], 1);
+      } finally {
+        await f.close();
+      }
+    });
   });
 
   test('keeps serving with its table when nothing calls the admin API', async () => {

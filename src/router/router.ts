@@ -45,6 +45,13 @@ export interface RouterOptions {
    * WebSocket upgrades always use node:http.
    */
   upstreamClient?: 'undici' | 'http';
+  /**
+   * When a version other than the highest-weight one (a canary) answers a GET/HEAD/OPTIONS
+   * without body with a 5xx, or none of its upstreams can be reached, replay it once on the
+   * highest-weight version and answer with that (the failure still counts for the canary).
+   * Default true.
+   */
+  rescueCanaryErrors?: boolean;
 }
 
 export interface ListenAddress {
@@ -102,6 +109,7 @@ class RouterImpl implements Router {
   readonly agent: http.Agent;
   readonly idleTimeoutMs: number;
   readonly useUndici: boolean;
+  readonly rescue: boolean;
   private proxyServer: http.Server | null = null;
   private adminServer: http.Server | null = null;
   private persistChain: Promise<unknown> = Promise.resolve();
@@ -116,6 +124,7 @@ class RouterImpl implements Router {
     this.startedAt = this.clock.now();
     this.idleTimeoutMs = opts.upstreamIdleTimeoutMs ?? 60_000;
     this.useUndici = (opts.upstreamClient ?? 'undici') === 'undici';
+    this.rescue = opts.rescueCanaryErrors ?? true;
     this.upstreams = new Upstreams(this.clock, opts, this.idleTimeoutMs);
     // LIFO keeps the most recently used sockets hot, so fewer idle ones hit the upstream's
     // keep-alive timeout and race a new request.

@@ -33,6 +33,8 @@ export interface Compiled {
   cum: number[];
   total: number;
   weights: Map<string, number>;
+  /** the highest-weight version (first of equals), which answers for a failed canary; null when none has weight */
+  primary: Route | null;
 }
 
 /**
@@ -47,6 +49,7 @@ export function compile(t: RoutingTable, counters: Map<string, VersionCounters>,
   const weights = new Map<string, number>();
   const urls = new Set<string>();
   let total = 0;
+  let primary: Route | null = null;
   for (const v of t.versions) {
     let vc = counters.get(v.version);
     if (!vc) {
@@ -73,13 +76,14 @@ export function compile(t: RoutingTable, counters: Map<string, VersionCounters>,
     byName.set(v.version, route);
     weights.set(v.version, v.weight);
     if (v.weight > 0) {
+      if (primary === null || v.weight > primary.weight) primary = route;
       total += v.weight;
       live.push(route);
       cum.push(total);
     }
   }
   upstreams.retireExcept(urls);
-  return { table: t, routes, byName, live, cum, total, weights };
+  return { table: t, routes, byName, live, cum, total, weights, primary };
 }
 
 /** Picks the route for a request: the pinned version while it has weight, else by weight. */
@@ -95,6 +99,18 @@ export function selectRoute(c: Compiled | null, pinned: string | undefined): Rou
   const cum = c.cum;
   for (let i = 0; i < live.length - 1; i++) if (x < cum[i]!) return live[i]!;
   return live[live.length - 1]!;
+}
+
+/**
+ * The version that answers instead when `route` fails a request: the highest-weight version of the
+ * table in force now (it may have changed since the request was routed), or null when `route` is
+ * itself that version or ties with it.
+ */
+export function rescuerOf(c: Compiled | null, route: Route): Route | null {
+  const p = c === null ? null : c.primary;
+  if (p === null || p.version === route.version) return null;
+  const w = c!.weights.get(route.version) ?? 0;
+  return w < p.weight ? p : null;
 }
 
 /** Client-side sticky state shared by plain requests and upgrades. */

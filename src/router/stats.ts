@@ -52,6 +52,11 @@ export interface VersionStats {
   connectionErrors: number;
   /** client went away before the response completed */
   aborted: number;
+  /**
+   * requests of this version that failed (5xx or connection error, still counted above) and were
+   * answered by another version instead; optional only so stats of older routers still parse (= 0)
+   */
+  rescued?: number;
   /** counts[i] = requests with latency <= latencyBoundsMs[i] and > the previous bound; the last entry is the overflow (> 60 s) */
   latency: { counts: number[]; sumMs: number; count: number };
   /** epoch ms by the router's clock; null before the first request */
@@ -99,6 +104,7 @@ export class VersionCounters {
   s5 = 0;
   connectionErrors = 0;
   aborted = 0;
+  rescued = 0;
   readonly buckets = new Float64Array(LATENCY_BOUNDS_MS.length + 1);
   sumMs = 0;
   firstAt = 0;
@@ -187,6 +193,7 @@ export function snapshot(i: SnapshotInput): RouterStats {
       status: { '1xx': c.s1, '2xx': c.s2, '3xx': c.s3, '4xx': c.s4, '5xx': c.s5 },
       connectionErrors: c.connectionErrors,
       aborted: c.aborted,
+      rescued: c.rescued,
       latency: { counts: Array.from(c.buckets), sumMs: c.sumMs, count },
       firstRequestAt: c.firstAt === 0 ? null : c.firstAt,
       lastRequestAt: c.lastAt === 0 ? null : c.lastAt,
@@ -225,6 +232,8 @@ export function toPrometheus(s: RouterStats): string {
     out.push(`greenlight_router_requests_total{${lbl(v)},code="conn_error"} ${v.connectionErrors}`);
     out.push(`greenlight_router_requests_total{${lbl(v)},code="aborted"} ${v.aborted}`);
   }
+  family('greenlight_router_rescued_total', 'counter', 'Failed requests of the version (5xx or conn_error, also counted in requests_total) answered by another version instead.');
+  for (const v of vs) out.push(`greenlight_router_rescued_total{${lbl(v)}} ${v.rescued ?? 0}`);
   family('greenlight_router_request_duration_seconds', 'histogram', 'Time from request received to response completed.');
   for (const v of vs) {
     let cum = 0;
