@@ -32,6 +32,10 @@ export interface PhaseResult {
   toWeightZeroMs?: number;
   /** b only: the canary's first traffic share */
   firstWeight?: number;
+  /** b only: the canary's own answers and failures (the evidence), and how many the router answered from stable instead */
+  canaryRequests?: number;
+  canaryFailed?: number;
+  canaryRescued?: number;
 }
 
 export interface DemoResult {
@@ -105,7 +109,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     print(color.bold('b. web@2.0.0 goes straight to production, untested, as on 3 June 2023 (--force --reason)'));
     const b = await deploy('b: v2 forced into production', { version: '2.0.0', force: true, reason: 'urgent upgrade, straight to production as on 3 June 2023', only: ['production'] });
     const rolled = (await c.events.query({ subject: `deployment/${b.deploymentId}`, types: ['deployment.environment.rolled_back'] }))[0];
-    const impact = rolled?.data.impact as { firstCanaryRequestAt: number | null; verdictAt: number | null; weightZeroAt: number } | undefined;
+    const impact = rolled?.data.impact as
+      | { firstCanaryRequestAt: number | null; verdictAt: number | null; weightZeroAt: number; canaryRequests: number; canaryFailed: number; canaryRescued?: number }
+      | undefined;
+    if (impact) Object.assign(b, { canaryRequests: impact.canaryRequests, canaryFailed: impact.canaryFailed, canaryRescued: impact.canaryRescued ?? 0 });
     const firstStep = c.config.environments.at(-1)?.rollout?.steps.find((s) => 'weight' in s);
     if (firstStep && 'weight' in firstStep) b.firstWeight = firstStep.weight;
     if (impact?.firstCanaryRequestAt) {
@@ -184,7 +191,8 @@ function printSummary(r: DemoResult, print: (l: string) => void): void {
     ['', '3 June 2023', 'this run'],
     ['bad release reaching users', 'all of production', b ? `a ${b.firstWeight ?? '?'}% canary, straight to production by break-glass` : '-'],
     ['time until traffic was back on the good version', '37 minutes (22 of full outage)', b?.toWeightZeroMs !== undefined ? `${(b.toWeightZeroMs / 1000).toFixed(1)} s after the canary's first request` : '-'],
-    ['users / requests hit', '100% of users', b ? `${b.failed} of ${b.requests} requests during the rollout (${pct(b.failed, b.requests)})` : '-'],
+    ['users / requests hit', '100% of users', b ? `${b.failed} of ${b.requests} client requests during the rollout (${pct(b.failed, b.requests)})` : '-'],
+    ['what the canary did', 'n/a', b ? `failed ${b.canaryFailed ?? '?'} of its ${b.canaryRequests ?? '?'} requests; the router answered ${b.canaryRescued ?? 0} of them from stable` : '-'],
     ['rollback decided by', 'a person, 15 minutes after the alert', 'the canary analysis, automatically'],
     ['the normal way (staging first)', 'not used', c ? `${c.state} in staging, ${c.failed} failed requests` : '-'],
     ['after upgrading acme-auth', 'rollback, then manual fixes', d ? `${d.state}, ${d.failed} failed requests` : '-'],

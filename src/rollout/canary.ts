@@ -108,6 +108,8 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
         failed: t.failed,
         canaryRequests: cs.requests,
         canaryFailed: cs.errors,
+        /** canary failures the router answered from stable instead (safe requests): the client never saw them */
+        canaryRescued: t.rescued,
         clients: c?.clients ?? 0,
         clientsWithErrors: c?.clientsWithErrors ?? 0,
         firstCanaryRequestAt: c?.firstRequestAt ?? null,

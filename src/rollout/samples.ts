@@ -17,14 +17,20 @@ export function sampleSince(now: RouterStats, then: RouterStats | undefined, ver
   };
 }
 
-/** Requests and failures over all versions between two snapshots: what clients saw. */
-export function totalsSince(now: RouterStats, then: RouterStats | undefined): { requests: number; failed: number } {
+/**
+ * Requests and failures over all versions between two snapshots: what clients saw. A canary failure
+ * the router replayed on stable ("rescued") was counted for both versions but reached the client as
+ * stable's answer, so it is one request and not a failure.
+ */
+export function totalsSince(now: RouterStats, then: RouterStats | undefined): { requests: number; failed: number; rescued: number } {
   let requests = now.noRoute - (then?.noRoute ?? 0);
   let failed = requests;
+  let rescued = 0;
   for (const [name, v] of Object.entries(now.versions)) {
     const b = then?.versions[name];
     requests += completedOf(v) - (b ? completedOf(b) : 0);
     failed += errorsOf(v) - (b ? errorsOf(b) : 0);
+    rescued += (v.rescued ?? 0) - (b?.rescued ?? 0);
   }
-  return { requests, failed };
+  return { requests: requests - rescued, failed: failed - rescued, rescued };
 }
