@@ -110,7 +110,7 @@ class Exchange {
   rescue(to: Route, status: number): void {
     const from = this.route;
     const now = performance.now();
-    from.counters.record(status, now - this.t0, this.router.clock.now(), this.cid);
+    from.counters.record(status, now - this.t0, this.router.clock.now(), this.cid, false);
     from.counters.rescued++;
     this.rescuedFrom = from.version;
     this.route = to;

@@ -565,7 +565,8 @@ describe(`router (upstream client: ${kind})`, () => {
         assert.equal(c.requests, rescuedSeen);
         assert.equal(c.status['5xx'], rescuedSeen);
         assert.equal(c.rescued, rescuedSeen);
-        assert.equal(c.clientsWithErrors, rescuedSeen, 'each request is a new client');
+        assert.equal(c.clients, rescuedSeen, 'each request is a new client');
+        assert.equal(c.clientsWithErrors, 0, 'rescued: no client saw the error');
         assert.equal(c.upstreams[failing.url]!.errors, rescuedSeen);
         assert.equal(c.latency.count, rescuedSeen);
         assert.equal(s.versions.stable!.requests, n);

@@ -64,7 +64,7 @@ export interface VersionStats {
   lastRequestAt: number | null;
   /** when the first 5xx or connection error of this version completed; null before any */
   firstErrorAt: number | null;
-  /** distinct gl_cid values seen, and those that got a 5xx or connection error */
+  /** distinct gl_cid values seen, and those that got a 5xx or connection error (not counting one replayed on another version) */
   clients: number;
   clientsWithErrors: number;
   /** true when a client set reached clientCap: the counts are then lower bounds */
@@ -131,7 +131,8 @@ export class VersionCounters {
   }
 
   /** status 0 = connection error (router answered 502), -1 = client aborted */
-  record(status: number, latencyMs: number, now: number, clientId: string | undefined): void {
+  /** clientSawError false: the failure was replayed on another version and the client got that answer */
+  record(status: number, latencyMs: number, now: number, clientId: string | undefined, clientSawError = true): void {
     this.requests++;
     if (this.firstAt === 0) this.firstAt = now;
     this.lastAt = now;
@@ -154,7 +155,7 @@ export class VersionCounters {
     }
     if (clientId !== undefined) {
       this.addClient(this.clients, clientId);
-      if (error) this.addClient(this.errorClients, clientId);
+      if (error && clientSawError) this.addClient(this.errorClients, clientId);
     }
   }
 
