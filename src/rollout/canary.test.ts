@@ -177,14 +177,9 @@ test('a client pinned to a failing canary by its cookie is moved back to stable 
   const url = f.routers.get('production')!.url;
   const l = load(url);
   const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
-  // A browser-like client: keeps its cookies; retries with a fresh identity until pinned to the canary.
-  let cookie = '';
-  for (let i = 0; i < 500 && !/gl_v=2\.0\.0/.test(cookie) && f.state.view.deployments.get(h.id)!.state === 'running'; i++) {
-    const res = await fetch(url);
-    await res.text();
-    cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  }
-  assert.match(cookie, /gl_v=2\.0\.0/, 'the client got pinned to the canary');
+  // A browser pinned to the canary: the router set this cookie when it first sent it there (the
+  // router's own tests cover the pinning; here the canary may fail before a random client lands on it).
+  const cookie = 'gl_v=2.0.0; gl_cid=pinned-client';
   const d = await h.done;
   await l.stop();
   assert.equal(d.state, 'rolled_back');
