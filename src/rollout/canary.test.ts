@@ -35,6 +35,11 @@ function load(url: string, opts: { concurrency?: number; maxRequests?: number; m
 
 const fast: RolloutPolicyInput = { steps: [{ weight: 10, hold: '300ms' }, { weight: 50, hold: '300ms' }], min_requests: 5, interval: '50ms' };
 
+/** Waits (up to ~6 s) until the log holds an event of this type. */
+async function untilEvent(f: PipelineFixture, type: string): Promise<void> {
+  for (let i = 0; i < 300 && (await f.events.query({ types: [type] })).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+}
+
 async function withStable(f: PipelineFixture): Promise<void> {
   await f.register('1.0.0');
   await f.register('2.0.0');
@@ -91,7 +96,7 @@ test('a manual step waits for promote; pause holds a step; every command is an e
   await withStable(f);
   const l = load(f.routers.get('production')!.url);
   const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
-  for (let i = 0; i < 300 && (await f.events.query({ types: ['rollout.paused'] })).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await untilEvent(f, 'rollout.paused');
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(f.state.view.deployments.get(h.id)!.state, 'running', 'still waiting at the manual step');
   await f.deployer.command('web', 'next', 'user:ann');
@@ -108,7 +113,7 @@ test('abort during a rollout puts traffic back on stable', async (t) => {
   await withStable(f);
   const l = load(f.routers.get('production')!.url);
   const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
-  for (let i = 0; i < 300 && (await f.events.query({ types: ['rollout.step.started'] })).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await untilEvent(f, 'rollout.step.started');
   f.deployer.abort('web', 'user:ann');
   const d = await h.done;
   await l.stop();
@@ -138,7 +143,7 @@ test('a crashing canary instance fails the canary; a crashing stable instance do
   await withStable(f);
   const l = load(f.routers.get('production')!.url);
   const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
-  for (let i = 0; i < 300 && (await f.events.query({ types: ['rollout.step.started'] })).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await untilEvent(f, 'rollout.step.started');
   const target = f.targets.get('production')!;
   target.crash(target.list({ version: '1.0.0' })[0]!.id);
   await new Promise((r) => setTimeout(r, 300));
@@ -156,11 +161,11 @@ test('when the router cannot be read, the verdict is error (not fail) and the ro
   await withStable(f);
   const env = f.runtime.environments('web')[0]!;
   const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
-  for (let i = 0; i < 300 && (await f.events.query({ types: ['rollout.step.started'] })).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await untilEvent(f, 'rollout.step.started');
   env.traffic.stats = async () => {
     throw new Error('router unreachable');
   };
-  for (let i = 0; i < 300 && (await f.events.query({ types: ['rollout.paused'] })).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await untilEvent(f, 'rollout.paused');
   const paused = await f.events.query({ types: ['rollout.paused'] });
   assert.match(String(paused[0]!.data.reason), /could not measure for \d+ s/);
   const verdicts = (await f.events.query({ types: ['analysis.verdict'] })).map((e) => e.data.verdict);
@@ -194,7 +199,7 @@ test('a step without enough traffic to judge pauses for a person after max_hold 
   t.after(() => f.close());
   await withStable(f);
   const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
-  for (let i = 0; i < 300 && (await f.events.query({ types: ['rollout.paused'] })).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await untilEvent(f, 'rollout.paused');
   const paused = await f.events.query({ types: ['rollout.paused'] });
   assert.match(String(paused[0]!.data.reason), /only 0 of the 5 canary requests this step needs .*too little traffic/);
   assert.equal(f.state.view.deployments.get(h.id)!.state, 'running');
