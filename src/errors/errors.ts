@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'CONTROLLER_UNREACHABLE'
   | 'DEPENDENCY_UNREADABLE'
   | 'ROUTER_UNREACHABLE'
+  /** an event that does not match the event catalogue: a bug in what emits it */
+  | 'EVENT_INVALID'
   | 'INTERNAL';
 
 export const exitCodes = {

@@ -2,30 +2,15 @@
 // state, timelines, postmortems and the dashboard are projections of it. This interface is owned
 // here; store/sqlite implements it today and a PostgreSQL store can implement it next.
 
+import type { CatalogueEvent, NewCatalogueEvent } from './catalogue/index.ts';
+
 export type EventData = Record<string, unknown>;
 
-export interface NewEvent {
-  /** dotted name, e.g. "deployment.started"; see events/catalogue.ts */
-  type: string;
-  /** who caused it: "user:alice", "controller", "router:production", "cli" */
-  actor: string;
-  /** what it is about: "deployment/<id>", "release/web@2.0.0", "instance/<id>", "incident/<id>" */
-  subject: string;
-  data?: EventData;
-  /** defaults to the log's clock */
-  time?: number;
-}
+/** What `append` takes: only events of the catalogue (src/events/catalogue), checked at the door. */
+export type NewEvent = NewCatalogueEvent;
 
-export interface StoredEvent {
-  /** position in the log, strictly increasing */
-  seq: number;
-  id: string;
-  type: string;
-  time: number;
-  actor: string;
-  subject: string;
-  data: EventData;
-}
+/** What the log returns: a catalogue event, its data brought to the current version. */
+export type StoredEvent = CatalogueEvent;
 
 export interface EventFilter {
   /** exact type, or a prefix ending in "*" ("deployment.*"); several are OR-ed */
@@ -55,7 +40,8 @@ export function matchesPattern(value: string, pattern: string): boolean {
   return pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : value === pattern;
 }
 
-export function matchesFilter(e: StoredEvent, f: EventFilter): boolean {
+/** Takes a stored event or a store's row: only the fields a filter looks at. */
+export function matchesFilter(e: { type: string; subject: string; seq: number; time: number }, f: EventFilter): boolean {
   if (f.types && f.types.length > 0 && !f.types.some((t) => matchesPattern(e.type, t))) return false;
   if (f.subject && !matchesPattern(e.subject, f.subject)) return false;
   if (f.afterSeq !== undefined && e.seq <= f.afterSeq) return false;

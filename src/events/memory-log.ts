@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock/clock.ts';
+import { eventOfRow, rowOf, validateEvents, type StoredRow } from './catalogue/index.ts';
 import { matchesFilter, type EventFilter, type EventLog, type NewEvent, type StoredEvent } from './log.ts';
 
 /** The fake EventLog: same contract as the SQLite store, kept in memory. */
 export class MemoryEventLog implements EventLog {
-  private events: StoredEvent[] = [];
+  private rows: StoredRow[] = [];
   private listeners = new Set<(e: StoredEvent) => void>();
   private readonly clock: Clock;
 
@@ -17,29 +18,24 @@ export class MemoryEventLog implements EventLog {
   }
 
   async appendAll(events: NewEvent[]): Promise<StoredEvent[]> {
-    const stored = events.map((e, i) => ({
-      seq: this.events.length + i + 1,
-      id: randomUUID(),
-      type: e.type,
-      time: e.time ?? this.clock.now(),
-      actor: e.actor,
-      subject: e.subject,
-      data: structuredClone(e.data ?? {}),
-    }));
-    this.events.push(...stored);
+    // the door: every event of the batch is checked before any is kept
+    const valid = validateEvents(events);
+    const rows = valid.map((e, i) => rowOf(e, this.rows.length + i + 1, randomUUID(), e.time ?? this.clock.now()));
+    this.rows.push(...rows);
+    const stored = rows.map(eventOfRow);
     for (const s of stored) for (const l of this.listeners) l(s);
     return stored;
   }
 
   async query(filter: EventFilter = {}): Promise<StoredEvent[]> {
-    let out = this.events.filter((e) => matchesFilter(e, filter));
+    let out = this.rows.filter((r) => matchesFilter(r, filter));
     if (filter.descending) out = out.reverse();
     if (filter.limit !== undefined) out = out.slice(0, filter.limit);
-    return out.map((e) => structuredClone(e));
+    return out.map(eventOfRow);
   }
 
   async lastSeq(): Promise<number> {
-    return this.events.length;
+    return this.rows.length;
   }
 
   subscribe(listener: (e: StoredEvent) => void): () => void {

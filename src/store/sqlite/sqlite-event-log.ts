@@ -3,12 +3,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { systemClock, type Clock } from '../../clock/clock.ts';
+import { eventOfRow, rowOf, validateEvents, type StoredRow } from '../../events/catalogue/index.ts';
 import type { EventFilter, EventLog, NewEvent, StoredEvent } from '../../events/log.ts';
 
 interface Row {
   seq: number;
   id: string;
   type: string;
+  v: number;
   time: number;
   actor: string;
   subject: string;
@@ -40,7 +42,8 @@ export class SqliteEventLog implements EventLog {
         time INTEGER NOT NULL,
         actor TEXT NOT NULL,
         subject TEXT NOT NULL,
-        data TEXT NOT NULL
+        data TEXT NOT NULL,
+        v INTEGER NOT NULL DEFAULT 1
       );
       CREATE INDEX IF NOT EXISTS events_type ON events(type);
       CREATE INDEX IF NOT EXISTS events_subject ON events(subject);
@@ -50,8 +53,11 @@ export class SqliteEventLog implements EventLog {
       CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
     `);
+    // A log written before event versions existed: its events are version 1 of their types.
+    const columns = this.db.prepare('PRAGMA table_info(events)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'v')) this.db.exec('ALTER TABLE events ADD COLUMN v INTEGER NOT NULL DEFAULT 1');
     this.insert = this.db.prepare(
-      'INSERT INTO events (id, type, time, actor, subject, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq',
+      'INSERT INTO events (id, type, v, time, actor, subject, data) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq',
     );
   }
 
@@ -60,15 +66,15 @@ export class SqliteEventLog implements EventLog {
   }
 
   async appendAll(events: NewEvent[]): Promise<StoredEvent[]> {
+    // the door: every event of the batch is checked before the transaction starts
+    const valid = validateEvents(events);
     const stored: StoredEvent[] = [];
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      for (const e of events) {
-        const id = randomUUID();
-        const time = e.time ?? this.clock.now();
-        const data = e.data ?? {};
-        const row = this.insert.get(id, e.type, time, e.actor, e.subject, JSON.stringify(data)) as { seq: number };
-        stored.push({ seq: Number(row.seq), id, type: e.type, time, actor: e.actor, subject: e.subject, data: structuredClone(data) });
+      for (const e of valid) {
+        const r = rowOf(e, 0, randomUUID(), e.time ?? this.clock.now());
+        const row = this.insert.get(r.id, r.type, r.v, r.time, r.actor, r.subject, JSON.stringify(r.data)) as { seq: number };
+        stored.push(eventOfRow({ ...r, seq: Number(row.seq) }));
       }
       this.db.exec('COMMIT');
     } catch (err) {
@@ -105,20 +111,23 @@ export class SqliteEventLog implements EventLog {
     if (filter.afterSeq !== undefined) (where.push('seq > ?'), params.push(filter.afterSeq));
     if (filter.since !== undefined) (where.push('time >= ?'), params.push(filter.since));
     if (filter.until !== undefined) (where.push('time <= ?'), params.push(filter.until));
-    let sql = 'SELECT seq, id, type, time, actor, subject, data FROM events';
+    let sql = 'SELECT seq, id, type, v, time, actor, subject, data FROM events';
     if (where.length) sql += ' WHERE ' + where.join(' AND ');
     sql += filter.descending ? ' ORDER BY seq DESC' : ' ORDER BY seq ASC';
     if (filter.limit !== undefined) (sql += ' LIMIT ?'), params.push(filter.limit);
     const rows = this.db.prepare(sql).all(...params) as unknown as Row[];
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      id: r.id,
-      type: r.type,
-      time: Number(r.time),
-      actor: r.actor,
-      subject: r.subject,
-      data: JSON.parse(r.data) as Record<string, unknown>,
-    }));
+    return rows.map((r) =>
+      eventOfRow({
+        seq: Number(r.seq),
+        id: r.id,
+        type: r.type,
+        v: Number(r.v),
+        time: Number(r.time),
+        actor: r.actor,
+        subject: r.subject,
+        data: JSON.parse(r.data) as StoredRow['data'],
+      }),
+    );
   }
 
   async lastSeq(): Promise<number> {

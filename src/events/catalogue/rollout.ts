@@ -1,0 +1,54 @@
+// Events of a canary rollout (src/rollout/canary.ts, deployer.ts): steps, the pull back to weight
+// zero, and what people asked of a running rollout.
+import { z } from 'zod';
+import { at, count, defineEvent, deploymentRef, nonEmpty, num, str } from './define.ts';
+
+const owner = 'rollout';
+const inEnv = { ...deploymentRef, environment: nonEmpty };
+/** a request about the running rollout of a service, by `actor` */
+const request = { deploymentId: nonEmpty, service: nonEmpty, actor: nonEmpty };
+
+export const rolloutEvents = [
+  defineEvent({
+    type: 'rollout.step.started',
+    owner,
+    meaning: 'the canary gets `weight` percent of the traffic for `holdMs`',
+    data: z.strictObject({ ...inEnv, step: count, weight: num, holdMs: num, revision: count.optional() }),
+  }),
+  defineEvent({
+    type: 'rollout.weight.zero',
+    owner,
+    meaning: 'the canary was pulled back to weight 0: all traffic is on the stable version again',
+    data: z.strictObject({ ...inEnv, revision: count, reason: str, at: at.optional() }),
+  }),
+  defineEvent({
+    type: 'rollout.paused',
+    owner,
+    meaning: 'the rollout holds its step until resumed (asked by a person, or a pause step of the policy)',
+    data: z.strictObject({ ...request, version: nonEmpty.optional(), environment: nonEmpty.optional(), step: count.optional(), weight: num.optional(), reason: str.optional() }),
+  }),
+  defineEvent({
+    type: 'rollout.resumed',
+    owner,
+    meaning: 'a person resumed a paused rollout',
+    data: z.strictObject(request),
+  }),
+  defineEvent({
+    type: 'rollout.promote.requested',
+    owner,
+    meaning: 'a person asked to skip to the next step, or to full traffic',
+    data: z.strictObject({ ...request, promote: z.enum(['next', 'full']) }),
+  }),
+  defineEvent({
+    type: 'rollout.promoted',
+    owner,
+    meaning: 'the canary passed every step; the release takes all traffic next',
+    data: z.strictObject({ ...inEnv, actor: nonEmpty }),
+  }),
+  defineEvent({
+    type: 'rollout.abort.requested',
+    owner,
+    meaning: 'a person (or the controller shutting down) asked to abort the running deployment',
+    data: z.strictObject(request),
+  }),
+] as const;
