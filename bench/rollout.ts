@@ -20,7 +20,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../src/clock/clock.ts';
-import type { StoredEvent } from '../src/events/log.ts';
+import { ofType, type EventType } from '../src/events/catalogue/index.ts';
+import { queryType, type StoredEvent } from '../src/events/log.ts';
 import { RouterClient } from '../src/router/client.ts';
 import { Deployer } from '../src/rollout/deployer.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../src/rollout/runtime.ts';
@@ -272,19 +273,22 @@ async function main(): Promise<void> {
       await register(version, sc.knobs);
       const { id, d } = await deploy(version);
       const evs = await events.query({ subject: `deployment/${id}` });
-      const of = (t: string) => evs.find((e) => e.type === t);
+      const of = <T extends EventType>(t: T) => evs.find(ofType(t));
       const envStarted = of('deployment.environment.started')!;
-      const ended = evs.find((e) => /^deployment\.environment\.(passed|rolled_back|blocked|failed)$/.test(e.type)) ?? evs.at(-1)!;
-      const fail = evs.find((e) => e.type === 'analysis.verdict' && e.data.verdict === 'fail');
-      const lastVerdict = [...evs].reverse().find((e) => e.type === 'analysis.verdict');
+      const ended = evs.find(ofType('deployment.environment.rolled_back', 'deployment.environment.blocked', 'deployment.environment.failed', 'deployment.environment.aborted'));
+      const passed = evs.find(ofType('deployment.environment.passed'));
+      const endedAt = (ended ?? passed ?? evs.at(-1)!).time;
+      const verdicts = evs.filter(ofType('analysis.verdict'));
+      const fail = verdicts.find((e) => e.data.verdict === 'fail');
+      const lastVerdict = verdicts.at(-1);
       const zero = of('rollout.weight.zero');
       const promoted = of('rollout.promoted');
-      const impact = (ended.data.impact as Record<string, unknown> | undefined) ?? null;
-      const crash = (await events.query({ types: ['instance.crashed'], since: envStarted.time })).find((e) => e.data.version === version);
-      let firstCanaryRequestAt = (impact?.firstCanaryRequestAt as number | null | undefined) ?? null;
+      const impact = ended?.data.impact ?? null;
+      const crash = (await queryType(events, 'instance.crashed', { since: envStarted.time })).find((e) => e.data.version === version);
+      let firstCanaryRequestAt = impact?.firstCanaryRequestAt ?? null;
       if (firstCanaryRequestAt === null) firstCanaryRequestAt = (await traffic.stats()).versions[version]?.firstRequestAt ?? null;
-      const verdictAt = (ended.data.verdictAt as number | null | undefined) ?? fail?.time ?? null;
-      const weightZeroAt = (zero?.data.at as number | undefined) ?? null;
+      const verdictAt = ended?.data.verdictAt ?? fail?.time ?? null;
+      const weightZeroAt = zero?.data.at ?? null;
       const rec: RunRecord = {
         scenario: sc.name,
         run,
@@ -293,11 +297,11 @@ async function main(): Promise<void> {
         deploymentId: id,
         outcome: d.state,
         reason: d.reason ?? null,
-        verdict: (fail ?? lastVerdict)?.data.verdict as string | null ?? null,
-        verdictSummary: ((fail ?? lastVerdict)?.data.summary as string | undefined) ?? null,
-        weightAtVerdict: (fail?.data.weight as number | undefined) ?? null,
+        verdict: (fail ?? lastVerdict)?.data.verdict ?? null,
+        verdictSummary: (fail ?? lastVerdict)?.data.summary ?? null,
+        weightAtVerdict: fail?.data.weight ?? null,
         envStartedAt: envStarted.time,
-        envEndedAt: ended.time,
+        envEndedAt: endedAt,
         firstCanaryRequestAt,
         verdictAt,
         weightZeroAt,
@@ -306,7 +310,7 @@ async function main(): Promise<void> {
         msToVerdict: verdictAt !== null && firstCanaryRequestAt !== null ? verdictAt - firstCanaryRequestAt : null,
         msToWeightZero: weightZeroAt !== null && firstCanaryRequestAt !== null ? weightZeroAt - firstCanaryRequestAt : null,
         msCrashToWeightZero: weightZeroAt !== null && crash ? weightZeroAt - crash.time : null,
-        rolloutMs: ended.time - envStarted.time,
+        rolloutMs: endedAt - envStarted.time,
         client: { rollout: undefined as unknown as WindowReport, canaryPhase: null },
         codeCommit: CODE_COMMIT,
         routerImpact: impact,

@@ -144,6 +144,7 @@ function toneOf(word) {
     case 'rolled_back':
     case 'blocked':
     case 'failed':
+    case 'aborted':
     case 'fail':
     case 'crashed':
     case 'down':
@@ -1008,6 +1009,8 @@ function describe(e) {
       return `${env}${rel} blocked: ${d.reason ?? ''}`;
     case 'deployment.environment.failed':
       return `${env}${rel} failed: ${d.reason ?? ''}`;
+    case 'deployment.environment.aborted':
+      return `${env}${rel} aborted: ${d.reason ?? ''}`;
     case 'deployment.promoted':
     case 'deployment.rolled_back':
     case 'deployment.blocked':

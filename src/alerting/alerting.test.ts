@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { queryType } from '../events/log.ts';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { ManualClock } from '../clock/clock.ts';
@@ -135,10 +136,10 @@ test('end to end on loopback: a paging alert opens an incident, pages the on-cal
     const link = new URL(page.links.acknowledge);
     const preview = await alerting.handleActionLink(link.pathname + link.search, { method: 'GET' });
     assert.equal(preview.status, 200);
-    assert.equal((await log.query({ types: ['page.acknowledged'] })).length, 0);
+    assert.equal((await queryType(log, 'page.acknowledged')).length, 0);
     const ack = await alerting.handleActionLink(link.pathname + link.search, { method: 'POST' });
     assert.equal(ack.status, 200, ack.body);
-    const acked = await log.query({ types: ['page.acknowledged'] });
+    const acked = await queryType(log, 'page.acknowledged');
     assert.equal(acked.length, 1);
     assert.equal(acked[0]!.subject, 'incident/inc-42');
     assert.equal(acked[0]!.actor, 'user:alice');
@@ -148,14 +149,14 @@ test('end to end on loopback: a paging alert opens an incident, pages the on-cal
 
     // No escalation after the acknowledgement.
     await clock.advance(30 * 60_000);
-    assert.equal((await log.query({ types: ['page.escalated'] })).length, 0);
+    assert.equal((await queryType(log, 'page.escalated')).length, 0);
 
     // The alert resolves: the group's resolution resolves the page.
     alerting.receive([{ labels: { alertname: 'WebDown', environment: 'production', service: 'web', severity: 'page' }, endsAt: clock.now() }]);
     await clock.advance(60_000);
     await hook.waitForRequests(3);
     assert.equal(JSON.parse(hook.requests[2]!.body).action, 'resolve');
-    const resolved = await log.query({ types: ['page.resolved'] });
+    const resolved = await queryType(log, 'page.resolved');
     assert.equal(resolved.length, 1);
     assert.ok(resolved[0]!.time > t0);
     assert.deepEqual(errors, []);

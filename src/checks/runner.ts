@@ -4,10 +4,11 @@
 // smoke tests from competing for the fresh instances, and lets a cancelled deployment stop before
 // starting the next check. Each check still gets its own deadline, so the phase's total time is
 // bounded by the sum of the checks' budgets.
-import type { EventLog } from '../events/log.ts';
+import type { EventType } from '../events/catalogue/index.ts';
+import type { EventLog, NewEvent } from '../events/log.ts';
 import { describe } from '../errors/errors.ts';
 import { formatDuration } from '../config/duration.ts';
-import { worstVerdict, type Check, type CheckContext, type CheckResult, type CheckVerdict } from './check.ts';
+import { worstVerdict, type Check, type CheckContext, type CheckPhase, type CheckResult, type CheckVerdict } from './check.ts';
 import { deadline } from './deadline.ts';
 
 export interface RunChecksOptions {
@@ -28,14 +29,37 @@ export interface ChecksOutcome {
   results: CheckResult[];
 }
 
-export const checkEventTypes: Record<CheckVerdict, string> = {
+export const checkEventTypes = {
   pass: 'check.passed',
   fail: 'check.failed',
   error: 'check.errored',
-};
+} as const satisfies Record<CheckVerdict, EventType>;
 
 const graceMs = 2000;
 const defaultTimeoutMs = 60_000;
+
+/** Where a check ran, as its event records it. */
+export interface CheckEventContext {
+  phase: CheckPhase | 'diagnosis';
+  environment: string;
+  service: string;
+  version: string;
+  digest: string;
+  deploymentId?: string;
+}
+
+/** A check's result as its event: check.passed, check.failed or check.errored by its verdict. */
+export function checkResultEvent(r: CheckResult, where: CheckEventContext, meta: { actor: string; subject: string }): NewEvent {
+  const base = { name: r.name, kind: r.kind, message: r.message, durationMs: r.durationMs, ...(r.details ? { details: r.details } : {}), ...where };
+  switch (r.verdict) {
+    case 'pass':
+      return { type: checkEventTypes.pass, ...meta, data: { ...base, verdict: 'pass' } };
+    case 'fail':
+      return { type: checkEventTypes.fail, ...meta, data: { ...base, verdict: 'fail' } };
+    case 'error':
+      return { type: checkEventTypes.error, ...meta, data: { ...base, verdict: 'error' } };
+  }
+}
 
 export async function runChecks(checks: readonly Check[], ctx: CheckContext, opts: RunChecksOptions): Promise<ChecksOutcome> {
   const results: CheckResult[] = [];
@@ -43,19 +67,9 @@ export async function runChecks(checks: readonly Check[], ctx: CheckContext, opt
     if (ctx.signal?.aborted) break;
     const result = await runOne(check, ctx, opts);
     results.push(result);
-    await opts.events.append({
-      type: checkEventTypes[result.verdict],
-      actor: opts.actor,
-      subject: opts.subject,
-      data: {
-        ...result,
-        phase: check.phase,
-        environment: ctx.environment,
-        service: ctx.service,
-        version: ctx.release.version,
-        digest: ctx.release.digest,
-      },
-    });
+    await opts.events.append(
+      checkResultEvent(result, { phase: check.phase, environment: ctx.environment, service: ctx.service, version: ctx.release.version, digest: ctx.release.digest }, opts),
+    );
   }
   // A cancelled run that skipped checks has verified nothing about them.
   const cancelled = results.length < checks.length;

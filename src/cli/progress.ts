@@ -48,6 +48,7 @@ export function describeEvent(e: StoredEvent): string | undefined {
     case 'deployment.environment.blocked':
     case 'deployment.environment.rolled_back':
     case 'deployment.environment.failed':
+    case 'deployment.environment.aborted':
       return `  ${env}${color.red(e.type.slice('deployment.environment.'.length).replace('_', ' '))}`;
     case 'deployment.promoted':
       return color.green(`✓ ${d.service}@${d.version} promoted through every environment`);

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startController, type Controller } from '../app/controller.ts';
-import type { StoredEvent } from '../events/log.ts';
+import { queryType, type StoredEvent } from '../events/log.ts';
 import { describeEvent } from '../cli/progress.ts';
 import { color } from '../cli/output.ts';
 import { registerRelease } from '../releases/releases.ts';
@@ -108,10 +108,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     print('');
     print(color.bold('b. web@2.0.0 goes straight to production, untested, as on 3 June 2023 (--force --reason)'));
     const b = await deploy('b: v2 forced into production', { version: '2.0.0', force: true, reason: 'urgent upgrade, straight to production as on 3 June 2023', only: ['production'] });
-    const rolled = (await c.events.query({ subject: `deployment/${b.deploymentId}`, types: ['deployment.environment.rolled_back'] }))[0];
-    const impact = rolled?.data.impact as
-      | { firstCanaryRequestAt: number | null; verdictAt: number | null; weightZeroAt: number; canaryRequests: number; canaryFailed: number; canaryRescued?: number }
-      | undefined;
+    const rolled = (await queryType(c.events, 'deployment.environment.rolled_back', { subject: `deployment/${b.deploymentId}` }))[0];
+    const impact = rolled?.data.impact;
     if (impact) Object.assign(b, { canaryRequests: impact.canaryRequests, canaryFailed: impact.canaryFailed, canaryRescued: impact.canaryRescued ?? 0 });
     const firstStep = c.config.environments.at(-1)?.rollout?.steps.find((s) => 'weight' in s);
     if (firstStep && 'weight' in firstStep) b.firstWeight = firstStep.weight;

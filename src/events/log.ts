@@ -2,7 +2,7 @@
 // state, timelines, postmortems and the dashboard are projections of it. This interface is owned
 // here; store/sqlite implements it today and a PostgreSQL store can implement it next.
 
-import type { CatalogueEvent, NewCatalogueEvent } from './catalogue/index.ts';
+import { ofType, type CatalogueEvent, type EventOf, type EventType, type NewCatalogueEvent, type NewEventOf } from './catalogue/index.ts';
 
 export type EventData = Record<string, unknown>;
 
@@ -26,8 +26,10 @@ export interface EventFilter {
 }
 
 export interface EventLog {
+  /** refuses (EVENT_INVALID, nothing appended) an event that does not match its catalogue schema */
+  append<T extends EventType>(event: NewEventOf<T>): Promise<EventOf<T>>;
   append(event: NewEvent): Promise<StoredEvent>;
-  /** appends all or none */
+  /** appends all or none; all are checked against the catalogue first */
   appendAll(events: NewEvent[]): Promise<StoredEvent[]>;
   query(filter?: EventFilter): Promise<StoredEvent[]>;
   lastSeq(): Promise<number>;
@@ -48,4 +50,9 @@ export function matchesFilter(e: { type: string; subject: string; seq: number; t
   if (f.since !== undefined && e.time < f.since) return false;
   if (f.until !== undefined && e.time > f.until) return false;
   return true;
+}
+
+/** The events of one type, typed: `(await queryType(log, 'instance.crashed'))[0].data.phase`. */
+export async function queryType<T extends EventType>(log: EventLog, type: T, filter: Omit<EventFilter, 'types'> = {}): Promise<EventOf<T>[]> {
+  return (await log.query({ ...filter, types: [type] })).filter(ofType(type));
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock/clock.ts';
-import { eventOfRow, rowOf, validateEvents, type StoredRow } from './catalogue/index.ts';
+import { eventOfRow, rowOf, validateEvents, type EventOf, type EventType, type NewEventOf, type StoredRow } from './catalogue/index.ts';
 import { matchesFilter, type EventFilter, type EventLog, type NewEvent, type StoredEvent } from './log.ts';
 
 /** The fake EventLog: same contract as the SQLite store, kept in memory. */
@@ -13,6 +13,8 @@ export class MemoryEventLog implements EventLog {
     this.clock = clock;
   }
 
+  append<T extends EventType>(event: NewEventOf<T>): Promise<EventOf<T>>;
+  append(event: NewEvent): Promise<StoredEvent>;
   async append(event: NewEvent): Promise<StoredEvent> {
     return (await this.appendAll([event]))[0]!;
   }

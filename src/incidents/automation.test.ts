@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { queryType } from '../events/log.ts';
 import assert from 'node:assert/strict';
 import { IncidentAutomation, startIncidentAutomation } from './automation.ts';
 import { loadIncidents } from './projection.ts';
@@ -29,7 +30,7 @@ test('automation: a canary rolled back in production opens one incident, mitigat
   assert.equal(inc!.state, 'mitigated');
   assert.equal(inc!.mitigatedBy, 'controller');
   assert.equal(inc!.resolvedAt, undefined, 'a person resolves');
-  const mitigated = await r.log.query({ types: ['incident.mitigated'] });
+  const mitigated = await queryType(r.log, 'incident.mitigated');
   assert.equal(mitigated.length, 1);
   assert.equal(mitigated[0]!.data.trafficRestoredAt, T0 + 5.2 * S);
   auto.stop();
@@ -43,8 +44,8 @@ test('automation: a failed post check, the switch back and the rollback of one d
   assert.equal(all[0]!.trigger, 'post-check', 'opened by the first cause seen');
   assert.equal(all[0]!.openedAt, T0 + 3 * S);
   assert.equal(all[0]!.state, 'mitigated');
-  assert.equal((await r.log.query({ types: ['incident.opened'] })).length, 1);
-  assert.equal((await r.log.query({ types: ['incident.mitigated'] })).length, 1);
+  assert.equal((await queryType(r.log, 'incident.opened')).length, 1);
+  assert.equal((await queryType(r.log, 'incident.mitigated')).length, 1);
   auto.stop();
 });
 
@@ -87,9 +88,9 @@ test('automation: two deployments rolled back in one window are two incidents (o
   const a2 = await auto.openOrJoinForAlert({ fingerprint: 'f2', labels: { alertname: 'HighLatency', service: 'api', environment: 'production' }, summary: 'api p99 above 1 s', severity: 'page' });
   assert.equal(a2.incidentId, apiInc.id);
   // The same alert again is already in; no second event.
-  const before = (await r.log.query({ types: ['incident.alert.joined'] })).length;
+  const before = (await queryType(r.log, 'incident.alert.joined')).length;
   assert.equal((await auto.openOrJoinForAlert({ fingerprint: 'f1', labels: { service: 'web', environment: 'production' }, summary: 'again', severity: 'page' })).incidentId, webInc.id);
-  assert.equal((await r.log.query({ types: ['incident.alert.joined'] })).length, before);
+  assert.equal((await queryType(r.log, 'incident.alert.joined')).length, before);
   // Another pair opens its own incident.
   const a3 = await auto.openOrJoinForAlert({ fingerprint: 'f3', labels: { alertname: 'Down', service: 'web', environment: 'staging' }, summary: 'web down in staging', severity: 'critical' });
   assert.equal(a3.joined, false);
@@ -146,11 +147,11 @@ test('automation: a restart replays and opens nothing twice; a rollback it misse
   await second.start();
   const all = [...(await loadIncidents(r.log)).values()];
   assert.deepEqual(all.map((i) => i.cause).sort(), ['deployment/d-1', 'deployment/d-2']);
-  assert.equal((await r.log.query({ types: ['incident.opened'] })).length, 2);
-  assert.equal((await r.log.query({ types: ['incident.mitigated'] })).length, 2);
+  assert.equal((await queryType(r.log, 'incident.opened')).length, 2);
+  assert.equal((await queryType(r.log, 'incident.mitigated')).length, 2);
   second.stop();
   // A third start still opens nothing new.
   const third = await startIncidentAutomation({ events: r.log, clock: r.clock });
-  assert.equal((await r.log.query({ types: ['incident.opened'] })).length, 2);
+  assert.equal((await queryType(r.log, 'incident.opened')).length, 2);
   third.stop();
 });

@@ -3,6 +3,7 @@
 // lifecycle only moves forward (open -> acknowledged -> mitigated -> resolved, steps may be skipped).
 import type { Clock } from '../clock/clock.ts';
 import { GreenlightError } from '../errors/errors.ts';
+import { eventWith, type DataBesides } from '../events/catalogue/index.ts';
 import type { EventLog } from '../events/log.ts';
 import { newIncidentId } from './automation.ts';
 import type { AssessOptions } from './measures.ts';
@@ -113,7 +114,13 @@ export class Incidents {
     return this.get(id);
   }
 
-  private async transition(id: string, to: IncidentState, type: string, actor: string, data: Record<string, unknown>): Promise<Incident> {
+  private async transition<T extends 'incident.acknowledged' | 'incident.mitigated' | 'incident.resolved'>(
+    id: string,
+    to: IncidentState,
+    type: T,
+    actor: string,
+    data: DataBesides<T, { incidentId: string }>,
+  ): Promise<Incident> {
     const inc = await this.get(id);
     if (inc.state === 'resolved') {
       throw new GreenlightError('CONFLICT', `incident ${id} was resolved by ${inc.resolvedBy} already`, { hint: 'open a new incident if the problem is back' });
@@ -123,7 +130,7 @@ export class Incidents {
       const by = to === 'acknowledged' ? inc.acknowledgedBy : inc.mitigatedBy;
       throw new GreenlightError('CONFLICT', `incident ${id} is already ${to} (by ${by})`, { hint: stateRank(to) < stateRank('resolved') ? `resolve it with greenlight incident resolve ${id}` : undefined });
     }
-    await this.events.append({ type, actor, subject: incidentSubject(id), data: { incidentId: id, ...data } });
+    await this.events.append(eventWith({ incidentId: id }, { actor, subject: incidentSubject(id) })(type, data));
     return this.get(id);
   }
 }

@@ -2,7 +2,7 @@
 // back, a failed switch and an alert leave behind, at explicit times, appended to a MemoryEventLog
 // whose ManualClock follows them (so whatever the automation appends lands at the right time too).
 import { ManualClock } from '../clock/clock.ts';
-import type { EventData } from '../events/log.ts';
+import { event, type DataOf, type EventType } from '../events/catalogue/index.ts';
 import { MemoryEventLog } from '../events/memory-log.ts';
 
 /** 3 June 2026, 10:00:00 CEST. */
@@ -19,9 +19,10 @@ export class Recorder {
     this.log = new MemoryEventLog(this.clock);
   }
 
-  async at(time: number, type: string, subject: string, data: EventData, actor = 'controller') {
+  /** Appends one catalogue event at `time`: the same schema the emitting module is held to. */
+  async at<T extends EventType>(time: number, type: T, subject: string, data: DataOf<T>, actor = 'controller') {
     if (time > this.clock.now()) await this.clock.set(time);
-    return this.log.append({ type, actor, subject, data, time });
+    return this.log.append(event(type, { actor, subject, data, time }));
   }
 }
 
@@ -105,18 +106,18 @@ export async function canaryRollback(r: Recorder, s: DeploymentScenario): Promis
     ...base,
     verdict: 'fail',
     summary: 'error rate 3% on the canary vs 0.1% on stable',
-    metrics: {},
+    metrics: [{ metric: 'error_rate', verdict: 'fail', summary: 'error rate 3% on the canary vs 0.1% on stable' }],
     canary: { requests: 400, errors: 12 },
     control: { requests: 7600, errors: 7 },
   });
   await r.at(t + 5.2 * S, 'rollout.weight.zero', subject, { ...base, revision: 7, reason: 'analysis failed' });
-  await r.at(t + 6 * S, 'deployment.environment.rolled_back', subject, { ...base, reason: 'analysis failed: error rate 3% on the canary vs 0.1% on stable', stage: 'analysis' });
-  if (s.diagnosis) await diagnosis(r, s, t + 6.1 * S);
-  await r.at(t + 6.5 * S, 'deployment.rolled_back', subject, {
-    deploymentId: s.id,
-    service: d.service,
-    version: d.version,
-    reason: `${d.environment}: analysis failed`,
+  // as src/rollout/canary.ts records it: the router's figures on the environment's rollback
+  await r.at(t + 6 * S, 'deployment.environment.rolled_back', subject, {
+    ...base,
+    reason: 'analysis failed: error rate 3% on the canary vs 0.1% on stable',
+    stage: 'canary',
+    weightZeroAt: t + 5.2 * S,
+    verdictAt: t + 5 * S,
     impact: {
       requests: 8000,
       failed: 19,
@@ -132,6 +133,8 @@ export async function canaryRollback(r: Recorder, s: DeploymentScenario): Promis
       canaryVersion: d.version,
     },
   });
+  if (s.diagnosis) await diagnosis(r, s, t + 6.1 * S);
+  await r.at(t + 6.5 * S, 'deployment.rolled_back', subject, { deploymentId: s.id, service: d.service, version: d.version, reason: `${d.environment}: analysis failed` });
 }
 
 /** All traffic switched at `at`; a post check fails at +3 s; switched back at +4 s. */
@@ -172,7 +175,7 @@ export async function stagingRollback(r: Recorder, s: DeploymentScenario, analys
   const subject = `deployment/${s.id}`;
   await r.at(t - 60 * S, 'deployment.requested', subject, { deploymentId: s.id, service: d.service, version: d.version, digest: 'sha256:abc', environments: ['staging', 'production'], force: false }, 'user:alice');
   await r.at(t - 50 * S, 'deployment.environment.started', subject, base);
-  if (analysisFailed) await r.at(t + 3 * S, 'analysis.verdict', subject, { ...base, verdict: 'fail', summary: 'p99 latency 2x stable', metrics: {}, canary: { requests: 50, errors: 0 }, control: { requests: 950, errors: 0 } });
+  if (analysisFailed) await r.at(t + 3 * S, 'analysis.verdict', subject, { ...base, verdict: 'fail', summary: 'p99 latency 2x stable', metrics: [{ metric: 'latency', verdict: 'fail', summary: 'p99 latency 2x stable' }], canary: { requests: 50, errors: 0 }, control: { requests: 950, errors: 0 } });
   await r.at(t + 4 * S, 'deployment.environment.rolled_back', subject, { ...base, reason: analysisFailed ? 'analysis failed' : 'check smoke failed', stage: analysisFailed ? 'analysis' : 'checks:post' });
   await r.at(t + 5 * S, 'deployment.rolled_back', subject, { deploymentId: s.id, service: d.service, version: d.version, reason: `staging: ${analysisFailed ? 'analysis failed' : 'check smoke failed'}` });
 }

@@ -105,13 +105,13 @@ export function describeIncidentEvent(e: StoredEvent): string | undefined {
     case 'rollout.paused':
     case 'rollout.resumed':
     case 'rollout.promoted':
-    case 'rollout.aborted':
       return `${env}rollout ${e.type.slice('rollout.'.length)} by ${who(String(d.actor ?? e.actor))}`;
     case 'deployment.environment.passed':
       return `${env}passed`;
     case 'deployment.environment.blocked':
     case 'deployment.environment.rolled_back':
     case 'deployment.environment.failed':
+    case 'deployment.environment.aborted':
       return `${env}${e.type.slice('deployment.environment.'.length).replace('_', ' ')}: ${d.reason}`;
     case 'deployment.promoted':
       return `${ref} promoted`;

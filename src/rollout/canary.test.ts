@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { queryType } from '../events/log.ts';
 import assert from 'node:assert/strict';
 import { pipelineFixture, type PipelineFixture } from './testing.ts';
 import type { RolloutPolicyInput } from './schema.ts';
@@ -58,12 +59,12 @@ test('a canary answering 500 to every request is rolled back: the table first, t
   assert.match(d.reason!, /fail: errors: canary 5xx 100%/);
   const types = (await f.events.query({ subject: `deployment/${d.id}` })).map((e) => e.type);
   assert.ok(types.indexOf('rollout.weight.zero') > types.indexOf('analysis.verdict'));
-  const zero = (await f.events.query({ types: ['rollout.weight.zero'] }))[0]!;
-  const stopped = (await f.events.query({ types: ['instance.stopped'] })).filter((e) => e.data.version === '2.0.0');
+  const zero = (await queryType(f.events, 'rollout.weight.zero'))[0]!;
+  const stopped = (await queryType(f.events, 'instance.stopped')).filter((e) => e.data.version === '2.0.0');
   assert.ok(stopped.length === 2 && stopped.every((e) => e.seq > zero.seq), 'canary instances stop after the weight is zero');
   const table = f.routers.get('production')!.router.table()!;
   assert.deepEqual(table.versions.filter((v) => v.weight > 0).map((v) => v.version), ['1.0.0']);
-  const ended = (await f.events.query({ types: ['deployment.environment.rolled_back'] }))[0]!;
+  const ended = (await queryType(f.events, 'deployment.environment.rolled_back'))[0]!;
   const impact = ended.data.impact as { canaryFailed: number; canaryRequests: number; canaryRescued: number; failed: number; requests: number };
   assert.ok(impact.canaryFailed >= 1 && impact.canaryFailed === impact.canaryRequests, JSON.stringify(impact));
   assert.ok(impact.failed <= impact.requests);
@@ -83,7 +84,7 @@ test('a healthy canary goes through every step and is promoted', async (t) => {
   const d = await (await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' })).done;
   await l.stop();
   assert.equal(d.state, 'promoted', d.reason);
-  const steps = (await f.events.query({ types: ['rollout.step.started'] })).map((e) => e.data.weight);
+  const steps = (await queryType(f.events, 'rollout.step.started')).map((e) => e.data.weight);
   assert.deepEqual(steps, [10, 50]);
   assert.equal(l.stats.failed, 0, l.stats.failures.join(' | '));
   assert.ok((l.stats.byVersion.get('2.0.0') ?? 0) > 0);
@@ -103,7 +104,7 @@ test('a manual step waits for promote; pause holds a step; every command is an e
   const d = await h.done;
   await l.stop();
   assert.equal(d.state, 'promoted', d.reason);
-  const req = await f.events.query({ types: ['rollout.promote.requested'] });
+  const req = await queryType(f.events, 'rollout.promote.requested');
   assert.equal(req[0]!.actor, 'user:ann');
 });
 
@@ -118,7 +119,7 @@ test('abort during a rollout puts traffic back on stable', async (t) => {
   const d = await h.done;
   await l.stop();
   assert.equal(d.state, 'aborted');
-  assert.equal((await f.events.query({ types: ['rollout.abort.requested'] }))[0]?.actor, 'user:ann');
+  assert.equal((await queryType(f.events, 'rollout.abort.requested'))[0]?.actor, 'user:ann');
   assert.deepEqual(f.routers.get('production')!.router.table()!.versions.filter((v) => v.weight > 0).map((v) => v.version), ['1.0.0']);
   assert.equal(l.stats.failed, 0);
 });
@@ -132,7 +133,7 @@ test('fair comparison: a fresh baseline of stable runs beside the canary and is 
   await l.stop();
   assert.equal(d.state, 'promoted', d.reason);
   assert.ok((l.stats.byVersion.get('1.0.0+baseline') ?? 0) > 0, 'the baseline got traffic');
-  const verdicts = await f.events.query({ types: ['analysis.verdict'] });
+  const verdicts = await queryType(f.events, 'analysis.verdict');
   assert.ok(verdicts.every((v) => v.data.controlVersion === '1.0.0+baseline'));
   assert.equal(f.targets.get('production')!.list({ role: 'baseline' }).length, 0, 'the baseline is stopped at the end');
 });
@@ -166,9 +167,9 @@ test('when the router cannot be read, the verdict is error (not fail) and the ro
     throw new Error('router unreachable');
   };
   await untilEvent(f, 'rollout.paused');
-  const paused = await f.events.query({ types: ['rollout.paused'] });
+  const paused = await queryType(f.events, 'rollout.paused');
   assert.match(String(paused[0]!.data.reason), /could not measure for \d+ s/);
-  const verdicts = (await f.events.query({ types: ['analysis.verdict'] })).map((e) => e.data.verdict);
+  const verdicts = (await queryType(f.events, 'analysis.verdict')).map((e) => e.data.verdict);
   assert.ok(verdicts.includes('error') && !verdicts.includes('fail'));
   assert.equal(f.state.view.deployments.get(h.id)!.state, 'running');
   f.deployer.abort('web', 'test');
@@ -200,7 +201,7 @@ test('a step without enough traffic to judge pauses for a person after max_hold 
   await withStable(f);
   const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
   await untilEvent(f, 'rollout.paused');
-  const paused = await f.events.query({ types: ['rollout.paused'] });
+  const paused = await queryType(f.events, 'rollout.paused');
   assert.match(String(paused[0]!.data.reason), /only 0 of the 5 canary requests this step needs .*too little traffic/);
   assert.equal(f.state.view.deployments.get(h.id)!.state, 'running');
   await f.deployer.command('web', 'full', 'user:ann');

@@ -4,12 +4,13 @@
 // anything slow; only then are instances stopped and the failure diagnosed.
 import { analyse, type AnalysisResult } from '../analysis/verdict.ts';
 import { createCheck } from '../checks/registry.ts';
+import { checkResultEvent } from '../checks/runner.ts';
 import { describe } from '../errors/errors.ts';
 import type { RouterStats } from '../router/stats.ts';
 import type { InstanceEvent, InstanceInfo } from '../targets/target.ts';
 import type { Placement } from '../state/projection.ts';
 import type { RolloutControl } from './control.ts';
-import type { EnvironmentOutcome, EnvironmentStep } from './environment.ts';
+import type { EndStep, EnvironmentOutcome, EnvironmentStep } from './environment.ts';
 import { sampleSince, totalsSince } from './samples.ts';
 import type { RolloutPolicy } from './schema.ts';
 import type { Split } from './traffic.ts';
@@ -21,7 +22,7 @@ export interface CanaryArgs {
   control: RolloutControl;
   /** the canary's instance ids (started before the rollout) */
   canaryIds: string[];
-  end: (result: EnvironmentOutcome['result'], reason: string, extra?: Record<string, unknown>) => Promise<EnvironmentOutcome>;
+  end: EndStep;
 }
 
 /** Resolves 'promote' when every step passed (the caller then moves 100% and verifies), or the outcome of a rollback. */
@@ -243,10 +244,11 @@ async function diagnose(step: EnvironmentStep): Promise<void> {
     dependencies: env.dependencies,
     clock: deps.clock,
   });
-  await deps.events.append({
-    type: result.verdict === 'pass' ? 'check.passed' : result.verdict === 'fail' ? 'check.failed' : 'check.errored',
-    actor: 'controller',
-    subject: `deployment/${step.id}`,
-    data: { ...result, phase: 'diagnosis', deploymentId: step.id, environment: env.name, service: release.service, version: release.version, digest: release.digest },
-  });
+  await deps.events.append(
+    checkResultEvent(
+      result,
+      { phase: 'diagnosis', deploymentId: step.id, environment: env.name, service: release.service, version: release.version, digest: release.digest },
+      { actor: 'controller', subject: `deployment/${step.id}` },
+    ),
+  );
 }

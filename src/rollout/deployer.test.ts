@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { queryType } from '../events/log.ts';
 import assert from 'node:assert/strict';
 import { pipelineFixture } from './testing.ts';
 import { recoverInterruptedDeployments } from './recovery.ts';
@@ -57,7 +58,7 @@ test('production refuses a release that has not passed staging, and says what to
   assert.match(d.reason!, /production refuses web@2\.0\.0: web@2\.0\.0 has not passed staging/);
   assert.match(d.reason!, /--force --reason/);
   assert.equal(f.targets.get('production')!.list().length, 0);
-  const refused = await f.events.query({ types: ['deployment.gate.refused'] });
+  const refused = await queryType(f.events, 'deployment.gate.refused');
   assert.equal(refused.length, 1);
 });
 
@@ -107,7 +108,7 @@ test('a failing post-switch check switches traffic back to the previous version'
   assert.match(d.reason!, /check smoke failed/);
   assert.equal(JSON.parse((await get(f.routers.get('production')!.url)).body).version, '1.0.0');
   assert.equal(f.state.view.stable.get('production/web')?.version, '1.0.0');
-  const switches = await f.events.query({ types: ['router.switched'] });
+  const switches = await queryType(f.events, 'router.switched');
   assert.deepEqual(switches.map((e) => e.data.to), ['1.0.0', '2.0.0', '1.0.0']);
 });
 

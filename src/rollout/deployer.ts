@@ -5,7 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock/clock.ts';
 import { GreenlightError, describe } from '../errors/errors.ts';
-import type { EventLog, NewEvent } from '../events/log.ts';
+import { eventWith } from '../events/catalogue/index.ts';
+import type { EventLog } from '../events/log.ts';
+import type { Emit } from './emit.ts';
 import type { Release } from '../releases/releases.ts';
 import { shortDigest } from '../releases/digest.ts';
 import type { Deployment, StateView } from '../state/projection.ts';
@@ -41,7 +43,7 @@ export interface DeployerDeps {
 export class Deployer {
   private readonly deps: DeployerDeps;
   /** one deployment per service at a time */
-  private readonly running = new Map<string, { id: string; abort: AbortController; control: RolloutControl; done?: Promise<Deployment> }>();
+  private readonly running = new Map<string, { id: string; version: string; abort: AbortController; control: RolloutControl; done?: Promise<Deployment> }>();
 
   constructor(deps: DeployerDeps) {
     this.deps = deps;
@@ -80,7 +82,7 @@ export class Deployer {
     const id = `d-${this.deps.clock.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const abort = new AbortController();
     const control = new RolloutControl();
-    this.running.set(req.service, { id, abort, control });
+    this.running.set(req.service, { id, version: req.version, abort, control });
     try {
       await this.deps.events.append({
         type: 'deployment.requested',
@@ -111,7 +113,7 @@ export class Deployer {
     const r = this.running.get(service);
     if (!r) return undefined;
     void this.deps.events
-      .append({ type: 'rollout.abort.requested', actor, subject: `deployment/${r.id}`, data: { deploymentId: r.id, service, actor } })
+      .append({ type: 'rollout.abort.requested', actor, subject: `deployment/${r.id}`, data: { deploymentId: r.id, service, version: r.version, actor } })
       .catch(() => undefined);
     r.abort.abort(new GreenlightError('CONFLICT', `aborted by ${actor}`));
     r.control.wake();
@@ -133,8 +135,8 @@ export class Deployer {
   async command(service: string, what: 'pause' | 'resume' | PromoteRequest, actor: string): Promise<string> {
     const r = this.running.get(service);
     if (!r) throw new GreenlightError('NOT_FOUND', `no deployment of ${service} is running`, { hint: 'greenlight status shows what runs' });
-    const type = what === 'pause' ? 'rollout.paused' : what === 'resume' ? 'rollout.resumed' : 'rollout.promote.requested';
-    await this.deps.events.append({ type, actor, subject: `deployment/${r.id}`, data: { deploymentId: r.id, service, ...(what === 'next' || what === 'full' ? { promote: what } : {}), actor } });
+    const emit = eventWith({ deploymentId: r.id, service, version: r.version, actor }, { actor, subject: `deployment/${r.id}` });
+    await this.deps.events.append(what === 'pause' ? emit('rollout.paused', {}) : what === 'resume' ? emit('rollout.resumed', {}) : emit('rollout.promote.requested', { promote: what }));
     if (what === 'pause') r.control.pause(`paused by ${actor}`);
     else if (what === 'resume') r.control.resume();
     else r.control.requestPromote(what);
@@ -142,10 +144,10 @@ export class Deployer {
   }
 
   private async run(id: string, req: DeployRequest, release: Release, envs: EnvironmentRuntime[], signal: AbortSignal, control: RolloutControl): Promise<Deployment> {
-    const emit = (type: string, data: Record<string, unknown>, actor = 'controller') =>
-      this.deps.events.append({ type, actor, subject: `deployment/${id}`, data: { deploymentId: id, service: req.service, version: req.version, ...data } } satisfies NewEvent);
+    const build = eventWith({ deploymentId: id, service: req.service, version: req.version }, { actor: 'controller', subject: `deployment/${id}` });
+    const emit: Emit = (type, data, actor) => this.deps.events.append(build(type, data, actor));
     const all = this.deps.runtime.environments(req.service);
-    let final: { type: string; reason?: string } = { type: 'deployment.promoted' };
+    let final: { type: 'deployment.promoted' } | { type: 'deployment.blocked' | 'deployment.rolled_back' | 'deployment.failed' | 'deployment.aborted'; reason: string } = { type: 'deployment.promoted' };
     try {
       for (const env of envs) {
         await emit('deployment.environment.started', { environment: env.name, digest: release.digest });
@@ -167,7 +169,7 @@ export class Deployer {
     } catch (err) {
       final = { type: 'deployment.failed', reason: describe(err) };
     }
-    await emit(final.type, { ...(final.reason ? { reason: final.reason } : {}) });
+    await (final.type === 'deployment.promoted' ? emit(final.type, {}) : emit(final.type, { reason: final.reason }));
     return this.deps.state.deployments.get(id)!;
   }
 
@@ -177,7 +179,7 @@ export class Deployer {
     release: Release,
     env: EnvironmentRuntime,
     all: EnvironmentRuntime[],
-    emit: (type: string, data: Record<string, unknown>, actor?: string) => Promise<unknown>,
+    emit: Emit,
   ): Promise<{ ok: true } | { ok: false; reason: string }> {
     const { state } = this.deps;
     const pos = all.findIndex((e) => e.name === env.name);
@@ -207,7 +209,6 @@ export class Deployer {
     }
     const reason = `${env.name} refuses ${req.service}@${req.version}: ${why}. Deploy it through ${prev.name} first (greenlight deploy ${req.service}@${req.version}); in an emergency, --force --reason "<why>" is recorded as a break-glass`;
     await emit('deployment.gate.refused', { environment: env.name, previous: prev.name, reason });
-    void id;
     return { ok: false, reason };
   }
 }

@@ -12,14 +12,20 @@ import type { EnvironmentRuntime } from './runtime.ts';
 import { placementOf } from './placement.ts';
 import { runCanary } from './canary.ts';
 import type { RolloutControl } from './control.ts';
+import type { DeploymentRef, Emit } from './emit.ts';
+import type { DataOf } from '../events/catalogue/index.ts';
 
 export type EnvironmentResult = 'passed' | 'blocked' | 'rolled_back' | 'failed' | 'aborted';
+type Stage = DataOf<'deployment.stage'>['stage'];
+type StageFields = Omit<DataOf<'deployment.stage'>, keyof DeploymentRef | 'environment' | 'stage'>;
+/** what an environment step that did not pass records besides its reason */
+export type EndFields = Omit<DataOf<'deployment.environment.failed'>, keyof DeploymentRef | 'environment' | 'reason'>;
+export type EndStep = (result: Exclude<EnvironmentResult, 'passed'>, reason: string, extra?: EndFields) => Promise<EnvironmentOutcome>;
 export interface EnvironmentOutcome {
   result: EnvironmentResult;
   reason?: string;
 }
 
-type Emit = (type: string, data: Record<string, unknown>, actor?: string) => Promise<unknown>;
 
 export interface EnvironmentStep {
   id: string;
@@ -37,9 +43,10 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
   const { release, env, emit, deps } = step;
   const service = deps.runtime.service(release.service)!;
   const stable = placementOf(deps.state, env.name, release.service);
-  const stage = (name: string, extra: Record<string, unknown> = {}) => emit('deployment.stage', { environment: env.name, stage: name, ...extra });
-  const end = async (result: EnvironmentResult, reason: string, extra: Record<string, unknown> = {}): Promise<EnvironmentOutcome> => {
-    await emit(`deployment.environment.${result === 'aborted' ? 'failed' : result}`, { environment: env.name, reason, ...extra });
+  const stage = (name: Stage, extra: StageFields = {}) => emit('deployment.stage', { environment: env.name, stage: name, ...extra });
+  const end: EndStep = async (result, reason, extra = {}) => {
+    // an abort is recorded as an abort (it used to be written as a failure)
+    await emit(`deployment.environment.${result}`, { environment: env.name, reason, ...extra });
     return { result, reason };
   };
 

@@ -2,7 +2,9 @@
 // Its environment in progress is put back on the stable version (never left on an unverified
 // release), the candidate's instances are stopped and the deployment ends failed, with the reason.
 import { describe } from '../errors/errors.ts';
+import { eventWith } from '../events/catalogue/index.ts';
 import type { EventLog } from '../events/log.ts';
+import type { Emit } from './emit.ts';
 import type { StateView } from '../state/projection.ts';
 import { placementOf } from './placement.ts';
 import { upstreamsOf } from './reconcile.ts';
@@ -12,8 +14,8 @@ export async function recoverInterruptedDeployments(deps: { events: EventLog; st
   const recovered: string[] = [];
   for (const dep of deps.state.deployments.values()) {
     if (dep.state !== 'running') continue;
-    const emit = (type: string, data: Record<string, unknown>) =>
-      deps.events.append({ type, actor: 'controller', subject: `deployment/${dep.id}`, data: { deploymentId: dep.id, service: dep.service, version: dep.version, ...data } });
+    const build = eventWith({ deploymentId: dep.id, service: dep.service, version: dep.version }, { actor: 'controller', subject: `deployment/${dep.id}` });
+    const emit: Emit = (type, data) => deps.events.append(build(type, data));
     const notes: string[] = [];
     for (const progress of dep.environments.filter((e) => e.state === 'running')) {
       const env = deps.runtime.environments(dep.service).find((e) => e.name === progress.name);

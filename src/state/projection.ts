@@ -14,7 +14,7 @@ export interface Override {
 
 export interface EnvironmentProgress {
   name: string;
-  state: 'pending' | 'running' | 'passed' | 'blocked' | 'rolled_back' | 'failed' | 'skipped';
+  state: 'pending' | 'running' | 'passed' | 'blocked' | 'rolled_back' | 'failed' | 'aborted' | 'skipped';
   startedAt?: number;
   endedAt?: number;
   reason?: string;
@@ -111,7 +111,8 @@ export function apply(state: StateView, e: StoredEvent): StateView {
       break;
     case 'deployment.environment.blocked':
     case 'deployment.environment.rolled_back':
-    case 'deployment.environment.failed': {
+    case 'deployment.environment.failed':
+    case 'deployment.environment.aborted': {
       const st = e.type.slice('deployment.environment.'.length) as EnvironmentProgress['state'];
       withEnv(state, d, (env) => Object.assign(env, { state: st, endedAt: e.time, reason: str(d, 'reason') }));
       break;

@@ -2,6 +2,7 @@
 // or Kubernetes later. The controller only sees this interface; each kind is picked by the
 // registry (registry.ts) from the environment's `target:` config.
 import type { Clock } from '../clock/clock.ts';
+import { eventWith, type DataBesides, type DataOf, type EventType, type NewEventOf } from '../events/catalogue/index.ts';
 import type { EventLog } from '../events/log.ts';
 
 export interface InstanceSpec {
@@ -42,21 +43,22 @@ export interface InstanceInfo {
   logFile: string;
 }
 
-export type InstanceEventType =
-  | 'instance.started'
-  | 'instance.ready'
-  | 'instance.crashed'
-  | 'instance.restarted'
-  | 'instance.stopped'
-  | 'instance.adopted'
-  | 'instance.lost';
+export type InstanceEventType = Extract<EventType, `instance.${string}`>;
 
 /** What onInstanceEvent listeners get; the same event is appended to the EventLog. */
-export interface InstanceEvent {
-  type: InstanceEventType;
-  instance: InstanceInfo;
-  /** the event's data as appended (service, version, environment, role, port, pid, and more) */
-  data: Record<string, unknown>;
+export type InstanceEvent = {
+  [K in InstanceEventType]: {
+    type: K;
+    instance: InstanceInfo;
+    /** the event's data as appended (service, version, environment, role, port, pid, and more) */
+    data: DataOf<K>;
+  };
+}[InstanceEventType];
+
+/** The listeners' view of an appended instance event. */
+export function heardInstanceEvent<T extends InstanceEventType>(e: NewEventOf<T>, instance: InstanceInfo): InstanceEvent {
+  // TypeScript does not see that a NewEventOf<T> pairs the type with its own data; the catalogue checked it
+  return { type: e.type, instance, data: e.data } as InstanceEvent;
 }
 
 export interface InstanceFilter {
@@ -122,7 +124,14 @@ export function instanceSubject(id: string): string {
 }
 
 /** The fields every instance event carries, so timelines can be read without joining. */
-export function instanceEventData(i: InstanceInfo): Record<string, unknown> {
+export type InstanceEventBase = ReturnType<typeof instanceEventData>;
+
+/** The event of one instance: the fields every instance event carries, then the type's own. */
+export function instanceEvent<T extends InstanceEventType>(type: T, i: InstanceInfo, actor: string, extra: DataBesides<T, InstanceEventBase>): NewEventOf<T> {
+  return eventWith(instanceEventData(i), { actor, subject: instanceSubject(i.id) })(type, extra);
+}
+
+export function instanceEventData(i: InstanceInfo) {
   return {
     service: i.service,
     version: i.version,

@@ -3,6 +3,7 @@
 // are kept for the dashboard but never routed. The store merges repeated reports of one alert and
 // records each lifecycle change (pending, firing, resolved) as an event.
 import type { Clock } from '../../clock/clock.ts';
+import type { DataOf } from '../../events/catalogue/index.ts';
 import type { EventLog } from '../../events/log.ts';
 import type { Labels } from '../../monitor/series/labels.ts';
 import { fingerprint } from './fingerprint.ts';
@@ -154,7 +155,7 @@ export class AlertStore {
 
   private record(a: Alert, from: AlertState | undefined, to: AlertState): void {
     if (!this.log) return;
-    const data: Record<string, unknown> = {
+    const data: DataOf<'alert.firing'> = {
       fingerprint: a.fingerprint,
       alertname: alertName(a),
       labels: a.labels,

@@ -8,6 +8,7 @@ import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import { duration } from '../../config/duration.ts';
 import { GreenlightError } from '../../errors/errors.ts';
 import type { EventLog } from '../../events/log.ts';
+import { eventWith, type DataBesides } from '../../events/catalogue/index.ts';
 import type { Labels } from '../../monitor/series/labels.ts';
 import { formatMatcher, matchesAll, matcherInput, type Matcher } from './matchers.ts';
 
@@ -170,10 +171,10 @@ export class Silences {
     );
   }
 
-  private async append(type: string, actor: string, s: Silence, data: Record<string, unknown>): Promise<void> {
+  private async append<T extends 'silence.created' | 'silence.expired'>(type: T, actor: string, s: Silence, data: DataBesides<T, { id: string }>): Promise<void> {
     if (!this.log) return;
     try {
-      await this.log.append({ type, actor, subject: `silence/${s.id}`, data: { id: s.id, ...data } });
+      await this.log.append(eventWith({ id: s.id }, { actor, subject: `silence/${s.id}` })(type, data));
     } catch (err) {
       this.onError(err);
     }

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { queryType } from '../../events/log.ts';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../clock/clock.ts';
 import { MemoryEventLog } from '../../events/memory-log.ts';
@@ -66,7 +67,7 @@ test('dedup stage passes or empties the list; record stage writes the log entry 
   assert.deepEqual([...nflog.get('g', 'r')!.firing], [a.fingerprint]);
   assert.equal((await dedupStage(nflog)(ctx(rx), [a])).length, 0);
   assert.equal((await dedupStage(nflog)(ctx(rx, { now: NOW + 3_600_000 }), [a])).length, 1);
-  const [ev] = await log.query({ types: ['alert.group.notified'] });
+  const [ev] = await queryType(log, 'alert.group.notified');
   assert.equal(ev!.subject, 'alert/d');
   assert.deepEqual(ev!.data.firing, [a.fingerprint]);
 });

@@ -1,5 +1,6 @@
 // Stage: every delivery outcome becomes an event (`notification.sent` / `notification.failed`), so
 // incident timelines and postmortems show who was paged, when, through what, and why it failed.
+import type { DataOf } from '../../events/catalogue/index.ts';
 import type { EventLog } from '../../events/log.ts';
 import { describeError, type DeliveryResult, type Notification, type Notifier } from './notifier.ts';
 
@@ -37,7 +38,7 @@ export class EventsStage implements Notifier {
     }
     // A suppressed duplicate delivered nothing, so there is nothing to record.
     if (result.deduplicated) return result;
-    const data: Record<string, unknown> = {
+    const data: DataOf<'notification.sent'> & { reason?: string; retryable?: boolean } = {
       notifier: this.name,
       kind: this.kind,
       notificationId: n.id,
@@ -55,12 +56,14 @@ export class EventsStage implements Notifier {
       data.retryable = result.retryable ?? false;
     }
     try {
-      await this.opts.log.append({
-        type: result.ok ? 'notification.sent' : 'notification.failed',
-        actor: this.opts.actor ?? `notifier:${this.name}`,
-        subject: notificationSubject(n),
-        data,
-      });
+      const actor = this.opts.actor ?? `notifier:${this.name}`;
+      const subject = notificationSubject(n);
+      const { reason, retryable, ...sent } = data;
+      await this.opts.log.append(
+        result.ok
+          ? { type: 'notification.sent', actor, subject, data: sent }
+          : { type: 'notification.failed', actor, subject, data: { ...sent, reason: reason ?? 'unknown failure', retryable: retryable ?? false } },
+      );
     } catch (err) {
       this.opts.onLogError?.(err);
     }

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { queryType } from '../../events/log.ts';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../clock/clock.ts';
 import { MemoryEventLog } from '../../events/memory-log.ts';
@@ -76,7 +77,7 @@ test('an unacknowledged page escalates through two levels on their timeouts, the
   await clock.advance(H);
   assert.equal(recipients().length, 6, 'no more pages after repeat is used up');
   assert.deepEqual(await types(), ['page.sent', 'page.escalated', 'page.sent', 'page.escalated', 'page.sent', 'page.escalated', 'page.sent', 'page.exhausted']);
-  const escalations = await log.query({ types: ['page.escalated'] });
+  const escalations = await queryType(log, 'page.escalated');
   assert.deepEqual(escalations.map((e) => e.time - t0), [5 * M, 15 * M, 20 * M]);
   assert.deepEqual(escalations.map((e) => [e.data.fromLevel, e.data.toLevel, e.data.round]), [[0, 1, 0], [1, 0, 1], [0, 1, 1]]);
   assert.equal(escalations[0]!.subject, 'alert/a1b2c3d4e5f60718');
@@ -91,7 +92,7 @@ test('acknowledging stops the escalation and records the time to acknowledge', a
   await engine.acknowledge(page.id, 'user:carol');
   await clock.advance(2 * H);
   assert.equal(recipients().length, 3, 'nobody else is paged');
-  const ack = (await log.query({ types: ['page.acknowledged'] }))[0]!;
+  const ack = (await queryType(log, 'page.acknowledged'))[0]!;
   assert.equal(ack.subject, 'incident/inc-7');
   assert.equal(ack.actor, 'user:carol');
   assert.equal(ack.data.timeToAcknowledgeMs, 7 * M);
@@ -99,7 +100,7 @@ test('acknowledging stops the escalation and records the time to acknowledge', a
   assert.equal(fake.delivered.filter((n) => n.action === 'acknowledge').length, 1, 'the paging channel hears of the acknowledgement once');
   // acknowledging again changes nothing
   await engine.acknowledge(page.id, 'user:alice');
-  assert.equal((await log.query({ types: ['page.acknowledged'] })).length, 1);
+  assert.equal((await queryType(log, 'page.acknowledged')).length, 1);
 });
 
 test('snooze re-pages the current level after its duration, and escalation resumes', async () => {
@@ -130,7 +131,7 @@ test('resolving ends the page; a new trigger for the key then opens a new page; 
   await engine.resolveKey('k', 'alerting', 'all alerts resolved');
   await clock.advance(H);
   assert.equal(recipients().length, 1);
-  const resolved = (await log.query({ types: ['page.resolved'] }))[0]!;
+  const resolved = (await queryType(log, 'page.resolved'))[0]!;
   assert.equal(resolved.data.reason, 'all alerts resolved');
   assert.equal(resolved.data.durationMs, M);
   assert.equal(fake.delivered.at(-1)!.action, 'resolve');

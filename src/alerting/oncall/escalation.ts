@@ -7,7 +7,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import { GreenlightError } from '../../errors/errors.ts';
+import { eventWith, type DataBesides, type EventType } from '../../events/catalogue/index.ts';
 import type { EventLog } from '../../events/log.ts';
+
+type PageEventType = Extract<EventType, `page.${string}`>;
+/** the fields every page event starts with */
+type PageRef = {
+  pageId: string;
+  policy: string;
+  dedupKey?: string;
+  incidentId?: string;
+};
 import { fanOut } from '../notifiers/fanout.ts';
 import type { Notification, Notifier } from '../notifiers/notifier.ts';
 import { buildActionLinks, type LinkSigner } from './links.ts';
@@ -328,14 +338,10 @@ export class EscalationEngine {
     }
   }
 
-  private async append(p: Internal, type: string, actor: string, data: Record<string, unknown>): Promise<void> {
+  private async append<T extends PageEventType>(p: Internal, type: T, actor: string, data: DataBesides<T, PageRef>): Promise<void> {
     try {
-      await this.o.log.append({
-        type,
-        actor,
-        subject: p.subject,
-        data: { pageId: p.id, policy: p.policy, dedupKey: p.notification.dedupKey, ...(p.notification.incidentId ? { incidentId: p.notification.incidentId } : {}), ...data },
-      });
+      const ref: PageRef = { pageId: p.id, policy: p.policy, dedupKey: p.notification.dedupKey, ...(p.notification.incidentId ? { incidentId: p.notification.incidentId } : {}) };
+      await this.o.log.append(eventWith(ref, { actor, subject: p.subject })(type, data));
     } catch (err) {
       this.o.onError?.(err);
     }

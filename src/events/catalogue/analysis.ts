@@ -1,8 +1,9 @@
 // The verdict of the canary analysis (src/analysis, emitted by src/rollout/canary.ts).
 import { z } from 'zod';
-import { count, defineEvent, deploymentRef, details, nonEmpty, num, str } from './define.ts';
+import { count, defineEvent, deploymentRef, nonEmpty, num, str } from './define.ts';
 
 const owner = 'analysis';
+const verdict = z.enum(['pass', 'fail', 'inconclusive', 'error']);
 /** requests and errors of one side, with the rate's confidence bounds when measured */
 const side = z.object({ requests: count, errors: count, rate: num.optional(), lower: num.optional(), upper: num.optional() });
 
@@ -14,10 +15,10 @@ export const analysisEvents = [
     data: z.strictObject({
       ...deploymentRef,
       environment: nonEmpty,
-      verdict: z.enum(['pass', 'fail', 'inconclusive', 'error']),
+      verdict,
       summary: str,
-      /** one result per metric (error_rate, latency), as src/analysis computes it */
-      metrics: z.array(details),
+      /** one result per metric (error_rate, latency, ...), with the figures of its kind beside these */
+      metrics: z.array(z.object({ metric: str, verdict, summary: str })),
       step: count.optional(),
       weight: num.optional(),
       canary: side.optional(),

@@ -79,6 +79,15 @@ export interface EventOf<T extends EventType = EventType> {
   data: DataOf<T>;
 }
 
+/** The event types whose data has all of `Fields` (e.g. every event about one deployment). */
+export type TypesWith<Fields> = { [K in EventType]: DataOf<K> extends Fields ? K : never }[EventType];
+
+/**
+ * For emitters that write many types sharing their first fields (a deployment's id, service and
+ * version): the data of `T` without them, to be spread after them.
+ */
+export type DataBesides<T extends EventType, Shared> = Omit<DataOf<T>, keyof Shared>;
+
 /** Any catalogue event about to be appended: a union keyed on `type`. */
 export type NewCatalogueEvent = { [K in EventType]: NewEventOf<K> }[EventType];
 /** Any stored catalogue event: a union keyed on `type`, so a switch on `type` narrows `data`. */
@@ -161,9 +170,18 @@ export function upcast(type: string, version: number, data: Record<string, unkno
 
 /** The typed constructor: builds an event of one type, checked against its schema at once. */
 export function event<T extends EventType>(type: T, e: Omit<NewEventOf<T>, 'type'>): NewEventOf<T> {
-  const out = { type, ...e } as NewEventOf<T>;
+  const out: NewEventOf<T> = { type, ...e };
   validateEvent(out);
   return out;
+}
+
+/**
+ * The constructor for emitters of many types that share fields: `shared` first, then the type's
+ * own. The schema check (here and at the store's door) is what proves the two make the whole.
+ */
+export function eventWith<Shared extends object>(shared: Shared, meta: { actor: string; subject: string }) {
+  return <T extends TypesWith<Shared>>(type: T, data: DataBesides<T, Shared>, actor = meta.actor): NewEventOf<T> =>
+    event(type, { actor, subject: meta.subject, data: { ...shared, ...data } as DataOf<T> });
 }
 
 /** The whole catalogue as one JSON Schema document (draft 2020-12): a union keyed on `type`. */
@@ -210,4 +228,9 @@ export function rowOf(e: NewCatalogueEvent, seq: number, id: string, time: numbe
 export function eventOfRow(r: StoredRow): CatalogueEvent {
   const data = upcast(r.type, r.v, structuredClone(r.data));
   return { seq: r.seq, id: r.id, type: r.type, time: r.time, actor: r.actor, subject: r.subject, data } as CatalogueEvent;
+}
+
+/** A type guard for one event type: `events.filter(ofType('rollout.weight.zero'))` is typed. */
+export function ofType<T extends EventType>(...types: T[]): (e: CatalogueEvent) => e is EventOf<T> & CatalogueEvent {
+  return (e): e is EventOf<T> & CatalogueEvent => (types as string[]).includes(e.type);
 }

@@ -1,6 +1,6 @@
 // Events of src/monitor: per-service summaries, anomalies, trend warnings, rule alerts and probes.
 import { z } from 'zod';
-import { at, count, defineEvent, details, labels, ms, nonEmpty, num, str } from './define.ts';
+import { at, count, defineEvent, labels, ms, nonEmpty, num, str } from './define.ts';
 
 const owner = 'monitor';
 const where = { environment: nonEmpty, service: nonEmpty };
@@ -28,7 +28,7 @@ export const monitorEvents = [
       windowMs: ms,
       requestRate: num,
       versions: z.array(z.strictObject({ version: str, requestRate: num, errorRatio: num.nullable(), p50Ms: num.nullable(), p99Ms: num.nullable() })),
-      slos: z.array(details),
+      slos: z.array(z.strictObject({ name: str, objective: num, budgetRemaining: num.nullable(), errorRatio: num.nullable(), compliant: z.boolean().nullable() })),
       alerts: z.strictObject({ pending: count, firing: count }),
       anomalies: count,
       trendWarnings: count,

@@ -6,7 +6,7 @@ import { at, count, defineEvent, deploymentRef, nonEmpty, num, str } from './def
 const owner = 'rollout';
 const inEnv = { ...deploymentRef, environment: nonEmpty };
 /** a request about the running rollout of a service, by `actor` */
-const request = { deploymentId: nonEmpty, service: nonEmpty, actor: nonEmpty };
+const request = { ...deploymentRef, actor: nonEmpty };
 
 export const rolloutEvents = [
   defineEvent({
@@ -25,7 +25,7 @@ export const rolloutEvents = [
     type: 'rollout.paused',
     owner,
     meaning: 'the rollout holds its step until resumed (asked by a person, or a pause step of the policy)',
-    data: z.strictObject({ ...request, version: nonEmpty.optional(), environment: nonEmpty.optional(), step: count.optional(), weight: num.optional(), reason: str.optional() }),
+    data: z.strictObject({ ...request, environment: nonEmpty.optional(), step: count.optional(), weight: num.optional(), reason: str.optional() }),
   }),
   defineEvent({
     type: 'rollout.resumed',

@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { ofType } from '../../events/catalogue/index.ts';
+import { queryType } from '../../events/log.ts';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -87,7 +89,7 @@ test('SLO burn: 100% errors page through the 1h/5m alert after 0.864 min, events
     short_window: '5m',
   });
 
-  const firingEvents = await events.query({ types: ['monitor.alert.firing'] });
+  const firingEvents = await queryType(events, 'monitor.alert.firing');
   assert.ok(firingEvents.some((e) => e.data.name === pageName && e.subject.startsWith('alert/slo_burn_rate:availability:page:1h_5m{')));
   st = svc.status();
   const avail = st.slos.find((s) => s.name === 'availability')!;
@@ -107,15 +109,15 @@ test('SLO burn: 100% errors page through the 1h/5m alert after 0.864 min, events
   router.set('2.0.0', { rate: 20, errorFraction: 0, latencyMs: 20 });
   await run(clock, svc, 6 * MIN);
   assert.ok(changes.some((c) => c.name === pageName && c.state === 'resolved' && c.firedAt !== undefined));
-  const resolved = await events.query({ types: ['monitor.alert.resolved'] });
+  const resolved = await queryType(events, 'monitor.alert.resolved');
   assert.ok(resolved.some((e) => e.data.name === pageName));
   // only alert changes, anomalies, trend warnings and summaries (every 10 min): never one event per sample
   const all = await events.query();
   const types = new Set(all.map((e) => e.type));
   for (const t of types) assert.match(t, /^monitor\.(alert\.(pending|firing|resolved)|anomaly|trend\.warning|summary)$/);
-  const summaries = all.filter((e) => e.type === 'monitor.summary');
+  const summaries = all.filter(ofType('monitor.summary'));
   assert.equal(summaries.length, 7, '74 minutes at one summary per 10 minutes');
-  const s = summaries.at(-1)!.data as { versions: { version: string; requestRate: number }[]; slos: { name: string }[] };
+  const s = summaries.at(-1)!.data;
   assert.equal(s.versions[0]!.version, '2.0.0');
   assert.ok(Math.abs(s.versions[0]!.requestRate - 20) < 0.5);
   assert.deepEqual(s.slos.map((x) => x.name), ['availability', 'latency']);
@@ -159,7 +161,7 @@ test('anomaly in the error ratio: one monitor.anomaly event per episode', async 
   svc.start();
   await run(clock, svc, 40 * MIN); // past the detector's 300-point warm-up (25 min at 5 s)
   const errorAnomalies = async () =>
-    (await events.query({ types: ['monitor.anomaly'] })).filter((e) => e.data.name === 'router_error_ratio');
+    (await queryType(events, 'monitor.anomaly')).filter((e) => e.data.name === 'router_error_ratio');
   assert.equal((await errorAnomalies()).length, 0, 'no anomaly in normal traffic');
 
   const firstAt = clock.now();
@@ -188,7 +190,7 @@ test('anomaly in the error ratio: one monitor.anomaly event per episode', async 
   assert.equal(found.length, 2, 'a later incident is a new episode');
   router.set('2.0.0', normal);
   await run(clock, svc, 2 * MIN);
-  const others = (await events.query({ types: ['monitor.anomaly'] })).filter((e) => e.data.name !== 'router_error_ratio');
+  const others = (await queryType(events, 'monitor.anomaly')).filter((e) => e.data.name !== 'router_error_ratio');
   // a 20x jump in errors moves nothing else here; list what did if this ever fails
   assert.deepEqual(others.map((e) => e.data.message), []);
   await svc.stop();
@@ -308,16 +310,16 @@ test('real instance: probes (router and instance), scraping, process metrics; a 
     const blip = changes.filter((c) => c.name === 'InstanceProbeDown').at(-1)!;
     assert.equal(blip.state, 'resolved');
     assert.equal(blip.firedAt, undefined);
-    const resolvedEvents = await events.query({ types: ['monitor.alert.resolved'] });
+    const resolvedEvents = await queryType(events, 'monitor.alert.resolved');
     assert.equal(resolvedEvents.filter((e) => e.data.name === 'InstanceProbeDown').length, 1, 'only the alert that fired is resolved in the log');
-    assert.equal((await events.query({ types: ['monitor.alert.pending'] })).filter((e) => e.data.name === 'InstanceProbeDown').length, 2);
+    assert.equal((await queryType(events, 'monitor.alert.pending')).filter((e) => e.data.name === 'InstanceProbeDown').length, 2);
 
     // a leak of 4 MiB per process sample (16 MiB/min) towards the 512 MiB limit
     let ticks = 0;
     await run(clock, svc, 8 * MIN, 5_000, async () => {
       if (++ticks % 3 === 0) await post('/leak?mb=4');
     });
-    const warnings = await events.query({ types: ['monitor.trend.warning'] });
+    const warnings = await queryType(events, 'monitor.trend.warning');
     assert.equal(warnings.length, 1, 'one warning per episode');
     const w = warnings[0]!.data as { message: string; etaMs: number; instance: string; limit: number };
     assert.match(w.message, /^memory of web@2\.0\.0 instance 1 reaches its 512 MiB limit in about \d+ minutes$/);
@@ -366,7 +368,7 @@ test('error budget trend: a steady slow burn warns once, before the budget is sp
   await run(clock, svc, 60 * MIN, 5_000, () => {
     if (spentAt === undefined && (svc.status().slos[0]!.budgetRemaining ?? 1) <= 0) spentAt = clock.now();
   });
-  const warnings = (await events.query({ types: ['monitor.trend.warning'] })).filter((e) => e.data.slo === 'availability');
+  const warnings = (await queryType(events, 'monitor.trend.warning')).filter((e) => e.data.slo === 'availability');
   // measured: warns ~27 min into the burn ("about 58 minutes"), the budget is gone at ~45 min
   assert.ok(warnings[0]!.time - burnAt < 40 * MIN);
   assert.equal(warnings.length, 1);

@@ -5,6 +5,7 @@
 // into a few events (alerts, anomalies, trend warnings, a periodic summary): never one per sample.
 // Everything runs on the injected clock; stop() leaves no timer behind.
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
+import type { DataOf } from '../../events/catalogue/index.ts';
 import type { EventLog, NewEvent } from '../../events/log.ts';
 import type { RouterStats } from '../../router/stats.ts';
 import type { DetectorOptions } from '../anomaly/detector.ts';
@@ -586,7 +587,7 @@ export class MonitorService {
     });
   }
 
-  private emitTrend(w: TrendWarning, extra: Record<string, unknown>): void {
+  private emitTrend(w: TrendWarning, extra: Pick<DataOf<'monitor.trend.warning'>, 'metric' | 'slo' | 'instance' | 'version' | 'pid'>): void {
     this.emit({
       type: 'monitor.trend.warning',
       actor: 'monitor',

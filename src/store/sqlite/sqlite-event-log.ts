@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { systemClock, type Clock } from '../../clock/clock.ts';
-import { eventOfRow, rowOf, validateEvents, type StoredRow } from '../../events/catalogue/index.ts';
+import { eventOfRow, rowOf, validateEvents, type EventOf, type EventType, type NewEventOf, type StoredRow } from '../../events/catalogue/index.ts';
 import type { EventFilter, EventLog, NewEvent, StoredEvent } from '../../events/log.ts';
 
 interface Row {
@@ -61,6 +61,8 @@ export class SqliteEventLog implements EventLog {
     );
   }
 
+  append<T extends EventType>(event: NewEventOf<T>): Promise<EventOf<T>>;
+  append(event: NewEvent): Promise<StoredEvent>;
   async append(event: NewEvent): Promise<StoredEvent> {
     return (await this.appendAll([event]))[0]!;
   }

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { queryType } from '../../events/log.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +39,7 @@ test('FakeTarget: crash(id) records the crash and restarts on the same port afte
     assert.equal(t.list()[0]!.state, 'crashed');
     assert.equal(await httpStatus(a!.url + '/healthz'), 0);
     await clock.advance(999);
-    assert.equal((await events.query({ types: ['instance.restarted'] })).length, 0);
+    assert.equal((await queryType(events, 'instance.restarted')).length, 0);
     await clock.advance(1);
     const [now] = t.list();
     assert.equal(now!.state, 'ready');
@@ -46,7 +47,7 @@ test('FakeTarget: crash(id) records the crash and restarts on the same port afte
     assert.equal(now!.restarts, 1);
     assert.equal(await httpStatus(a!.url + '/healthz'), 200);
     await t.crash(a!.id);
-    const crashes = await events.query({ types: ['instance.crashed'] });
+    const crashes = await queryType(events, 'instance.crashed');
     assert.deepEqual(crashes.map((e) => e.data.restartInMs), [1000, 2000]);
   } finally {
     await t.close({ stopInstances: true });
@@ -64,7 +65,7 @@ test('FakeTarget: an instance that died between controllers is lost on adopt', a
     await next.kill(a!.id);
     const adopted = await next.adopt();
     assert.deepEqual(adopted.map((i) => i.id), [b!.id]);
-    const lost = await events.query({ types: ['instance.lost'] });
+    const lost = await queryType(events, 'instance.lost');
     assert.deepEqual(lost.map((e) => e.subject), [`instance/${a!.id}`]);
   } finally {
     await next.close({ stopInstances: true });

@@ -7,13 +7,16 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import { GreenlightError } from '../../errors/errors.ts';
+import type { DataBesides } from '../../events/catalogue/index.ts';
 import type { EventLog } from '../../events/log.ts';
 import { probeHealth } from '../health.ts';
 import {
-  instanceEventData,
+  heardInstanceEvent,
+  instanceEvent,
   instanceSubject,
   matchesFilter,
   type InstanceEvent,
+  type InstanceEventBase,
   type InstanceEventType,
   type InstanceFilter,
   type InstanceInfo,
@@ -134,7 +137,7 @@ export class FakeTarget implements Target {
     }
     for (const inst of started) {
       inst.state = 'ready';
-      await this.emit('instance.ready', inst);
+      await this.emit('instance.ready', inst, {});
       opts.onProgress?.(info(inst));
     }
     return started.map(info);
@@ -275,11 +278,12 @@ export class FakeTarget implements Target {
     this.supervised.delete(inst.id);
   }
 
-  private async emit(type: InstanceEventType, inst: FakeInstance, extra: Record<string, unknown> = {}): Promise<void> {
+  private async emit<T extends InstanceEventType>(type: T, inst: FakeInstance, extra: DataBesides<T, InstanceEventBase>): Promise<void> {
     const instance = info(inst);
-    const data = { ...instanceEventData(instance), ...extra };
-    await this.events.append({ type, actor: ACTOR, subject: instanceSubject(inst.id), data });
-    for (const l of [...this.listeners]) l({ type, instance, data });
+    const e = instanceEvent(type, instance, ACTOR, extra);
+    const heard = heardInstanceEvent(e, instance);
+    await this.events.append(e);
+    for (const l of [...this.listeners]) l(heard);
   }
 }
 

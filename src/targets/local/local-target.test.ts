@@ -1,4 +1,5 @@
 import { after, test } from 'node:test';
+import { ofType, type EventOf, type EventType } from '../../events/catalogue/index.ts';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ManualClock, systemClock, type Clock } from '../../clock/clock.ts';
-import type { StoredEvent } from '../../events/log.ts';
+import { queryType, type StoredEvent } from '../../events/log.ts';
 import { MemoryEventLog } from '../../events/memory-log.ts';
 import { httpStatus, targetContract } from '../target.contract.ts';
 import { createTarget, targetConfigSchema } from '../registry.ts';
@@ -50,14 +51,15 @@ function setup(config: Partial<LocalTargetConfig> = {}, clock: Clock = systemClo
 }
 
 /** Resolves with the first event matching, already appended or still to come (real time bound). */
-async function nextEvent(events: MemoryEventLog, type: string, pred: (e: StoredEvent) => boolean = () => true, timeoutMs = 10_000): Promise<StoredEvent> {
+async function nextEvent<T extends EventType>(events: MemoryEventLog, type: T, pred: (e: EventOf<T>) => boolean = () => true, timeoutMs = 10_000): Promise<EventOf<T>> {
   let off = () => {};
-  const coming = new Promise<StoredEvent>((resolve) => {
+  const isIt = ofType(type);
+  const coming = new Promise<EventOf<T>>((resolve) => {
     off = events.subscribe((e) => {
-      if (e.type === type && pred(e)) resolve(e);
+      if (isIt(e) && pred(e)) resolve(e);
     });
   });
-  const already = (await events.query({ types: [type] })).find(pred);
+  const already = (await queryType(events, type)).find(pred);
   if (already) {
     off();
     return already;
@@ -209,7 +211,7 @@ test('LocalTarget: a crash of a ready instance is recorded and restarted with ba
     assert.ok(heard.includes('instance.crashed'), 'listeners hear the crash');
 
     await clock.advance(999);
-    assert.equal((await events.query({ types: ['instance.restarted'] })).length, 0, 'not before the back-off');
+    assert.equal((await queryType(events, 'instance.restarted')).length, 0, 'not before the back-off');
     await clock.advance(1);
     const restarted = await nextEvent(events, 'instance.restarted');
     assert.equal(restarted.data.previousPid, a!.pid);
@@ -227,7 +229,7 @@ test('LocalTarget: a crash of a ready instance is recorded and restarted with ba
     const second = await nextEvent(events, 'instance.crashed', (e) => e.seq > crashed.seq);
     assert.equal(second.data.restartInMs, 2000);
     await clock.advance(1999);
-    assert.equal((await events.query({ types: ['instance.restarted'] })).length, 1);
+    assert.equal((await queryType(events, 'instance.restarted')).length, 1);
     await clock.advance(1);
     await drive(clock, nextEvent(events, 'instance.ready', (e) => e.seq > second.seq));
 
@@ -340,7 +342,7 @@ test('LocalTarget: a record whose pid now belongs to another process is not adop
     const next = new LocalTarget({}, { stateDir, events, clock: systemClock });
     try {
       assert.deepEqual(await next.adopt(), []);
-      const lost = await events.query({ types: ['instance.lost'] });
+      const lost = await queryType(events, 'instance.lost');
       assert.deepEqual(
         lost.map((e) => [e.subject, e.data.reason]).sort(),
         [[`instance/${a!.id}`, 'pid-reused'], ['instance/web-dead', 'not-running']].sort(),

@@ -8,13 +8,16 @@ import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, statSync } 
 import { dirname, join } from 'node:path';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import { GreenlightError, describe } from '../../errors/errors.ts';
+import type { DataBesides } from '../../events/catalogue/index.ts';
 import type { EventLog } from '../../events/log.ts';
 import { probeHealth } from '../health.ts';
 import {
-  instanceEventData,
+  heardInstanceEvent,
+  instanceEvent,
   instanceSubject,
   matchesFilter,
   type InstanceEvent,
+  type InstanceEventBase,
   type InstanceEventType,
   type InstanceFilter,
   type InstanceInfo,
@@ -592,18 +595,19 @@ export class LocalTarget implements Target {
     return out;
   }
 
-  private async emit(type: InstanceEventType, inst: Instance, extra: Record<string, unknown> = {}): Promise<void> {
+  private async emit<T extends InstanceEventType>(type: T, inst: Instance, extra: DataBesides<T, InstanceEventBase>): Promise<void> {
     const instance = this.info(inst);
-    const data = { ...instanceEventData(instance), ...extra };
+    const e = instanceEvent(type, instance, ACTOR, extra);
+    const heard = heardInstanceEvent(e, instance);
     try {
-      await this.events.append({ type, actor: ACTOR, subject: instanceSubject(inst.id), data });
+      await this.events.append(e);
     } catch (err) {
       // supervision must go on even when the log cannot be written; the listeners still hear it
       this.logger?.warn({ err, type, id: inst.id }, 'could not append instance event');
     }
     for (const l of [...this.listeners]) {
       try {
-        l({ type, instance, data });
+        l(heard);
       } catch (err) {
         this.logger?.warn({ err, type }, 'instance event listener threw');
       }
