@@ -144,7 +144,6 @@ function toneOf(word) {
     case 'rolled_back':
     case 'blocked':
     case 'failed':
-    case 'aborted':
     case 'fail':
     case 'crashed':
     case 'down':
