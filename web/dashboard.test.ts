@@ -51,6 +51,13 @@ test('static files: content types, security headers, no traversal, no private fi
   assert.match((await get(port, '/ui/app.js')).type, /^text\/javascript/);
   assert.match((await get(port, '/ui/style.css')).type, /^text\/css/);
   assert.match((await get(port, '/ui/index.html')).type, /^text\/html/);
+  // one ES module per panel, served from web/panels/ and nowhere else below web/
+  for (const panel of ['environments', 'running', 'deployments', 'incidents', 'monitoring', 'feed']) {
+    assert.match((await get(port, `/ui/panels/${panel}.js`)).type, /^text\/javascript/, `panel ${panel}`);
+  }
+  for (const bad of ['/ui/panels/..%2Fapp.js', '/ui/panels/nope.js', '/ui/panels/', '/ui/screenshot/app.js']) {
+    assert.equal((await get(port, bad)).status, 404, bad);
+  }
 
   for (const bad of ['/ui/..%2Fpackage.json', '/ui/..%2F..%2Fpackage.json', '/ui/%2e%2e%2fsrc%2fapi%2fdashboard.ts', '/ui/../package.json', '/ui/dashboard.test.ts', '/ui/screenshot.png', '/ui/.hidden.js', '/ui/nope.js', '/ui/%2Fetc%2Fpasswd']) {
     const r = await get(port, bad);

@@ -46,10 +46,14 @@ export function safeWebFile(name: string): string | undefined {
   return name;
 }
 
+/** The folders under web/ whose files are served too: one ES module per panel lives in panels/. */
+export const WEB_FOLDERS = ['panels'] as const;
+
 export function dashboardRoutes(routes: Routes, opts: { root?: string } = {}): Routes {
   const root = opts.root ?? webRoot;
-  const serve = (name: string | undefined) => async (req: Request) => {
-    const file = name ?? safeWebFile(req.params.file ?? '');
+  const serve = (name: string | undefined, folder?: (typeof WEB_FOLDERS)[number]) => async (req: Request) => {
+    const one = name ?? safeWebFile(req.params.file ?? '');
+    const file = one && folder ? join(folder, one) : one;
     const notFound = () => new GreenlightError('NOT_FOUND', `no dashboard file ${req.path}`, { hint: 'open / for the dashboard' });
     if (!file) throw notFound();
     let body: Buffer;
@@ -74,5 +78,6 @@ export function dashboardRoutes(routes: Routes, opts: { root?: string } = {}): R
   return routes
     .add('GET', '/', serve('index.html'), { public: true })
     .add('GET', '/ui', serve('index.html'), { public: true })
-    .add('GET', '/ui/:file', serve(undefined), { public: true });
+    .add('GET', '/ui/:file', serve(undefined), { public: true })
+    .add('GET', '/ui/panels/:file', serve(undefined, 'panels'), { public: true });
 }

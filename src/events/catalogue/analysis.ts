@@ -1,11 +1,11 @@
 // The verdict of the canary analysis (src/analysis, emitted by src/rollout/canary.ts).
 import { z } from 'zod';
-import { count, defineEvent, deploymentRef, nonEmpty, num, str } from './define.ts';
+import { count, defineEvent, deploymentRef, measured, nonEmpty, num, str } from './define.ts';
 
 const owner = 'analysis';
 const verdict = z.enum(['pass', 'fail', 'inconclusive', 'error']);
 /** requests and errors of one side, with the rate's confidence bounds when measured */
-const side = z.object({ requests: count, errors: count, rate: num.optional(), lower: num.optional(), upper: num.optional() });
+const side = z.object({ requests: count, errors: count, rate: measured.optional(), lower: measured.optional(), upper: measured.optional() });
 
 export const analysisEvents = [
   defineEvent({

@@ -43,6 +43,11 @@ export const nonEmpty = z.string().min(1);
 export const int = z.number().int();
 export const count = z.number().int().nonnegative();
 export const num = z.number();
+/**
+ * A measured figure: NaN when there was nothing to measure (a rate of zero requests). JSON has no
+ * NaN, so the SQLite store gives it back as null: readers meet both.
+ */
+export const measured = z.number().or(z.nan()).nullable();
 /** milliseconds since the epoch */
 export const at = z.number().finite();
 export const ms = z.number().finite().nonnegative();
