@@ -17,6 +17,11 @@ export type ErrorCode =
   | 'CONTROLLER_UNREACHABLE'
   | 'DEPENDENCY_UNREADABLE'
   | 'ROUTER_UNREACHABLE'
+  | 'HOST_UNREACHABLE'
+  | 'HOST_KEY_REJECTED'
+  | 'HOST_AUTH_REFUSED'
+  | 'HOST_COMMAND_FAILED'
+  | 'DISK_FULL'
   | 'INTERNAL';
 
 export const exitCodes = {
@@ -73,6 +78,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'CONTROLLER_UNREACHABLE':
     case 'ROUTER_UNREACHABLE':
     case 'DEPENDENCY_UNREADABLE':
+    case 'HOST_UNREACHABLE':
       return 503;
     default:
       return 500;

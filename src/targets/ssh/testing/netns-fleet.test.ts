@@ -23,7 +23,7 @@ function tryConnect(host: string, port: number): Promise<string> {
 
 test('test fleet: sshd per host at its own address, guarded range, link cut fails locally, teardown removes everything', async (t) => {
   const made = await createTestFleet([{ name: 'staging-1' }, { name: 'web-1' }, { name: 'web-2' }, { name: 'web-3' }]);
-  if (made.skip) return t.skip(made.skip);
+  if (!made.fleet) return t.skip(made.skip);
   const fleet = made.fleet;
   let closed = false;
   try {
