@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'CONTROLLER_UNREACHABLE'
   | 'DEPENDENCY_UNREADABLE'
   | 'ROUTER_UNREACHABLE'
+  /** the event log's files are corrupted, truncated, or were replaced under the open store */
+  | 'LOG_DAMAGED'
   | 'INTERNAL';
 
 export const exitCodes = {
@@ -73,6 +75,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'CONTROLLER_UNREACHABLE':
     case 'ROUTER_UNREACHABLE':
     case 'DEPENDENCY_UNREADABLE':
+    case 'LOG_DAMAGED':
       return 503;
     default:
       return 500;

@@ -26,7 +26,9 @@ export function registerEvents(program: Command): void {
       const loaded = configOf(this);
       const file = join(loaded.stateDir, 'events.db');
       if (!existsSync(file)) throw new GreenlightError('NOT_FOUND', `no event log at ${file}`, { hint: 'it is created by the first greenlight up' });
-      const log = new SqliteEventLog(file);
+      // Read-only: a read-write connection closing here could checkpoint and delete the WAL the
+      // controller is writing, and a reader has no business writing the log.
+      const log = new SqliteEventLog(file, undefined, { readOnly: true });
       const filter: EventFilter = {};
       if (opts.type) filter.types = opts.type.flatMap((t) => t.split(','));
       if (opts.subject) filter.subject = opts.subject;
