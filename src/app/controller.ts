@@ -19,6 +19,7 @@ import { reconcileEnvironment } from '../rollout/reconcile.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
 import { TrafficControl } from '../rollout/traffic.ts';
 import { DependencyFaults } from '../checks/compatibility/faults.ts';
+import { formatIdentity } from '../router/assignment.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
@@ -107,7 +108,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     for (const env of config.environments) {
       for (const service of Object.keys(config.services)) {
         const r = routerFor(env, service);
-        const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin);
+        const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin, formatIdentity(r.identity));
         if (!adopted) spawned.push(() => routers.stop(env.name, service));
         traffic.set(`${env.name}/${service}`, new TrafficControl(client));
         log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock/clock.ts';
 import { Inbound, RESCUED_HEADER, responseHeaders, VERSION_HEADER } from './headers.ts';
-import { clientCookies, rescuerOf, selectRoute, type Compiled, type Route } from './routing.ts';
+import { clientIdentity, rescuerOf, selectRoute, type Compiled, type IdentityReader, type Route } from './routing.ts';
 import { isConnectFailure, markUp, openPool, type Upstreams, type UpstreamState } from './upstreams.ts';
 import { DRILL_HEADER, type RouterFault, type RouterFaults } from './faults.ts';
 
@@ -24,6 +24,8 @@ export interface ProxyHost {
   readonly useUndici: boolean;
   readonly upstreams: Upstreams;
   readonly compiled: Compiled | null;
+  /** where a request's client identity is read from (assignment.ts) */
+  readonly identity: IdentityReader;
   /** answer a canary's failed safe request from the highest-weight version */
   readonly rescue: boolean;
   readonly faults: RouterFaults;
@@ -42,9 +44,8 @@ class Exchange {
   inbound!: Inbound;
   cid: string | undefined = undefined;
   newCid: string | null = null;
-  pinned: string | undefined = undefined;
-  /** the gl_v cookie to set, if any: that of the version first routed to, even when rescued */
-  cookie: string | null = null;
+  /** what picks the version (assignment.ts); undefined: split by weight */
+  identity: string | undefined = undefined;
   /** version whose failure this exchange's current attempts replace */
   rescuedFrom: string | null = null;
   tried = 0;
@@ -226,7 +227,7 @@ class Exchange {
       ures.resume();
       return;
     }
-    const h = responseHeaders(ures.rawHeaders, route.version, this.cookie, this.newCid);
+    const h = responseHeaders(ures.rawHeaders, route.version, this.newCid);
     if (this.rescuedFrom !== null) h.push(RESCUED_HEADER, this.rescuedFrom);
     res.writeHead(status, ures.statusMessage, h);
     ures.pipe(res);
@@ -281,7 +282,6 @@ class Exchange {
     if (to !== null) return this.rescue(to, 0);
     const body = `{"error":"BAD_GATEWAY","message":"router ${this.router.name}: no upstream of version ${this.route.version} could be reached","hint":"the version's instances are down or refusing connections"}`;
     const h: string[] = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), VERSION_HEADER, this.route.version];
-    if (this.cookie !== null) h.push('set-cookie', this.cookie);
     if (this.newCid !== null) h.push('set-cookie', this.newCid);
     if (this.rescuedFrom !== null) h.push(RESCUED_HEADER, this.rescuedFrom);
     res.writeHead(502, h);
@@ -355,7 +355,7 @@ class UndiciCall implements Dispatcher.DispatchHandler {
     if (res.destroyed) return false;
     const raw: string[] = new Array(rawHeaders.length);
     for (let i = 0; i < rawHeaders.length; i++) raw[i] = rawHeaders[i]!.toString('latin1');
-    const h = responseHeaders(raw, route.version, ex.cookie, ex.newCid);
+    const h = responseHeaders(raw, route.version, ex.newCid);
     if (ex.rescuedFrom !== null) h.push(RESCUED_HEADER, ex.rescuedFrom);
     res.writeHead(statusCode, statusMessage, h);
     return true;
@@ -408,9 +408,10 @@ class UndiciCall implements Dispatcher.DispatchHandler {
 
 export function handleRequest(router: ProxyHost, req: http.IncomingMessage, res: http.ServerResponse): void {
   const ex = new Exchange(router, req, res);
-  const inbound = new Inbound(req.rawHeaders, req.socket.remoteAddress, false);
-  clientCookies(inbound.cookie, ex);
-  const route = selectRoute(router.compiled, ex.pinned);
+  const remote = req.socket.remoteAddress;
+  const inbound = new Inbound(req.rawHeaders, remote, false, router.identity.header);
+  clientIdentity(router.identity, inbound.cookie, inbound.identity, remote, ex);
+  const route = selectRoute(router.compiled, ex.identity);
   if (route === null) {
     router.noRoute++;
     const body = router.noRouteBody();
@@ -421,7 +422,6 @@ export function handleRequest(router: ProxyHost, req: http.IncomingMessage, res:
   }
   ex.route = route;
   ex.inbound = inbound;
-  if (ex.pinned !== route.version) ex.cookie = route.versionCookie;
   res.on('close', ex.onClose);
   if (router.faults.count !== 0) {
     const f = router.faults.pick(route.version, router.clock.now());
@@ -454,7 +454,6 @@ function injectFault(ex: Exchange, f: RouterFault): void {
   ex.status = f.status;
   const body = `{"error":"DRILL_FAULT","message":"DRILL ${f.drill}: fault ${f.id} injected by router ${ex.router.name} into version ${ex.route.version}","hint":"this is a rehearsal; greenlight drill stop ends it"}`;
   const h: string[] = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), VERSION_HEADER, ex.route.version, DRILL_HEADER, f.drill];
-  if (ex.cookie !== null) h.push('set-cookie', ex.cookie);
   if (ex.newCid !== null) h.push('set-cookie', ex.newCid);
   res.writeHead(f.status, h);
   res.end(body);

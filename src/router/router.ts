@@ -1,5 +1,6 @@
 // The router: the data plane of one environment. An HTTP/1.1 reverse proxy that splits traffic
-// between versions by the routing table's weights, keeps clients on their version with a cookie,
+// between versions by the routing table's weights, keeps each client on its version by a hash of
+// its identity (assignment.ts),
 // and counts what each version does. It never depends on the controller to serve: the last table
 // is kept in memory and in the state file, so a dead controller changes nothing for users.
 
@@ -15,12 +16,13 @@ import { sameTable, validateTable, type RoutingTable } from './table.ts';
 import { DEFAULT_CLIENT_CAP, snapshot, toPrometheus, type VersionCounters, type RouterStats } from './stats.ts';
 import { handleAdmin, sendJson } from './admin.ts';
 import { handleRequest } from './proxy.ts';
-import { compile, type Compiled } from './routing.ts';
+import { compile, identityReader, type Compiled, type IdentityReader } from './routing.ts';
+import type { IdentitySource } from './assignment.ts';
 import { handleUpgrade } from './upgrade.ts';
 import { Upstreams } from './upstreams.ts';
 import { RouterFaults, type RouterFault } from './faults.ts';
 
-export { CLIENT_COOKIE, VERSION_COOKIE } from './routing.ts';
+export { CLIENT_COOKIE } from './routing.ts';
 export { VERSION_HEADER } from './headers.ts';
 
 export interface RouterOptions {
@@ -55,6 +57,8 @@ export interface RouterOptions {
   rescueCanaryErrors?: boolean;
   /** where the drill faults in force are kept with their absolute expiry; default beside stateFile */
   faultsFile?: string;
+  /** what identifies a client for its version assignment; default Greenlight's own client cookie */
+  identity?: IdentitySource;
 }
 
 export interface ListenAddress {
@@ -117,6 +121,7 @@ class RouterImpl implements Router {
   readonly rescue: boolean;
   readonly faults: RouterFaults;
   private readonly faultsFile: string | undefined;
+  readonly identity: IdentityReader;
   private proxyServer: http.Server | null = null;
   private adminServer: http.Server | null = null;
   private persistChain: Promise<unknown> = Promise.resolve();
@@ -132,6 +137,7 @@ class RouterImpl implements Router {
     this.idleTimeoutMs = opts.upstreamIdleTimeoutMs ?? 60_000;
     this.useUndici = (opts.upstreamClient ?? 'undici') === 'undici';
     this.rescue = opts.rescueCanaryErrors ?? true;
+    this.identity = identityReader(opts.identity);
     this.upstreams = new Upstreams(this.clock, opts, this.idleTimeoutMs);
     this.faultsFile = opts.faultsFile ?? (opts.stateFile ? opts.stateFile.replace(/(\.json)?$/, '.faults.json') : undefined);
     this.faults = new RouterFaults(this.clock, (f) => this.persistFaults(f));
