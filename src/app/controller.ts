@@ -18,6 +18,7 @@ import { recoverInterruptedDeployments } from '../rollout/recovery.ts';
 import { reconcileEnvironment } from '../rollout/reconcile.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
 import { TrafficControl } from '../rollout/traffic.ts';
+import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
@@ -114,6 +115,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       }
     }
 
+    // drills write their dependency-source faults here; every compatibility check reads it
+    const dependencyFaults = new DependencyFaults(join(stateDir, 'drills', 'dependency-faults.json'), clock);
     const checks = new Map<string, Check>(Object.entries(config.checks).map(([name, spec]) => [name, createCheck(name, spec)]));
     const runtime: Runtime = {
       service(name): ServiceRuntime | undefined {
@@ -132,6 +135,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           routerUrl: urlOf(routerFor(env, service).listen),
           checks: env.checks.map((c) => checks.get(c)!),
           dependencies: env.dependencies as EnvironmentRuntime['dependencies'],
+          dependencyFaults,
           instances: env.instances ?? s.instances,
           env: env.env,
           verifyForMs: env.switch.verify_for,
