@@ -18,6 +18,8 @@ import { recoverInterruptedDeployments } from '../rollout/recovery.ts';
 import { reconcileEnvironment } from '../rollout/reconcile.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
 import { TrafficControl } from '../rollout/traffic.ts';
+import { DependencyFaults } from '../checks/compatibility/faults.ts';
+import { formatIdentity } from '../router/assignment.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
@@ -106,13 +108,15 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     for (const env of config.environments) {
       for (const service of Object.keys(config.services)) {
         const r = routerFor(env, service);
-        const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin);
+        const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin, formatIdentity(r.identity));
         if (!adopted) spawned.push(() => routers.stop(env.name, service));
         traffic.set(`${env.name}/${service}`, new TrafficControl(client));
         log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
       }
     }
 
+    // drills write their dependency-source faults here; every compatibility check reads it
+    const dependencyFaults = new DependencyFaults(join(stateDir, 'drills', 'dependency-faults.json'), clock);
     const checks = new Map<string, Check>(Object.entries(config.checks).map(([name, spec]) => [name, createCheck(name, spec)]));
     const runtime: Runtime = {
       service(name): ServiceRuntime | undefined {
@@ -131,6 +135,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           routerUrl: urlOf(routerFor(env, service).listen),
           checks: env.checks.map((c) => checks.get(c)!),
           dependencies: env.dependencies as EnvironmentRuntime['dependencies'],
+          dependencyFaults,
           instances: env.instances ?? s.instances,
           env: env.env,
           verifyForMs: env.switch.verify_for,
