@@ -24,7 +24,10 @@ export async function startOperations(deps: { config: Config; events: EventLog; 
   const onError = (what: string) => (err: unknown) => deps.log(`${what}: ${describe(err)}`);
   const incidents = await startIncidentAutomation({ events, clock, environments: () => config.environments.map((e) => e.name), onError: onError('incidents') });
   const alerting = config.alerting ? createAlerting(config.alerting, { clock, log: events, incidents: incidents.sink(), onError: onError('alerting') }) : undefined;
-  if (alerting) await alerting.silences.restore(events);
+  if (alerting) {
+    const r = await alerting.restore(events);
+    if (r.pages || r.groups) deps.log(`alerting restored: ${r.alerts} alert(s), ${r.groups} group(s), ${r.pages} open page(s)${r.late ? `, ${r.late} escalation(s) late` : ''}`);
+  }
 
   const monitors = new Map<string, MonitorService>();
   for (const env of config.environments) {
