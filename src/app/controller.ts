@@ -9,7 +9,7 @@ import { routerFor, type Config } from '../config/schema.ts';
 import type { Check } from '../checks/check.ts';
 import { createCheck } from '../checks/registry.ts';
 import type { EventLog } from '../events/log.ts';
-import { SqliteEventLog } from '../store/sqlite/sqlite-event-log.ts';
+import { openEventLog, storeSpec } from '../store/registry.ts';
 import { LiveState } from '../state/projection.ts';
 import { createTarget } from '../targets/registry.ts';
 import type { Target } from '../targets/target.ts';
@@ -59,7 +59,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const loaded = loadConfig(opts.configPath);
   const { config, stateDir } = loaded;
   const token = ensureToken(stateDir);
-  const events = new SqliteEventLog(join(stateDir, 'events.db'), clock);
+  const events = await openEventLog(storeSpec(config.store, stateDir), { clock });
   const state = new LiveState(events);
   await state.start();
 
