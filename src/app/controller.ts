@@ -9,7 +9,7 @@ import { routerFor, type Config } from '../config/schema.ts';
 import type { Check } from '../checks/check.ts';
 import { createCheck } from '../checks/registry.ts';
 import type { EventLog } from '../events/log.ts';
-import { SqliteEventLog } from '../store/sqlite/sqlite-event-log.ts';
+import { openEventLog, storeSpec } from '../store/registry.ts';
 import { LiveState } from '../state/projection.ts';
 import { createTarget } from '../targets/registry.ts';
 import type { Target } from '../targets/target.ts';
@@ -18,6 +18,7 @@ import { recoverInterruptedDeployments } from '../rollout/recovery.ts';
 import { reconcileEnvironment } from '../rollout/reconcile.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
 import { TrafficControl } from '../rollout/traffic.ts';
+import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
@@ -58,7 +59,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const loaded = loadConfig(opts.configPath);
   const { config, stateDir } = loaded;
   const token = ensureToken(stateDir);
-  const events = new SqliteEventLog(join(stateDir, 'events.db'), clock);
+  const events = await openEventLog(storeSpec(config.store, stateDir), { clock });
   const state = new LiveState(events);
   await state.start();
 
@@ -114,6 +115,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       }
     }
 
+    // drills write their dependency-source faults here; every compatibility check reads it
+    const dependencyFaults = new DependencyFaults(join(stateDir, 'drills', 'dependency-faults.json'), clock);
     const checks = new Map<string, Check>(Object.entries(config.checks).map(([name, spec]) => [name, createCheck(name, spec)]));
     const runtime: Runtime = {
       service(name): ServiceRuntime | undefined {
@@ -132,6 +135,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           routerUrl: urlOf(routerFor(env, service).listen),
           checks: env.checks.map((c) => checks.get(c)!),
           dependencies: env.dependencies as EnvironmentRuntime['dependencies'],
+          dependencyFaults,
           instances: env.instances ?? s.instances,
           env: env.env,
           verifyForMs: env.switch.verify_for,

@@ -17,6 +17,12 @@ export type ErrorCode =
   | 'CONTROLLER_UNREACHABLE'
   | 'DEPENDENCY_UNREADABLE'
   | 'ROUTER_UNREACHABLE'
+  /** the event store cannot be opened or reached, or is not in a state Greenlight can use */
+  | 'STORE_UNAVAILABLE'
+  /** this controller is a standby: writes go to the leader (data.leader is its address) */
+  | 'NOT_LEADER'
+  /** a write carried a fencing token that is no longer the lease's: another controller leads */
+  | 'FENCED'
   | 'INTERNAL';
 
 export const exitCodes = {
@@ -73,6 +79,9 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'CONTROLLER_UNREACHABLE':
     case 'ROUTER_UNREACHABLE':
     case 'DEPENDENCY_UNREADABLE':
+    case 'STORE_UNAVAILABLE':
+    case 'NOT_LEADER':
+    case 'FENCED':
       return 503;
     default:
       return 500;
@@ -82,6 +91,9 @@ export function httpStatusFor(code: ErrorCode): number {
 export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'CONTROLLER_UNREACHABLE':
+    case 'STORE_UNAVAILABLE':
+    case 'NOT_LEADER':
+    case 'FENCED':
       return exitCodes.unreachable;
     case 'GATE_REFUSED':
     case 'CHECK_FAILED':

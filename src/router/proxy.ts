@@ -13,6 +13,7 @@ import type { Clock } from '../clock/clock.ts';
 import { Inbound, RESCUED_HEADER, responseHeaders, VERSION_HEADER } from './headers.ts';
 import { clientIdentity, rescuerOf, selectRoute, type Compiled, type IdentityReader, type Route } from './routing.ts';
 import { isConnectFailure, markUp, openPool, type Upstreams, type UpstreamState } from './upstreams.ts';
+import { DRILL_HEADER, type RouterFault, type RouterFaults } from './faults.ts';
 
 /** What the request path reads of the router; a type only, so this file does not import router.ts. */
 export interface ProxyHost {
@@ -27,6 +28,7 @@ export interface ProxyHost {
   readonly identity: IdentityReader;
   /** answer a canary's failed safe request from the highest-weight version */
   readonly rescue: boolean;
+  readonly faults: RouterFaults;
   noRoute: number;
   noRouteBody(): string;
 }
@@ -421,7 +423,41 @@ export function handleRequest(router: ProxyHost, req: http.IncomingMessage, res:
   ex.route = route;
   ex.inbound = inbound;
   res.on('close', ex.onClose);
+  if (router.faults.count !== 0) {
+    const f = router.faults.pick(route.version, router.clock.now());
+    if (f !== null) return injectFault(ex, f);
+  }
   ex.attempt();
+}
+
+/**
+ * A drill's fault acts where the upstream would have failed, so everything after it (counters,
+ * rescue of a canary's safe request, the analysis) runs as for a real failure.
+ */
+function injectFault(ex: Exchange, f: RouterFault): void {
+  const res = ex.res;
+  if (f.kind === 'latency') {
+    ex.router.clock.setTimeout(() => {
+      if (!res.destroyed) ex.attempt();
+    }, f.latencyMs);
+    return;
+  }
+  if (f.kind === 'drop') {
+    // counted as an unreachable upstream (status 0), then the client's connection is cut
+    ex.done = true;
+    ex.route.counters.record(0, performance.now() - ex.t0, ex.router.clock.now(), ex.cid);
+    ex.req.socket.destroy();
+    return;
+  }
+  const to = ex.rescuer();
+  if (to !== null) return ex.rescue(to, f.status);
+  ex.status = f.status;
+  const body = `{"error":"DRILL_FAULT","message":"DRILL ${f.drill}: fault ${f.id} injected by router ${ex.router.name} into version ${ex.route.version}","hint":"this is a rehearsal; greenlight drill stop ends it"}`;
+  const h: string[] = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), VERSION_HEADER, ex.route.version, DRILL_HEADER, f.drill];
+  if (ex.newCid !== null) h.push('set-cookie', ex.newCid);
+  res.writeHead(f.status, h);
+  res.end(body);
+  ex.req.resume();
 }
 
 function ignore(): void {}

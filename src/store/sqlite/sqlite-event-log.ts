@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { systemClock, type Clock } from '../../clock/clock.ts';
+import { systemClock, type Clock, type TimerHandle } from '../../clock/clock.ts';
 import type { EventFilter, EventLog, NewEvent, StoredEvent } from '../../events/log.ts';
 
 interface Row {
@@ -24,9 +24,16 @@ export class SqliteEventLog implements EventLog {
   private readonly clock: Clock;
   private readonly insert: StatementSync;
   private listeners = new Set<(e: StoredEvent) => void>();
+  private readonly path: string;
+  /** highest seq handed to listeners */
+  private delivered = 0;
+  private dataVersion = -1;
+  private watcher: FSWatcher | undefined;
+  private safety: TimerHandle | undefined;
 
   constructor(path: string, clock: Clock = systemClock) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.path = path;
     this.db = new DatabaseSync(path);
     this.clock = clock;
     this.db.exec(`
@@ -53,6 +60,7 @@ export class SqliteEventLog implements EventLog {
     this.insert = this.db.prepare(
       'INSERT INTO events (id, type, time, actor, subject, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq',
     );
+    this.delivered = this.lastSeqNow();
   }
 
   async append(event: NewEvent): Promise<StoredEvent> {
@@ -75,8 +83,69 @@ export class SqliteEventLog implements EventLog {
       this.db.exec('ROLLBACK');
       throw err;
     }
-    for (const s of stored) for (const l of this.listeners) l(s);
+    this.catchUp(stored);
     return stored;
+  }
+
+  /**
+   * Hands listeners every event after the last delivered one, in seq order: this object's own
+   * appends, and those of other processes (found when the file changes, see watchFile).
+   */
+  private catchUp(own: StoredEvent[] = []): void {
+    if (!this.db.isOpen) return;
+    const next = own[0]?.seq === this.delivered + 1 ? own : this.rows(this.db.prepare('SELECT seq, id, type, time, actor, subject, data FROM events WHERE seq > ? ORDER BY seq').all(this.delivered) as unknown as Row[]);
+    for (const e of next) {
+      if (e.seq <= this.delivered) continue;
+      this.delivered = e.seq;
+      for (const l of this.listeners) l(own.length ? structuredClone(e) : e);
+    }
+  }
+
+  /**
+   * Other processes' appends reach subscribers without polling the table: inotify on the
+   * database's directory (the WAL file changes on every commit) wakes us, and SQLite's
+   * data_version, which changes only when another connection committed, says whether to read.
+   * A slow data_version check covers filesystems without inotify.
+   */
+  private watchFile(): void {
+    if (this.path === ':memory:' || this.watcher) return;
+    const base = basename(this.path);
+    const check = () => {
+      if (!this.db.isOpen) return;
+      const v = Number((this.db.prepare('PRAGMA data_version').get() as { data_version: number }).data_version);
+      if (v === this.dataVersion) return;
+      this.dataVersion = v;
+      this.catchUp();
+    };
+    try {
+      this.watcher = watch(dirname(this.path), { persistent: false }, (_ev, name) => {
+        if (!name || name.startsWith(base)) check();
+      });
+      this.watcher.on('error', () => undefined);
+    } catch {
+      /* no inotify here: the safety check below still delivers */
+    }
+    const safety = () => {
+      check();
+      if (this.db.isOpen) this.safety = this.clock.setTimeout(safety, 2000);
+    };
+    this.safety = this.clock.setTimeout(safety, 2000);
+  }
+
+  private lastSeqNow(): number {
+    return Number((this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM events').get() as { seq: number }).seq);
+  }
+
+  private rows(rows: Row[]): StoredEvent[] {
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      id: r.id,
+      type: r.type,
+      time: Number(r.time),
+      actor: r.actor,
+      subject: r.subject,
+      data: JSON.parse(r.data) as Record<string, unknown>,
+    }));
   }
 
   async query(filter: EventFilter = {}): Promise<StoredEvent[]> {
@@ -109,30 +178,26 @@ export class SqliteEventLog implements EventLog {
     if (where.length) sql += ' WHERE ' + where.join(' AND ');
     sql += filter.descending ? ' ORDER BY seq DESC' : ' ORDER BY seq ASC';
     if (filter.limit !== undefined) (sql += ' LIMIT ?'), params.push(filter.limit);
-    const rows = this.db.prepare(sql).all(...params) as unknown as Row[];
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      id: r.id,
-      type: r.type,
-      time: Number(r.time),
-      actor: r.actor,
-      subject: r.subject,
-      data: JSON.parse(r.data) as Record<string, unknown>,
-    }));
+    return this.rows(this.db.prepare(sql).all(...params) as unknown as Row[]);
   }
 
   async lastSeq(): Promise<number> {
-    const row = this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM events').get() as { seq: number };
-    return Number(row.seq);
+    return this.lastSeqNow();
   }
 
+  /** Every append to the file, from this or another process, in seq order, once each. */
   subscribe(listener: (e: StoredEvent) => void): () => void {
+    if (this.listeners.size === 0) this.delivered = this.lastSeqNow();
     this.listeners.add(listener);
+    this.watchFile();
     return () => this.listeners.delete(listener);
   }
 
   async close(): Promise<void> {
     this.listeners.clear();
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.safety?.cancel();
     if (this.db.isOpen) this.db.close();
   }
 }
