@@ -8,7 +8,8 @@ import type { Labels } from '../../monitor/series/labels.ts';
 import { fingerprint } from './fingerprint.ts';
 
 export type AlertState = 'pending' | 'firing' | 'resolved';
-export type AlertOrigin = 'rule' | 'alertmanager' | 'api';
+/** rollout: raised by the controller about a running deployment (a starved canary step) */
+export type AlertOrigin = 'rule' | 'alertmanager' | 'api' | 'rollout';
 
 /** What producers hand in: Alertmanager's alert shape with times in ms since the epoch. */
 export interface IncomingAlert {
