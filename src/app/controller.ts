@@ -9,7 +9,7 @@ import { routerFor, type Config } from '../config/schema.ts';
 import type { Check } from '../checks/check.ts';
 import { createCheck } from '../checks/registry.ts';
 import type { EventLog } from '../events/log.ts';
-import { SqliteEventLog } from '../store/sqlite/sqlite-event-log.ts';
+import { openEventLog, storeSpec } from '../store/registry.ts';
 import { LiveState } from '../state/projection.ts';
 import { createTarget } from '../targets/registry.ts';
 import type { Target } from '../targets/target.ts';
@@ -18,6 +18,8 @@ import { recoverInterruptedDeployments } from '../rollout/recovery.ts';
 import { reconcileEnvironment } from '../rollout/reconcile.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
 import { TrafficControl } from '../rollout/traffic.ts';
+import { DependencyFaults } from '../checks/compatibility/faults.ts';
+import { formatIdentity } from '../router/assignment.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
@@ -57,7 +59,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const loaded = loadConfig(opts.configPath);
   const { config, stateDir } = loaded;
   const token = ensureToken(stateDir);
-  const events = new SqliteEventLog(join(stateDir, 'events.db'), clock);
+  const events = await openEventLog(storeSpec(config.store, stateDir), { clock });
   const state = new LiveState(events);
   await state.start();
 
@@ -106,22 +108,24 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     for (const env of config.environments) {
       for (const service of Object.keys(config.services)) {
         const r = routerFor(env, service);
-        const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin);
+        const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin, formatIdentity(r.identity));
         if (!adopted) spawned.push(() => routers.stop(env.name, service));
         traffic.set(`${env.name}/${service}`, new TrafficControl(client));
         log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
       }
     }
 
+    // drills write their dependency-source faults here; every compatibility check reads it
+    const dependencyFaults = new DependencyFaults(join(stateDir, 'drills', 'dependency-faults.json'), clock);
     const checks = new Map<string, Check>(Object.entries(config.checks).map(([name, spec]) => [name, createCheck(name, spec)]));
     const runtime: Runtime = {
       service(name): ServiceRuntime | undefined {
-        const s = config.services[name];
+        const s = Object.hasOwn(config.services, name) ? config.services[name] : undefined;
         if (!s) return undefined;
         return { name, command: s.command, env: s.env, health: { path: s.health.path, timeoutMs: s.health.timeout, intervalMs: s.health.interval }, stopGraceMs: s.stop_grace, instances: s.instances };
       },
       environments(service): EnvironmentRuntime[] {
-        const s = config.services[service];
+        const s = Object.hasOwn(config.services, service) ? config.services[service] : undefined;
         if (!s) return [];
         return config.environments.map((env, index) => ({
           name: env.name,
@@ -131,6 +135,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           routerUrl: urlOf(routerFor(env, service).listen),
           checks: env.checks.map((c) => checks.get(c)!),
           dependencies: env.dependencies as EnvironmentRuntime['dependencies'],
+          dependencyFaults,
           instances: env.instances ?? s.instances,
           env: env.env,
           verifyForMs: env.switch.verify_for,

@@ -6,6 +6,8 @@ import { targetConfigSchema } from '../targets/registry.ts';
 import { rolloutSchema } from '../rollout/schema.ts';
 import { monitorsSchema, slosSchema } from '../monitor/schema.ts';
 import { alertingConfigSchema } from '../alerting/schema.ts';
+import { releasesSchema } from '../releases/artifact.ts';
+import { storeConfigSchema } from '../store/registry.ts';
 
 export const componentSchemas = {
   target: targetConfigSchema,
@@ -15,4 +17,6 @@ export const componentSchemas = {
   monitors: monitorsSchema,
   slos: slosSchema,
   alerting: alertingConfigSchema,
+  releases: releasesSchema,
+  store: storeConfigSchema,
 };

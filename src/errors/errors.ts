@@ -22,6 +22,14 @@ export type ErrorCode =
   | 'HOST_AUTH_REFUSED'
   | 'HOST_COMMAND_FAILED'
   | 'DISK_FULL'
+  /** the event log's files are corrupted, truncated, or were replaced under the open store */
+  | 'LOG_DAMAGED'
+  /** the event store cannot be opened or reached, or is not in a state Greenlight can use */
+  | 'STORE_UNAVAILABLE'
+  /** this controller is a standby: writes go to the leader (data.leader is its address) */
+  | 'NOT_LEADER'
+  /** a write carried a fencing token that is no longer the lease's: another controller leads */
+  | 'FENCED'
   | 'INTERNAL';
 
 export const exitCodes = {
@@ -79,6 +87,10 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'ROUTER_UNREACHABLE':
     case 'DEPENDENCY_UNREADABLE':
     case 'HOST_UNREACHABLE':
+    case 'LOG_DAMAGED':
+    case 'STORE_UNAVAILABLE':
+    case 'NOT_LEADER':
+    case 'FENCED':
       return 503;
     default:
       return 500;
@@ -88,6 +100,9 @@ export function httpStatusFor(code: ErrorCode): number {
 export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'CONTROLLER_UNREACHABLE':
+    case 'STORE_UNAVAILABLE':
+    case 'NOT_LEADER':
+    case 'FENCED':
       return exitCodes.unreachable;
     case 'GATE_REFUSED':
     case 'CHECK_FAILED':

@@ -12,6 +12,7 @@ interface StatusView {
       instances: { id: string; version: string; port: number; state: string; restarts: number; role?: string }[];
       router: { url: string; reachable: boolean; error?: string; versions?: Record<string, { weight: number; requests: number; errors: number }> };
       runningDeployment: string | null;
+      rollout?: { paused: boolean; reason?: string; waiting?: string } | null;
     }[];
   }[];
   monitors?: MonitorView[];
@@ -28,6 +29,7 @@ interface MonitorView {
   slos: { name: string; objective: number; budgetRemaining?: number; compliant?: boolean; problem?: string; alerts: { name?: string; severity?: string; longBurnRate?: number; shortBurnRate?: number }[] }[];
   alerts: { name: string; state: string; value: number; annotations: Record<string, string> }[];
   anomalies: { series: string; score: number; message?: string }[];
+  streamIrregularities?: { series: string; warnings: string[] }[];
   trends: { message: string }[];
 }
 
@@ -49,6 +51,7 @@ function printMonitors(monitors: MonitorView[]): void {
     for (const a of m.alerts) console.log(`  alert ${a.state === 'firing' ? color.red(a.name) : color.yellow(a.name)} ${a.state} value ${a.value}${a.annotations.summary ? ` ${a.annotations.summary}` : ''}`);
     for (const a of m.anomalies) console.log(`  ${color.yellow('anomaly')} ${a.message ?? a.series} (score ${a.score.toFixed(2)})`);
     for (const t of m.trends) console.log(`  ${color.yellow('trend')} ${t.message}`);
+    for (const w of (m.streamIrregularities ?? []).flatMap((i) => i.warnings)) console.log(`  ${color.dim('stream')} ${w}`);
   }
 }
 
@@ -68,6 +71,8 @@ export function registerStatus(program: Command): void {
             const split = Object.entries(r.versions ?? {}).map(([v, x]) => `${v} ${x.weight}% (${x.requests} req, ${x.errors} err)`).join(', ');
             console.log(`  router ${r.url}  ${split || 'no traffic yet'}`);
           }
+          if (svc.rollout?.paused) console.log(`  ${color.yellow(`rollout paused: ${svc.rollout.reason ?? ''}`)}`);
+          else if (svc.rollout?.waiting) console.log(`  ${color.yellow(`rollout waiting for canary traffic: ${svc.rollout.waiting}`)}`);
           for (const i of svc.instances) console.log(`  instance ${i.id} ${i.version} :${i.port} ${i.state === 'ready' ? color.green(i.state) : color.yellow(i.state)}${i.restarts ? ` restarts ${i.restarts}` : ''}`);
         }
       }
