@@ -24,6 +24,8 @@ import { splitHostPort, urlOf } from './free-port.ts';
 import { apiRoutes } from '../api/routes.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { startOperations, type Operations } from './operations.ts';
+import { CHAIN_HINT, verifyChain } from '../audit/chain.ts';
+import { startHeadWebhook } from '../audit/head-webhook.ts';
 
 export interface ControllerOptions {
   configPath?: string;
@@ -58,6 +60,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const { config, stateDir } = loaded;
   const token = ensureToken(stateDir);
   const events = new SqliteEventLog(join(stateDir, 'events.db'), clock);
+  await refuseBrokenChain(events, join(stateDir, 'events.db'), log);
   const state = new LiveState(events);
   await state.start();
 
@@ -155,6 +158,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       }
     }
     const operations = await startOperations({ config, events, clock, runtime, log });
+    const headWebhook = config.audit.head_webhook ? startHeadWebhook(config.audit.head_webhook, { events, clock, controller: urlOf(config.controller.listen), log }) : undefined;
 
     const controller: Controller = {
       loaded,
@@ -177,6 +181,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         // Never leave traffic on an unverified release because the controller went away.
         await deployer.abortAll('controller (shutting down)');
         await operations.stop();
+        headWebhook?.stop();
         if (o.stopAll) {
           await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));
         }
@@ -189,4 +194,21 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     server.on('request', apiRoutes(controller).handler(() => token));
     return controller;
   }
+}
+
+/**
+ * The controller decides from the log, so it does not start on a log whose record was rewritten:
+ * it names the first event concerned and says what to do (see docs/audit.md).
+ */
+async function refuseBrokenChain(events: EventLog, file: string, log: (line: string) => void): Promise<void> {
+  const v = await verifyChain(events);
+  if (v.ok) {
+    log(`audit chain intact: ${v.checked} event(s)${v.head ? `, head ${v.head.seq}:${v.head.hash.slice(0, 16)}…` : ''}${v.accepted ? ` (break accepted at seq ${v.accepted.seq} by ${v.accepted.actor})` : ''}`);
+    return;
+  }
+  await events.close();
+  throw new GreenlightError('AUDIT_CHAIN_BROKEN', `the controller refuses to start: the hash chain of ${file} is broken: ${v.problem!.detail}`, {
+    hint: `${CHAIN_HINT}. Details: greenlight audit verify`,
+    data: { problem: v.problem },
+  });
 }

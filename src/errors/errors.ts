@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'CONTROLLER_UNREACHABLE'
   | 'DEPENDENCY_UNREADABLE'
   | 'ROUTER_UNREACHABLE'
+  | 'AUDIT_CHAIN_BROKEN'
   | 'INTERNAL';
 
 export const exitCodes = {
@@ -69,6 +70,7 @@ export function httpStatusFor(code: ErrorCode): number {
       return 404;
     case 'CONFLICT':
     case 'GATE_REFUSED':
+    case 'AUDIT_CHAIN_BROKEN':
       return 409;
     case 'CONTROLLER_UNREACHABLE':
     case 'ROUTER_UNREACHABLE':
@@ -89,6 +91,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'INSTANCE_CRASHED':
       return exitCodes.deploymentNotPromoted;
     case 'INTERNAL':
+    case 'AUDIT_CHAIN_BROKEN':
       return 1;
     default:
       return exitCodes.usage;

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { systemClock, type Clock } from '../../clock/clock.ts';
 import type { EventFilter, EventLog, NewEvent, StoredEvent } from '../../events/log.ts';
+import { CHAIN_STARTED, chainNext, GENESIS_HASH, legacyHead } from '../../audit/chain.ts';
 
 interface Row {
   seq: number;
@@ -13,6 +14,13 @@ interface Row {
   actor: string;
   subject: string;
   data: string;
+  hash: string | null;
+  prev_hash: string | null;
+}
+
+export interface SqliteEventLogOptions {
+  /** open without creating or migrating anything (audit verify, readers) */
+  readOnly?: boolean;
 }
 
 /**
@@ -25,10 +33,16 @@ export class SqliteEventLog implements EventLog {
   private readonly insert: StatementSync;
   private listeners = new Set<(e: StoredEvent) => void>();
 
-  constructor(path: string, clock: Clock = systemClock) {
+  constructor(path: string, clock: Clock = systemClock, opts: SqliteEventLogOptions = {}) {
+    this.clock = clock;
+    if (opts.readOnly) {
+      this.db = new DatabaseSync(path, { readOnly: true });
+      this.db.exec('PRAGMA busy_timeout = 5000;');
+      this.insert = this.db.prepare('SELECT 1');
+      return;
+    }
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new DatabaseSync(path);
-    this.clock = clock;
     this.db.exec(`
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;
@@ -40,7 +54,9 @@ export class SqliteEventLog implements EventLog {
         time INTEGER NOT NULL,
         actor TEXT NOT NULL,
         subject TEXT NOT NULL,
-        data TEXT NOT NULL
+        data TEXT NOT NULL,
+        hash TEXT,
+        prev_hash TEXT
       );
       CREATE INDEX IF NOT EXISTS events_type ON events(type);
       CREATE INDEX IF NOT EXISTS events_subject ON events(subject);
@@ -50,9 +66,29 @@ export class SqliteEventLog implements EventLog {
       CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
     `);
-    this.insert = this.db.prepare(
-      'INSERT INTO events (id, type, time, actor, subject, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq',
-    );
+    this.migrateToChain();
+    this.insert = this.db.prepare('INSERT INTO events (seq, id, type, time, actor, subject, data, hash, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.startChainIfLegacy();
+  }
+
+  /** A log written before chaining has no hash columns: add them (old rows keep NULL). */
+  private migrateToChain(): void {
+    const cols = new Set((this.db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name));
+    if (!cols.has('hash')) this.db.exec('ALTER TABLE events ADD COLUMN hash TEXT');
+    if (!cols.has('prev_hash')) this.db.exec('ALTER TABLE events ADD COLUMN prev_hash TEXT');
+  }
+
+  /**
+   * Old events (no hash) are covered as one block: the first chained event is an anchor whose
+   * prevHash is the chain computed over all of them, so changing any of them later breaks the link.
+   */
+  private startChainIfLegacy(): void {
+    const last = this.db.prepare('SELECT hash FROM events ORDER BY seq DESC LIMIT 1').get() as { hash: string | null } | undefined;
+    if (!last || last.hash) return;
+    const anyChained = this.db.prepare('SELECT 1 AS x FROM events WHERE hash IS NOT NULL LIMIT 1').get();
+    if (anyChained) return; // unhashed rows after chained ones: tampering, for audit verify to report, not to paper over
+    const count = (this.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+    this.appendSync([{ type: CHAIN_STARTED, actor: 'controller', subject: 'audit', data: { legacyEvents: Number(count), note: 'events before this one were recorded without hashes; they are covered as one block by this event\'s prevHash' } }]);
   }
 
   async append(event: NewEvent): Promise<StoredEvent> {
@@ -60,23 +96,59 @@ export class SqliteEventLog implements EventLog {
   }
 
   async appendAll(events: NewEvent[]): Promise<StoredEvent[]> {
-    const stored: StoredEvent[] = [];
+    const stored = this.appendSync(events);
+    for (const s of stored) for (const l of this.listeners) l(s);
+    return stored;
+  }
+
+  private appendSync(events: NewEvent[]): StoredEvent[] {
+    // The write lock is taken before reading the head, so two writers never chain onto the same event.
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      for (const e of events) {
-        const id = randomUUID();
-        const time = e.time ?? this.clock.now();
-        const data = e.data ?? {};
-        const row = this.insert.get(id, e.type, time, e.actor, e.subject, JSON.stringify(data)) as { seq: number };
-        stored.push({ seq: Number(row.seq), id, type: e.type, time, actor: e.actor, subject: e.subject, data: structuredClone(data) });
-      }
+      const last = this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string | null } | undefined;
+      let prev = last?.hash ?? GENESIS_HASH;
+      if (last && !last.hash) prev = legacyHead(this.rows('SELECT seq, id, type, time, actor, subject, data, hash, prev_hash FROM events ORDER BY seq'));
+      // seq follows the highest ever handed out (AUTOINCREMENT's rule), so a cut-off tail is not silently reused
+      const next = Math.max(Number(last?.seq ?? 0), this.highWaterSync()) + 1;
+      const chained = chainNext(
+        prev,
+        events.map((e, i) => ({ seq: next + i, id: randomUUID(), type: e.type, time: e.time ?? this.clock.now(), actor: e.actor, subject: e.subject, data: structuredClone(e.data ?? {}) })),
+      );
+      for (const c of chained) this.insert.run(c.seq, c.id, c.type, c.time, c.actor, c.subject, JSON.stringify(c.data), c.hash, c.prevHash);
       this.db.exec('COMMIT');
+      return chained;
     } catch (err) {
       this.db.exec('ROLLBACK');
       throw err;
     }
-    for (const s of stored) for (const l of this.listeners) l(s);
-    return stored;
+  }
+
+  private highWaterSync(): number {
+    try {
+      const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as { seq: number } | undefined;
+      return Number(row?.seq ?? 0);
+    } catch {
+      return 0; // no AUTOINCREMENT row yet
+    }
+  }
+
+  async highWaterSeq(): Promise<number> {
+    return this.highWaterSync();
+  }
+
+  private rows(sql: string, ...params: (string | number)[]): StoredEvent[] {
+    const rows = this.db.prepare(sql).all(...params) as unknown as Row[];
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      id: r.id,
+      type: r.type,
+      time: Number(r.time),
+      actor: r.actor,
+      subject: r.subject,
+      data: JSON.parse(r.data) as Record<string, unknown>,
+      ...(r.hash ? { hash: r.hash } : {}),
+      ...(r.prev_hash ? { prevHash: r.prev_hash } : {}),
+    }));
   }
 
   async query(filter: EventFilter = {}): Promise<StoredEvent[]> {
@@ -105,20 +177,11 @@ export class SqliteEventLog implements EventLog {
     if (filter.afterSeq !== undefined) (where.push('seq > ?'), params.push(filter.afterSeq));
     if (filter.since !== undefined) (where.push('time >= ?'), params.push(filter.since));
     if (filter.until !== undefined) (where.push('time <= ?'), params.push(filter.until));
-    let sql = 'SELECT seq, id, type, time, actor, subject, data FROM events';
+    let sql = 'SELECT seq, id, type, time, actor, subject, data, hash, prev_hash FROM events';
     if (where.length) sql += ' WHERE ' + where.join(' AND ');
     sql += filter.descending ? ' ORDER BY seq DESC' : ' ORDER BY seq ASC';
     if (filter.limit !== undefined) (sql += ' LIMIT ?'), params.push(filter.limit);
-    const rows = this.db.prepare(sql).all(...params) as unknown as Row[];
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      id: r.id,
-      type: r.type,
-      time: Number(r.time),
-      actor: r.actor,
-      subject: r.subject,
-      data: JSON.parse(r.data) as Record<string, unknown>,
-    }));
+    return this.rows(sql, ...params);
   }
 
   async lastSeq(): Promise<number> {
