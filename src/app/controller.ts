@@ -9,7 +9,7 @@ import { routerFor, type Config } from '../config/schema.ts';
 import type { Check } from '../checks/check.ts';
 import { createCheck } from '../checks/registry.ts';
 import type { EventLog } from '../events/log.ts';
-import { SqliteEventLog } from '../store/sqlite/sqlite-event-log.ts';
+import { describeStore, openEventLog, storeSpec } from '../store/registry.ts';
 import { LiveState } from '../state/projection.ts';
 import { createTarget } from '../targets/registry.ts';
 import type { Target } from '../targets/target.ts';
@@ -18,6 +18,8 @@ import { recoverInterruptedDeployments } from '../rollout/recovery.ts';
 import { reconcileEnvironment } from '../rollout/reconcile.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
 import { TrafficControl } from '../rollout/traffic.ts';
+import { DependencyFaults } from '../checks/compatibility/faults.ts';
+import { formatIdentity } from '../router/assignment.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
@@ -59,8 +61,9 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const loaded = loadConfig(opts.configPath);
   const { config, stateDir } = loaded;
   const token = ensureToken(stateDir);
-  const events = new SqliteEventLog(join(stateDir, 'events.db'), clock);
-  await refuseBrokenChain(events, join(stateDir, 'events.db'), log);
+  const spec = storeSpec(config.store, stateDir);
+  const events = await openEventLog(spec, { clock });
+  await refuseBrokenChain(events, describeStore(spec), log);
   const state = new LiveState(events);
   await state.start();
 
@@ -109,13 +112,15 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     for (const env of config.environments) {
       for (const service of Object.keys(config.services)) {
         const r = routerFor(env, service);
-        const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin);
+        const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin, formatIdentity(r.identity));
         if (!adopted) spawned.push(() => routers.stop(env.name, service));
         traffic.set(`${env.name}/${service}`, new TrafficControl(client));
         log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
       }
     }
 
+    // drills write their dependency-source faults here; every compatibility check reads it
+    const dependencyFaults = new DependencyFaults(join(stateDir, 'drills', 'dependency-faults.json'), clock);
     const checks = new Map<string, Check>(Object.entries(config.checks).map(([name, spec]) => [name, createCheck(name, spec)]));
     const runtime: Runtime = {
       service(name): ServiceRuntime | undefined {
@@ -134,6 +139,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           routerUrl: urlOf(routerFor(env, service).listen),
           checks: env.checks.map((c) => checks.get(c)!),
           dependencies: env.dependencies as EnvironmentRuntime['dependencies'],
+          dependencyFaults,
           instances: env.instances ?? s.instances,
           env: env.env,
           verifyForMs: env.switch.verify_for,
@@ -200,14 +206,14 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
  * The controller decides from the log, so it does not start on a log whose record was rewritten:
  * it names the first event concerned and says what to do (see docs/audit.md).
  */
-async function refuseBrokenChain(events: EventLog, file: string, log: (line: string) => void): Promise<void> {
+async function refuseBrokenChain(events: EventLog, store: string, log: (line: string) => void): Promise<void> {
   const v = await verifyChain(events);
   if (v.ok) {
     log(`audit chain intact: ${v.checked} event(s)${v.head ? `, head ${v.head.seq}:${v.head.hash.slice(0, 16)}…` : ''}${v.accepted ? ` (break accepted at seq ${v.accepted.seq} by ${v.accepted.actor})` : ''}`);
     return;
   }
   await events.close();
-  throw new GreenlightError('AUDIT_CHAIN_BROKEN', `the controller refuses to start: the hash chain of ${file} is broken: ${v.problem!.detail}`, {
+  throw new GreenlightError('AUDIT_CHAIN_BROKEN', `the controller refuses to start: the hash chain of ${store} is broken: ${v.problem!.detail}`, {
     hint: `${CHAIN_HINT}. Details: greenlight audit verify`,
     data: { problem: v.problem },
   });

@@ -20,6 +20,8 @@ export interface RouterRecord {
   stateFile: string;
   logFile: string;
   startedAt: number;
+  /** the --identity the router was started with (absent in records of older routers: greenlight) */
+  identity?: string;
 }
 
 const routerEntry = fileURLToPath(new URL('../router/main.ts', import.meta.url));
@@ -57,9 +59,9 @@ export class RouterProcesses {
   }
 
   /** Adopts a running router for this environment/service, or starts one. */
-  async ensure(environment: string, service: string, listen: string, admin: string | undefined): Promise<{ record: RouterRecord; client: RouterClient; adopted: boolean }> {
+  async ensure(environment: string, service: string, listen: string, admin: string | undefined, identity = 'greenlight'): Promise<{ record: RouterRecord; client: RouterClient; adopted: boolean }> {
     const existing = this.readRecord(environment, service);
-    if (existing && existing.listen === listen && (!admin || existing.admin === admin) && alive(existing.pid)) {
+    if (existing && existing.listen === listen && (!admin || existing.admin === admin) && (existing.identity ?? 'greenlight') === identity && alive(existing.pid)) {
       const client = this.client(existing);
       if (await client.health().then(() => true, () => false)) {
         await this.events.append({ type: 'router.adopted', actor: 'controller', subject: `router/${environment}/${service}`, data: { environment, service, pid: existing.pid, listen, admin: existing.admin } });
@@ -79,7 +81,7 @@ export class RouterProcesses {
     const stateFile = join(this.dir, `${environment}--${service}.table.json`);
     const logFile = join(this.dir, `${environment}--${service}.log`);
     const out = openSync(logFile, 'a');
-    const child = spawn(process.execPath, [routerEntry, '--name', `${environment}/${service}`, '--listen', listen, '--admin', adminAddr, '--state-file', stateFile, '--token-file', this.tokenFile], {
+    const child = spawn(process.execPath, [routerEntry, '--name', `${environment}/${service}`, '--listen', listen, '--admin', adminAddr, '--state-file', stateFile, '--token-file', this.tokenFile, '--identity', identity], {
       detached: true,
       stdio: ['ignore', 'pipe', out],
     });
@@ -109,7 +111,7 @@ export class RouterProcesses {
     }
     child.stdout!.destroy();
     child.unref();
-    const record: RouterRecord = { environment, service, pid: child.pid!, listen, admin: adminAddr, stateFile, logFile, startedAt: this.clock.now() };
+    const record: RouterRecord = { environment, service, pid: child.pid!, listen, admin: adminAddr, stateFile, logFile, startedAt: this.clock.now(), identity };
     writeFileSync(this.recordFile(environment, service), JSON.stringify(record, null, 2));
     await this.events.append({ type: 'router.started', actor: 'controller', subject: `router/${environment}/${service}`, data: { ...record } });
     return { record, client: this.client(record), adopted: false };

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { Clock } from '../clock/clock.ts';
 import type { DependencySource } from './compatibility/sources.ts';
+import type { DependencyFaultLookup } from './compatibility/faults.ts';
 
 export type { DependencySource };
 
@@ -32,6 +33,8 @@ export interface CheckContext {
   instanceUrls: string[];
   /** where the environment reads each dependency's running version (the parsed config, by dependency name) */
   dependencies: Record<string, DependencySource>;
+  /** drill faults that replace a dependency source's answer while in force */
+  dependencyFaults?: DependencyFaultLookup;
   signal?: AbortSignal;
   clock: Clock;
 }

@@ -7,6 +7,7 @@ import { rolloutSchema } from '../rollout/schema.ts';
 import { monitorsSchema, slosSchema } from '../monitor/schema.ts';
 import { alertingConfigSchema } from '../alerting/schema.ts';
 import { auditConfigSchema } from '../audit/schema.ts';
+import { storeConfigSchema } from '../store/registry.ts';
 
 export const componentSchemas = {
   target: targetConfigSchema,
@@ -17,4 +18,5 @@ export const componentSchemas = {
   slos: slosSchema,
   alerting: alertingConfigSchema,
   audit: auditConfigSchema,
+  store: storeConfigSchema,
 };

@@ -38,10 +38,22 @@ export const serviceSchema = z.strictObject({
   slos: componentSchemas.slos.default([]),
 });
 
+const headerOrCookieName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'must be a header or cookie name (1-128 token characters)');
+
+/** what identifies a client, so it stays on one version (see README, "Who gets the canary") */
+const identitySchema = z.discriminatedUnion('from', [
+  z.strictObject({ from: z.literal('greenlight') }),
+  z.strictObject({ from: z.literal('cookie'), name: headerOrCookieName }),
+  z.strictObject({ from: z.literal('header'), name: headerOrCookieName }),
+  z.strictObject({ from: z.literal('address') }),
+]);
+
 const routerSchema = z.strictObject({
   listen: listenAddress,
   /** the router's admin API (stats, routing table); a free loopback port is picked when absent */
   admin: listenAddress.optional(),
+  /** client identity hashed for the canary assignment: Greenlight's cookie (default), a session cookie, a header or the address */
+  identity: identitySchema.default({ from: 'greenlight' }),
 });
 
 export const switchSchema = z.strictObject({
@@ -72,6 +84,8 @@ export const configSchema = z
   .strictObject({
     version: z.literal(1, { message: 'expected version: 1' }),
     state_dir: z.string().default('.greenlight'),
+    /** where the event log lives: `{ kind: sqlite }` (default, <state_dir>/events.db) or `{ kind: postgres, url }` */
+    store: componentSchemas.store.default({ kind: 'sqlite', path: 'events.db' }),
     controller: z
       .strictObject({ listen: listenAddress.default('127.0.0.1:7070') })
       .default({ listen: '127.0.0.1:7070' }),

@@ -18,6 +18,12 @@ export type ErrorCode =
   | 'DEPENDENCY_UNREADABLE'
   | 'ROUTER_UNREACHABLE'
   | 'AUDIT_CHAIN_BROKEN'
+  /** the event store cannot be opened or reached, or is not in a state Greenlight can use */
+  | 'STORE_UNAVAILABLE'
+  /** this controller is a standby: writes go to the leader (data.leader is its address) */
+  | 'NOT_LEADER'
+  /** a write carried a fencing token that is no longer the lease's: another controller leads */
+  | 'FENCED'
   | 'INTERNAL';
 
 export const exitCodes = {
@@ -75,6 +81,9 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'CONTROLLER_UNREACHABLE':
     case 'ROUTER_UNREACHABLE':
     case 'DEPENDENCY_UNREADABLE':
+    case 'STORE_UNAVAILABLE':
+    case 'NOT_LEADER':
+    case 'FENCED':
       return 503;
     default:
       return 500;
@@ -84,6 +93,9 @@ export function httpStatusFor(code: ErrorCode): number {
 export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'CONTROLLER_UNREACHABLE':
+    case 'STORE_UNAVAILABLE':
+    case 'NOT_LEADER':
+    case 'FENCED':
       return exitCodes.unreachable;
     case 'GATE_REFUSED':
     case 'CHECK_FAILED':

@@ -55,7 +55,11 @@ export interface EventLog {
    * a PostgreSQL sequence): larger than lastSeq when events were cut off the end.
    */
   highWaterSeq?(): Promise<number>;
-  /** called after each append made through this log object (same process) */
+  /**
+   * Called once for each event appended after subscribing, in seq order. The real stores deliver
+   * the appends of every process sharing the log (PostgreSQL LISTEN/NOTIFY, SQLite a file watch);
+   * the in-memory fake only its own.
+   */
   subscribe(listener: (event: StoredEvent) => void): () => void;
   close(): Promise<void>;
 }
@@ -71,4 +75,19 @@ export function matchesFilter(e: StoredEvent, f: EventFilter): boolean {
   if (f.since !== undefined && e.time < f.since) return false;
   if (f.until !== undefined && e.time > f.until) return false;
   return true;
+}
+
+/**
+ * Reads a log of any size page by page (afterSeq + limit), so neither the store nor the reader
+ * holds the whole log in memory at once.
+ */
+export async function* pages(log: EventLog, filter: EventFilter = {}, pageSize = 1000): AsyncGenerator<StoredEvent[]> {
+  let after = filter.afterSeq ?? 0;
+  for (;;) {
+    const page = await log.query({ ...filter, afterSeq: after, limit: pageSize, descending: false });
+    if (page.length === 0) return;
+    yield page;
+    after = page[page.length - 1]!.seq;
+    if (page.length < pageSize) return;
+  }
 }

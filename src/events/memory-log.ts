@@ -18,6 +18,12 @@ export class MemoryEventLog implements EventLog {
   }
 
   async appendAll(events: NewEvent[]): Promise<StoredEvent[]> {
+    // what the real stores' NOT NULL columns refuse, refused here too, before anything is kept
+    for (const e of events) {
+      for (const k of ['type', 'actor', 'subject'] as const) {
+        if (typeof e[k] !== 'string') throw new TypeError(`event ${k} must be a string, got ${typeof e[k]}`);
+      }
+    }
     const stored = chainNext(
       this.events.at(-1)?.hash ?? GENESIS_HASH,
       events.map((e, i) => ({

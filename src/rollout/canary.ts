@@ -241,6 +241,7 @@ async function diagnose(step: EnvironmentStep): Promise<void> {
     routerUrl: env.routerUrl,
     instanceUrls: [],
     dependencies: env.dependencies,
+    ...(env.dependencyFaults ? { dependencyFaults: env.dependencyFaults } : {}),
     clock: deps.clock,
   });
   await deps.events.append({

@@ -90,6 +90,7 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
     routerUrl: env.routerUrl,
     instanceUrls: env.target.list({ service: release.service, version: release.version, environment: env.name }).map((i) => i.url),
     dependencies: env.dependencies,
+    ...(env.dependencyFaults ? { dependencyFaults: env.dependencyFaults } : {}),
     signal: step.signal,
     clock: deps.clock,
   });

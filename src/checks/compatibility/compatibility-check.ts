@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { duration } from '../../config/duration.ts';
 import { describe, GreenlightError } from '../../errors/errors.ts';
 import { phaseSchema, worstVerdict, type Check, type CheckContext, type CheckResult, type CheckVerdict } from '../check.ts';
-import { readDependencyVersion } from './sources.ts';
+import { readDependencyVersion, type DependencySource } from './sources.ts';
+import type { DependencyFault } from './faults.ts';
 
 export const compatibilityCheckSchema = z.strictObject({
   kind: z.literal('compatibility'),
@@ -76,8 +77,9 @@ async function evaluate(ctx: CheckContext, releaseRef: string, dep: string, rang
     };
   }
   let read;
+  const fault = ctx.dependencyFaults?.active(ctx.environment, dep, ctx.clock.now()) ?? null;
   try {
-    read = await readDependencyVersion(dep, source, { clock: ctx.clock, signal: ctx.signal, timeoutMs });
+    read = fault ? drillRead(fault, source) : await readDependencyVersion(dep, source, { clock: ctx.clock, signal: ctx.signal, timeoutMs });
   } catch (err) {
     const hint = err instanceof GreenlightError ? err.hint : undefined;
     return { ...base, verdict: 'error', message: describe(err), ...(hint ? { hint } : {}) };
@@ -93,6 +95,18 @@ async function evaluate(ctx: CheckContext, releaseRef: string, dep: string, rang
     message: `${dep} ${read.version} does not satisfy "${range}" required by ${releaseRef} (read from ${read.where})`,
     hint: `upgrade ${dep} in ${ctx.environment} to a version in ${range}, or release a version of ${ctx.service} that supports ${read.version}`,
   };
+}
+
+/** The drill's answer in place of the source's; `where` says so, so no one mistakes it for the real version. */
+function drillRead(f: DependencyFault, source: DependencySource): { version: string; raw: string; where: string } {
+  const real = source.kind === 'http' ? source.url : source.kind;
+  if (f.report === 'unreachable') {
+    throw new GreenlightError('DEPENDENCY_UNREADABLE', `DRILL ${f.drill}: ${f.dependency} is unreachable (fault ${f.id} in place of ${real})`, {
+      retryable: true,
+      hint: 'this is a rehearsal: greenlight drill stop ends it',
+    });
+  }
+  return { version: f.report, raw: f.report, where: `DRILL ${f.drill} fault ${f.id} (in place of ${real})` };
 }
 
 function summarise(verdict: CheckVerdict, findings: DependencyFinding[], releaseRef: string, environment: string): string {

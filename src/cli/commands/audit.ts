@@ -2,18 +2,19 @@
 // directly (like `greenlight events`), so it works while the controller is down or refuses to start.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { acceptBreak, CHAIN_HINT, parseHead, verifyChain, type ChainHead } from '../../audit/chain.ts';
 import { GreenlightError } from '../../errors/errors.ts';
-import { SqliteEventLog } from '../../store/sqlite/sqlite-event-log.ts';
+import type { EventLog } from '../../events/log.ts';
+import { describeStore, openEventLog, storeSpec } from '../../store/registry.ts';
 import { configOf, globals } from '../context.ts';
 import { color, printJson } from '../output.ts';
 
-function openLog(cmd: Command, readOnly: boolean): { log: SqliteEventLog; file: string } {
-  const file = join(configOf(cmd).stateDir, 'events.db');
-  if (!existsSync(file)) throw new GreenlightError('NOT_FOUND', `no event log at ${file}`, { hint: 'it is created by the first greenlight up' });
-  return { log: new SqliteEventLog(file, undefined, { readOnly }), file };
+async function openLog(cmd: Command, readOnly: boolean): Promise<{ log: EventLog; file: string }> {
+  const loaded = configOf(cmd);
+  const spec = storeSpec(loaded.config.store, loaded.stateDir);
+  if (spec.kind === 'sqlite' && !existsSync(spec.file)) throw new GreenlightError('NOT_FOUND', `no event log at ${spec.file}`, { hint: 'it is created by the first greenlight up' });
+  return { log: await openEventLog(spec, { readOnly }), file: describeStore(spec) };
 }
 
 function readAnchor(value: string): ChainHead {
@@ -33,7 +34,7 @@ export function registerAudit(program: Command): void {
     .description('check every event against its hash and its predecessor; names the first event changed, removed or reordered (exit 1 when broken)')
     .option('--anchor <head>', 'an exported head (file from `audit head --out`, or "<seq>:<hash>"): also catches a recomputed chain or a cut-off tail')
     .action(async function (this: Command, opts: { anchor?: string }) {
-      const { log, file } = openLog(this, true);
+      const { log, file } = await openLog(this, true);
       try {
         const anchor = opts.anchor ? readAnchor(opts.anchor) : undefined;
         const r = await verifyChain(log, anchor ? { anchor } : {});
@@ -58,7 +59,7 @@ export function registerAudit(program: Command): void {
     .description('print the chain head (last seq and hash); keep copies elsewhere and check with `audit verify --anchor`')
     .option('--out <file>', 'also write it to a file (JSON)')
     .action(async function (this: Command, opts: { out?: string }) {
-      const { log } = openLog(this, true);
+      const { log } = await openLog(this, true);
       try {
         const last = (await log.query({ descending: true, limit: 1 }))[0];
         if (!last?.hash) throw new GreenlightError('NOT_FOUND', 'the log has no chained event yet', { hint: 'start the controller once (greenlight up)' });
@@ -77,7 +78,7 @@ export function registerAudit(program: Command): void {
     .requiredOption('--reason <text>', 'why the break is accepted (kept in the record)')
     .action(async function (this: Command, opts: { reason: string }) {
       if (!opts.reason.trim()) throw new GreenlightError('USAGE', '--reason must not be empty');
-      const { log } = openLog(this, false);
+      const { log } = await openLog(this, false);
       try {
         // no controller runs here to authenticate anyone: the actor is the local account that holds the file
         const out = await acceptBreak(log, { actor: `local:${userInfo().username}`, reason: opts.reason.trim() });

@@ -28,6 +28,7 @@ interface MonitorView {
   slos: { name: string; objective: number; budgetRemaining?: number; compliant?: boolean; problem?: string; alerts: { name?: string; severity?: string; longBurnRate?: number; shortBurnRate?: number }[] }[];
   alerts: { name: string; state: string; value: number; annotations: Record<string, string> }[];
   anomalies: { series: string; score: number; message?: string }[];
+  streamIrregularities?: { series: string; warnings: string[] }[];
   trends: { message: string }[];
 }
 
@@ -49,6 +50,7 @@ function printMonitors(monitors: MonitorView[]): void {
     for (const a of m.alerts) console.log(`  alert ${a.state === 'firing' ? color.red(a.name) : color.yellow(a.name)} ${a.state} value ${a.value}${a.annotations.summary ? ` ${a.annotations.summary}` : ''}`);
     for (const a of m.anomalies) console.log(`  ${color.yellow('anomaly')} ${a.message ?? a.series} (score ${a.score.toFixed(2)})`);
     for (const t of m.trends) console.log(`  ${color.yellow('trend')} ${t.message}`);
+    for (const w of (m.streamIrregularities ?? []).flatMap((i) => i.warnings)) console.log(`  ${color.dim('stream')} ${w}`);
   }
 }
 

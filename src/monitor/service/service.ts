@@ -26,7 +26,7 @@ import {
   RouterSeriesWriter,
   type DerivedGauges,
 } from './router-series.ts';
-import { AnomalyWatcher, TrendWatcher, type AnomalySignal, type TrendWarning } from './signals.ts';
+import { AnomalyWatcher, TrendWatcher, type AnomalySignal, type StreamIrregularities, type TrendWarning } from './signals.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -130,6 +130,8 @@ export interface MonitorStatus {
   slos: SloReport[];
   alerts: { name: string; labels: Labels; state: 'pending' | 'firing'; activeAt: number; firedAt?: number; value: number; annotations: Record<string, string> }[];
   anomalies: AnomalySignal[];
+  /** watched series whose points came out of order, repeated, paused or were not numbers */
+  streamIrregularities: StreamIrregularities[];
   trends: TrendWarning[];
   /** rules whose last query failed */
   ruleErrors: RuleHealth[];
@@ -334,6 +336,7 @@ export class MonitorService {
       slos: this.sloReports(at),
       alerts: this.engine.alerts(),
       anomalies: this.anomalies.active(),
+      streamIrregularities: this.anomalies.irregularities(),
       trends: this.trends.active(),
       ruleErrors: this.engine.ruleHealth().filter((h) => h.lastError !== undefined),
       memory: {

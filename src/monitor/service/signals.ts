@@ -4,6 +4,7 @@
 import { ANOMALY_THRESHOLD, createDetector, type AnomalyDetector, type DetectorOptions } from '../anomaly/detector.ts';
 import { createTrendPredictor, type TrendOptions, type TrendPrediction, type TrendPredictor } from '../trend/trend.ts';
 import type { Labels } from '../series/labels.ts';
+import { ArrivalOrder, describeIrregularities, type Irregularity, type IrregularityCount } from '../series/arrival.ts';
 
 export interface AnomalySignal {
   /** series key, e.g. router_error_ratio{version="2.0.0"} */
@@ -29,6 +30,15 @@ interface AnomalyTrack {
   lastAt: number;
   lastQuietAt: number;
   episode: AnomalySignal | undefined;
+  order: ArrivalOrder;
+}
+
+/** A live series whose points did not come in order, repeated, paused or were not numbers. */
+export interface StreamIrregularities {
+  series: string;
+  counts: Partial<Record<Irregularity, IrregularityCount>>;
+  /** one sentence per kind, with the count and the first occurrence */
+  warnings: string[];
 }
 
 export interface AnomalyWatcherOptions {
@@ -57,20 +67,26 @@ export class AnomalyWatcher {
     return this.tracks.size;
   }
 
-  /** Feeds one point; returns the signal when it opens a new episode. */
+  /**
+   * Feeds one point in arrival order; returns the signal when it opens a new episode. A point that
+   * steps back in time or follows a gap is scored as it comes; a repeated timestamp (the same sample
+   * read twice) and a value that is not a number are not scored. All of them are counted per series
+   * (irregularities()), never a reason to stop watching it.
+   */
   observe(key: string, name: string, labels: Labels, at: number, value: number): AnomalySignal | undefined {
-    if (!Number.isFinite(value)) return undefined;
     let t = this.tracks.get(key);
     if (!t) {
+      if (!Number.isFinite(value)) return undefined;
       if (this.tracks.size >= this.opts.maxSeries) {
         this.refused++;
         return undefined;
       }
-      t = { name, labels, detector: createDetector(this.opts.detector), usual: value, n: 0, lastAt: at, lastQuietAt: at, episode: undefined };
+      t = { name, labels, detector: createDetector(this.opts.detector), usual: value, n: 0, lastAt: at, lastQuietAt: at, episode: undefined, order: new ArrivalOrder() };
       this.tracks.set(key, t);
     }
-    if (at <= t.lastAt && t.n > 0) return undefined;
-    t.lastAt = at;
+    const verdict = t.order.check(at, value, at, new Date(at).toISOString());
+    if (verdict === 'not a number' || verdict === 'duplicate') return undefined;
+    t.lastAt = Math.max(t.lastAt, at);
     const score = t.detector.update(at, value);
     const usualBefore = t.usual;
     t.n++;
@@ -114,6 +130,17 @@ export class AnomalyWatcher {
 
   active(): AnomalySignal[] {
     return [...this.tracks.values()].flatMap((t) => (t.episode ? [{ ...t.episode }] : []));
+  }
+
+  /** Series whose points came irregularly, with counts and the first occurrence of each kind. */
+  irregularities(): StreamIrregularities[] {
+    const out: StreamIrregularities[] = [];
+    for (const [series, t] of this.tracks) {
+      if (t.order.total === 0) continue;
+      const counts = t.order.counts();
+      out.push({ series, counts, warnings: describeIrregularities(counts, 'time').map((w) => `${series}: ${w}`) });
+    }
+    return out;
   }
 
   /** Drops detectors not fed since `before` (versions and instances that are gone). */
