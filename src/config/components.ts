@@ -7,6 +7,7 @@ import { rolloutSchema } from '../rollout/schema.ts';
 import { monitorsSchema, slosSchema } from '../monitor/schema.ts';
 import { alertingConfigSchema } from '../alerting/schema.ts';
 import { auditConfigSchema } from '../audit/schema.ts';
+import { releasesSchema } from '../releases/artifact.ts';
 import { storeConfigSchema } from '../store/registry.ts';
 
 export const componentSchemas = {
@@ -18,5 +19,6 @@ export const componentSchemas = {
   slos: slosSchema,
   alerting: alertingConfigSchema,
   audit: auditConfigSchema,
+  releases: releasesSchema,
   store: storeConfigSchema,
 };

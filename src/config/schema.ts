@@ -96,6 +96,7 @@ export const configSchema = z
     checks: z.record(name('a check name'), componentSchemas.check).default({}),
     alerting: componentSchemas.alerting.optional(),
     audit: componentSchemas.audit.default({}),
+    releases: componentSchemas.releases,
   })
   .superRefine((cfg, ctx) => {
     const services = Object.keys(cfg.services);

@@ -46,7 +46,7 @@ export interface OpenOptions {
   fence?: () => string | undefined;
   /** PostgreSQL: run migrations (default true) */
   migrate?: boolean;
-  /** SQLite: open the file read-only (audit verify); PostgreSQL: only reads, no migration */
+  /** SQLite: open the file read-only (readers: `greenlight events`, `audit verify`); PostgreSQL: no migration */
   readOnly?: boolean;
 }
 

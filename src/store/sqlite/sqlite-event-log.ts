@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, watch, type FSWatcher } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { systemClock, type Clock, type TimerHandle } from '../../clock/clock.ts';
+import { GreenlightError, describe } from '../../errors/errors.ts';
 import type { EventFilter, EventLog, NewEvent, StoredEvent } from '../../events/log.ts';
 import { CHAIN_STARTED, chainNext, GENESIS_HASH, legacyHead } from '../../audit/chain.ts';
 
@@ -19,20 +20,46 @@ interface Row {
 }
 
 export interface SqliteEventLogOptions {
-  /** open without creating or migrating anything (audit verify, readers) */
+  /**
+   * Readers (`greenlight events`) open the log read-only: a read-write connection that closes
+   * may checkpoint and delete the WAL, and a reader has no business writing the log at all.
+   */
   readOnly?: boolean;
 }
 
-const COLUMNS = 'seq, id, type, time, actor, subject, data, hash, prev_hash';
+/** Device and inode of a file, or undefined when it does not exist. */
+function identity(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+export function damagedLog(path: string, what: string, cause?: unknown): GreenlightError {
+  return new GreenlightError('LOG_DAMAGED', `the event log ${path} ${what}`, {
+    hint: `the log is the record of every release and deployment and is never overwritten: stop the controller, restore ${path} from a backup, or move it aside (mv ${path} ${path}.damaged, with its -wal and -shm files) to start with an empty record; routers and instances keep serving meanwhile`,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
 
 /**
  * The event log in one SQLite file (WAL mode, so the CLI can read while the controller writes).
  * Appends are synchronous under the hood; the async interface is for stores that need the network.
+ *
+ * The store is the only thing that touches its files (events.db, -wal, -shm), and it checks that
+ * they are still the files it opened before and after every append: SQLite's POSIX locks belong to
+ * the process, so a stray open-and-close of the database elsewhere in the process drops them, and
+ * another connection may then delete the WAL under us. Appends after that would go into an
+ * unlinked file and be lost; the store refuses them instead (LOG_DAMAGED).
  */
 export class SqliteEventLog implements EventLog {
   private readonly db: DatabaseSync;
   private readonly clock: Clock;
-  private readonly insert: StatementSync;
+  private readonly insert: StatementSync | undefined;
+  private readonly files: { db?: string; wal?: string } = {};
+  private damage: GreenlightError | undefined;
   private listeners = new Set<(e: StoredEvent) => void>();
   private readonly path: string;
   /** highest seq handed to listeners */
@@ -40,19 +67,56 @@ export class SqliteEventLog implements EventLog {
   private dataVersion = -1;
   private watcher: FSWatcher | undefined;
   private safety: TimerHandle | undefined;
+  /** the selected columns; a log from before chaining opened read-only has no hash columns */
+  private columns = 'seq, id, type, time, actor, subject, data, hash, prev_hash';
 
   constructor(path: string, clock: Clock = systemClock, opts: SqliteEventLogOptions = {}) {
     this.path = path;
     this.clock = clock;
-    if (opts.readOnly) {
-      this.db = new DatabaseSync(path, { readOnly: true });
-      this.db.exec('PRAGMA busy_timeout = 5000;');
-      this.insert = this.db.prepare('SELECT 1'); // never run: appends fail on a read-only connection
-      this.delivered = this.lastSeqNow();
-      return;
+    const file = path !== ':memory:';
+    if (file && opts.readOnly && !existsSync(path)) {
+      throw new GreenlightError('NOT_FOUND', `no event log at ${path}`, { hint: 'it is created by the first greenlight up' });
     }
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new DatabaseSync(path);
+    if (file && !opts.readOnly) {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      // Created 0600 before SQLite sees it: SQLite gives the -wal and -shm files the database's mode.
+      closeSync(openSync(path, 'a', 0o600));
+      tightenModes(path);
+    }
+    try {
+      this.db = new DatabaseSync(path, opts.readOnly ? { readOnly: true } : {});
+    } catch (err) {
+      throw damagedLog(path, `cannot be opened: ${describe(err)}`, err);
+    }
+    try {
+      if (!opts.readOnly) this.createSchema();
+      else this.db.exec('PRAGMA busy_timeout = 5000;');
+      const check = this.db.prepare('PRAGMA quick_check').all() as { quick_check: string }[];
+      if (check.length !== 1 || check[0]!.quick_check !== 'ok') {
+        throw damagedLog(path, `is corrupted (SQLite integrity check: ${check.slice(0, 3).map((c) => c.quick_check).join('; ')})`);
+      }
+      this.db.prepare('SELECT COUNT(*) AS n FROM events').get();
+    } catch (err) {
+      if (this.db.isOpen) this.db.close();
+      if (err instanceof GreenlightError) throw err;
+      throw damagedLog(path, `is not a readable Greenlight event log: ${describe(err)}`, err);
+    }
+    if (opts.readOnly) {
+      if (!this.hasChainColumns()) this.columns = 'seq, id, type, time, actor, subject, data, NULL AS hash, NULL AS prev_hash';
+    } else this.migrateToChain();
+    this.insert = opts.readOnly
+      ? undefined
+      : this.db.prepare('INSERT INTO events (seq, id, type, time, actor, subject, data, hash, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    if (!opts.readOnly) this.startChainIfLegacy();
+    if (file && !opts.readOnly) {
+      tightenModes(path);
+      this.files.db = identity(path);
+      this.files.wal = identity(`${path}-wal`);
+    }
+    this.delivered = this.lastSeqNow();
+  }
+
+  private createSchema(): void {
     this.db.exec(`
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;
@@ -76,10 +140,11 @@ export class SqliteEventLog implements EventLog {
       CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
     `);
-    this.migrateToChain();
-    this.insert = this.db.prepare(`INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.startChainIfLegacy();
-    this.delivered = this.lastSeqNow();
+  }
+
+  private hasChainColumns(): boolean {
+    const cols = new Set((this.db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name));
+    return cols.has('hash') && cols.has('prev_hash');
   }
 
   /** A log written before chaining has no hash columns: add them (old rows keep NULL). */
@@ -102,34 +167,62 @@ export class SqliteEventLog implements EventLog {
     this.appendSync([{ type: CHAIN_STARTED, actor: 'controller', subject: 'audit', data: { legacyEvents: Number(count), note: "events before this one were recorded without hashes; they are covered as one block by this event's prevHash" } }]);
   }
 
+  /** Refuses to write once the files on disk are no longer the ones this connection holds. */
+  private checkFiles(): void {
+    if (this.damage) throw this.damage;
+    if (this.files.db === undefined) return;
+    const db = identity(this.path);
+    const wal = identity(`${this.path}-wal`);
+    let what: string | undefined;
+    if (db !== this.files.db) what = db === undefined ? 'was deleted while the controller had it open' : 'was replaced by another file while the controller had it open';
+    else if (this.files.wal !== undefined && wal !== this.files.wal) {
+      what = wal === undefined ? 'lost its write-ahead log (-wal deleted under the open database; was the state directory opened by something else, e.g. as part of an artifact?)' : 'had its write-ahead log (-wal) replaced';
+    }
+    if (what) {
+      this.damage = damagedLog(this.path, `${what}; events appended now would be lost, so appending is refused`);
+      throw this.damage;
+    }
+    this.files.wal ??= wal;
+  }
+
+  /** Set once the store noticed its files were deleted or replaced under it. */
+  get damaged(): GreenlightError | undefined {
+    return this.damage;
+  }
+
   async append(event: NewEvent): Promise<StoredEvent> {
     return (await this.appendAll([event]))[0]!;
   }
 
   async appendAll(events: NewEvent[]): Promise<StoredEvent[]> {
+    if (!this.insert) throw new GreenlightError('INTERNAL', `the event log ${this.path} was opened read-only`, { hint: 'only the controller appends to the log' });
+    this.checkFiles();
     const stored = this.appendSync(events);
+    // Committed into files that were unlinked meanwhile is not stored: say so rather than notify.
+    this.checkFiles();
     this.catchUp(stored);
     return stored;
   }
 
   private appendSync(events: NewEvent[]): StoredEvent[] {
+    const insert = this.insert!;
     // The write lock is taken before reading the head, so two writers never chain onto the same event.
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const last = this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string | null } | undefined;
       let prev = last?.hash ?? GENESIS_HASH;
-      if (last && !last.hash) prev = legacyHead(this.rows(this.db.prepare(`SELECT ${COLUMNS} FROM events ORDER BY seq`).all() as unknown as Row[]));
+      if (last && !last.hash) prev = legacyHead(this.rows(this.db.prepare(`SELECT ${this.columns} FROM events ORDER BY seq`).all() as unknown as Row[]));
       // seq follows the highest ever handed out (AUTOINCREMENT's rule), so a cut-off tail is not silently reused
       const next = Math.max(Number(last?.seq ?? 0), this.highWaterSync()) + 1;
       const chained = chainNext(
         prev,
         events.map((e, i) => ({ seq: next + i, id: randomUUID(), type: e.type, time: e.time ?? this.clock.now(), actor: e.actor, subject: e.subject, data: structuredClone(e.data ?? {}) })),
       );
-      for (const c of chained) this.insert.run(c.seq, c.id, c.type, c.time, c.actor, c.subject, JSON.stringify(c.data), c.hash, c.prevHash);
+      for (const c of chained) insert.run(c.seq, c.id, c.type, c.time, c.actor, c.subject, JSON.stringify(c.data), c.hash, c.prevHash);
       this.db.exec('COMMIT');
       return chained;
     } catch (err) {
-      this.db.exec('ROLLBACK');
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw err;
     }
   }
@@ -153,7 +246,7 @@ export class SqliteEventLog implements EventLog {
    */
   private catchUp(own: StoredEvent[] = []): void {
     if (!this.db.isOpen) return;
-    const next = own[0]?.seq === this.delivered + 1 ? own : this.rows(this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE seq > ? ORDER BY seq`).all(this.delivered) as unknown as Row[]);
+    const next = own[0]?.seq === this.delivered + 1 ? own : this.rows(this.db.prepare(`SELECT ${this.columns} FROM events WHERE seq > ? ORDER BY seq`).all(this.delivered) as unknown as Row[]);
     for (const e of next) {
       if (e.seq <= this.delivered) continue;
       this.delivered = e.seq;
@@ -236,7 +329,7 @@ export class SqliteEventLog implements EventLog {
     if (filter.afterSeq !== undefined) (where.push('seq > ?'), params.push(filter.afterSeq));
     if (filter.since !== undefined) (where.push('time >= ?'), params.push(filter.since));
     if (filter.until !== undefined) (where.push('time <= ?'), params.push(filter.until));
-    let sql = `SELECT ${COLUMNS} FROM events`;
+    let sql = `SELECT ${this.columns} FROM events`;
     if (where.length) sql += ' WHERE ' + where.join(' AND ');
     sql += filter.descending ? ' ORDER BY seq DESC' : ' ORDER BY seq ASC';
     if (filter.limit !== undefined) (sql += ' LIMIT ?'), params.push(filter.limit);
@@ -261,6 +354,17 @@ export class SqliteEventLog implements EventLog {
     this.watcher = undefined;
     this.safety?.cancel();
     if (this.db.isOpen) this.db.close();
+  }
+}
+
+/** The log holds every deploy reason, note and alert: owner only (0600), whatever the umask. */
+function tightenModes(path: string): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+    } catch {
+      /* not there (yet) */
+    }
   }
 }
 
