@@ -120,12 +120,12 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     const checks = new Map<string, Check>(Object.entries(config.checks).map(([name, spec]) => [name, createCheck(name, spec)]));
     const runtime: Runtime = {
       service(name): ServiceRuntime | undefined {
-        const s = config.services[name];
+        const s = Object.hasOwn(config.services, name) ? config.services[name] : undefined;
         if (!s) return undefined;
         return { name, command: s.command, env: s.env, health: { path: s.health.path, timeoutMs: s.health.timeout, intervalMs: s.health.interval }, stopGraceMs: s.stop_grace, instances: s.instances };
       },
       environments(service): EnvironmentRuntime[] {
-        const s = config.services[service];
+        const s = Object.hasOwn(config.services, service) ? config.services[service] : undefined;
         if (!s) return [];
         return config.environments.map((env, index) => ({
           name: env.name,

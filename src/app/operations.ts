@@ -10,6 +10,7 @@ import { startIncidentAutomation, type IncidentAutomation } from '../incidents/a
 import { MonitorService } from '../monitor/service/service.ts';
 import { monitorsSchema } from '../monitor/schema.ts';
 import type { Runtime } from '../rollout/runtime.ts';
+import { pageStarvedRollouts } from './starved-rollouts.ts';
 
 export interface Operations {
   incidents: IncidentAutomation;
@@ -24,7 +25,11 @@ export async function startOperations(deps: { config: Config; events: EventLog; 
   const onError = (what: string) => (err: unknown) => deps.log(`${what}: ${describe(err)}`);
   const incidents = await startIncidentAutomation({ events, clock, environments: () => config.environments.map((e) => e.name), onError: onError('incidents') });
   const alerting = config.alerting ? createAlerting(config.alerting, { clock, log: events, incidents: incidents.sink(), onError: onError('alerting') }) : undefined;
-  if (alerting) await alerting.silences.restore(events);
+  if (alerting) {
+    const r = await alerting.restore(events);
+    if (r.pages || r.groups) deps.log(`alerting restored: ${r.alerts} alert(s), ${r.groups} group(s), ${r.pages} open page(s)${r.late ? `, ${r.late} escalation(s) late` : ''}`);
+  }
+  const unpage = alerting ? pageStarvedRollouts({ events, clock, receive: (a, origin) => alerting.receive(a, origin) }) : () => {};
 
   const monitors = new Map<string, MonitorService>();
   for (const env of config.environments) {
@@ -52,6 +57,7 @@ export async function startOperations(deps: { config: Config; events: EventLog; 
     monitors,
     status: () => [...monitors.values()].map((m) => m.status() as unknown as Record<string, unknown>),
     async stop() {
+      unpage();
       for (const m of monitors.values()) await m.stop();
       alerting?.stop();
       incidents.stop();

@@ -13,6 +13,7 @@ import { registerIncident } from './commands/incident.ts';
 import { registerAlerting } from './commands/alerting.ts';
 import { registerDemo } from './commands/demo.ts';
 import { reportError } from './output.ts';
+import { guardTerminalOutput } from './terminal.ts';
 import { exitCodes } from '../errors/errors.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  guardTerminalOutput();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

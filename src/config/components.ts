@@ -6,6 +6,7 @@ import { targetConfigSchema } from '../targets/registry.ts';
 import { rolloutSchema } from '../rollout/schema.ts';
 import { monitorsSchema, slosSchema } from '../monitor/schema.ts';
 import { alertingConfigSchema } from '../alerting/schema.ts';
+import { releasesSchema } from '../releases/artifact.ts';
 import { storeConfigSchema } from '../store/registry.ts';
 
 export const componentSchemas = {
@@ -16,5 +17,6 @@ export const componentSchemas = {
   monitors: monitorsSchema,
   slos: slosSchema,
   alerting: alertingConfigSchema,
+  releases: releasesSchema,
   store: storeConfigSchema,
 };

@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'CONTROLLER_UNREACHABLE'
   | 'DEPENDENCY_UNREADABLE'
   | 'ROUTER_UNREACHABLE'
+  /** the event log's files are corrupted, truncated, or were replaced under the open store */
+  | 'LOG_DAMAGED'
   /** the event store cannot be opened or reached, or is not in a state Greenlight can use */
   | 'STORE_UNAVAILABLE'
   /** this controller is a standby: writes go to the leader (data.leader is its address) */
@@ -79,6 +81,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'CONTROLLER_UNREACHABLE':
     case 'ROUTER_UNREACHABLE':
     case 'DEPENDENCY_UNREADABLE':
+    case 'LOG_DAMAGED':
     case 'STORE_UNAVAILABLE':
     case 'NOT_LEADER':
     case 'FENCED':

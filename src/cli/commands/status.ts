@@ -12,6 +12,7 @@ interface StatusView {
       instances: { id: string; version: string; port: number; state: string; restarts: number; role?: string }[];
       router: { url: string; reachable: boolean; error?: string; versions?: Record<string, { weight: number; requests: number; errors: number }> };
       runningDeployment: string | null;
+      rollout?: { paused: boolean; reason?: string; waiting?: string } | null;
     }[];
   }[];
   monitors?: MonitorView[];
@@ -100,6 +101,8 @@ export function registerStatus(program: Command): void {
             const split = Object.entries(r.versions ?? {}).map(([v, x]) => `${v} ${x.weight}% (${x.requests} req, ${x.errors} err)`).join(', ');
             console.log(`  router ${r.url}  ${split || 'no traffic yet'}`);
           }
+          if (svc.rollout?.paused) console.log(`  ${color.yellow(`rollout paused: ${svc.rollout.reason ?? ''}`)}`);
+          else if (svc.rollout?.waiting) console.log(`  ${color.yellow(`rollout waiting for canary traffic: ${svc.rollout.waiting}`)}`);
           for (const i of svc.instances) console.log(`  instance ${i.id} ${i.version} :${i.port} ${i.state === 'ready' ? color.green(i.state) : color.yellow(i.state)}${i.restarts ? ` restarts ${i.restarts}` : ''}`);
         }
       }

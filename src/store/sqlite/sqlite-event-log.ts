@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, watch, type FSWatcher } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { systemClock, type Clock, type TimerHandle } from '../../clock/clock.ts';
+import { GreenlightError, describe } from '../../errors/errors.ts';
 import type { EventFilter, EventLog, NewEvent, StoredEvent } from '../../events/log.ts';
 
 interface Row {
@@ -15,14 +16,47 @@ interface Row {
   data: string;
 }
 
+export interface SqliteEventLogOptions {
+  /**
+   * Readers (`greenlight events`) open the log read-only: a read-write connection that closes
+   * may checkpoint and delete the WAL, and a reader has no business writing the log at all.
+   */
+  readOnly?: boolean;
+}
+
+/** Device and inode of a file, or undefined when it does not exist. */
+function identity(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+export function damagedLog(path: string, what: string, cause?: unknown): GreenlightError {
+  return new GreenlightError('LOG_DAMAGED', `the event log ${path} ${what}`, {
+    hint: `the log is the record of every release and deployment and is never overwritten: stop the controller, restore ${path} from a backup, or move it aside (mv ${path} ${path}.damaged, with its -wal and -shm files) to start with an empty record; routers and instances keep serving meanwhile`,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
 /**
  * The event log in one SQLite file (WAL mode, so the CLI can read while the controller writes).
  * Appends are synchronous under the hood; the async interface is for stores that need the network.
+ *
+ * The store is the only thing that touches its files (events.db, -wal, -shm), and it checks that
+ * they are still the files it opened before and after every append: SQLite's POSIX locks belong to
+ * the process, so a stray open-and-close of the database elsewhere in the process drops them, and
+ * another connection may then delete the WAL under us. Appends after that would go into an
+ * unlinked file and be lost; the store refuses them instead (LOG_DAMAGED).
  */
 export class SqliteEventLog implements EventLog {
   private readonly db: DatabaseSync;
   private readonly clock: Clock;
-  private readonly insert: StatementSync;
+  private readonly insert: StatementSync | undefined;
+  private readonly files: { db?: string; wal?: string } = {};
+  private damage: GreenlightError | undefined;
   private listeners = new Set<(e: StoredEvent) => void>();
   private readonly path: string;
   /** highest seq handed to listeners */
@@ -31,11 +65,49 @@ export class SqliteEventLog implements EventLog {
   private watcher: FSWatcher | undefined;
   private safety: TimerHandle | undefined;
 
-  constructor(path: string, clock: Clock = systemClock) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  constructor(path: string, clock: Clock = systemClock, opts: SqliteEventLogOptions = {}) {
     this.path = path;
-    this.db = new DatabaseSync(path);
     this.clock = clock;
+    const file = path !== ':memory:';
+    if (file && opts.readOnly && !existsSync(path)) {
+      throw new GreenlightError('NOT_FOUND', `no event log at ${path}`, { hint: 'it is created by the first greenlight up' });
+    }
+    if (file && !opts.readOnly) {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      // Created 0600 before SQLite sees it: SQLite gives the -wal and -shm files the database's mode.
+      closeSync(openSync(path, 'a', 0o600));
+      tightenModes(path);
+    }
+    try {
+      this.db = new DatabaseSync(path, opts.readOnly ? { readOnly: true } : {});
+    } catch (err) {
+      throw damagedLog(path, `cannot be opened: ${describe(err)}`, err);
+    }
+    try {
+      if (!opts.readOnly) this.createSchema();
+      else this.db.exec('PRAGMA busy_timeout = 5000;');
+      const check = this.db.prepare('PRAGMA quick_check').all() as { quick_check: string }[];
+      if (check.length !== 1 || check[0]!.quick_check !== 'ok') {
+        throw damagedLog(path, `is corrupted (SQLite integrity check: ${check.slice(0, 3).map((c) => c.quick_check).join('; ')})`);
+      }
+      this.db.prepare('SELECT COUNT(*) AS n FROM events').get();
+    } catch (err) {
+      if (this.db.isOpen) this.db.close();
+      if (err instanceof GreenlightError) throw err;
+      throw damagedLog(path, `is not a readable Greenlight event log: ${describe(err)}`, err);
+    }
+    this.insert = opts.readOnly
+      ? undefined
+      : this.db.prepare('INSERT INTO events (id, type, time, actor, subject, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq');
+    if (file && !opts.readOnly) {
+      tightenModes(path);
+      this.files.db = identity(path);
+      this.files.wal = identity(`${path}-wal`);
+    }
+    this.delivered = this.lastSeqNow();
+  }
+
+  private createSchema(): void {
     this.db.exec(`
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;
@@ -57,10 +129,29 @@ export class SqliteEventLog implements EventLog {
       CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
     `);
-    this.insert = this.db.prepare(
-      'INSERT INTO events (id, type, time, actor, subject, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq',
-    );
-    this.delivered = this.lastSeqNow();
+  }
+
+  /** Refuses to write once the files on disk are no longer the ones this connection holds. */
+  private checkFiles(): void {
+    if (this.damage) throw this.damage;
+    if (this.files.db === undefined) return;
+    const db = identity(this.path);
+    const wal = identity(`${this.path}-wal`);
+    let what: string | undefined;
+    if (db !== this.files.db) what = db === undefined ? 'was deleted while the controller had it open' : 'was replaced by another file while the controller had it open';
+    else if (this.files.wal !== undefined && wal !== this.files.wal) {
+      what = wal === undefined ? 'lost its write-ahead log (-wal deleted under the open database; was the state directory opened by something else, e.g. as part of an artifact?)' : 'had its write-ahead log (-wal) replaced';
+    }
+    if (what) {
+      this.damage = damagedLog(this.path, `${what}; events appended now would be lost, so appending is refused`);
+      throw this.damage;
+    }
+    this.files.wal ??= wal;
+  }
+
+  /** Set once the store noticed its files were deleted or replaced under it. */
+  get damaged(): GreenlightError | undefined {
+    return this.damage;
   }
 
   async append(event: NewEvent): Promise<StoredEvent> {
@@ -68,6 +159,8 @@ export class SqliteEventLog implements EventLog {
   }
 
   async appendAll(events: NewEvent[]): Promise<StoredEvent[]> {
+    if (!this.insert) throw new GreenlightError('INTERNAL', `the event log ${this.path} was opened read-only`, { hint: 'only the controller appends to the log' });
+    this.checkFiles();
     const stored: StoredEvent[] = [];
     this.db.exec('BEGIN IMMEDIATE');
     try {
@@ -80,9 +173,11 @@ export class SqliteEventLog implements EventLog {
       }
       this.db.exec('COMMIT');
     } catch (err) {
-      this.db.exec('ROLLBACK');
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw err;
     }
+    // Committed into files that were unlinked meanwhile is not stored: say so rather than notify.
+    this.checkFiles();
     this.catchUp(stored);
     return stored;
   }
@@ -199,6 +294,17 @@ export class SqliteEventLog implements EventLog {
     this.watcher = undefined;
     this.safety?.cancel();
     if (this.db.isOpen) this.db.close();
+  }
+}
+
+/** The log holds every deploy reason, note and alert: owner only (0600), whatever the umask. */
+function tightenModes(path: string): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+    } catch {
+      /* not there (yet) */
+    }
   }
 }
 
