@@ -179,7 +179,7 @@ export class RemoteHost {
 
   /** instances whose supervisor is alive here, with the release digest run.sh changes into */
   async running(): Promise<{ id: string; digest: string }[]> {
-    const script = String.raw`cd ${shq(this.dir)} 2>/dev/null || exit 0; for d in instances/*/; do s=$(cat "$d/supervisor.pid" 2>/dev/null) && kill -0 "$s" 2>/dev/null && echo "$(basename "$d") $(sed -n 's#^cd .*/releases/\([0-9a-f]\{64\}\).*##p' "$d/run.sh" 2>/dev/null)"; done; true`;
+    const script = String.raw`cd ${shq(this.dir)} 2>/dev/null || exit 0; for d in instances/*/; do s=$(cat "$d/supervisor.pid" 2>/dev/null) && kill -0 "$s" 2>/dev/null && echo "$(basename "$d") $(sed -n 's#^cd .*/releases/\([0-9a-f]\{64\}\).*#\1#p' "$d/run.sh" 2>/dev/null)"; done; true`;
     const r = await this.conn.exec(script, { timeoutMs: 10_000 });
     return r.stdout
       .split('\n')
