@@ -22,6 +22,7 @@ import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
+import { secureStateDir } from './state-dir.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
 import { apiRoutes } from '../api/routes.ts';
 import { GreenlightError } from '../errors/errors.ts';
@@ -58,6 +59,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const log = opts.log ?? (() => undefined);
   const loaded = loadConfig(opts.configPath);
   const { config, stateDir } = loaded;
+  for (const w of secureStateDir(stateDir)) log(`warning: ${w}`);
   const token = ensureToken(stateDir);
   const events = await openEventLog(storeSpec(config.store, stateDir), { clock });
   const state = new LiveState(events);
@@ -146,8 +148,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     };
 
     const deployer = new Deployer({ events, state: state.view, runtime, clock });
-    const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime });
-    for (const id of recovered) log(`deployment ${id} was cut off by a restart: traffic returned to the stable version`);
+    const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime, clock });
+    for (const id of recovered) log(`deployment ${id} was cut off by a restart: ${state.view.deployments.get(id)?.state === 'promoted' ? 'finished: it had been promoted' : 'traffic returned to the stable version'}`);
     for (const service of Object.keys(config.services)) {
       for (const env of runtime.environments(service)) {
         await reconcileEnvironment({ events, state: state.view, runtime }, env, service, { replaceMissing: true });
