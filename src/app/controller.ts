@@ -23,6 +23,8 @@ import { formatIdentity } from '../router/assignment.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
 import { secureStateDir } from './state-dir.ts';
+import { RouterSupervisor } from './router-supervisor.ts';
+import type { IncomingAlert } from '../alerting/alerts/alert.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
 import { apiRoutes } from '../api/routes.ts';
 import { GreenlightError } from '../errors/errors.ts';
@@ -45,6 +47,7 @@ export interface Controller {
   runtime: Runtime;
   targets: Map<string, Target>;
   routers: RouterProcesses;
+  supervisor: RouterSupervisor;
   operations: Operations;
   url: string;
   token: string;
@@ -162,6 +165,16 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       }
     }
     const operations = await startOperations({ config, events, clock, runtime, log });
+    const supervisor = new RouterSupervisor({
+      routers,
+      events,
+      clock,
+      log,
+      crashLoop: { deaths: config.controller.router_crash_loop.deaths, windowMs: config.controller.router_crash_loop.window, maxBackoffMs: 30_000 },
+      entries: config.environments.flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin }))),
+      ...(operations.alerting ? { alert: (a: IncomingAlert[]) => operations.alerting!.receive(a, 'controller') } : {}),
+    });
+    supervisor.start();
 
     const controller: Controller = {
       loaded,
@@ -173,6 +186,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       runtime,
       targets,
       routers,
+      supervisor,
       operations,
       url: urlOf(config.controller.listen),
       token,
@@ -181,6 +195,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           server.close(() => r());
           server.closeAllConnections();
         });
+        // first, so routers stopped on purpose below are not restarted
+        await supervisor.stop();
         // Never leave traffic on an unverified release because the controller went away.
         await deployer.abortAll('controller (shutting down)');
         await operations.stop();

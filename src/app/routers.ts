@@ -32,6 +32,7 @@ export class RouterProcesses {
   private readonly events: EventLog;
   private readonly clock: Clock;
   private readonly token: string;
+  private readonly exitListeners = new Set<(environment: string, service: string, code: number | null, signal: string | null) => void>();
 
   constructor(opts: { stateDir: string; tokenFile: string; token: string; events: EventLog; clock: Clock }) {
     this.dir = join(opts.stateDir, 'routers');
@@ -44,6 +45,12 @@ export class RouterProcesses {
 
   private recordFile(environment: string, service: string): string {
     return join(this.dir, `${environment}--${service}.json`);
+  }
+
+  /** Called when a router this object spawned exits (the supervisor restarts it). */
+  onExit(fn: (environment: string, service: string, code: number | null, signal: string | null) => void): () => void {
+    this.exitListeners.add(fn);
+    return () => this.exitListeners.delete(fn);
   }
 
   readRecord(environment: string, service: string): RouterRecord | undefined {
@@ -110,6 +117,9 @@ export class RouterProcesses {
       });
     }
     child.stdout!.destroy();
+    child.on('exit', (code, signal) => {
+      for (const l of this.exitListeners) l(environment, service, code, signal);
+    });
     child.unref();
     const record: RouterRecord = { environment, service, pid: child.pid!, listen, admin: adminAddr, stateFile, logFile, startedAt: this.clock.now(), identity };
     writeFileSync(this.recordFile(environment, service), JSON.stringify(record, null, 2), { mode: 0o600 });
