@@ -26,6 +26,9 @@ import { splitHostPort, urlOf } from './free-port.ts';
 import { apiRoutes } from '../api/routes.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { startOperations, type Operations } from './operations.ts';
+import { DrillRunner } from '../drills/runner.ts';
+import { defaultDrillsConfig } from '../drills/schema.ts';
+import { Incidents } from '../incidents/incidents.ts';
 
 export interface ControllerOptions {
   configPath?: string;
@@ -45,6 +48,7 @@ export interface Controller {
   targets: Map<string, Target>;
   routers: RouterProcesses;
   operations: Operations;
+  drills: DrillRunner;
   url: string;
   token: string;
   /** set by `greenlight up`: what POST /v1/shutdown does */
@@ -159,7 +163,30 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         });
       }
     }
-    const operations = await startOperations({ config, events, clock, runtime, log });
+    const incidentsView = new Incidents({ events, clock });
+    const drills = new DrillRunner({
+      events,
+      clock,
+      drills: config.drills ?? defaultDrillsConfig(),
+      environments: config.environments.map((e) => e.name),
+      services: Object.keys(config.services),
+      routerFaults: (env, service) => {
+        const rec = routers.readRecord(env, service);
+        return rec ? routers.client(rec) : undefined;
+      },
+      dependencyFaults,
+      stableVersion: (env, service) => state.view.stable.get(`${env}/${service}`)?.version,
+      deploy: async (r) => {
+        const handle = await deployer.start({ service: r.service, version: r.version, actor: r.actor, only: [r.environment] });
+        handle.done.catch(() => undefined);
+        return handle.id;
+      },
+      realOpenIncidents: async (env, service) =>
+        (await incidentsView.list({ state: 'active', service, environment: env })).filter((i) => !i.title.startsWith('DRILL') && !i.notes.some((n) => n.text.startsWith('DRILL'))),
+      onError: (err) => log(`drills: ${String(err)}`),
+    });
+    const operations = await startOperations({ config, events, clock, runtime, log, markAlert: (c, env, service) => drills.mark(c, env, service) });
+    await drills.start();
 
     const controller: Controller = {
       loaded,
@@ -172,6 +199,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       targets,
       routers,
       operations,
+      drills,
       url: urlOf(config.controller.listen),
       token,
       async stop(o = {}) {
@@ -181,6 +209,9 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         });
         // Never leave traffic on an unverified release because the controller went away.
         await deployer.abortAll('controller (shutting down)');
+        // a drill does not outlive its controller: its faults are removed now (they would expire anyway)
+        if (drills.running()) await drills.halt('controller', 'the controller is shutting down').catch(() => undefined);
+        drills.stop();
         await operations.stop();
         if (o.stopAll) {
           await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));

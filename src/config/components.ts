@@ -6,6 +6,7 @@ import { targetConfigSchema } from '../targets/registry.ts';
 import { rolloutSchema } from '../rollout/schema.ts';
 import { monitorsSchema, slosSchema } from '../monitor/schema.ts';
 import { alertingConfigSchema } from '../alerting/schema.ts';
+import { drillsConfigSchema } from '../drills/schema.ts';
 
 export const componentSchemas = {
   target: targetConfigSchema,
@@ -15,4 +16,5 @@ export const componentSchemas = {
   monitors: monitorsSchema,
   slos: slosSchema,
   alerting: alertingConfigSchema,
+  drills: drillsConfigSchema,
 };
