@@ -23,7 +23,7 @@ test('a bad scenario reports every problem with file:line:column', () => {
 test('the plan bounds every fault by the drill and expands a creep into steps', () => {
   const s = parseScenario('version: 1\nname: p\ntitle: p\nduration: 10m\ncause: { summary: slow, match: [Latency] }\nfaults:\n  - { kind: latency, at: 1m, latency: 100ms, ramp: { to: 500ms, over: 4m, steps: 4 } }\n  - { kind: error, at: 2m, for: 30m }\n');
   const plan = planFaults(s, 'd', '2.0.0');
-  assert.deepEqual(plan.map((p) => [p.at / 1000, p.ttlMs / 1000, 'latencyMs' in p ? p.latencyMs : p.kind]), [
+  assert.deepEqual(plan.map((p) => [p.at / 1000, p.ttlMs / 1000, 'latencyMs' in p ? p.latencyMs : 'kind' in p ? p.kind : p.report]), [
     [60, 540, 100],
     [120, 480, 200],
     [120, 480, 'error'],
