@@ -9,7 +9,7 @@ import { routerFor, type Config } from '../config/schema.ts';
 import type { Check } from '../checks/check.ts';
 import { createCheck } from '../checks/registry.ts';
 import type { EventLog } from '../events/log.ts';
-import { openEventLog, storeSpec } from '../store/registry.ts';
+import { describeStore, openEventLog, storeSpec } from '../store/registry.ts';
 import { LiveState } from '../state/projection.ts';
 import { createTarget } from '../targets/registry.ts';
 import type { Target } from '../targets/target.ts';
@@ -26,6 +26,8 @@ import { splitHostPort, urlOf } from './free-port.ts';
 import { apiRoutes } from '../api/routes.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { startOperations, type Operations } from './operations.ts';
+import { CHAIN_HINT, verifyChain } from '../audit/chain.ts';
+import { startHeadWebhook } from '../audit/head-webhook.ts';
 
 export interface ControllerOptions {
   configPath?: string;
@@ -59,7 +61,9 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const loaded = loadConfig(opts.configPath);
   const { config, stateDir } = loaded;
   const token = ensureToken(stateDir);
-  const events = await openEventLog(storeSpec(config.store, stateDir), { clock });
+  const spec = storeSpec(config.store, stateDir);
+  const events = await openEventLog(spec, { clock });
+  await refuseBrokenChain(events, describeStore(spec), log);
   const state = new LiveState(events);
   await state.start();
 
@@ -160,6 +164,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       }
     }
     const operations = await startOperations({ config, events, clock, runtime, log });
+    const headWebhook = config.audit.head_webhook ? startHeadWebhook(config.audit.head_webhook, { events, clock, controller: urlOf(config.controller.listen), log }) : undefined;
 
     const controller: Controller = {
       loaded,
@@ -182,6 +187,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         // Never leave traffic on an unverified release because the controller went away.
         await deployer.abortAll('controller (shutting down)');
         await operations.stop();
+        headWebhook?.stop();
         if (o.stopAll) {
           await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));
         }
@@ -194,4 +200,21 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     server.on('request', apiRoutes(controller).handler(() => token));
     return controller;
   }
+}
+
+/**
+ * The controller decides from the log, so it does not start on a log whose record was rewritten:
+ * it names the first event concerned and says what to do (see docs/audit.md).
+ */
+async function refuseBrokenChain(events: EventLog, store: string, log: (line: string) => void): Promise<void> {
+  const v = await verifyChain(events);
+  if (v.ok) {
+    log(`audit chain intact: ${v.checked} event(s)${v.head ? `, head ${v.head.seq}:${v.head.hash.slice(0, 16)}…` : ''}${v.accepted ? ` (break accepted at seq ${v.accepted.seq} by ${v.accepted.actor})` : ''}`);
+    return;
+  }
+  await events.close();
+  throw new GreenlightError('AUDIT_CHAIN_BROKEN', `the controller refuses to start: the hash chain of ${store} is broken: ${v.problem!.detail}`, {
+    hint: `${CHAIN_HINT}. Details: greenlight audit verify`,
+    data: { problem: v.problem },
+  });
 }

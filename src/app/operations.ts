@@ -44,7 +44,8 @@ export async function startOperations(deps: { config: Config; events: EventLog; 
         config: env.monitors ?? monitorsDefaults(),
         slos: svc.slos,
         routerStats: () => rt.traffic.stats(),
-        instances: () => rt.target.list({ service, environment: env.name }).filter((i) => i.state === 'ready'),
+        // a remote instance's pid means nothing to this machine's /proc: no local process sampling
+        instances: () => rt.target.list({ service, environment: env.name }).filter((i) => i.state === 'ready').map((i) => (i.host === undefined ? i : { ...i, pid: 0 })),
         ...(alerting ? { onAlert: (c) => void alerting.receiveRuleChanges([c]) } : {}),
       });
       mon.start();

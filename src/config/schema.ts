@@ -95,6 +95,7 @@ export const configSchema = z
     environments: z.array(environmentSchema).min(1, { message: 'at least one environment is needed' }),
     checks: z.record(name('a check name'), componentSchemas.check).default({}),
     alerting: componentSchemas.alerting.optional(),
+    audit: componentSchemas.audit.default({}),
     releases: componentSchemas.releases,
   })
   .superRefine((cfg, ctx) => {
