@@ -9,7 +9,7 @@ import { routerFor, type Config } from '../config/schema.ts';
 import type { Check } from '../checks/check.ts';
 import { createCheck } from '../checks/registry.ts';
 import type { EventLog } from '../events/log.ts';
-import { SqliteEventLog } from '../store/sqlite/sqlite-event-log.ts';
+import { describeStore, openEventLog, storeSpec } from '../store/registry.ts';
 import { LiveState } from '../state/projection.ts';
 import { createTarget } from '../targets/registry.ts';
 import type { Target } from '../targets/target.ts';
@@ -29,6 +29,8 @@ import { startOperations, type Operations } from './operations.ts';
 import { DrillRunner } from '../drills/runner.ts';
 import { defaultDrillsConfig } from '../drills/schema.ts';
 import { Incidents } from '../incidents/incidents.ts';
+import { CHAIN_HINT, verifyChain } from '../audit/chain.ts';
+import { startHeadWebhook } from '../audit/head-webhook.ts';
 
 export interface ControllerOptions {
   configPath?: string;
@@ -63,7 +65,9 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const loaded = loadConfig(opts.configPath);
   const { config, stateDir } = loaded;
   const token = ensureToken(stateDir);
-  const events = new SqliteEventLog(join(stateDir, 'events.db'), clock);
+  const spec = storeSpec(config.store, stateDir);
+  const events = await openEventLog(spec, { clock });
+  await refuseBrokenChain(events, describeStore(spec), log);
   const state = new LiveState(events);
   await state.start();
 
@@ -124,12 +128,12 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     const checks = new Map<string, Check>(Object.entries(config.checks).map(([name, spec]) => [name, createCheck(name, spec)]));
     const runtime: Runtime = {
       service(name): ServiceRuntime | undefined {
-        const s = config.services[name];
+        const s = Object.hasOwn(config.services, name) ? config.services[name] : undefined;
         if (!s) return undefined;
         return { name, command: s.command, env: s.env, health: { path: s.health.path, timeoutMs: s.health.timeout, intervalMs: s.health.interval }, stopGraceMs: s.stop_grace, instances: s.instances };
       },
       environments(service): EnvironmentRuntime[] {
-        const s = config.services[service];
+        const s = Object.hasOwn(config.services, service) ? config.services[service] : undefined;
         if (!s) return [];
         return config.environments.map((env, index) => ({
           name: env.name,
@@ -187,6 +191,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     });
     const operations = await startOperations({ config, events, clock, runtime, log, markAlert: (c, env, service) => drills.mark(c, env, service) });
     await drills.start();
+    const headWebhook = config.audit.head_webhook ? startHeadWebhook(config.audit.head_webhook, { events, clock, controller: urlOf(config.controller.listen), log }) : undefined;
 
     const controller: Controller = {
       loaded,
@@ -213,6 +218,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         if (drills.running()) await drills.halt('controller', 'the controller is shutting down').catch(() => undefined);
         drills.stop();
         await operations.stop();
+        headWebhook?.stop();
         if (o.stopAll) {
           await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));
         }
@@ -225,4 +231,21 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     server.on('request', apiRoutes(controller).handler(() => token));
     return controller;
   }
+}
+
+/**
+ * The controller decides from the log, so it does not start on a log whose record was rewritten:
+ * it names the first event concerned and says what to do (see docs/audit.md).
+ */
+async function refuseBrokenChain(events: EventLog, store: string, log: (line: string) => void): Promise<void> {
+  const v = await verifyChain(events);
+  if (v.ok) {
+    log(`audit chain intact: ${v.checked} event(s)${v.head ? `, head ${v.head.seq}:${v.head.hash.slice(0, 16)}…` : ''}${v.accepted ? ` (break accepted at seq ${v.accepted.seq} by ${v.accepted.actor})` : ''}`);
+    return;
+  }
+  await events.close();
+  throw new GreenlightError('AUDIT_CHAIN_BROKEN', `the controller refuses to start: the hash chain of ${store} is broken: ${v.problem!.detail}`, {
+    hint: `${CHAIN_HINT}. Details: greenlight audit verify`,
+    data: { problem: v.problem },
+  });
 }

@@ -7,6 +7,9 @@ import { rolloutSchema } from '../rollout/schema.ts';
 import { monitorsSchema, slosSchema } from '../monitor/schema.ts';
 import { alertingConfigSchema } from '../alerting/schema.ts';
 import { drillsConfigSchema } from '../drills/schema.ts';
+import { auditConfigSchema } from '../audit/schema.ts';
+import { releasesSchema } from '../releases/artifact.ts';
+import { storeConfigSchema } from '../store/registry.ts';
 
 export const componentSchemas = {
   target: targetConfigSchema,
@@ -17,4 +20,7 @@ export const componentSchemas = {
   slos: slosSchema,
   alerting: alertingConfigSchema,
   drills: drillsConfigSchema,
+  audit: auditConfigSchema,
+  releases: releasesSchema,
+  store: storeConfigSchema,
 };

@@ -85,6 +85,8 @@ export const configSchema = z
   .strictObject({
     version: z.literal(1, { message: 'expected version: 1' }),
     state_dir: z.string().default('.greenlight'),
+    /** where the event log lives: `{ kind: sqlite }` (default, <state_dir>/events.db) or `{ kind: postgres, url }` */
+    store: componentSchemas.store.default({ kind: 'sqlite', path: 'events.db' }),
     controller: z
       .strictObject({ listen: listenAddress.default('127.0.0.1:7070') })
       .default({ listen: '127.0.0.1:7070' }),
@@ -95,6 +97,8 @@ export const configSchema = z
     checks: z.record(name('a check name'), componentSchemas.check).default({}),
     alerting: componentSchemas.alerting.optional(),
     drills: componentSchemas.drills.optional(),
+    audit: componentSchemas.audit.default({}),
+    releases: componentSchemas.releases,
   })
   .superRefine((cfg, ctx) => {
     refineDrills(cfg, ctx);

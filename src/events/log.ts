@@ -25,6 +25,10 @@ export interface StoredEvent {
   actor: string;
   subject: string;
   data: EventData;
+  /** sha256 over this event's content and prevHash (see audit/chain.ts); absent on events from before chaining */
+  hash?: string;
+  /** the hash of the event before it (GENESIS_HASH for the first) */
+  prevHash?: string;
 }
 
 export interface EventFilter {
@@ -46,7 +50,16 @@ export interface EventLog {
   appendAll(events: NewEvent[]): Promise<StoredEvent[]>;
   query(filter?: EventFilter): Promise<StoredEvent[]>;
   lastSeq(): Promise<number>;
-  /** called after each append made through this log object (same process) */
+  /**
+   * The highest seq the store ever handed out, kept apart from the rows (SQLite's sqlite_sequence,
+   * a PostgreSQL sequence): larger than lastSeq when events were cut off the end.
+   */
+  highWaterSeq?(): Promise<number>;
+  /**
+   * Called once for each event appended after subscribing, in seq order. The real stores deliver
+   * the appends of every process sharing the log (PostgreSQL LISTEN/NOTIFY, SQLite a file watch);
+   * the in-memory fake only its own.
+   */
   subscribe(listener: (event: StoredEvent) => void): () => void;
   close(): Promise<void>;
 }
@@ -62,4 +75,19 @@ export function matchesFilter(e: StoredEvent, f: EventFilter): boolean {
   if (f.since !== undefined && e.time < f.since) return false;
   if (f.until !== undefined && e.time > f.until) return false;
   return true;
+}
+
+/**
+ * Reads a log of any size page by page (afterSeq + limit), so neither the store nor the reader
+ * holds the whole log in memory at once.
+ */
+export async function* pages(log: EventLog, filter: EventFilter = {}, pageSize = 1000): AsyncGenerator<StoredEvent[]> {
+  let after = filter.afterSeq ?? 0;
+  for (;;) {
+    const page = await log.query({ ...filter, afterSeq: after, limit: pageSize, descending: false });
+    if (page.length === 0) return;
+    yield page;
+    after = page[page.length - 1]!.seq;
+    if (page.length < pageSize) return;
+  }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock/clock.ts';
+import { chainNext, GENESIS_HASH } from '../audit/chain.ts';
 import { matchesFilter, type EventFilter, type EventLog, type NewEvent, type StoredEvent } from './log.ts';
 
 /** The fake EventLog: same contract as the SQLite store, kept in memory. */
@@ -17,15 +18,24 @@ export class MemoryEventLog implements EventLog {
   }
 
   async appendAll(events: NewEvent[]): Promise<StoredEvent[]> {
-    const stored = events.map((e, i) => ({
-      seq: this.events.length + i + 1,
-      id: randomUUID(),
-      type: e.type,
-      time: e.time ?? this.clock.now(),
-      actor: e.actor,
-      subject: e.subject,
-      data: structuredClone(e.data ?? {}),
-    }));
+    // what the real stores' NOT NULL columns refuse, refused here too, before anything is kept
+    for (const e of events) {
+      for (const k of ['type', 'actor', 'subject'] as const) {
+        if (typeof e[k] !== 'string') throw new TypeError(`event ${k} must be a string, got ${typeof e[k]}`);
+      }
+    }
+    const stored = chainNext(
+      this.events.at(-1)?.hash ?? GENESIS_HASH,
+      events.map((e, i) => ({
+        seq: this.events.length + i + 1,
+        id: randomUUID(),
+        type: e.type,
+        time: e.time ?? this.clock.now(),
+        actor: e.actor,
+        subject: e.subject,
+        data: structuredClone(e.data ?? {}),
+      })),
+    );
     this.events.push(...stored);
     for (const s of stored) for (const l of this.listeners) l(s);
     return stored;

@@ -20,6 +20,7 @@ export function registerUp(program: Command): void {
     .action(async function (this: Command, opts: { detach?: boolean }) {
       const g = globals(this);
       const loaded = configOf(this);
+      for (const w of loaded.warnings) process.stderr.write(`${color.yellow('warning:')} ${w}\n`);
       if (opts.detach) {
         mkdirSync(loaded.stateDir, { recursive: true });
         const logFile = join(loaded.stateDir, 'controller.log');
