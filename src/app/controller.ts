@@ -9,7 +9,7 @@ import { routerFor, type Config } from '../config/schema.ts';
 import type { Check } from '../checks/check.ts';
 import { createCheck } from '../checks/registry.ts';
 import type { EventLog } from '../events/log.ts';
-import { openEventLog, storeSpec } from '../store/registry.ts';
+import { describeStore, openEventLog, storeSpec } from '../store/registry.ts';
 import { LiveState } from '../state/projection.ts';
 import { createTarget } from '../targets/registry.ts';
 import type { Target } from '../targets/target.ts';
@@ -29,6 +29,11 @@ import { splitHostPort, urlOf } from './free-port.ts';
 import { apiRoutes } from '../api/routes.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { startOperations, type Operations } from './operations.ts';
+import { DrillRunner } from '../drills/runner.ts';
+import { defaultDrillsConfig } from '../drills/schema.ts';
+import { Incidents } from '../incidents/incidents.ts';
+import { CHAIN_HINT, verifyChain } from '../audit/chain.ts';
+import { startHeadWebhook } from '../audit/head-webhook.ts';
 
 export interface ControllerOptions {
   configPath?: string;
@@ -49,6 +54,7 @@ export interface Controller {
   routers: RouterProcesses;
   supervisor: RouterSupervisor;
   operations: Operations;
+  drills: DrillRunner;
   url: string;
   token: string;
   /** set by `greenlight up`: what POST /v1/shutdown does */
@@ -64,7 +70,9 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const { config, stateDir } = loaded;
   for (const w of secureStateDir(stateDir)) log(`warning: ${w}`);
   const token = ensureToken(stateDir);
-  const events = await openEventLog(storeSpec(config.store, stateDir), { clock });
+  const spec = storeSpec(config.store, stateDir);
+  const events = await openEventLog(spec, { clock });
+  await refuseBrokenChain(events, describeStore(spec), log);
   const state = new LiveState(events);
   await state.start();
 
@@ -164,7 +172,31 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         });
       }
     }
-    const operations = await startOperations({ config, events, clock, runtime, log });
+    const incidentsView = new Incidents({ events, clock });
+    const drills = new DrillRunner({
+      events,
+      clock,
+      drills: config.drills ?? defaultDrillsConfig(),
+      environments: config.environments.map((e) => e.name),
+      services: Object.keys(config.services),
+      routerFaults: (env, service) => {
+        const rec = routers.readRecord(env, service);
+        return rec ? routers.client(rec) : undefined;
+      },
+      dependencyFaults,
+      stableVersion: (env, service) => state.view.stable.get(`${env}/${service}`)?.version,
+      deploy: async (r) => {
+        const handle = await deployer.start({ service: r.service, version: r.version, actor: r.actor, only: [r.environment] });
+        handle.done.catch(() => undefined);
+        return handle.id;
+      },
+      realOpenIncidents: async (env, service) =>
+        (await incidentsView.list({ state: 'active', service, environment: env })).filter((i) => !i.title.startsWith('DRILL') && !i.notes.some((n) => n.text.startsWith('DRILL'))),
+      onError: (err) => log(`drills: ${String(err)}`),
+    });
+    const operations = await startOperations({ config, events, clock, runtime, log, markAlert: (c, env, service) => drills.mark(c, env, service) });
+    await drills.start();
+    const headWebhook = config.audit.head_webhook ? startHeadWebhook(config.audit.head_webhook, { events, clock, controller: urlOf(config.controller.listen), log }) : undefined;
     const supervisor = new RouterSupervisor({
       routers,
       events,
@@ -188,6 +220,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       routers,
       supervisor,
       operations,
+      drills,
       url: urlOf(config.controller.listen),
       token,
       async stop(o = {}) {
@@ -199,7 +232,11 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         await supervisor.stop();
         // Never leave traffic on an unverified release because the controller went away.
         await deployer.abortAll('controller (shutting down)');
+        // a drill does not outlive its controller: its faults are removed now (they would expire anyway)
+        if (drills.running()) await drills.halt('controller', 'the controller is shutting down').catch(() => undefined);
+        drills.stop();
         await operations.stop();
+        headWebhook?.stop();
         if (o.stopAll) {
           await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));
         }
@@ -212,4 +249,21 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     server.on('request', apiRoutes(controller).handler(() => token));
     return controller;
   }
+}
+
+/**
+ * The controller decides from the log, so it does not start on a log whose record was rewritten:
+ * it names the first event concerned and says what to do (see docs/audit.md).
+ */
+async function refuseBrokenChain(events: EventLog, store: string, log: (line: string) => void): Promise<void> {
+  const v = await verifyChain(events);
+  if (v.ok) {
+    log(`audit chain intact: ${v.checked} event(s)${v.head ? `, head ${v.head.seq}:${v.head.hash.slice(0, 16)}…` : ''}${v.accepted ? ` (break accepted at seq ${v.accepted.seq} by ${v.accepted.actor})` : ''}`);
+    return;
+  }
+  await events.close();
+  throw new GreenlightError('AUDIT_CHAIN_BROKEN', `the controller refuses to start: the hash chain of ${store} is broken: ${v.problem!.detail}`, {
+    hint: `${CHAIN_HINT}. Details: greenlight audit verify`,
+    data: { problem: v.problem },
+  });
 }

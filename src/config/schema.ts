@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { duration } from './duration.ts';
 import { componentSchemas } from './components.ts';
+import { refineDrills } from '../drills/schema.ts';
 
 const NAME = /^[a-z][a-z0-9_-]*$/;
 const name = (what: string) =>
@@ -101,9 +102,12 @@ export const configSchema = z
     environments: z.array(environmentSchema).min(1, { message: 'at least one environment is needed' }),
     checks: z.record(name('a check name'), componentSchemas.check).default({}),
     alerting: componentSchemas.alerting.optional(),
+    drills: componentSchemas.drills.optional(),
+    audit: componentSchemas.audit.default({}),
     releases: componentSchemas.releases,
   })
   .superRefine((cfg, ctx) => {
+    refineDrills(cfg, ctx);
     const services = Object.keys(cfg.services);
     const seenEnv = new Map<string, number>();
     const seenListen = new Map<string, string>();

@@ -46,7 +46,7 @@ export interface OpenOptions {
   fence?: () => string | undefined;
   /** PostgreSQL: run migrations (default true) */
   migrate?: boolean;
-  /** SQLite: open the file read-only (readers such as `greenlight events`) */
+  /** SQLite: open the file read-only (readers: `greenlight events`, `audit verify`); PostgreSQL: no migration */
   readOnly?: boolean;
 }
 
@@ -55,7 +55,7 @@ export async function openEventLog(spec: StoreSpec, opts: OpenOptions = {}): Pro
     case 'sqlite':
       return new SqliteEventLog(spec.file, opts.clock, { readOnly: !!opts.readOnly });
     case 'postgres':
-      return PostgresEventLog.open(spec.url, opts);
+      return PostgresEventLog.open(spec.url, opts.readOnly ? { ...opts, migrate: false } : opts);
   }
 }
 

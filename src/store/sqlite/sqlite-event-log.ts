@@ -5,6 +5,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { systemClock, type Clock, type TimerHandle } from '../../clock/clock.ts';
 import { GreenlightError, describe } from '../../errors/errors.ts';
 import type { EventFilter, EventLog, NewEvent, StoredEvent } from '../../events/log.ts';
+import { CHAIN_STARTED, chainNext, GENESIS_HASH, legacyHead } from '../../audit/chain.ts';
 
 interface Row {
   seq: number;
@@ -14,6 +15,8 @@ interface Row {
   actor: string;
   subject: string;
   data: string;
+  hash: string | null;
+  prev_hash: string | null;
 }
 
 export interface SqliteEventLogOptions {
@@ -64,6 +67,8 @@ export class SqliteEventLog implements EventLog {
   private dataVersion = -1;
   private watcher: FSWatcher | undefined;
   private safety: TimerHandle | undefined;
+  /** the selected columns; a log from before chaining opened read-only has no hash columns */
+  private columns = 'seq, id, type, time, actor, subject, data, hash, prev_hash';
 
   constructor(path: string, clock: Clock = systemClock, opts: SqliteEventLogOptions = {}) {
     this.path = path;
@@ -96,9 +101,13 @@ export class SqliteEventLog implements EventLog {
       if (err instanceof GreenlightError) throw err;
       throw damagedLog(path, `is not a readable Greenlight event log: ${describe(err)}`, err);
     }
+    if (opts.readOnly) {
+      if (!this.hasChainColumns()) this.columns = 'seq, id, type, time, actor, subject, data, NULL AS hash, NULL AS prev_hash';
+    } else this.migrateToChain();
     this.insert = opts.readOnly
       ? undefined
-      : this.db.prepare('INSERT INTO events (id, type, time, actor, subject, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq');
+      : this.db.prepare('INSERT INTO events (seq, id, type, time, actor, subject, data, hash, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    if (!opts.readOnly) this.startChainIfLegacy();
     if (file && !opts.readOnly) {
       tightenModes(path);
       this.files.db = identity(path);
@@ -119,7 +128,9 @@ export class SqliteEventLog implements EventLog {
         time INTEGER NOT NULL,
         actor TEXT NOT NULL,
         subject TEXT NOT NULL,
-        data TEXT NOT NULL
+        data TEXT NOT NULL,
+        hash TEXT,
+        prev_hash TEXT
       );
       CREATE INDEX IF NOT EXISTS events_type ON events(type);
       CREATE INDEX IF NOT EXISTS events_subject ON events(subject);
@@ -129,6 +140,31 @@ export class SqliteEventLog implements EventLog {
       CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
     `);
+  }
+
+  private hasChainColumns(): boolean {
+    const cols = new Set((this.db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name));
+    return cols.has('hash') && cols.has('prev_hash');
+  }
+
+  /** A log written before chaining has no hash columns: add them (old rows keep NULL). */
+  private migrateToChain(): void {
+    const cols = new Set((this.db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name));
+    if (!cols.has('hash')) this.db.exec('ALTER TABLE events ADD COLUMN hash TEXT');
+    if (!cols.has('prev_hash')) this.db.exec('ALTER TABLE events ADD COLUMN prev_hash TEXT');
+  }
+
+  /**
+   * Old events (no hash) are covered as one block: the first chained event is an anchor whose
+   * prevHash is the chain computed over all of them, so changing any of them later breaks the link.
+   */
+  private startChainIfLegacy(): void {
+    const last = this.db.prepare('SELECT hash FROM events ORDER BY seq DESC LIMIT 1').get() as { hash: string | null } | undefined;
+    if (!last || last.hash) return;
+    const anyChained = this.db.prepare('SELECT 1 AS x FROM events WHERE hash IS NOT NULL LIMIT 1').get();
+    if (anyChained) return; // unhashed rows after chained ones: tampering, for audit verify to report, not to paper over
+    const count = (this.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+    this.appendSync([{ type: CHAIN_STARTED, actor: 'controller', subject: 'audit', data: { legacyEvents: Number(count), note: "events before this one were recorded without hashes; they are covered as one block by this event's prevHash" } }]);
   }
 
   /** Refuses to write once the files on disk are no longer the ones this connection holds. */
@@ -161,25 +197,47 @@ export class SqliteEventLog implements EventLog {
   async appendAll(events: NewEvent[]): Promise<StoredEvent[]> {
     if (!this.insert) throw new GreenlightError('INTERNAL', `the event log ${this.path} was opened read-only`, { hint: 'only the controller appends to the log' });
     this.checkFiles();
-    const stored: StoredEvent[] = [];
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      for (const e of events) {
-        const id = randomUUID();
-        const time = e.time ?? this.clock.now();
-        const data = e.data ?? {};
-        const row = this.insert.get(id, e.type, time, e.actor, e.subject, JSON.stringify(data)) as { seq: number };
-        stored.push({ seq: Number(row.seq), id, type: e.type, time, actor: e.actor, subject: e.subject, data: structuredClone(data) });
-      }
-      this.db.exec('COMMIT');
-    } catch (err) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK');
-      throw err;
-    }
+    const stored = this.appendSync(events);
     // Committed into files that were unlinked meanwhile is not stored: say so rather than notify.
     this.checkFiles();
     this.catchUp(stored);
     return stored;
+  }
+
+  private appendSync(events: NewEvent[]): StoredEvent[] {
+    const insert = this.insert!;
+    // The write lock is taken before reading the head, so two writers never chain onto the same event.
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const last = this.db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string | null } | undefined;
+      let prev = last?.hash ?? GENESIS_HASH;
+      if (last && !last.hash) prev = legacyHead(this.rows(this.db.prepare(`SELECT ${this.columns} FROM events ORDER BY seq`).all() as unknown as Row[]));
+      // seq follows the highest ever handed out (AUTOINCREMENT's rule), so a cut-off tail is not silently reused
+      const next = Math.max(Number(last?.seq ?? 0), this.highWaterSync()) + 1;
+      const chained = chainNext(
+        prev,
+        events.map((e, i) => ({ seq: next + i, id: randomUUID(), type: e.type, time: e.time ?? this.clock.now(), actor: e.actor, subject: e.subject, data: structuredClone(e.data ?? {}) })),
+      );
+      for (const c of chained) insert.run(c.seq, c.id, c.type, c.time, c.actor, c.subject, JSON.stringify(c.data), c.hash, c.prevHash);
+      this.db.exec('COMMIT');
+      return chained;
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  private highWaterSync(): number {
+    try {
+      const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as { seq: number } | undefined;
+      return Number(row?.seq ?? 0);
+    } catch {
+      return 0; // no AUTOINCREMENT row yet
+    }
+  }
+
+  async highWaterSeq(): Promise<number> {
+    return this.highWaterSync();
   }
 
   /**
@@ -188,7 +246,7 @@ export class SqliteEventLog implements EventLog {
    */
   private catchUp(own: StoredEvent[] = []): void {
     if (!this.db.isOpen) return;
-    const next = own[0]?.seq === this.delivered + 1 ? own : this.rows(this.db.prepare('SELECT seq, id, type, time, actor, subject, data FROM events WHERE seq > ? ORDER BY seq').all(this.delivered) as unknown as Row[]);
+    const next = own[0]?.seq === this.delivered + 1 ? own : this.rows(this.db.prepare(`SELECT ${this.columns} FROM events WHERE seq > ? ORDER BY seq`).all(this.delivered) as unknown as Row[]);
     for (const e of next) {
       if (e.seq <= this.delivered) continue;
       this.delivered = e.seq;
@@ -240,6 +298,8 @@ export class SqliteEventLog implements EventLog {
       actor: r.actor,
       subject: r.subject,
       data: JSON.parse(r.data) as Record<string, unknown>,
+      ...(r.hash ? { hash: r.hash } : {}),
+      ...(r.prev_hash ? { prevHash: r.prev_hash } : {}),
     }));
   }
 
@@ -269,7 +329,7 @@ export class SqliteEventLog implements EventLog {
     if (filter.afterSeq !== undefined) (where.push('seq > ?'), params.push(filter.afterSeq));
     if (filter.since !== undefined) (where.push('time >= ?'), params.push(filter.since));
     if (filter.until !== undefined) (where.push('time <= ?'), params.push(filter.until));
-    let sql = 'SELECT seq, id, type, time, actor, subject, data FROM events';
+    let sql = `SELECT ${this.columns} FROM events`;
     if (where.length) sql += ' WHERE ' + where.join(' AND ');
     sql += filter.descending ? ' ORDER BY seq DESC' : ' ORDER BY seq ASC';
     if (filter.limit !== undefined) (sql += ' LIMIT ?'), params.push(filter.limit);

@@ -20,8 +20,9 @@ export interface InstanceRecord {
 export class RecordStore {
   readonly dir: string;
 
-  constructor(stateDir: string) {
-    this.dir = join(stateDir, 'instances');
+  /** subdir: each target kind keeps its own records (an ssh record's pid is not a local pid) */
+  constructor(stateDir: string, subdir = 'instances') {
+    this.dir = join(stateDir, subdir);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
