@@ -174,11 +174,21 @@ test('anomaly in the error ratio: one monitor.anomaly event per episode', async 
   let found = await errorAnomalies();
   assert.equal(found.length, 1, 'one event for the whole episode');
   assert.ok(found[0]!.time - firstAt <= MIN, 'raised within a minute');
-  const d = found[0]!.data as { series: string; value: number; score: number; threshold: number; message: string };
+  const d = found[0]!.data as { series: string; value: number; score: number; threshold: number; message: string; expected: number; deviations: number; severity: string };
   assert.equal(d.series, 'router_error_ratio{version="2.0.0"}');
   assert.ok(d.score >= d.threshold);
-  assert.match(d.message, /^error ratio of web@2\.0\.0 is anomalous: [\d.]+%, up from a usual [\d.]+% \(anomaly score [\d.]+, threshold 0\.3\)$/);
+  // what was expected, on which basis, and by how much: e.g. "error ratio of web@2.0.0 is 2.37%,
+  // 3.7 robust deviations above its usual level of 0.841%, and its recent pattern is unlike ..."
+  assert.match(d.message, /^error ratio of web@2\.0\.0 is [\d.]+%, [\d.]+ robust deviations above (its usual level|the previous value|the time-of-day expectation \(30-minute slots\)) of [\d.]+%.* \(anomaly score [\d.]+, threshold 0\.3\)$/);
+  assert.ok(d.expected < 0.02 && d.deviations > 2, `expected ${d.expected}, ${d.deviations} deviations`);
+  assert.ok(d.severity === 'warning' || d.severity === 'ticket');
   assert.ok(svc.status().anomalies.some((a) => a.name === 'router_error_ratio'));
+  // and it reaches the alerting pipeline as a SeriesAnomaly alert with that sentence and severity, never a page
+  await run(clock, svc, 30_000);
+  const alert = svc.status().alerts.find((a) => a.name === 'SeriesAnomaly' && a.labels.series === 'router_error_ratio');
+  assert.ok(alert, 'SeriesAnomaly alert');
+  assert.equal(alert.annotations.summary, d.message);
+  assert.equal(alert.labels.severity, d.severity);
 
   router.set('2.0.0', normal);
   await run(clock, svc, 30 * MIN);
