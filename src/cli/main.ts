@@ -12,6 +12,7 @@ import { registerDetect } from './commands/detect.ts';
 import { registerIncident } from './commands/incident.ts';
 import { registerAlerting } from './commands/alerting.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerDrill } from './commands/drill.ts';
 import { registerAudit } from './commands/audit.ts';
 import { reportError } from './output.ts';
 import { guardTerminalOutput } from './terminal.ts';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerIncident(program);
   registerAlerting(program);
   registerDemo(program);
+  registerDrill(program);
   registerAudit(program);
   program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');
   return program;
