@@ -1,5 +1,5 @@
 // Split-half comparison of alternative detectors (docs/anomaly.md, "Alternative detectors"): every
-// argument is a JSON EnsembleOptions (see src/monitor/anomaly/ensemble.ts), or "default" for the shipped
+// argument is a JSON EnsembleOptions (see bench/nab/candidates/ensemble.ts), or "default" for the shipped
 // detector. Prints standard / low FP / low FN on all 41 files, the standard score on the even-indexed
 // and on the odd-indexed files (each half with its own optimised threshold), and throughput.
 // Choose on the even half only; report odd and all for the chosen one.
@@ -7,7 +7,7 @@
 import { loadCorpus } from './corpus.ts';
 import { runCorpus } from './run.ts';
 import { createDetector } from '../../src/monitor/anomaly/detector.ts';
-import { createEnsemble, type EnsembleOptions } from '../../src/monitor/anomaly/ensemble.ts';
+import { createEnsemble, type EnsembleOptions } from './candidates/ensemble.ts';
 
 const corpus = loadCorpus();
 const even = corpus.filter((_, i) => i % 2 === 0);

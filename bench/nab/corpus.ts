@@ -1,8 +1,20 @@
 // Loads the NAB subset (data files and labelled windows) from disk; NAB_DIR overrides the location.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const defaultNabDir = process.env['NAB_DIR'] ?? '/work/shared/data/nab';
+// The subset lives in shared/ beside the clone (CI puts a copy there). A worktree one level deeper
+// (…/wt/<branch>) finds it one level further up. NAB_DIR overrides both.
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const candidates = [join(repo, '..', 'shared', 'data', 'nab'), join(repo, '..', '..', 'shared', 'data', 'nab')];
+export const defaultNabDir = process.env['NAB_DIR'] ?? candidates.find((d) => existsSync(join(d, 'combined_windows.json'))) ?? (candidates[0] as string);
+
+/** Why the NAB tests and benchmarks cannot run here, or undefined when the subset is present. */
+export function nabMissing(dir = defaultNabDir): string | undefined {
+  return existsSync(join(dir, 'combined_windows.json'))
+    ? undefined
+    : `NAB subset not found at ${dir} (expected ../shared/data/nab beside the repository, or set NAB_DIR)`;
+}
 
 export interface NabFile {
   /** key as in combined_windows.json, e.g. realKnownCause/nyc_taxi.csv */
@@ -50,4 +62,22 @@ export function loadCorpus(dir = defaultNabDir): NabFile[] {
       const w = (windows[name] ?? []).map(([a, b]) => [parseNabTimestamp(a), parseNabTimestamp(b)] as [number, number]);
       return { name, timestamps, values, windows: w };
     });
+}
+
+/** The published detectors whose outputs reference-results/ holds, with NAB's own figures on the subset. */
+export const referenceDetectors: Record<string, { label: string; figures: [number, number, number] }> = {
+  numenta: { label: 'Numenta HTM', figures: [68.58, 62.21, 72.77] },
+  windowedGaussian: { label: 'windowed Gaussian', figures: [29.06, 14.79, 35.8] },
+  random: { label: 'random', figures: [14.96, 3.68, 23.98] },
+};
+
+/** A published detector's scores for one file (reference-results/<det>/<category>/<det>_<file>). */
+export function loadReferenceScores(detector: string, f: NabFile, dir = defaultNabDir): Float64Array {
+  const [category, file] = f.name.split('/') as [string, string];
+  const text = readFileSync(join(dir, 'reference-results', detector, category, `${detector}_${file}`), 'utf8');
+  const scores = Float64Array.from(text.trim().split(/\r?\n/).slice(1), Number);
+  if (scores.length !== f.values.length) {
+    throw new Error(`${detector} reference scores for ${f.name}: ${scores.length} rows, the data has ${f.values.length}; the reference-results/ copy does not match data/`);
+  }
+  return scores;
 }

@@ -5,7 +5,7 @@
 // Usage: node --experimental-strip-types --no-warnings bench/nab/experiment.ts '{}' '{"suppress":400}'
 import { loadCorpus } from './corpus.ts';
 import { runCorpus } from './run.ts';
-import { createDetector, type DetectorOptions } from '../../src/monitor/anomaly/detector.ts';
+import { createDetector, type DetectorOptions } from './candidates/experimental-detector.ts';
 
 const corpus = loadCorpus();
 const even = corpus.filter((_, i) => i % 2 === 0);

@@ -1,7 +1,10 @@
 // Runs a detector factory over the corpus in-process and scores it.
 import type { NabFile } from './corpus.ts';
 import { scoreCorpus, type ProfileResult } from './scorer.ts';
-import type { AnomalyDetector } from '../../src/monitor/anomaly/detector.ts';
+/** Anything that scores a stream point by point: the shipped detector or a candidate. */
+export interface PointScorer {
+  update(timestamp: number, value: number): number;
+}
 
 export interface RunResult {
   results: ProfileResult[];
@@ -10,7 +13,7 @@ export interface RunResult {
   scores: Float64Array[];
 }
 
-export function runCorpus(corpus: readonly NabFile[], make: () => AnomalyDetector): RunResult {
+export function runCorpus(corpus: readonly NabFile[], make: () => PointScorer): RunResult {
   let points = 0;
   let ns = 0n;
   const scores = corpus.map((f) => {

@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { profiles, scaledSigmoid, scoreCorpus, scoreSeriesAt, probationaryLength, type ScoredSeries } from './scorer.ts';
-import { defaultNabDir, loadCorpus } from './corpus.ts';
+import { profiles, scaledSigmoid, scoreCorpus, scoreSeriesAt, probationaryLength, nabRound, type ScoredSeries } from './scorer.ts';
+import { loadCorpus, loadReferenceScores, nabMissing, referenceDetectors } from './corpus.ts';
 import { nabRandomScores, perfectScores, randomScores, windowedGaussian } from './baselines.ts';
 
 const standard = profiles[0]!;
@@ -51,9 +49,42 @@ test('always-on at a fixed threshold is strongly negative; the optimiser then pr
   for (const p of r) assert.equal(p.normalized, 0);
 });
 
-const haveData = existsSync(join(defaultNabDir, 'combined_windows.json'));
+const missing = nabMissing();
 
-test('corpus: null detector scores 0 and perfect detector 100 under every profile', { skip: !haveData }, () => {
+for (const [detector, { figures: want }] of Object.entries(referenceDetectors)) {
+  test(`published ${detector} outputs score exactly NAB's figures in all three profiles`, { skip: missing }, () => {
+    const corpus = loadCorpus();
+    const got = scoreCorpus(corpus.map((f) => ({ ...f, scores: loadReferenceScores(detector, f) })));
+    for (const [i, r] of got.entries()) {
+      assert.ok(Math.abs(r.normalized - want[i]!) < 0.005, `${detector} ${r.profile}: ${r.normalized.toFixed(3)}, NAB ${want[i]}`);
+    }
+  });
+}
+
+test('the windowed Gaussian written here gives NAB\'s 29.06 once scores are rounded as NAB\'s CSVs round them', { skip: missing }, () => {
+  const corpus = loadCorpus();
+  const [standardResult] = scoreCorpus(corpus.map((f) => ({ ...f, scores: windowedGaussian(f.values) })));
+  assert.ok(Math.abs(standardResult!.normalized - 29.06) < 0.005, `${standardResult!.normalized}`);
+});
+
+test('scores are rounded to 12 significant digits, so near-certain scores tie at 1 as in NAB', () => {
+  assert.equal(nabRound(1 - 1e-14), 1);
+  assert.equal(nabRound(0.99999999999949), 0.999999999999);
+  assert.equal(nabRound(0.0301029996659), 0.0301029996659);
+});
+
+test('a window is entered at its start timestamp even when an earlier row stepped back in time', () => {
+  // rows 0..999 one minute apart, except row 700 which steps back to the timestamp of row 550, inside the window
+  const n = 1000;
+  const timestamps = Array.from({ length: n }, (_, i) => (i === 700 ? 550 : i) * 60_000);
+  const s: ScoredSeries = { timestamps, scores: Array.from({ length: n }, (_, i) => (i === 700 ? 1 : 0)), windows: [[500 * 60_000, 599 * 60_000]] };
+  // row 700 lies after the window in file order, so it is a false positive despite its old timestamp
+  const r = scoreSeriesAt(s, 0.5, standard);
+  assert.equal(r.tp, 0);
+  assert.equal(r.fp, 1);
+});
+
+test('corpus: null detector scores 0 and perfect detector 100 under every profile', { skip: missing }, () => {
   const corpus = loadCorpus();
   for (const r of scoreCorpus(corpus.map((f) => ({ ...f, scores: new Float64Array(f.values.length) })))) assert.equal(r.normalized, 0);
   for (const r of scoreCorpus(corpus.map((f) => ({ ...f, scores: perfectScores(f.timestamps, f.windows) })))) {
@@ -61,13 +92,13 @@ test('corpus: null detector scores 0 and perfect detector 100 under every profil
   }
 });
 
-test('corpus: random scores land far below every published detector', { skip: !haveData }, () => {
+test('corpus: random scores land far below every published detector', { skip: missing }, () => {
   const corpus = loadCorpus();
   const r = scoreCorpus(corpus.map((f, k) => ({ ...f, scores: randomScores(f.values.length, 1000 + k) })));
   for (const p of r) assert.ok(p.normalized >= 0 && p.normalized < 30, `${p.profile} ${p.normalized}`);
 });
 
-test('corpus: per-file windowed Gaussian scores equal NAB published results (results/windowedGaussian)', { skip: !haveData }, () => {
+test('corpus: per-file windowed Gaussian scores equal NAB published results (results/windowedGaussian)', { skip: missing }, () => {
   // files whose scores have no ties at exactly 1.0 between implementations of erfc
   const published: Record<string, number> = {
     'realAdExchange/exchange-3_cpc_results.csv': 2.5026632611866138,
@@ -94,7 +125,7 @@ test('NAB random detector: seed 42 per file, so every file starts with the same 
   for (const [i, want] of published.entries()) assert.ok(Math.abs(got[i]! - want) < 1e-11, `${i}: ${got[i]} vs ${want}`);
 });
 
-test('corpus: NAB-exact random detector is far below the README subset figure (36.6)', { skip: !haveData }, () => {
+test('corpus: NAB-exact random detector is far below the README subset figure (36.6)', { skip: missing }, () => {
   const corpus = loadCorpus();
   const r = scoreCorpus(corpus.map((f) => ({ ...f, scores: nabRandomScores(f.values.length) })));
   // measured 15.0 / 3.7 / 24.0; the README's 36.6 / 28.2 / 47.7 cannot come from NAB's scorer

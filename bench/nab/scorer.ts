@@ -1,12 +1,18 @@
-// NAB scoring (v1.1 rules as published): sweep scores per row, corpus-wide threshold optimisation per
-// profile, normalisation between the null detector (0) and the perfect detector (100).
-// Mirrors nab/sweeper.py + nab/optimizer.py of NAB v1.1: the optimiser is an exhaustive sweep over
-// every distinct score in the corpus (sweeper.calcScoreByThreshold, best total wins; the older
-// twiddle local search is gone), the per-file score at that threshold is summed over files, and
-// runner.normalize uses null = the null detector's corpus total and perfect = tpWeight x the number
-// of windows in combined_windows.json. Detections are rows whose score >= threshold; the first (best) detection in
-// a window counts; rows outside windows are false positives weighted by their distance past the
-// previous window; the probationary period min(floor(0.15 n), 750) is not scored.
+// NAB scoring, written from NAB v1.1's published rules and checked against its published outputs
+// (shared/data/nab/reference-results, asserted in scorer.test.ts):
+// - every row's anomaly score is first rounded to 12 significant digits, because NAB's detectors write
+//   their scores to CSV with Python 2's str(float) and the optimiser reads them back: near-certain
+//   scores such as 1 - 1e-14 and 1 become one tie at "1.0". Without that rounding the exhaustive
+//   threshold search can separate them and the windowed Gaussian scores 30.14 instead of 29.06;
+// - the threshold is chosen per profile over the whole corpus by trying every distinct score (rows
+//   with score >= threshold are detections); among equal totals the highest threshold wins;
+// - a window is entered at the row whose timestamp equals its start and left at the row whose
+//   timestamp equals its end (so a row that steps back in time stays wherever the file puts it); its
+//   width is counted in rows between the first occurrences of those two timestamps;
+// - rows of the probationary period, min(floor(0.15 n), 750), are not scored, and a window with no
+//   row after it is not counted as missed;
+// - normalisation: null = the null detector's total (every scorable window missed), perfect =
+//   tpWeight x every window in the labels.
 
 export interface Profile {
   name: string;
@@ -38,6 +44,11 @@ export function probationaryLength(n: number, fraction = 0.15): number {
   return Math.min(Math.floor(fraction * n), fraction * 5000);
 }
 
+/** NAB round-trips scores through CSV with 12 significant digits; see the header. */
+export function nabRound(score: number): number {
+  return Number.isFinite(score) ? Number(score.toPrecision(12)) : score;
+}
+
 /** One scorable row: anomaly score, unweighted sweep value, window id (-1 outside every window). */
 interface Row {
   score: number;
@@ -46,52 +57,49 @@ interface Row {
   window: number;
 }
 
-function sweepRows(series: ScoredSeries, windowBase: number): { rows: Row[]; windowCount: number } {
+function sweepRows(series: ScoredSeries, windowBase: number): { rows: Row[] } {
   const n = series.timestamps.length;
   const prob = probationaryLength(n);
-  // window index ranges by timestamp; rows inside [start, end] belong to the window
-  const ranges: Array<[number, number]> = [];
-  for (const [a, b] of series.windows) {
-    let lo = -1;
-    let hi = -1;
-    for (let i = 0; i < n; i++) {
-      const t = series.timestamps[i] as number;
-      if (t >= a && t <= b) {
-        if (lo < 0) lo = i;
-        hi = i;
-      }
-    }
-    if (lo >= 0) ranges.push([lo, hi]);
+  const firstIndex = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const t = series.timestamps[i] as number;
+    if (!firstIndex.has(t)) firstIndex.set(t, i);
   }
+  const indexOf = (t: number, what: string, k: number): number => {
+    const i = firstIndex.get(t);
+    if (i === undefined) {
+      throw new Error(`NAB window ${k} ${what} ${new Date(t).toISOString()} is not a timestamp of the file: the windows must come from the same data (combined_windows.json of this corpus)`);
+    }
+    return i;
+  };
   const rows: Row[] = [];
-  const scorableWindows = new Set<number>();
-  let w = 0;
+  const maxTp = scaledSigmoid(-1);
+  let next = 0; // next window to enter, in label order
+  let cur = -1; // window we are in, or -1
+  let curRight = 0;
+  let curWidth = 0;
   let prevRight = -1;
   let prevWidth = 0;
   for (let i = 0; i < n; i++) {
-    const cur = ranges[w];
-    const inWindow = cur !== undefined && i >= cur[0] && i <= cur[1];
+    const t = series.timestamps[i] as number;
+    const pending = series.windows[next];
+    if (cur < 0 && pending !== undefined && t === pending[0]) {
+      cur = next++;
+      curRight = indexOf(pending[1], 'end', cur);
+      curWidth = curRight - indexOf(pending[0], 'start', cur) + 1;
+    }
     let sigmoid: number;
-    if (inWindow) {
-      const width = cur[1] - cur[0] + 1;
-      sigmoid = scaledSigmoid(-(cur[1] - i + 1) / width) / scaledSigmoid(-1);
-    } else if (prevRight < 0) {
-      sigmoid = -1;
-    } else {
-      sigmoid = scaledSigmoid(Math.abs(prevRight - i) / (prevWidth - 1));
-    }
-    if (i >= prob) {
-      const id = inWindow ? windowBase + w : -1;
-      if (inWindow) scorableWindows.add(id);
-      rows.push({ score: series.scores[i] as number, sigmoid, window: id });
-    }
-    if (inWindow && i === cur[1]) {
+    if (cur >= 0) sigmoid = scaledSigmoid(-(curRight - i + 1) / curWidth) / maxTp;
+    else if (prevRight < 0) sigmoid = -1;
+    else sigmoid = scaledSigmoid(Math.abs(prevRight - i) / (prevWidth - 1));
+    if (i >= prob) rows.push({ score: nabRound(series.scores[i] as number), sigmoid, window: cur >= 0 ? windowBase + cur : -1 });
+    if (cur >= 0 && t === (series.windows[cur] as readonly [number, number])[1]) {
       prevRight = i;
-      prevWidth = cur[1] - cur[0] + 1;
-      w++;
+      prevWidth = curWidth;
+      cur = -1;
     }
   }
-  return { rows, windowCount: scorableWindows.size };
+  return { rows };
 }
 
 export interface ProfileResult {

@@ -31,7 +31,7 @@ export async function statusOf(c: Controller): Promise<Record<string, unknown>> 
             router = { url: rt.routerUrl, reachable: false, error: describe(err) };
           }
           const running = c.deployer.runningDeployment(service);
-          return { service, stable, instances, router, runningDeployment: running ?? null };
+          return { service, stable, instances, router, runningDeployment: running ?? null, rollout: c.deployer.rolloutState(service) ?? null };
         }),
       ),
     })),

@@ -20,6 +20,8 @@ export interface RouterRecord {
   stateFile: string;
   logFile: string;
   startedAt: number;
+  /** the --identity the router was started with (absent in records of older routers: greenlight) */
+  identity?: string;
 }
 
 const routerEntry = fileURLToPath(new URL('../router/main.ts', import.meta.url));
@@ -30,6 +32,7 @@ export class RouterProcesses {
   private readonly events: EventLog;
   private readonly clock: Clock;
   private readonly token: string;
+  private readonly exitListeners = new Set<(environment: string, service: string, code: number | null, signal: string | null) => void>();
 
   constructor(opts: { stateDir: string; tokenFile: string; token: string; events: EventLog; clock: Clock }) {
     this.dir = join(opts.stateDir, 'routers');
@@ -37,11 +40,17 @@ export class RouterProcesses {
     this.token = opts.token;
     this.events = opts.events;
     this.clock = opts.clock;
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   private recordFile(environment: string, service: string): string {
     return join(this.dir, `${environment}--${service}.json`);
+  }
+
+  /** Called when a router this object spawned exits (the supervisor restarts it). */
+  onExit(fn: (environment: string, service: string, code: number | null, signal: string | null) => void): () => void {
+    this.exitListeners.add(fn);
+    return () => this.exitListeners.delete(fn);
   }
 
   readRecord(environment: string, service: string): RouterRecord | undefined {
@@ -57,9 +66,9 @@ export class RouterProcesses {
   }
 
   /** Adopts a running router for this environment/service, or starts one. */
-  async ensure(environment: string, service: string, listen: string, admin: string | undefined): Promise<{ record: RouterRecord; client: RouterClient; adopted: boolean }> {
+  async ensure(environment: string, service: string, listen: string, admin: string | undefined, identity = 'greenlight'): Promise<{ record: RouterRecord; client: RouterClient; adopted: boolean }> {
     const existing = this.readRecord(environment, service);
-    if (existing && existing.listen === listen && (!admin || existing.admin === admin) && alive(existing.pid)) {
+    if (existing && existing.listen === listen && (!admin || existing.admin === admin) && (existing.identity ?? 'greenlight') === identity && alive(existing.pid)) {
       const client = this.client(existing);
       if (await client.health().then(() => true, () => false)) {
         await this.events.append({ type: 'router.adopted', actor: 'controller', subject: `router/${environment}/${service}`, data: { environment, service, pid: existing.pid, listen, admin: existing.admin } });
@@ -78,8 +87,8 @@ export class RouterProcesses {
     const adminAddr = admin ?? existing?.admin ?? `127.0.0.1:${await freePort()}`;
     const stateFile = join(this.dir, `${environment}--${service}.table.json`);
     const logFile = join(this.dir, `${environment}--${service}.log`);
-    const out = openSync(logFile, 'a');
-    const child = spawn(process.execPath, [routerEntry, '--name', `${environment}/${service}`, '--listen', listen, '--admin', adminAddr, '--state-file', stateFile, '--token-file', this.tokenFile], {
+    const out = openSync(logFile, 'a', 0o600);
+    const child = spawn(process.execPath, [routerEntry, '--name', `${environment}/${service}`, '--listen', listen, '--admin', adminAddr, '--state-file', stateFile, '--token-file', this.tokenFile, '--identity', identity], {
       detached: true,
       stdio: ['ignore', 'pipe', out],
     });
@@ -108,9 +117,12 @@ export class RouterProcesses {
       });
     }
     child.stdout!.destroy();
+    child.on('exit', (code, signal) => {
+      for (const l of this.exitListeners) l(environment, service, code, signal);
+    });
     child.unref();
-    const record: RouterRecord = { environment, service, pid: child.pid!, listen, admin: adminAddr, stateFile, logFile, startedAt: this.clock.now() };
-    writeFileSync(this.recordFile(environment, service), JSON.stringify(record, null, 2));
+    const record: RouterRecord = { environment, service, pid: child.pid!, listen, admin: adminAddr, stateFile, logFile, startedAt: this.clock.now(), identity };
+    writeFileSync(this.recordFile(environment, service), JSON.stringify(record, null, 2), { mode: 0o600 });
     await this.events.append({ type: 'router.started', actor: 'controller', subject: `router/${environment}/${service}`, data: { ...record } });
     return { record, client: this.client(record), adopted: false };
   }

@@ -29,6 +29,8 @@ export function describeEvent(e: StoredEvent): string | undefined {
       return `  ${env}${color.yellow(`canary weight 0: traffic is back on stable (${d.reason})`)}`;
     case 'rollout.paused':
       return `  ${env}${color.yellow(`paused: ${d.reason ?? `by ${e.actor}`}`)}`;
+    case 'rollout.waiting':
+      return `  ${env}${color.yellow(`waiting for canary traffic: ${d.message}`)}\n  ${env}  pauses in ${Math.round(Number(d.pausesInMs) / 1000)} s unless it arrives; meanwhile: ${((d.starvation?.actions ?? []) as string[]).join(' | ')}`;
     case 'rollout.resumed':
       return `  ${env}resumed by ${e.actor}`;
     case 'rollout.abort.requested':

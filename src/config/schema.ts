@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { duration } from './duration.ts';
 import { componentSchemas } from './components.ts';
+import { refineDrills } from '../drills/schema.ts';
 
 const NAME = /^[a-z][a-z0-9_-]*$/;
 const name = (what: string) =>
@@ -38,10 +39,22 @@ export const serviceSchema = z.strictObject({
   slos: componentSchemas.slos.default([]),
 });
 
+const headerOrCookieName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'must be a header or cookie name (1-128 token characters)');
+
+/** what identifies a client, so it stays on one version (see README, "Who gets the canary") */
+const identitySchema = z.discriminatedUnion('from', [
+  z.strictObject({ from: z.literal('greenlight') }),
+  z.strictObject({ from: z.literal('cookie'), name: headerOrCookieName }),
+  z.strictObject({ from: z.literal('header'), name: headerOrCookieName }),
+  z.strictObject({ from: z.literal('address') }),
+]);
+
 const routerSchema = z.strictObject({
   listen: listenAddress,
   /** the router's admin API (stats, routing table); a free loopback port is picked when absent */
   admin: listenAddress.optional(),
+  /** client identity hashed for the canary assignment: Greenlight's cookie (default), a session cookie, a header or the address */
+  identity: identitySchema.default({ from: 'greenlight' }),
 });
 
 export const switchSchema = z.strictObject({
@@ -72,17 +85,29 @@ export const configSchema = z
   .strictObject({
     version: z.literal(1, { message: 'expected version: 1' }),
     state_dir: z.string().default('.greenlight'),
+    /** where the event log lives: `{ kind: sqlite }` (default, <state_dir>/events.db) or `{ kind: postgres, url }` */
+    store: componentSchemas.store.default({ kind: 'sqlite', path: 'events.db' }),
     controller: z
-      .strictObject({ listen: listenAddress.default('127.0.0.1:7070') })
-      .default({ listen: '127.0.0.1:7070' }),
+      .strictObject({
+        listen: listenAddress.default('127.0.0.1:7070'),
+        /** a router that dies this many times within crash_loop_window is escalated (paging alert) and restarted with a back-off */
+        router_crash_loop: z
+          .strictObject({ deaths: z.int().min(2).max(1000).default(3), window: duration.default(60_000) })
+          .default({ deaths: 3, window: 60_000 }),
+      })
+      .default({ listen: '127.0.0.1:7070', router_crash_loop: { deaths: 3, window: 60_000 } }),
     services: z.record(name('a service name'), serviceSchema).refine((s) => Object.keys(s).length > 0, {
       message: 'at least one service is needed',
     }),
     environments: z.array(environmentSchema).min(1, { message: 'at least one environment is needed' }),
     checks: z.record(name('a check name'), componentSchemas.check).default({}),
     alerting: componentSchemas.alerting.optional(),
+    drills: componentSchemas.drills.optional(),
+    audit: componentSchemas.audit.default({}),
+    releases: componentSchemas.releases,
   })
   .superRefine((cfg, ctx) => {
+    refineDrills(cfg, ctx);
     const services = Object.keys(cfg.services);
     const seenEnv = new Map<string, number>();
     const seenListen = new Map<string, string>();

@@ -19,6 +19,20 @@ export type ErrorCode =
   | 'ROUTER_UNREACHABLE'
   /** an event that does not match the event catalogue: a bug in what emits it */
   | 'EVENT_INVALID'
+  | 'HOST_UNREACHABLE'
+  | 'HOST_KEY_REJECTED'
+  | 'HOST_AUTH_REFUSED'
+  | 'HOST_COMMAND_FAILED'
+  | 'DISK_FULL'
+  | 'AUDIT_CHAIN_BROKEN'
+  /** the event log's files are corrupted, truncated, or were replaced under the open store */
+  | 'LOG_DAMAGED'
+  /** the event store cannot be opened or reached, or is not in a state Greenlight can use */
+  | 'STORE_UNAVAILABLE'
+  /** this controller is a standby: writes go to the leader (data.leader is its address) */
+  | 'NOT_LEADER'
+  /** a write carried a fencing token that is no longer the lease's: another controller leads */
+  | 'FENCED'
   | 'INTERNAL';
 
 export const exitCodes = {
@@ -71,10 +85,16 @@ export function httpStatusFor(code: ErrorCode): number {
       return 404;
     case 'CONFLICT':
     case 'GATE_REFUSED':
+    case 'AUDIT_CHAIN_BROKEN':
       return 409;
     case 'CONTROLLER_UNREACHABLE':
     case 'ROUTER_UNREACHABLE':
     case 'DEPENDENCY_UNREADABLE':
+    case 'HOST_UNREACHABLE':
+    case 'LOG_DAMAGED':
+    case 'STORE_UNAVAILABLE':
+    case 'NOT_LEADER':
+    case 'FENCED':
       return 503;
     default:
       return 500;
@@ -84,6 +104,9 @@ export function httpStatusFor(code: ErrorCode): number {
 export function exitCodeFor(code: ErrorCode): number {
   switch (code) {
     case 'CONTROLLER_UNREACHABLE':
+    case 'STORE_UNAVAILABLE':
+    case 'NOT_LEADER':
+    case 'FENCED':
       return exitCodes.unreachable;
     case 'GATE_REFUSED':
     case 'CHECK_FAILED':
@@ -91,6 +114,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'INSTANCE_CRASHED':
       return exitCodes.deploymentNotPromoted;
     case 'INTERNAL':
+    case 'AUDIT_CHAIN_BROKEN':
       return 1;
     default:
       return exitCodes.usage;

@@ -1,11 +1,57 @@
-// The contract every EventLog passes (the SQLite store, the in-memory fake, and a future
-// PostgreSQL store). Call it from each implementation's test file. Its events are built with the
-// catalogue's constructor, so they are the events Greenlight really writes.
-import { test } from 'node:test';
+// The contract every EventLog passes (the SQLite and PostgreSQL stores and the in-memory fake).
+// Call it from each implementation's test file. Its events are built with the catalogue's
+// constructor, so they are the events Greenlight really writes. A real store also gives the spec another process
+// opens it with: the suite then checks what only a shared store can get wrong (writers in two
+// processes, subscriptions across processes).
+import { test as baseTest, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { GreenlightError } from '../errors/errors.ts';
-import { event } from './catalogue/index.ts';
-import type { EventLog, NewEvent } from './log.ts';
+import { event, ofType } from './catalogue/index.ts';
+import { numbered } from './testing.ts';
+
+const numberOf = (e: StoredEvent) => Number((e.data as { text: string }).text);
+import { pages, type EventLog, type NewEvent, type StoredEvent } from './log.ts';
+import type { StoreSpec } from '../store/registry.ts';
+import { chainHash, GENESIS_HASH, verifyChain } from '../audit/chain.ts';
+
+export interface ContractSubject {
+  log: EventLog;
+  reopen?: () => Promise<EventLog>;
+  /** how another process opens the same store (real stores only) */
+  spec?: StoreSpec;
+}
+
+export interface ContractOptions {
+  /** why the suite cannot run here (a missing peer): every test is skipped with it */
+  skip?: string;
+}
+
+const writerScript = fileURLToPath(new URL('../store/contract-writer.ts', import.meta.url));
+
+/** Runs the contract writer in a child process; resolves when it exited 0. */
+function writeFromProcess(spec: StoreSpec, writer: string, count: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--no-warnings', writerScript, JSON.stringify(spec), writer, String(count)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      code === 0 ? resolve() : reject(new Error(`writer ${writer} exited ${code ?? signal}: ${err.slice(-2000)}`));
+    });
+  });
+}
+
+/** Resolves when pred holds, polling every 20 ms; rejects after ms (a bound, not a speed assertion). */
+async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 const ref = { deploymentId: 'd1', service: 'web', version: '1.0.0' };
 const requested = (id = 'd1', actor = 'user:ann', time?: number) =>
@@ -19,7 +65,8 @@ const registered = (time?: number) =>
   });
 const note = (text: string) => event('incident.note.added', { actor: 'user:ann', subject: 'incident/i1', data: { incidentId: 'i1', text } });
 
-export function eventLogContract(name: string, open: () => Promise<{ log: EventLog; reopen?: () => Promise<EventLog> }>): void {
+export function eventLogContract(name: string, open: () => Promise<ContractSubject>, options: ContractOptions = {}): void {
+  const test = (title: string, fn: (t: TestContext) => Promise<void>) => baseTest(title, options.skip ? { skip: options.skip } : {}, fn);
   test(`${name}: appends get increasing seq and keep type, actor, subject, data and time`, async () => {
     const { log } = await open();
     const a = await log.append(registered(1000));
@@ -112,5 +159,105 @@ export function eventLogContract(name: string, open: () => Promise<{ log: EventL
     assert.equal(events.length, 1);
     assert.deepEqual(events[0]!.data, requested().data);
     await again.close();
+  });
+
+  test(`${name}: every event carries a hash over its content chained to the previous event's`, async () => {
+    const { log } = await open();
+    await log.append(event('release.registered', { actor: 'cli', subject: 'release/web@1.0.0', data: { service: 'web', version: '1.0.0', digest: 'sha256:x', artifactDir: '/a', source: '/s', requires: { b: '1', a: '^2' } } }));
+    await log.appendAll([requested(), note('hotfix')]);
+    const all = await log.query();
+    assert.equal(all[0]!.prevHash, GENESIS_HASH);
+    for (let i = 0; i < all.length; i++) {
+      const e = all[i]!;
+      assert.match(e.hash ?? '', /^[0-9a-f]{64}$/);
+      if (i > 0) assert.equal(e.prevHash, all[i - 1]!.hash);
+      assert.equal(chainHash(e.prevHash!, e), e.hash, 'the hash is recomputable from what the store gives back');
+    }
+    const v = await verifyChain(log);
+    assert.deepEqual({ ok: v.ok, checked: v.checked, head: v.head }, { ok: true, checked: 3, head: { seq: all[2]!.seq, hash: all[2]!.hash } });
+    await log.close();
+  });
+
+  test(`${name}: an appendAll that fails half-way appends nothing`, async () => {
+    const { log } = await open();
+    await log.append(note('before'));
+    const seen: string[] = [];
+    log.subscribe((e) => seen.push((e.data as { text: string }).text));
+    const before = await log.lastSeq();
+    await assert.rejects(log.appendAll([
+      note('one'),
+      note('two'),
+      { ...note('three'), type: null } as unknown as NewEvent, // refused by the store
+      note('four'),
+    ]));
+    assert.equal(await log.lastSeq(), before);
+    assert.deepEqual((await log.query()).map((e) => (e.data as { text: string }).text), ['before']);
+    const after = await log.append(note('after'));
+    assert.ok(after.seq > before);
+    assert.deepEqual(seen, ['after']);
+    await log.close();
+  });
+
+  test(`${name}: a large log is read in pages, in order, nothing missed`, async () => {
+    const { log } = await open();
+    const total = 12_000;
+    for (let i = 0; i < total; i += 1000) {
+      await log.appendAll(Array.from({ length: 1000 }, (_, j) => numbered('bulk', i + j)));
+    }
+    let count = 0;
+    let pagesRead = 0;
+    let lastSeq = 0;
+    for await (const page of pages(log, { types: ['incident.note.*'] }, 500)) {
+      pagesRead++;
+      assert.ok(page.length <= 500);
+      for (const e of page) {
+        assert.ok(e.seq > lastSeq);
+        assert.equal(numberOf(e), count);
+        lastSeq = e.seq;
+        count++;
+      }
+    }
+    assert.equal(count, total);
+    assert.equal(pagesRead, total / 500);
+    await log.close();
+  });
+
+  test(`${name}: two processes writing at once: nothing lost, duplicated or reordered; a third sees it all`, async (t) => {
+    const { log, spec } = await open();
+    if (!spec) {
+      await log.close();
+      return t.skip('in-memory fake: not shared between processes by design');
+    }
+    const seen: StoredEvent[] = [];
+    log.subscribe((e) => seen.push(e));
+    const each = 150;
+    await Promise.all([writeFromProcess(spec, 'a', each), writeFromProcess(spec, 'b', each)]);
+    const all = (await log.query({ subject: 'writer/*' })).filter(ofType('incident.note.added'));
+    assert.equal(all.length, 2 * each, 'events lost or duplicated');
+    assert.equal(new Set(all.map((e) => e.id)).size, all.length, 'duplicate ids');
+    for (let i = 1; i < all.length; i++) assert.ok(all[i]!.seq > all[i - 1]!.seq, 'seq not increasing');
+    for (const w of ['a', 'b']) {
+      const mine = all.filter((e) => e.data.incidentId === w).map(numberOf);
+      assert.deepEqual(mine, Array.from({ length: each }, (_, i) => i), `writer ${w}'s events out of order`);
+    }
+    // the subscriber in this process was told of the other processes' appends, in the log's order
+    await until(() => seen.length >= all.length, 20_000, 'the subscription to deliver the other processes\' appends');
+    assert.deepEqual(seen.map((e) => e.seq), all.map((e) => e.seq));
+    await log.close();
+  });
+
+  test(`${name}: a subscriber is told of another process's append without appending itself`, async (t) => {
+    const { log, spec } = await open();
+    if (!spec) {
+      await log.close();
+      return t.skip('in-memory fake: not shared between processes by design');
+    }
+    await log.append(note('mine'));
+    const seen: string[] = [];
+    log.subscribe((e) => seen.push(`${e.subject}:${(e.data as { text?: string }).text}`));
+    await writeFromProcess(spec, 'other', 2);
+    await until(() => seen.length >= 2, 20_000, 'the cross-process notification');
+    assert.deepEqual(seen, ['writer/other:0', 'writer/other:1']);
+    await log.close();
   });
 }

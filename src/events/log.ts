@@ -33,7 +33,16 @@ export interface EventLog {
   appendAll(events: NewEvent[]): Promise<StoredEvent[]>;
   query(filter?: EventFilter): Promise<StoredEvent[]>;
   lastSeq(): Promise<number>;
-  /** called after each append made through this log object (same process) */
+  /**
+   * The highest seq the store ever handed out, kept apart from the rows (SQLite's sqlite_sequence,
+   * a PostgreSQL sequence): larger than lastSeq when events were cut off the end.
+   */
+  highWaterSeq?(): Promise<number>;
+  /**
+   * Called once for each event appended after subscribing, in seq order. The real stores deliver
+   * the appends of every process sharing the log (PostgreSQL LISTEN/NOTIFY, SQLite a file watch);
+   * the in-memory fake only its own.
+   */
   subscribe(listener: (event: StoredEvent) => void): () => void;
   close(): Promise<void>;
 }
@@ -55,4 +64,19 @@ export function matchesFilter(e: { type: string; subject: string; seq: number; t
 /** The events of one type, typed: `(await queryType(log, 'instance.crashed'))[0].data.phase`. */
 export async function queryType<T extends EventType>(log: EventLog, type: T, filter: Omit<EventFilter, 'types'> = {}): Promise<EventOf<T>[]> {
   return (await log.query({ ...filter, types: [type] })).filter(ofType(type));
+}
+
+/**
+ * Reads a log of any size page by page (afterSeq + limit), so neither the store nor the reader
+ * holds the whole log in memory at once.
+ */
+export async function* pages(log: EventLog, filter: EventFilter = {}, pageSize = 1000): AsyncGenerator<StoredEvent[]> {
+  let after = filter.afterSeq ?? 0;
+  for (;;) {
+    const page = await log.query({ ...filter, afterSeq: after, limit: pageSize, descending: false });
+    if (page.length === 0) return;
+    yield page;
+    after = page[page.length - 1]!.seq;
+    if (page.length < pageSize) return;
+  }
 }

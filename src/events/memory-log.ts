@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock/clock.ts';
+import { chainNext, GENESIS_HASH } from '../audit/chain.ts';
 import { eventOfRow, rowOf, validateEvents, type EventOf, type EventType, type NewEventOf, type StoredRow } from './catalogue/index.ts';
 import { matchesFilter, type EventFilter, type EventLog, type NewEvent, type StoredEvent } from './log.ts';
 
@@ -20,9 +21,12 @@ export class MemoryEventLog implements EventLog {
   }
 
   async appendAll(events: NewEvent[]): Promise<StoredEvent[]> {
-    // the door: every event of the batch is checked before any is kept
+    // the door: every event of the batch is checked against the catalogue before any is kept
     const valid = validateEvents(events);
-    const rows = valid.map((e, i) => rowOf(e, this.rows.length + i + 1, randomUUID(), e.time ?? this.clock.now()));
+    const rows = chainNext(
+      this.rows.at(-1)?.hash ?? GENESIS_HASH,
+      valid.map((e, i) => rowOf(e, this.rows.length + i + 1, randomUUID(), e.time ?? this.clock.now())),
+    );
     this.rows.push(...rows);
     const stored = rows.map(eventOfRow);
     for (const s of stored) for (const l of this.listeners) l(s);

@@ -3,6 +3,12 @@ import { queryType } from '../events/log.ts';
 import assert from 'node:assert/strict';
 import { pipelineFixture, type PipelineFixture } from './testing.ts';
 import type { RolloutPolicyInput } from './schema.ts';
+import { clientIdFor } from '../router/testing.ts';
+import { createAlerting } from '../alerting/alerting.ts';
+import { alertingConfigSchema } from '../alerting/schema.ts';
+import { HttpReceiver } from '../alerting/notifiers/loopback-receivers.ts';
+import { systemClock } from '../clock/clock.ts';
+import { pageStarvedRollouts } from '../app/starved-rollouts.ts';
 
 /** A bounded client load against a router: `concurrency` loops, at most maxRequests or maxMs. */
 function load(url: string, opts: { concurrency?: number; maxRequests?: number; maxMs?: number } = {}) {
@@ -176,34 +182,57 @@ test('when the router cannot be read, the verdict is error (not fail) and the ro
   assert.equal((await h.done).state, 'aborted');
 });
 
-test('a client pinned to a failing canary by its cookie is moved back to stable on its next request, without an error', async (t) => {
+test('a client the router put on a failing canary is moved back to stable on its next request, without an error', async (t) => {
   const f = await pipelineFixture([{ name: 'production', instances: 1, rollout: { ...fast, steps: [{ weight: 30, hold: '30s' }] } }], { versionEnv: { '2.0.0': { FAKE_STATUS: '500' } } });
   t.after(() => f.close());
   await withStable(f);
   const url = f.routers.get('production')!.url;
   const l = load(url);
   const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
-  // A browser pinned to the canary: the router set this cookie when it first sent it there (the
-  // router's own tests cover the pinning; here the canary may fail before a random client lands on it).
-  const cookie = 'gl_v=2.0.0; gl_cid=pinned-client';
+  // A browser whose client id hashes onto the canary at 30% (src/router/assignment.test.ts covers
+  // the assignment; here the canary may fail before this client's first request).
+  const cookie = `gl_cid=${clientIdFor('2.0.0', 0.3, true)}`;
   const d = await h.done;
   await l.stop();
   assert.equal(d.state, 'rolled_back');
   const res = await fetch(url, { headers: { cookie } });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('x-greenlight-version'), '1.0.0');
-  assert.match(res.headers.getSetCookie().join(';'), /gl_v=1\.0\.0/, 're-pinned to stable');
+  assert.deepEqual(res.headers.getSetCookie(), [], 'its client id is kept');
 });
 
-test('a step without enough traffic to judge pauses for a person after max_hold instead of advancing', async (t) => {
-  const f = await pipelineFixture([{ name: 'production', instances: 1, rollout: { ...fast, min_requests: 5, max_hold: '200ms', error_grace: '60s', steps: [{ weight: 10, hold: '100ms' }] } }]);
+test('a step without enough traffic to judge says what it waits for, then pauses after max_hold with its numbers and pages a warning', async (t) => {
+  const f = await pipelineFixture([{ name: 'production', instances: 1, rollout: { ...fast, min_requests: 5, max_hold: '400ms', error_grace: '60s', steps: [{ weight: 10, hold: '100ms' }] } }]);
   t.after(() => f.close());
+  const hook = await HttpReceiver.start({ ok: { status: 200, body: 'ok' } });
+  t.after(() => hook.close());
+  const alerting = createAlerting(alertingConfigSchema.parse({ route: { receiver: 'team', group_wait: '0s' }, receivers: [{ name: 'team', notifiers: [{ kind: 'webhook', url: hook.url('/team'), retry: { attempts: 1 } }] }] }), { clock: systemClock, log: f.events });
+  t.after(() => alerting.stop());
+  const unpage = pageStarvedRollouts({ events: f.events, clock: systemClock, receive: (a, o) => alerting.receive(a, o) });
+  t.after(unpage);
   await withStable(f);
   const h = await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' });
   await untilEvent(f, 'rollout.paused');
-  const paused = await queryType(f.events, 'rollout.paused');
-  assert.match(String(paused[0]!.data.reason), /only 0 of the 5 canary requests this step needs .*too little traffic/);
+  const waiting = await queryType(f.events, 'rollout.waiting');
+  assert.equal(waiting.length, 1, 'one notice, before the pause');
+  assert.match(String(waiting[0]!.data.message), /^canary 0 of 5 requests in \d+ ms at 10%; production serves 0 req\/s: nothing to judge the canary on/);
+  assert.equal(f.deployer.rolloutState('web')?.paused, true);
+  const paused = (await queryType(f.events, 'rollout.paused'))[0]!;
+  assert.ok(paused.seq > waiting[0]!.seq);
+  assert.equal(paused.data.cause, 'starved');
+  assert.match(String(paused.data.reason), /^canary 0 of 5 requests in \d+ ms at 10%; production serves 0 req\/s.*; greenlight promote web, greenlight resume web, greenlight abort web$/);
+  const numbers = paused.data.starvation as { canaryRequests: number; minRequests: number; weight: number; productionRate: number };
+  assert.deepEqual([numbers.canaryRequests, numbers.minRequests, numbers.weight, numbers.productionRate], [0, 5, 10, 0]);
+  // paged through the alerting pipeline as a warning
+  await hook.waitForRequests(1);
+  const sent = JSON.parse(hook.requests[0]!.body) as { severity: string; summary: string; labels: Record<string, string>; annotations: Record<string, string> };
+  assert.equal(sent.severity, 'warning');
+  assert.equal(sent.labels.alertname, 'RolloutStarved');
+  assert.equal(sent.labels.deployment, h.id);
+  assert.match(sent.summary, /web@2\.0\.0 paused at 10% in production: too little canary traffic to judge/);
+  assert.match(sent.annotations.description!, /canary 0 of 5 requests/);
   assert.equal(f.state.view.deployments.get(h.id)!.state, 'running');
   await f.deployer.command('web', 'full', 'user:ann');
   assert.equal((await h.done).state, 'promoted');
+  assert.equal(alerting.dispatcher.alerts().filter((a) => a.labels.alertname === 'RolloutStarved' && (a.endsAt === undefined || a.endsAt > Date.now())).length, 0, 'resolved once the rollout moved on');
 });

@@ -12,6 +12,7 @@ import type { Placement } from '../state/projection.ts';
 import type { RolloutControl } from './control.ts';
 import type { EndStep, EnvironmentOutcome, EnvironmentStep } from './environment.ts';
 import { sampleSince, totalsSince } from './samples.ts';
+import { starvation, WAIT_NOTICE_MS } from './starvation.ts';
 import type { RolloutPolicy } from './schema.ts';
 import type { Split } from './traffic.ts';
 
@@ -181,7 +182,26 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
     }
     const stepStart = clock.now();
     const startRequests = last ? sampleSince(lastStats ?? before, before, canary).requests : 0;
+    const stepStats = lastStats ?? before;
     const minRequests = 'pause' in s ? 0 : (s.min_requests ?? policy.min_requests);
+    let waitNoticed = false;
+    control.waiting = undefined;
+    // a resumed step gets another max_hold before it pauses again
+    let maxHoldFrom = stepStart;
+    let wasPaused = control.paused;
+    const need = (held: number, stepRequests: number, paused: boolean) =>
+      starvation(
+        {
+          environment: env.name,
+          service: release.service,
+          weight,
+          canaryRequests: stepRequests,
+          minRequests,
+          heldMs: held,
+          productionRate: held > 0 ? (totalsSince(lastStats ?? stepStats, stepStats).requests / held) * 1000 : 0,
+        },
+        paused,
+      );
     for (;;) {
       if (step.signal.aborted) return await rollback(`aborted: ${describe(step.signal.reason)}`, 'aborted');
       if (refreshUpstreams) {
@@ -208,24 +228,36 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
         return 'promote';
       }
       if (promote === 'next') break;
+      if (wasPaused && !control.paused) maxHoldFrom = clock.now() - ('pause' in s ? 0 : s.hold);
+      wasPaused = control.paused;
       if (!control.paused && !('pause' in s)) {
         const held = clock.now() - stepStart;
         const stepRequests = sampleSince(lastStats ?? before, before, canary).requests - startRequests;
         const enough = held >= s.hold && stepRequests >= minRequests;
         if (enough && (!policy.require_pass || r.verdict === 'pass')) break;
-        if (held >= s.hold + policy.max_hold && (!enough || policy.require_pass)) {
-          control.pause(
-            enough
-              ? `no pass after ${Math.round(held / 1000)} s at ${weight}% (${r.summary}); promote, resume or abort`
-              : `only ${stepRequests} of the ${minRequests} canary requests this step needs after ${Math.round(held / 1000)} s at ${weight}% (too little traffic to judge); promote, resume or abort`,
-          );
-          await emit('rollout.paused', { environment: env.name, step: i, weight, reason: control.pauseReason, actor: 'controller' });
+        if (clock.now() - maxHoldFrom >= s.hold + policy.max_hold && (!enough || policy.require_pass)) {
+          if (stepRequests >= minRequests) {
+            control.pause(`no pass after ${Math.round(held / 1000)} s at ${weight}% (${r.summary}); promote, resume or abort`);
+            await emit('rollout.paused', { environment: env.name, step: i, weight, reason: control.pauseReason, actor: 'controller' });
+          } else {
+            // Starved: the pause says why in numbers, and pages (operations.ts) as a warning.
+            const n = need(held, stepRequests, true);
+            control.pause(`${n.message}; ${n.actions.join(', ')}`);
+            await emit('rollout.paused', { environment: env.name, step: i, weight, reason: control.pauseReason, actor: 'controller', cause: 'starved', starvation: n });
+          }
+        } else if (!waitNoticed && stepRequests < minRequests && held >= Math.min(WAIT_NOTICE_MS, s.hold + Math.min(10_000, policy.max_hold / 2))) {
+          // Said early (within a minute) so the person following the rollout knows what it waits for.
+          waitNoticed = true;
+          const n = need(held, stepRequests, false);
+          control.waiting = n.message;
+          await emit('rollout.waiting', { environment: env.name, step: i, weight, message: n.message, pausesInMs: Math.max(0, s.hold + policy.max_hold - (clock.now() - maxHoldFrom)), starvation: n });
         }
       }
       await tick();
     }
   }
   off();
+  control.waiting = undefined;
   await env.target.stop(baselineIds).catch(() => undefined);
   return 'promote';
 }
@@ -242,6 +274,7 @@ async function diagnose(step: EnvironmentStep): Promise<void> {
     routerUrl: env.routerUrl,
     instanceUrls: [],
     dependencies: env.dependencies,
+    ...(env.dependencyFaults ? { dependencyFaults: env.dependencyFaults } : {}),
     clock: deps.clock,
   });
   await deps.events.append(

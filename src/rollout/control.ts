@@ -6,6 +6,8 @@ export class RolloutControl {
   paused = false;
   pauseReason: string | undefined;
   promote: PromoteRequest | null = null;
+  /** what the current step waits for, in numbers (a step short of canary traffic); shown by status */
+  waiting: string | undefined;
   private waiters = new Set<() => void>();
 
   pause(reason: string): void {

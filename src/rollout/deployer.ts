@@ -131,6 +131,13 @@ export class Deployer {
     return this.running.get(service)?.id;
   }
 
+  /** whether the running rollout of a service is paused and why, and what its step waits for */
+  rolloutState(service: string): { paused: boolean; reason?: string; waiting?: string } | undefined {
+    const c = this.running.get(service)?.control;
+    if (!c) return undefined;
+    return { paused: c.paused, ...(c.pauseReason ? { reason: c.pauseReason } : {}), ...(c.waiting ? { waiting: c.waiting } : {}) };
+  }
+
   /** pause / resume / promote the running rollout of a service; each is an event */
   async command(service: string, what: 'pause' | 'resume' | PromoteRequest, actor: string): Promise<string> {
     const r = this.running.get(service);

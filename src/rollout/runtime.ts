@@ -2,6 +2,7 @@
 // from the configuration. Kept as plain data and small interfaces so tests can assemble one from
 // fakes.
 import type { Check, DependencySource } from '../checks/check.ts';
+import type { DependencyFaultLookup } from '../checks/compatibility/faults.ts';
 import type { Target } from '../targets/target.ts';
 import type { TrafficControl } from './traffic.ts';
 import type { RolloutPolicy } from './schema.ts';
@@ -25,6 +26,8 @@ export interface EnvironmentRuntime {
   routerUrl: string;
   checks: Check[];
   dependencies: Record<string, DependencySource>;
+  /** drill faults on the dependency sources (the drills module writes them) */
+  dependencyFaults?: DependencyFaultLookup;
   /** instance count here (the environment's override or the service's) */
   instances: number;
   /** environment variables for instances here, over the service's */

@@ -28,8 +28,11 @@ export const rolloutSchema = z.strictObject({
   baseline: z.enum(['stable', 'fresh']).default('stable'),
   /** false: a step advances after its hold unless the analysis failed; true: it waits for a pass (up to max_hold, then pauses) */
   require_pass: z.boolean().default(false),
-  /** how long past its hold a step may wait for a pass (require_pass) or for min_requests before it pauses for a person */
-  max_hold: duration.default(600_000),
+  /**
+   * how long past its hold a step may wait for a pass (require_pass) or for min_requests before it
+   * pauses for a person (a starved step also pages, as a warning)
+   */
+  max_hold: duration.default(120_000),
   /** how long the analysis may keep failing to measure (no data, router unreachable) before the rollout pauses for a person */
   error_grace: duration.default(15_000),
   /** crashes of canary instances that fail the canary (a crash is evidence against it) */

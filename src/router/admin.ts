@@ -8,6 +8,7 @@ import { GreenlightError, describe } from '../errors/errors.ts';
 import type { Compiled } from './routing.ts';
 import type { RouterStats } from './stats.ts';
 import type { RoutingTable } from './table.ts';
+import type { RouterFaults } from './faults.ts';
 
 /** What the admin API reads of the router; a type only, so this file does not import router.ts. */
 export interface AdminHost {
@@ -18,6 +19,7 @@ export interface AdminHost {
   readonly compiled: Compiled | null;
   readonly lastPersistError: string | null;
   table(): RoutingTable | null;
+  readonly faults: RouterFaults;
   setTable(table: unknown): Promise<{ revision: number; persisted: boolean; changed: boolean }>;
   stats(): RouterStats;
   metrics(): string;
@@ -70,6 +72,7 @@ export async function handleAdmin(router: AdminHost, req: http.IncomingMessage, 
     }
     return methodNotAllowed(res, 'GET, PUT');
   }
+  if (path === '/faults' || path?.startsWith('/faults/')) return handleFaults(router, req, res, path);
   if (path === '/stats') {
     if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
     sendJson(res, 200, router.stats());
@@ -82,7 +85,39 @@ export async function handleAdmin(router: AdminHost, req: http.IncomingMessage, 
     res.end(text);
     return;
   }
-  sendJson(res, 404, { error: 'NOT_FOUND', message: `no admin endpoint ${req.method} ${path}`, hint: 'endpoints: PUT/GET /table, GET /stats, GET /metrics, GET /healthz' });
+  sendJson(res, 404, { error: 'NOT_FOUND', message: `no admin endpoint ${req.method} ${path}`, hint: 'endpoints: PUT/GET /table, GET/POST/DELETE /faults, GET /stats, GET /metrics, GET /healthz' });
+}
+
+/** GET /faults, POST /faults (one fault), DELETE /faults[?drill=<id>], DELETE /faults/<id>. */
+async function handleFaults(router: AdminHost, req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
+  const id = path.startsWith('/faults/') ? decodeURIComponent(path.slice('/faults/'.length)) : undefined;
+  if (req.method === 'GET' && id === undefined) {
+    sendJson(res, 200, { router: router.name, now: router.clock.now(), faults: router.faults.list() });
+    return;
+  }
+  if (req.method === 'POST' && id === undefined) {
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req, 1 << 16));
+    } catch (err) {
+      sendJson(res, 400, { error: 'CONFIG_INVALID', message: `body is not a JSON fault: ${describe(err)}`, hint: 'send {"id", "drill", "kind", "ttlMs", ...} as JSON' });
+      return;
+    }
+    try {
+      sendJson(res, 200, await router.faults.put(body));
+    } catch (err) {
+      if (err instanceof GreenlightError) sendJson(res, 400, err.toJSON());
+      else throw err;
+    }
+    return;
+  }
+  if (req.method === 'DELETE') {
+    const drill = new URL(req.url ?? '/', 'http://x').searchParams.get('drill') ?? undefined;
+    const removed = await router.faults.remove({ ...(id !== undefined ? { id } : {}), ...(drill !== undefined ? { drill } : {}) });
+    sendJson(res, 200, { removed });
+    return;
+  }
+  return methodNotAllowed(res, id === undefined ? 'GET, POST, DELETE' : 'DELETE');
 }
 
 function authorized(router: AdminHost, req: http.IncomingMessage): boolean {

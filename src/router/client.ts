@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../clock/clock.ts';
 import { GreenlightError, describe } from '../errors/errors.ts';
 import type { RoutingTable } from './table.ts';
 import type { RouterStats } from './stats.ts';
+import type { FaultRequest, FaultView } from './faults.ts';
 
 export interface RouterClientOptions {
   /** admin base URL, e.g. "http://127.0.0.1:9081" */
@@ -64,6 +65,21 @@ export class RouterClient {
 
   async stats(): Promise<RouterStats> {
     return (await this.call('GET', '/stats')) as RouterStats;
+  }
+
+  /** Pushes a drill fault; the router bounds it by ttlMs on its own clock. Throws CONFIG_INVALID. */
+  async putFault(fault: FaultRequest): Promise<FaultView> {
+    return (await this.call('POST', '/faults', fault)) as FaultView;
+  }
+
+  async faults(): Promise<{ router: string; now: number; faults: FaultView[] }> {
+    return (await this.call('GET', '/faults')) as { router: string; now: number; faults: FaultView[] };
+  }
+
+  /** Removes the faults of one drill (or all when drill is absent); returns how many. */
+  async removeFaults(drill?: string): Promise<number> {
+    const q = drill === undefined ? '' : `?drill=${encodeURIComponent(drill)}`;
+    return ((await this.call('DELETE', `/faults${q}`)) as { removed: number }).removed;
   }
 
   async health(): Promise<RouterHealth> {

@@ -41,8 +41,10 @@ export class Inbound {
   connection: string | undefined = undefined;
   upgrade: string | undefined = undefined;
   hasBody = false;
+  /** value of the identity header, when the router assigns clients by a header */
+  identity: string | undefined = undefined;
 
-  constructor(raw: string[], remote: string | undefined, keepUpgrade: boolean) {
+  constructor(raw: string[], remote: string | undefined, keepUpgrade: boolean, identityHeader: string | null) {
     const out = this.out;
     let xff: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
@@ -55,6 +57,7 @@ export class Inbound {
         else if (l === 'upgrade') this.upgrade = value;
         continue;
       }
+      if (l === identityHeader) this.identity = value;
       switch (l) {
         case 'x-forwarded-for':
           xff = xff === undefined ? value : `${xff}, ${value}`;
@@ -98,7 +101,7 @@ function dropConnectionListed(out: string[], connection: string): void {
   }
 }
 
-export function responseHeaders(raw: string[], version: string, cookie1: string | null, cookie2: string | null): string[] {
+export function responseHeaders(raw: string[], version: string, cookie: string | null): string[] {
   const out: string[] = [];
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -112,8 +115,7 @@ export function responseHeaders(raw: string[], version: string, cookie1: string 
   }
   if (connection !== undefined) dropConnectionListed(out, connection);
   out.push(VERSION_HEADER, version);
-  if (cookie1 !== null) out.push('set-cookie', cookie1);
-  if (cookie2 !== null) out.push('set-cookie', cookie2);
+  if (cookie !== null) out.push('set-cookie', cookie);
   return out;
 }
 

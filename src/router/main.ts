@@ -8,8 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { GreenlightError, describe, exitCodeFor } from '../errors/errors.ts';
 import { createRouter, formatAddress } from './router.ts';
+import { defaultIdentity, parseIdentity } from './assignment.ts';
 
-const USAGE = 'usage: node src/router/main.ts --name <env> --listen <host:port> --admin <host:port> --state-file <path> --token-file <path> [--client-cap <n>] [--upstream-client undici|http] [--no-rescue]';
+const USAGE = 'usage: node src/router/main.ts --name <env> --listen <host:port> --admin <host:port> --state-file <path> --token-file <path> [--client-cap <n>] [--upstream-client undici|http] [--no-rescue] [--identity greenlight|cookie:<name>|header:<name>|address]';
 
 async function main(): Promise<void> {
   let values: Record<string, string | undefined>;
@@ -26,6 +27,8 @@ async function main(): Promise<void> {
         'upstream-client': { type: 'string' },
         // a canary's 5xx on a safe request is answered by stable unless this is given
         'no-rescue': { type: 'boolean' },
+        // what assigns a client to a version (assignment.ts)
+        identity: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -51,7 +54,9 @@ async function main(): Promise<void> {
 
   const upstreamClient = values['upstream-client'] ?? 'undici';
   if (upstreamClient !== 'undici' && upstreamClient !== 'http') return fail(new GreenlightError('USAGE', '--upstream-client must be undici or http', { hint: USAGE }));
-  const router = createRouter({ name: values.name!, stateFile: values['state-file']!, adminToken: token, upstreamClient, rescueCanaryErrors: !noRescue, ...(clientCap ? { clientCap } : {}) });
+  const identity = values.identity === undefined ? defaultIdentity : parseIdentity(values.identity);
+  if (identity === null) return fail(new GreenlightError('USAGE', `--identity "${values.identity}" is not an identity source`, { hint: 'use greenlight, cookie:<name>, header:<name> or address' }));
+  const router = createRouter({ name: values.name!, stateFile: values['state-file']!, adminToken: token, upstreamClient, rescueCanaryErrors: !noRescue, identity, ...(clientCap ? { clientCap } : {}) });
   try {
     const revision = await router.loadState();
     const proxy = await router.listen(values.listen!);

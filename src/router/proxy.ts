@@ -11,8 +11,9 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock/clock.ts';
 import { Inbound, RESCUED_HEADER, responseHeaders, VERSION_HEADER } from './headers.ts';
-import { clientCookies, rescuerOf, selectRoute, type Compiled, type Route } from './routing.ts';
+import { clientIdentity, rescuerOf, selectRoute, type Compiled, type IdentityReader, type Route } from './routing.ts';
 import { isConnectFailure, markUp, openPool, type Upstreams, type UpstreamState } from './upstreams.ts';
+import { DRILL_HEADER, type RouterFault, type RouterFaults } from './faults.ts';
 
 /** What the request path reads of the router; a type only, so this file does not import router.ts. */
 export interface ProxyHost {
@@ -23,8 +24,11 @@ export interface ProxyHost {
   readonly useUndici: boolean;
   readonly upstreams: Upstreams;
   readonly compiled: Compiled | null;
+  /** where a request's client identity is read from (assignment.ts) */
+  readonly identity: IdentityReader;
   /** answer a canary's failed safe request from the highest-weight version */
   readonly rescue: boolean;
+  readonly faults: RouterFaults;
   noRoute: number;
   noRouteBody(): string;
 }
@@ -40,9 +44,8 @@ class Exchange {
   inbound!: Inbound;
   cid: string | undefined = undefined;
   newCid: string | null = null;
-  pinned: string | undefined = undefined;
-  /** the gl_v cookie to set, if any: that of the version first routed to, even when rescued */
-  cookie: string | null = null;
+  /** what picks the version (assignment.ts); undefined: split by weight */
+  identity: string | undefined = undefined;
   /** version whose failure this exchange's current attempts replace */
   rescuedFrom: string | null = null;
   tried = 0;
@@ -224,7 +227,7 @@ class Exchange {
       ures.resume();
       return;
     }
-    const h = responseHeaders(ures.rawHeaders, route.version, this.cookie, this.newCid);
+    const h = responseHeaders(ures.rawHeaders, route.version, this.newCid);
     if (this.rescuedFrom !== null) h.push(RESCUED_HEADER, this.rescuedFrom);
     res.writeHead(status, ures.statusMessage, h);
     ures.pipe(res);
@@ -279,7 +282,6 @@ class Exchange {
     if (to !== null) return this.rescue(to, 0);
     const body = `{"error":"BAD_GATEWAY","message":"router ${this.router.name}: no upstream of version ${this.route.version} could be reached","hint":"the version's instances are down or refusing connections"}`;
     const h: string[] = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), VERSION_HEADER, this.route.version];
-    if (this.cookie !== null) h.push('set-cookie', this.cookie);
     if (this.newCid !== null) h.push('set-cookie', this.newCid);
     if (this.rescuedFrom !== null) h.push(RESCUED_HEADER, this.rescuedFrom);
     res.writeHead(502, h);
@@ -353,7 +355,7 @@ class UndiciCall implements Dispatcher.DispatchHandler {
     if (res.destroyed) return false;
     const raw: string[] = new Array(rawHeaders.length);
     for (let i = 0; i < rawHeaders.length; i++) raw[i] = rawHeaders[i]!.toString('latin1');
-    const h = responseHeaders(raw, route.version, ex.cookie, ex.newCid);
+    const h = responseHeaders(raw, route.version, ex.newCid);
     if (ex.rescuedFrom !== null) h.push(RESCUED_HEADER, ex.rescuedFrom);
     res.writeHead(statusCode, statusMessage, h);
     return true;
@@ -406,9 +408,10 @@ class UndiciCall implements Dispatcher.DispatchHandler {
 
 export function handleRequest(router: ProxyHost, req: http.IncomingMessage, res: http.ServerResponse): void {
   const ex = new Exchange(router, req, res);
-  const inbound = new Inbound(req.rawHeaders, req.socket.remoteAddress, false);
-  clientCookies(inbound.cookie, ex);
-  const route = selectRoute(router.compiled, ex.pinned);
+  const remote = req.socket.remoteAddress;
+  const inbound = new Inbound(req.rawHeaders, remote, false, router.identity.header);
+  clientIdentity(router.identity, inbound.cookie, inbound.identity, remote, ex);
+  const route = selectRoute(router.compiled, ex.identity);
   if (route === null) {
     router.noRoute++;
     const body = router.noRouteBody();
@@ -419,9 +422,42 @@ export function handleRequest(router: ProxyHost, req: http.IncomingMessage, res:
   }
   ex.route = route;
   ex.inbound = inbound;
-  if (ex.pinned !== route.version) ex.cookie = route.versionCookie;
   res.on('close', ex.onClose);
+  if (router.faults.count !== 0) {
+    const f = router.faults.pick(route.version, router.clock.now());
+    if (f !== null) return injectFault(ex, f);
+  }
   ex.attempt();
+}
+
+/**
+ * A drill's fault acts where the upstream would have failed, so everything after it (counters,
+ * rescue of a canary's safe request, the analysis) runs as for a real failure.
+ */
+function injectFault(ex: Exchange, f: RouterFault): void {
+  const res = ex.res;
+  if (f.kind === 'latency') {
+    ex.router.clock.setTimeout(() => {
+      if (!res.destroyed) ex.attempt();
+    }, f.latencyMs);
+    return;
+  }
+  if (f.kind === 'drop') {
+    // counted as an unreachable upstream (status 0), then the client's connection is cut
+    ex.done = true;
+    ex.route.counters.record(0, performance.now() - ex.t0, ex.router.clock.now(), ex.cid);
+    ex.req.socket.destroy();
+    return;
+  }
+  const to = ex.rescuer();
+  if (to !== null) return ex.rescue(to, f.status);
+  ex.status = f.status;
+  const body = `{"error":"DRILL_FAULT","message":"DRILL ${f.drill}: fault ${f.id} injected by router ${ex.router.name} into version ${ex.route.version}","hint":"this is a rehearsal; greenlight drill stop ends it"}`;
+  const h: string[] = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), VERSION_HEADER, ex.route.version, DRILL_HEADER, f.drill];
+  if (ex.newCid !== null) h.push('set-cookie', ex.newCid);
+  res.writeHead(f.status, h);
+  res.end(body);
+  ex.req.resume();
 }
 
 function ignore(): void {}

@@ -11,7 +11,7 @@ import { GreenlightError } from '../errors/errors.ts';
 import { createRouter, type Router } from './router.ts';
 import { RouterClient } from './client.ts';
 import { LATENCY_BOUNDS_MS, bucketIndex } from './stats.ts';
-import { CookieJar, deadPort, request, startUpstream, type TestUpstream } from './testing.ts';
+import { clientIdFor, CookieJar, deadPort, request, startUpstream, type TestUpstream } from './testing.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -128,7 +128,7 @@ describe(`router (upstream client: ${kind})`, () => {
         ],
       });
       await f.router.setTable(table(50, 1));
-      // find a client pinned to the canary
+      // find a client the router puts on the canary (its first answer sets its client id)
       let jar = new CookieJar();
       for (let i = 0; i < 200; i++) {
         jar = new CookieJar();
@@ -136,27 +136,25 @@ describe(`router (upstream client: ${kind})`, () => {
         jar.take(r.headers['set-cookie']);
         if (r.headers['x-greenlight-version'] === 'canary') break;
       }
-      assert.equal(jar.cookies.get('gl_v'), 'canary');
       const cid = jar.cookies.get('gl_cid');
       assert.ok(cid);
       for (let i = 0; i < 50; i++) {
         const r = await request(f.base + '/', { headers: { cookie: `other=1; ${jar.header()}` } });
         assert.equal(r.headers['x-greenlight-version'], 'canary');
-        assert.equal(r.headers['set-cookie'], undefined, 'no cookie is re-set while the pin holds');
+        assert.equal(r.headers['set-cookie'], undefined, 'no cookie is re-set for a returning client');
       }
-      // weights change but the canary keeps weight: the pin holds
-      await f.router.setTable(table(1, 2));
+      // the canary's weight is raised: the client stays on it
+      await f.router.setTable({ revision: 2, versions: [{ version: 'stable', weight: 40, upstreams: [stable.url] }, { version: 'canary', weight: 60, upstreams: [canary.url] }] });
       for (let i = 0; i < 20; i++) {
         const r = await request(f.base + '/', { headers: { cookie: jar.header()! } });
         assert.equal(r.headers['x-greenlight-version'], 'canary');
       }
-      // rollback: canary to weight 0; the pinned client lands on stable, no error, cookie re-set
+      // rollback: canary to weight 0; the client lands on stable, no error, its id kept
       await f.router.setTable(table(0, 3));
       const r = await request(f.base + '/', { headers: { cookie: jar.header()! } });
       assert.equal(r.status, 200);
       assert.equal(r.headers['x-greenlight-version'], 'stable');
       jar.take(r.headers['set-cookie']);
-      assert.equal(jar.cookies.get('gl_v'), 'stable');
       assert.equal(jar.cookies.get('gl_cid'), cid, 'the client id is kept');
       // and a version that is gone from the table entirely
       await f.router.setTable({ revision: 4, versions: [{ version: 'v3', weight: 1, upstreams: [stable.url] }] });
@@ -529,7 +527,7 @@ describe(`router (upstream client: ${kind})`, () => {
         { version: 'canary', weight: canaryWeight, upstreams: [canaryUpstream] },
       ],
     });
-    const onCanary = { cookie: 'gl_v=canary; gl_cid=client-1' };
+    const onCanary = { cookie: `gl_cid=${clientIdFor('canary', 0.1, true)}` };
 
     test('GETs routed to a 500ing canary all answer 200 from stable; the 500s still count for the canary', async () => {
       f = await startRouter();
@@ -549,10 +547,8 @@ describe(`router (upstream client: ${kind})`, () => {
               assert.equal(JSON.parse(r.body).name, 'stable');
               if (r.headers['x-greenlight-rescued-from'] !== undefined) {
                 assert.equal(r.headers['x-greenlight-rescued-from'], 'canary');
-                // a client newly routed to the canary stays pinned to it
-                const setCookie = (r.headers['set-cookie'] ?? []).join('\n');
-                assert.match(setCookie, /gl_v=canary/);
-                assert.doesNotMatch(setCookie, /gl_v=stable/);
+                // a new client gets its id, which keeps it on the canary
+                assert.match((r.headers['set-cookie'] ?? []).join('\n'), /gl_cid=/);
                 rescuedSeen++;
               }
             }
@@ -573,7 +569,7 @@ describe(`router (upstream client: ${kind})`, () => {
         assert.equal(s.versions.stable!.status['2xx'], n);
         assert.equal(s.versions.stable!.rescued, 0);
 
-        // a pinned client: answered by stable, and not re-pinned
+        // a returning canary client: answered by stable, no cookie set
         const r = await request(f.base + '/x', { method: 'HEAD', headers: onCanary });
         assert.equal(r.status, 200);
         assert.equal(r.headers['x-greenlight-version'], 'stable');

@@ -1,5 +1,6 @@
 // The router: the data plane of one environment. An HTTP/1.1 reverse proxy that splits traffic
-// between versions by the routing table's weights, keeps clients on their version with a cookie,
+// between versions by the routing table's weights, keeps each client on its version by a hash of
+// its identity (assignment.ts),
 // and counts what each version does. It never depends on the controller to serve: the last table
 // is kept in memory and in the state file, so a dead controller changes nothing for users.
 
@@ -15,11 +16,13 @@ import { sameTable, validateTable, type RoutingTable } from './table.ts';
 import { DEFAULT_CLIENT_CAP, snapshot, toPrometheus, type VersionCounters, type RouterStats } from './stats.ts';
 import { handleAdmin, sendJson } from './admin.ts';
 import { handleRequest } from './proxy.ts';
-import { compile, type Compiled } from './routing.ts';
+import { compile, identityReader, type Compiled, type IdentityReader } from './routing.ts';
+import type { IdentitySource } from './assignment.ts';
 import { handleUpgrade } from './upgrade.ts';
 import { Upstreams } from './upstreams.ts';
+import { RouterFaults, type RouterFault } from './faults.ts';
 
-export { CLIENT_COOKIE, VERSION_COOKIE } from './routing.ts';
+export { CLIENT_COOKIE } from './routing.ts';
 export { VERSION_HEADER } from './headers.ts';
 
 export interface RouterOptions {
@@ -52,6 +55,10 @@ export interface RouterOptions {
    * Default true.
    */
   rescueCanaryErrors?: boolean;
+  /** where the drill faults in force are kept with their absolute expiry; default beside stateFile */
+  faultsFile?: string;
+  /** what identifies a client for its version assignment; default Greenlight's own client cookie */
+  identity?: IdentitySource;
 }
 
 export interface ListenAddress {
@@ -69,6 +76,8 @@ export interface Router {
   /** validates, applies and persists a table; throws CONFIG_INVALID (bad table) or CONFLICT (stale revision) */
   setTable(table: unknown): Promise<{ revision: number; persisted: boolean; changed: boolean }>;
   table(): RoutingTable | null;
+  /** drill faults in force (PUT/GET/DELETE /faults on the admin API) */
+  readonly faults: RouterFaults;
   stats(): RouterStats;
   metrics(): string;
   /** stops listening and waits for open requests; idle keep-alive connections are closed */
@@ -110,6 +119,9 @@ class RouterImpl implements Router {
   readonly idleTimeoutMs: number;
   readonly useUndici: boolean;
   readonly rescue: boolean;
+  readonly faults: RouterFaults;
+  private readonly faultsFile: string | undefined;
+  readonly identity: IdentityReader;
   private proxyServer: http.Server | null = null;
   private adminServer: http.Server | null = null;
   private persistChain: Promise<unknown> = Promise.resolve();
@@ -125,7 +137,10 @@ class RouterImpl implements Router {
     this.idleTimeoutMs = opts.upstreamIdleTimeoutMs ?? 60_000;
     this.useUndici = (opts.upstreamClient ?? 'undici') === 'undici';
     this.rescue = opts.rescueCanaryErrors ?? true;
+    this.identity = identityReader(opts.identity);
     this.upstreams = new Upstreams(this.clock, opts, this.idleTimeoutMs);
+    this.faultsFile = opts.faultsFile ?? (opts.stateFile ? opts.stateFile.replace(/(\.json)?$/, '.faults.json') : undefined);
+    this.faults = new RouterFaults(this.clock, (f) => this.persistFaults(f));
     // LIFO keeps the most recently used sockets hot, so fewer idle ones hit the upstream's
     // keep-alive timeout and race a new request.
     this.agent = new http.Agent({ keepAlive: true, maxFreeSockets: opts.maxFreeSockets ?? 256, scheduling: 'lifo' });
@@ -176,6 +191,7 @@ class RouterImpl implements Router {
   // ----- state file -------------------------------------------------------------------------
 
   async loadState(): Promise<number | null> {
+    await this.loadFaults();
     const file = this.opts.stateFile;
     if (!file) return null;
     let text: string;
@@ -206,6 +222,28 @@ class RouterImpl implements Router {
       });
     }
     return this.compiled!.table.revision;
+  }
+
+  /** Faults still in force after a restart; an unreadable file means none (a drill fails safe). */
+  private async loadFaults(): Promise<void> {
+    const file = this.faultsFile;
+    if (!file) return;
+    try {
+      this.faults.restore((JSON.parse(await readFile(file, 'utf8')) as { faults?: unknown }).faults);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') process.emitWarning(`router ${this.name}: ignoring the drill faults file ${file}: ${describe(err)}`);
+    }
+  }
+
+  private persistFaults(faults: RouterFault[]): Promise<void> {
+    const file = this.faultsFile;
+    if (!file) return Promise.resolve();
+    const body = JSON.stringify({ format: 1, router: this.name, savedAt: this.clock.now(), faults }, null, 2) + '\n';
+    const p = this.persistChain.then(() => writeAtomic(file, body)).catch((err: unknown) => {
+      process.emitWarning(`router ${this.name}: could not write the drill faults file ${file}: ${describe(err)}; the faults still expire by this router's clock`);
+    });
+    this.persistChain = p;
+    return p;
   }
 
   private persist(table: RoutingTable): Promise<boolean> {
@@ -282,6 +320,7 @@ class RouterImpl implements Router {
 
   async close(): Promise<void> {
     this.upstreams.stop();
+    this.faults.stop();
     const servers = [this.proxyServer, this.adminServer].filter((s): s is http.Server => s !== null);
     await Promise.all(
       servers.map(

@@ -1,18 +1,17 @@
 // Which version serves a request: the routing table compiled once per change into what the
-// request path reads without allocating, the weighted pick, and the cookies that keep a client
-// on its version.
+// request path reads without allocating, the pick by the client's identity (assignment.ts) or by
+// weight for a request without one, and Greenlight's client cookie.
 
 import { randomUUID } from 'node:crypto';
 import { VersionCounters, type UpstreamCounters } from './stats.ts';
 import type { RoutingTable } from './table.ts';
 import { cookieValue } from './headers.ts';
+import { bucketOf, defaultIdentity, layoutBuckets, seedOf, type IdentitySource } from './assignment.ts';
 import type { Upstreams, UpstreamState } from './upstreams.ts';
 
-export const VERSION_COOKIE = 'gl_v';
 export const CLIENT_COOKIE = 'gl_cid';
 
 const CLIENT_COOKIE_MAX_AGE = 365 * 24 * 3600;
-const VERSION_COOKIE_MAX_AGE = 24 * 3600;
 
 export interface Route {
   version: string;
@@ -21,7 +20,9 @@ export interface Route {
   upCounters: UpstreamCounters[];
   rr: number;
   counters: VersionCounters;
-  versionCookie: string;
+  /** buckets [lo, hi) of the identity hash that this version serves (0, 0 when at weight 0) */
+  lo: number;
+  hi: number;
 }
 
 export interface Compiled {
@@ -35,6 +36,8 @@ export interface Compiled {
   weights: Map<string, number>;
   /** the highest-weight version (first of equals), which answers for a failed canary; null when none has weight */
   primary: Route | null;
+  /** salt of the identity hash: the canary's (second live version's) name */
+  seed: number;
 }
 
 /**
@@ -70,7 +73,8 @@ export function compile(t: RoutingTable, counters: Map<string, VersionCounters>,
       upCounters,
       rr: 0,
       counters: vc,
-      versionCookie: `${VERSION_COOKIE}=${v.version}; Path=/; Max-Age=${VERSION_COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax`,
+      lo: 0,
+      hi: 0,
     };
     routes.push(route);
     byName.set(v.version, route);
@@ -83,18 +87,30 @@ export function compile(t: RoutingTable, counters: Map<string, VersionCounters>,
     }
   }
   upstreams.retireExcept(urls);
-  return { table: t, routes, byName, live, cum, total, weights, primary };
+  const ranges = layoutBuckets(live.map((r) => r.weight));
+  live.forEach((r, i) => {
+    r.lo = ranges[i]!.lo;
+    r.hi = ranges[i]!.hi;
+  });
+  return { table: t, routes, byName, live, cum, total, weights, primary, seed: seedOf(live[1]?.version) };
 }
 
-/** Picks the route for a request: the pinned version while it has weight, else by weight. */
-export function selectRoute(c: Compiled | null, pinned: string | undefined): Route | null {
+/**
+ * Picks the route for a request: by the bucket of the client's identity, so a client stays on its
+ * version across requests and weight increases; a request without an identity is split by weight.
+ */
+export function selectRoute(c: Compiled | null, identity: string | undefined): Route | null {
   if (c === null || c.total === 0) return null;
-  if (pinned !== undefined) {
-    const r = c.byName.get(pinned);
-    if (r !== undefined && r.weight > 0) return r;
-  }
   const live = c.live;
   if (live.length === 1) return live[0]!;
+  if (identity !== undefined) {
+    const b = bucketOf(identity, c.seed);
+    for (let i = 0; i < live.length; i++) {
+      const r = live[i]!;
+      if (b >= r.lo && b < r.hi) return r;
+    }
+    return live[0]!;
+  }
   const x = Math.random() * c.total;
   const cum = c.cum;
   for (let i = 0; i < live.length - 1; i++) if (x < cum[i]!) return live[i]!;
@@ -113,10 +129,32 @@ export function rescuerOf(c: Compiled | null, route: Route): Route | null {
   return w < p.weight ? p : null;
 }
 
-/** Client-side sticky state shared by plain requests and upgrades. */
-export function clientCookies(cookieHeader: string | undefined, ex: { cid: string | undefined; newCid: string | null; pinned: string | undefined }): void {
+/** The identity source compiled once: what the request path compares against. */
+export interface IdentityReader {
+  source: IdentitySource;
+  /** "name=" for a cookie source */
+  cookieKey: string | null;
+  /** lower-cased header name for a header source (Inbound captures its value) */
+  header: string | null;
+}
+
+export function identityReader(source: IdentitySource = defaultIdentity): IdentityReader {
+  return {
+    source,
+    cookieKey: source.from === 'cookie' ? `${source.name}=` : null,
+    header: source.from === 'header' ? source.name.toLowerCase() : null,
+  };
+}
+
+/** Client state shared by plain requests and upgrades: Greenlight's client id and the identity that picks the version. */
+export function clientIdentity(
+  reader: IdentityReader,
+  cookieHeader: string | undefined,
+  headerValue: string | undefined,
+  remote: string | undefined,
+  ex: { cid: string | undefined; newCid: string | null; identity: string | undefined },
+): void {
   if (cookieHeader !== undefined) {
-    ex.pinned = cookieValue(cookieHeader, 'gl_v=');
     const cid = cookieValue(cookieHeader, 'gl_cid=');
     // bounded so a client cannot grow the client sets with huge ids
     if (cid !== undefined && cid.length > 0 && cid.length <= 64) ex.cid = cid;
@@ -124,5 +162,21 @@ export function clientCookies(cookieHeader: string | undefined, ex: { cid: strin
   if (ex.cid === undefined) {
     ex.cid = randomUUID();
     ex.newCid = `${CLIENT_COOKIE}=${ex.cid}; Path=/; Max-Age=${CLIENT_COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax`;
+  }
+  switch (reader.source.from) {
+    case 'greenlight':
+      ex.identity = ex.cid;
+      break;
+    case 'cookie': {
+      const v = cookieHeader === undefined ? undefined : cookieValue(cookieHeader, reader.cookieKey!);
+      ex.identity = v === undefined || v.length === 0 ? undefined : v;
+      break;
+    }
+    case 'header':
+      ex.identity = headerValue === undefined || headerValue.length === 0 ? undefined : headerValue;
+      break;
+    case 'address':
+      ex.identity = remote;
+      break;
   }
 }

@@ -3,6 +3,7 @@
 
 import http from 'node:http';
 import net from 'node:net';
+import { BUCKETS, bucketOf, seedOf } from './assignment.ts';
 
 export interface TestUpstream {
   url: string;
@@ -90,5 +91,18 @@ export class CookieJar {
       const eq = first.indexOf('=');
       this.cookies.set(first.slice(0, eq).trim(), first.slice(eq + 1).trim());
     }
+  }
+}
+
+/**
+ * A Greenlight client id (gl_cid) that the router assigns to the canary (onCanary) or not, when the
+ * table's second live version is `canaryVersion` with `share` (0..1) of the weight.
+ */
+export function clientIdFor(canaryVersion: string, share: number, onCanary: boolean): string {
+  const seed = seedOf(canaryVersion);
+  const limit = Math.round(share * BUCKETS);
+  for (let i = 0; ; i++) {
+    const id = `client-${i}`;
+    if (bucketOf(id, seed) < limit === onCanary) return id;
   }
 }

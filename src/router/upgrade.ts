@@ -7,23 +7,23 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { headerOf, Inbound, responseHeaders, VERSION_HEADER } from './headers.ts';
 import type { ProxyHost } from './proxy.ts';
-import { clientCookies, selectRoute } from './routing.ts';
+import { clientIdentity, selectRoute } from './routing.ts';
 import { isConnectFailure, markUp } from './upstreams.ts';
 
 export function handleUpgrade(router: ProxyHost, req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
   const t0 = performance.now();
   socket.on('error', () => socket.destroy());
-  const inbound = new Inbound(req.rawHeaders, req.socket.remoteAddress, true);
-  const ck = { cid: undefined as string | undefined, newCid: null as string | null, pinned: undefined as string | undefined };
-  clientCookies(inbound.cookie, ck);
-  const route = selectRoute(router.compiled, ck.pinned);
+  const remote = req.socket.remoteAddress;
+  const inbound = new Inbound(req.rawHeaders, remote, true, router.identity.header);
+  const ck = { cid: undefined as string | undefined, newCid: null as string | null, identity: undefined as string | undefined };
+  clientIdentity(router.identity, inbound.cookie, inbound.identity, remote, ck);
+  const route = selectRoute(router.compiled, ck.identity);
   if (route === null) {
     router.noRoute++;
     const body = router.noRouteBody();
     socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     return;
   }
-  const setVersion = ck.pinned !== route.version;
   let tried = 0;
   let finished = false;
   const record = (status: number) => {
@@ -65,7 +65,7 @@ export function handleUpgrade(router: ProxyHost, req: http.IncomingMessage, sock
       // the upstream declined the upgrade: relay its answer and close
       uc.requests++;
       if ((ures.statusCode ?? 502) >= 500) uc.errors++;
-      const h = responseHeaders(ures.rawHeaders, route.version, setVersion ? route.versionCookie : null, ck.newCid);
+      const h = responseHeaders(ures.rawHeaders, route.version, ck.newCid);
       let text = `HTTP/1.1 ${ures.statusCode} ${ures.statusMessage}\r\n`;
       for (let j = 0; j < h.length; j += 2) text += `${h[j]}: ${h[j + 1]}\r\n`;
       socket.write(text + 'connection: close\r\n\r\n');
@@ -77,7 +77,7 @@ export function handleUpgrade(router: ProxyHost, req: http.IncomingMessage, sock
       if (!up.healthy) markUp(up);
       ureq.setTimeout(0);
       usock.setTimeout(0);
-      const h = responseHeaders(ures.rawHeaders, route.version, setVersion ? route.versionCookie : null, ck.newCid);
+      const h = responseHeaders(ures.rawHeaders, route.version, ck.newCid);
       let text = `HTTP/1.1 101 ${ures.statusMessage || 'Switching Protocols'}\r\nconnection: Upgrade\r\nupgrade: ${headerOf(ures.rawHeaders, 'upgrade') ?? 'websocket'}\r\n`;
       for (let j = 0; j < h.length; j += 2) text += `${h[j]}: ${h[j + 1]}\r\n`;
       socket.write(text + '\r\n');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -10,6 +10,11 @@ import { ANOMALY_THRESHOLD } from '../../monitor/anomaly/detector.ts';
 import { parseTimestamp, registerDetect, runDetect } from './detect.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gl-detect-'));
+// shared/ beside the repository (CI's layout), or one level further up for a worktree
+const repo = new URL('../../../', import.meta.url).pathname;
+const nabFile = [join(repo, '..', 'shared'), join(repo, '..', '..', 'shared')]
+  .map((d) => join(d, 'data/nab/data/realKnownCause/machine_temperature_system_failure.csv'))
+  .find((f) => existsSync(f)) ?? join(repo, '..', 'shared/data/nab/data/realKnownCause/machine_temperature_system_failure.csv');
 
 function csv(rows: number, spikeAt = -1): string {
   let s = 'timestamp,value\n';
@@ -42,13 +47,58 @@ test('writes one scored row per input row, and the spike scores highest', async 
   assert.ok(first >= 400 && first <= 402, `first alarm at row ${first}`);
 });
 
-test('bad input names file:line and what is wrong, as a USAGE error', async () => {
+test('a file that is not a timestamp,value CSV is refused with file:line, as a USAGE error', async () => {
   const input = join(dir, 'bad.csv');
-  writeFileSync(input, 'timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,abc\n');
-  await assert.rejects(runDetect(input, join(dir, 'x.csv')), (e: unknown) => e instanceof GreenlightError && e.code === 'USAGE' && e.message.includes('bad.csv:3') && e.message.includes('"abc"'));
   writeFileSync(input, 'time,v\n1,2\n');
   await assert.rejects(runDetect(input, join(dir, 'x.csv')), (e: unknown) => e instanceof GreenlightError && e.message.includes('bad.csv:1'));
   await assert.rejects(runDetect(join(dir, 'missing.csv'), join(dir, 'x.csv')), (e: unknown) => e instanceof GreenlightError && e.code === 'USAGE');
+});
+
+test('rows as they come: a step back (as in NAB machine_temperature), duplicates, a gap and non-numbers are scored or skipped and counted, never refused', async () => {
+  // 5-minute rows; row 300 steps back 55 minutes (as row 10,151 of machine_temperature_system_failure.csv
+  // does), rows 400-402 repeat one timestamp (a DST fold), a 6-hour gap before row 500, a value "abc"
+  // at row 450 and an empty value at row 451
+  const base = Date.UTC(2024, 0, 1);
+  const stamps: number[] = [];
+  let t = base;
+  for (let i = 0; i < 600; i++) {
+    if (i === 300) t -= 60 * 60_000;
+    else if (i === 401 || i === 402) t += 0;
+    else if (i === 500) t += 6 * 3600_000;
+    else if (i > 0) t += 300_000;
+    stamps.push(t);
+  }
+  const fmt = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+  let text = 'timestamp,value\n';
+  for (const [i, ms] of stamps.entries()) text += `${fmt(ms)},${i === 450 ? 'abc' : i === 451 ? '' : 10 + Math.sin(i / 7)}\n`;
+  const input = join(dir, 'as-they-come.csv');
+  const output = join(dir, 'as-they-come.out.csv');
+  writeFileSync(input, text);
+  const r = await runDetect(input, output);
+  assert.equal(r.rows, 600);
+  const lines = readFileSync(output, 'utf8').trim().split('\n');
+  assert.equal(lines.length, 601, 'one output row per input row');
+  // line numbers are 1-based with the header on line 1, so data row i is on line i + 2
+  assert.deepEqual(r.irregularities['step back'], { count: 1, first: 302, firstDetail: `${fmt(stamps[300]!)} after ${fmt(stamps[299]!)}` });
+  assert.equal(r.irregularities.duplicate?.count, 2);
+  assert.equal(r.irregularities.duplicate?.first, 403);
+  assert.equal(r.irregularities.gap?.count, 1);
+  assert.equal(r.irregularities.gap?.first, 502);
+  assert.equal(r.irregularities['not a number']?.count, 2);
+  assert.equal(r.irregularities['not a number']?.first, 452);
+  assert.equal(lines[451]!.split(',')[2], '', 'the row without a number has no score');
+  assert.ok(Number.isFinite(Number(lines[452]!.split(',')[2])));
+  assert.equal(r.warnings.length, 4);
+  assert.match(r.warnings[0]!, /as-they-come\.csv: 1 row steps back in time \(first at line 302: .*\); scored in arrival order/);
+  assert.match(r.warnings[3]!, /2 rows have no usable number \(first at line 452: value "abc" at .*\); skipped, not scored/);
+});
+
+test('NAB machine_temperature_system_failure.csv (row 10,151 steps back 55 minutes) is scored whole', { skip: existsSync(nabFile) ? false : `NAB subset not found at ${nabFile}` }, async () => {
+  const r = await runDetect(nabFile, join(dir, 'machine.out.csv'));
+  assert.equal(r.rows, 22695);
+  assert.equal(r.irregularities['step back']?.count, 1);
+  assert.equal(r.irregularities['step back']?.first, 10151);
+  assert.equal(readFileSync(join(dir, 'machine.out.csv'), 'utf8').trim().split('\n').length, 22696);
 });
 
 test('as a command in a real child process: stdout output, and exit code 2 on bad input', () => {
@@ -65,7 +115,9 @@ test('as a command in a real child process: stdout output, and exit code 2 on ba
   const bad = join(dir, 'cli-bad.csv');
   writeFileSync(bad, 'timestamp,value\n2024-01-01 00:00:00,1\nnot-a-date,2\n');
   const r = spawnSync(node, args(bad), { encoding: 'utf8', cwd: root });
-  assert.equal(r.status, 2);
-  assert.match(r.stderr, /cli-bad\.csv:3: timestamp "not-a-date"/);
+  assert.equal(r.status, 0, 'a row without a date is skipped, not a refusal');
+  assert.match(r.stderr, /warning: .*cli-bad\.csv: 1 row has no usable number \(first at line 3: timestamp "not-a-date"\); skipped/);
+  const header = spawnSync(node, args(join(dir, 'missing.csv')), { encoding: 'utf8', cwd: root });
+  assert.equal(header.status, 2);
   assert.ok(registerDetect(new Command()) instanceof Command);
 });

@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { GreenlightError, exitCodeFor } from '../../errors/errors.ts';
 import { createDetector, type DetectorOptions } from '../../monitor/anomaly/detector.ts';
+import { ArrivalOrder, describeIrregularities, type Irregularity, type IrregularityCount } from '../../monitor/series/arrival.ts';
 
 /** Accepts ISO 8601, NAB's `YYYY-MM-DD HH:MM:SS[.ffffff]` (read as UTC) and Unix epoch seconds or ms. */
 export function parseTimestamp(text: string): number {
@@ -55,9 +56,18 @@ function usage(message: string, hint: string, data?: Record<string, unknown>): G
 export interface DetectResult {
   rows: number;
   alarms: number;
+  /** rows out of order, repeated, after a gap or without a number: counted, never refused */
+  irregularities: Partial<Record<Irregularity, IrregularityCount>>;
+  /** one sentence per kind of irregularity, for the person running the command */
+  warnings: string[];
 }
 
-/** Streams `input` through a detector into `out`; errors name file:line and what is wrong. */
+/**
+ * Streams `input` through a detector into `out`, one output row per data row, in arrival order (as a
+ * live stream would come). Rows that step back in time, repeat a timestamp or follow a gap are scored
+ * and counted; a row without a usable timestamp or number is written with an empty score and not fed
+ * to the detector. Only a file that cannot be read as a `timestamp,value` CSV is refused (file:line).
+ */
 export async function detectStream(input: string, out: Writable, opts: DetectorOptions = {}): Promise<DetectResult> {
   const stream = createReadStream(input, { encoding: 'utf8' });
   const opened = new Promise<void>((resolve, reject) => {
@@ -77,7 +87,7 @@ export async function detectStream(input: string, out: Writable, opts: DetectorO
   let valCol = -1;
   let rows = 0;
   let alarms = 0;
-  let last = Number.NEGATIVE_INFINITY;
+  const order = new ArrivalOrder();
   const write = async (s: string) => {
     if (!out.write(s)) await once(out, 'drain');
   };
@@ -97,26 +107,17 @@ export async function detectStream(input: string, out: Writable, opts: DetectorO
         await write('timestamp,value,anomaly_score\n');
         continue;
       }
-      const tsText = cells[tsCol];
-      const valText = cells[valCol];
-      if (tsText === undefined || valText === undefined) {
-        throw usage(`${input}:${lineNo}: expected ${Math.max(tsCol, valCol) + 1} columns, found ${cells.length}`, 'every row needs a timestamp and a value', { file: input, line: lineNo });
-      }
+      const tsText = cells[tsCol] ?? '';
+      const valText = cells[valCol] ?? '';
       const ts = parseTimestamp(tsText);
-      if (Number.isNaN(ts)) {
-        throw usage(`${input}:${lineNo}: timestamp "${tsText}" is not a date (ISO 8601 or "YYYY-MM-DD HH:MM:SS") nor an epoch number`, 'fix or remove the row', { file: input, line: lineNo });
-      }
       const value = valText.trim() === '' ? Number.NaN : Number(valText);
-      if (!Number.isFinite(value)) {
-        throw usage(`${input}:${lineNo}: value "${valText}" is not a finite number`, 'fix or remove the row', { file: input, line: lineNo });
+      rows++;
+      if (order.check(ts, value, lineNo, tsText.trim(), valText.trim()) === 'not a number') {
+        await write(`${tsText.trim()},${valText.trim()},\n`);
+        continue;
       }
-      if (ts < last) {
-        throw usage(`${input}:${lineNo}: timestamp "${tsText}" is earlier than the row before it`, 'the detector is causal: sort the rows by time', { file: input, line: lineNo });
-      }
-      last = ts;
       const score = detector.update(ts, value);
       if (detector.alarm) alarms++;
-      rows++;
       await write(`${tsText.trim()},${valText.trim()},${score.toFixed(6)}\n`);
     }
   } finally {
@@ -126,7 +127,8 @@ export async function detectStream(input: string, out: Writable, opts: DetectorO
   if (tsCol < 0) {
     throw usage(`${input}:1: the file is empty; expected a \`timestamp,value\` header`, 'give a CSV with a header and rows', { file: input, line: 1 });
   }
-  return { rows, alarms };
+  const irregularities = order.counts();
+  return { rows, alarms, irregularities, warnings: describeIrregularities(irregularities, 'line').map((w) => `${input}: ${w}`) };
 }
 
 /** Runs the command; `output` undefined writes to stdout. */
@@ -154,7 +156,8 @@ export function registerDetect(program: Command): Command {
     .option('-o, --output <file>', 'write `timestamp,value,anomaly_score` here instead of stdout')
     .action(async (input: string, options: { output?: string }) => {
       try {
-        await runDetect(input, options.output);
+        const r = await runDetect(input, options.output);
+        for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
       } catch (err) {
         if (!(err instanceof GreenlightError)) throw err;
         process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);

@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { GreenlightError } from '../../errors/errors.ts';
-import type { EventFilter, StoredEvent } from '../../events/log.ts';
-import { SqliteEventLog } from '../../store/sqlite/sqlite-event-log.ts';
+import { matchesFilter, type EventFilter, type StoredEvent } from '../../events/log.ts';
+import { openEventLog, storeSpec } from '../../store/registry.ts';
 import { parseDuration } from '../../config/duration.ts';
 import { configOf, globals } from '../context.ts';
 import { color } from '../output.ts';
 
 /**
- * Reads the event log file directly (not through the controller), so the record is readable
- * even when the controller is down.
+ * Reads the event store directly (not through the controller), so the record is readable even
+ * when the controller is down. --follow subscribes to the store (PostgreSQL LISTEN/NOTIFY, SQLite
+ * a watch of the file): new events print as they are committed, without polling.
  */
 export function registerEvents(program: Command): void {
   program
@@ -24,9 +24,11 @@ export function registerEvents(program: Command): void {
     .option('--follow', 'keep printing new events until interrupted')
     .action(async function (this: Command, opts: { type?: string[]; subject?: string; deployment?: string; since?: string; limit?: number; follow?: boolean }) {
       const loaded = configOf(this);
-      const file = join(loaded.stateDir, 'events.db');
-      if (!existsSync(file)) throw new GreenlightError('NOT_FOUND', `no event log at ${file}`, { hint: 'it is created by the first greenlight up' });
-      const log = new SqliteEventLog(file);
+      const spec = storeSpec(loaded.config.store, loaded.stateDir);
+      if (spec.kind === 'sqlite' && !existsSync(spec.file)) throw new GreenlightError('NOT_FOUND', `no event log at ${spec.file}`, { hint: 'it is created by the first greenlight up' });
+      // Read-only: a read-write connection closing here could checkpoint and delete the WAL the
+      // controller is writing, and a reader has no business writing the log.
+      const log = await openEventLog(spec, { migrate: false, readOnly: true });
       const filter: EventFilter = {};
       if (opts.type) filter.types = opts.type.flatMap((t) => t.split(','));
       if (opts.subject) filter.subject = opts.subject;
@@ -45,16 +47,25 @@ export function registerEvents(program: Command): void {
         console.log(`${color.dim(`${String(e.seq).padStart(5)} ${t}`)} ${e.type.padEnd(32)} ${e.subject.padEnd(28)} ${color.dim(e.actor)} ${summary.length > 160 ? summary.slice(0, 157) + '...' : summary}`);
       };
       let last = 0;
+      // subscribed before the first read, so nothing committed in between is missed; the seq
+      // cursor drops what the first read already printed
+      const held: StoredEvent[] = [];
+      let live = false;
+      const off = opts.follow
+        ? log.subscribe((e) => {
+            if (!live) return void held.push(e);
+            if (e.seq > last && matchesFilter(e, { ...filter, afterSeq: undefined })) print(e);
+            last = Math.max(last, e.seq);
+          })
+        : () => undefined;
       const initial = opts.limit !== undefined ? (await log.query({ ...filter, limit: opts.limit, descending: true })).reverse() : await log.query(filter);
       for (const e of initial) print(e);
-      last = Math.max(await log.lastSeq(), 0);
+      last = initial[initial.length - 1]?.seq ?? 0;
       if (!opts.follow) return void (await log.close());
-      for (;;) {
-        await new Promise((r) => setTimeout(r, 200));
-        for (const e of await log.query({ ...filter, afterSeq: last })) {
-          print(e);
-          last = e.seq;
-        }
-      }
+      live = true;
+      for (const e of held) if (e.seq > last && matchesFilter(e, { ...filter, afterSeq: undefined })) (print(e), (last = e.seq));
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      off();
+      await log.close();
     });
 }

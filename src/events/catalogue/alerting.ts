@@ -11,13 +11,16 @@ const alert = {
   labels,
   annotations: labels,
   startsAt: at,
-  origin: z.enum(['rule', 'alertmanager', 'api']),
+  origin: z.enum(['rule', 'alertmanager', 'api', 'rollout', 'controller']),
+  generatorURL: str.optional(),
   from: z.enum(['pending', 'firing', 'resolved']).optional(),
   endsAt: at.optional(),
   value: num.optional(),
   incidentId: nonEmpty.optional(),
 };
 const page = { pageId: nonEmpty, policy: nonEmpty, dedupKey: str.optional(), incidentId: nonEmpty.optional() };
+/** a timer that fell due while no controller ran fires at once and says how late */
+const late = { lateByMs: ms.optional() };
 const notification = {
   notifier: nonEmpty,
   kind: nonEmpty,
@@ -44,6 +47,12 @@ export const alertingEvents = [
     data: z.strictObject({ receiver: nonEmpty, groupKey: str, groupLabels: labels, firing: z.array(str), resolved: z.array(str) }),
   }),
   defineEvent({
+    type: 'page.triggered',
+    owner,
+    meaning: 'a page was opened for a key: what a controller starting later needs to carry it on (the notification it sends)',
+    data: z.strictObject({ ...page, key: str, notification: z.unknown() }),
+  }),
+  defineEvent({
     type: 'page.sent',
     owner,
     meaning: 'the people on call at one level of an escalation policy were paged',
@@ -56,6 +65,9 @@ export const alertingEvents = [
       delivered: z.array(str),
       failed: z.array(z.strictObject({ user: str, error: str.optional() })),
       ackTimeoutMs: ms,
+      /** when this level's time is up, so a controller starting later keeps the same deadline */
+      dueAt: at.optional(),
+      ...late,
     }),
   }),
   defineEvent({
@@ -80,7 +92,7 @@ export const alertingEvents = [
     type: 'page.escalated',
     owner,
     meaning: 'nobody acknowledged in time, or nobody was on call: the next level is paged',
-    data: z.strictObject({ ...page, fromLevel: count, toLevel: count.optional(), round: count, reason: str }),
+    data: z.strictObject({ ...page, fromLevel: count, toLevel: count.optional(), round: count, reason: str, ...late }),
   }),
   defineEvent({
     type: 'page.exhausted',

@@ -98,8 +98,8 @@ export const deploymentEvents = [
   defineEvent({
     type: 'deployment.environment.passed',
     owner,
-    meaning: 'the release passed the environment and is its stable version (unchanged: it already was)',
-    data: z.strictObject({ ...inEnv, digest: nonEmpty, unchanged: z.boolean().optional() }),
+    meaning: 'the release passed the environment and is its stable version (unchanged: it already was; recovered: it had, when the controller restarted)',
+    data: z.strictObject({ ...inEnv, digest: nonEmpty, unchanged: z.boolean().optional(), recovered: z.boolean().optional() }),
   }),
   defineEvent({
     type: 'deployment.environment.blocked',

@@ -24,11 +24,14 @@ import { z } from 'zod';
 import { GreenlightError } from '../../errors/errors.ts';
 import type { EventDefinition } from './define.ts';
 import { alertingEvents } from './alerting.ts';
+import { auditEvents } from './audit.ts';
 import { analysisEvents } from './analysis.ts';
 import { checkEvents } from './check.ts';
 import { controllerEvents } from './controller.ts';
 import { deploymentEvents } from './deployment.ts';
+import { drillEvents } from './drill.ts';
 import { environmentEvents } from './environment.ts';
+import { hostEvents } from './host.ts';
 import { incidentEvents } from './incident.ts';
 import { instanceEvents } from './instance.ts';
 import { monitorEvents } from './monitor.ts';
@@ -49,6 +52,9 @@ export const definitions = [
   ...alertingEvents,
   ...monitorEvents,
   ...controllerEvents,
+  ...hostEvents,
+  ...drillEvents,
+  ...auditEvents,
 ] as const;
 
 type Definition = (typeof definitions)[number];
@@ -77,6 +83,10 @@ export interface EventOf<T extends EventType = EventType> {
   actor: string;
   subject: string;
   data: DataOf<T>;
+  /** sha256 over this event's content and prevHash (see audit/chain.ts); absent on events from before chaining */
+  hash?: string;
+  /** the hash of the event before it (GENESIS_HASH for the first) */
+  prevHash?: string;
 }
 
 /** The event types whose data has all of `Fields` (e.g. every event about one deployment). */
@@ -217,6 +227,9 @@ export interface StoredRow {
   actor: string;
   subject: string;
   data: Record<string, unknown>;
+  /** the hash chain (src/audit/chain.ts), over the data as written */
+  hash?: string;
+  prevHash?: string;
 }
 
 /** What a store writes for a validated event. */
@@ -227,7 +240,8 @@ export function rowOf(e: NewCatalogueEvent, seq: number, id: string, time: numbe
 /** What a store returns for a row: the data upcast to the current version, a copy. */
 export function eventOfRow(r: StoredRow): CatalogueEvent {
   const data = upcast(r.type, r.v, structuredClone(r.data));
-  return { seq: r.seq, id: r.id, type: r.type, time: r.time, actor: r.actor, subject: r.subject, data } as CatalogueEvent;
+  const chain = { ...(r.hash ? { hash: r.hash } : {}), ...(r.prevHash ? { prevHash: r.prevHash } : {}) };
+  return { seq: r.seq, id: r.id, type: r.type, time: r.time, actor: r.actor, subject: r.subject, data, ...chain } as CatalogueEvent;
 }
 
 /** A type guard for one event type: `events.filter(ofType('rollout.weight.zero'))` is typed. */

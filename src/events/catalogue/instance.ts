@@ -11,6 +11,8 @@ const instance = {
   role: str.nullable(),
   port: count,
   pid: count,
+  /** the host it runs on (targets that reach hosts over SSH) */
+  host: str.optional(),
 };
 const exit = { exitCode: z.number().int().nullable().optional(), signal: str.nullable().optional() };
 
@@ -19,7 +21,7 @@ export const instanceEvents = [
     type: 'instance.started',
     owner,
     meaning: 'the target started an instance process; it is not ready yet',
-    data: z.strictObject({ ...instance, command: z.union([str, z.array(str)]), logFile: str.optional() }),
+    data: z.strictObject({ ...instance, command: z.union([str, z.array(str)]), logFile: str.optional(), digest: str.optional() }),
   }),
   defineEvent({
     type: 'instance.ready',
@@ -38,7 +40,7 @@ export const instanceEvents = [
       detectedBy: str.nullable().optional(),
       reason: str.optional(),
       logTail: z.array(str).optional(),
-      restartInMs: ms.optional(),
+      restartInMs: ms.nullable().optional(),
       consecutiveCrashes: count.optional(),
     }),
   }),
@@ -46,13 +48,13 @@ export const instanceEvents = [
     type: 'instance.restarted',
     owner,
     meaning: 'the target restarted a crashed instance under the same id',
-    data: z.strictObject({ ...instance, delayMs: ms, previousPid: count.optional(), previousPort: count.optional(), attempt: count.optional() }),
+    data: z.strictObject({ ...instance, delayMs: ms.optional(), previousPid: count.optional(), previousPort: count.optional(), attempt: count.optional() }),
   }),
   defineEvent({
     type: 'instance.stopped',
     owner,
     meaning: 'the target stopped the instance, and why',
-    data: z.strictObject({ ...instance, ...exit, reason: str, graceful: z.boolean() }),
+    data: z.strictObject({ ...instance, ...exit, reason: str, graceful: z.boolean(), confirmed: z.boolean().optional(), error: str.optional() }),
   }),
   defineEvent({
     type: 'instance.adopted',

@@ -39,7 +39,21 @@ export const monitorEvents = [
     type: 'monitor.anomaly',
     owner,
     meaning: 'a series behaves unlike its recent past (score above threshold)',
-    data: z.strictObject({ ...where, series: str, name: str, labels, value: num, score: num, threshold: num, message: str }),
+    data: z.strictObject({
+      ...where,
+      series: str,
+      name: str,
+      labels,
+      value: num,
+      score: num,
+      threshold: num,
+      /** what the point was expected to be, on which basis, and how many robust deviations away */
+      expected: num.optional(),
+      deviations: num.optional(),
+      basis: z.enum(['level', 'step', 'recent mean', 'time of day', 'shape']).optional(),
+      severity: z.enum(['warning', 'ticket']).optional(),
+      message: str,
+    }),
   }),
   defineEvent({
     type: 'monitor.trend.warning',
@@ -57,6 +71,11 @@ export const monitorEvents = [
       level: num,
       status: str,
       etaMs: num.nullable(),
+      /** the forecast's 95% range */
+      etaEarliestMs: num.nullable().optional(),
+      etaLatestMs: num.nullable().optional(),
+      /** 1 for the first announcement of an episode, 2+ when announced again because it sped up */
+      announcement: count.optional(),
       message: str,
     }),
   }),

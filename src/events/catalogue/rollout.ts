@@ -5,6 +5,21 @@ import { at, count, defineEvent, deploymentRef, nonEmpty, num, str } from './def
 
 const owner = 'rollout';
 const inEnv = { ...deploymentRef, environment: nonEmpty };
+/** why a step cannot be judged: too little canary traffic (src/rollout/starvation.ts) */
+const starvation = z.strictObject({
+  environment: nonEmpty,
+  service: nonEmpty,
+  weight: num,
+  canaryRequests: count,
+  minRequests: count,
+  heldMs: num,
+  productionRate: num,
+  expectedCanaryRequests: num,
+  needMs: num.nullable(),
+  cause: z.enum(['traffic', 'routing']),
+  message: str,
+  actions: z.array(str),
+});
 /** a request about the running rollout of a service, by `actor` */
 const request = { ...deploymentRef, actor: nonEmpty };
 
@@ -25,7 +40,22 @@ export const rolloutEvents = [
     type: 'rollout.paused',
     owner,
     meaning: 'the rollout holds its step until resumed (asked by a person, or a pause step of the policy)',
-    data: z.strictObject({ ...request, environment: nonEmpty.optional(), step: count.optional(), weight: num.optional(), reason: str.optional() }),
+    data: z.strictObject({
+      ...request,
+      environment: nonEmpty.optional(),
+      step: count.optional(),
+      weight: num.optional(),
+      reason: str.optional(),
+      /** starved: the step had too little canary traffic to judge for max_hold */
+      cause: z.enum(['starved']).optional(),
+      starvation: starvation.optional(),
+    }),
+  }),
+  defineEvent({
+    type: 'rollout.waiting',
+    owner,
+    meaning: 'the canary step waits for enough canary requests to judge; it pauses in pausesInMs if they do not come',
+    data: z.strictObject({ ...inEnv, step: count, weight: num, message: str, pausesInMs: num, starvation }),
   }),
   defineEvent({
     type: 'rollout.resumed',

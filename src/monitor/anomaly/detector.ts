@@ -4,8 +4,8 @@
 // with winsorised exponentially weighted baselines so an anomaly does not become the new normal at
 // once) is calibrated per series by a running high quantile of its own surprise, so one threshold means
 // the same thing on every series; a detection then damps further alarms for a while, because one alarm
-// per incident is what an operator (and NAB) wants. An optional HTM-style "anomaly likelihood" stage
-// is kept behind `likelihood: true`; it scored lower on NAB in this implementation (see docs/anomaly.md).
+// per incident is what an operator (and NAB) wants. Research variants (an anomaly-likelihood stage,
+// seasonal gate, shift test, escape, other models and ensembles) live in bench/nab/candidates/.
 import { normalTail } from './gaussian.ts';
 import { KnnCadModel } from './knncad.ts';
 
@@ -20,38 +20,19 @@ export interface DetectorOptions {
   dailyBuckets?: number;
   /** EW rate of the per-bucket seasonal statistics */
   seasonalRate?: number;
-  /** points averaged in the short window of raw scores */
-  likelihoodShort?: number;
-  /** EW rate of the long-run raw-score statistics */
-  likelihoodRate?: number;
   /** points during which further alarms are damped after a detection */
   suppress?: number;
-  /** z at which the raw score starts to rise, and z at which it reaches 1 */
-  rawLow?: number;
-  rawHigh?: number;
   /** weights of the level, difference, fast-mean and seasonal components */
   wLevel?: number;
   wDiff?: number;
   wFast?: number;
   wSeason?: number;
-  /** false: score the ensemble z directly instead of through the likelihood stage */
-  likelihood?: boolean;
   /** per-series calibration: z is divided by a running estimate of this quantile of past z (0 = off) */
   calibQuantile?: number;
   /** score threshold used for the early-warning signal and the suppression */
   threshold?: number;
-  /** once a time-of-day bucket is mature, the other components may exceed its z by at most this factor (0 = off) */
-  seasonGate?: number;
-  /** distinct days a time-of-day bucket must have seen before it is scored and can gate (0 = count points: 3) */
-  seasonDays?: number;
   /** factor applied to scores while damped after an alarm */
   suppressFactor?: number;
-  /** EW rate of a medium mean whose departure from the slow baseline is scored in standard errors */
-  shiftRate?: number;
-  /** weight of that shift component (0 = off) */
-  wShift?: number;
-  /** while damped, a point whose calibrated z exceeds this multiple of the alarm's z is not damped (0 = never) */
-  escape?: number;
   /** weight of the KNN conformal member (knncad.ts), calibrated on its own quantile and max-combined (0 = off) */
   knn?: number;
   /** KNN member: lag-vector length, training vectors, calibration size, neighbours, stride over training vectors */
@@ -71,24 +52,14 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   fastRate: 0.3,
   dailyBuckets: 48,
   seasonalRate: 0.1,
-  likelihoodShort: 10,
-  likelihoodRate: 0.002,
   suppress: 200,
-  rawLow: 2,
-  likelihood: false,
   calibQuantile: 0.98,
-  rawHigh: 10,
   wLevel: 0.5,
   wDiff: 0.5,
   wFast: 1,
   wSeason: 0.7,
   threshold: ANOMALY_THRESHOLD,
-  seasonGate: 0,
   suppressFactor: 0.1,
-  seasonDays: 0,
-  escape: 0,
-  shiftRate: 0.05,
-  wShift: 0,
   knn: 1,
   knnLag: 19,
   knnTrain: 300,
@@ -97,11 +68,26 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   knnStride: 4,
 };
 
+/** What the last point was compared with, in words a person can act on (see explain()). */
+export type ExpectationBasis = 'level' | 'step' | 'recent mean' | 'time of day' | 'shape';
+
+export interface Explanation {
+  /** the value this point was expected to have, on the basis named */
+  expected: number;
+  /** how far from it, in robust deviations (mean absolute deviations of that baseline); signed */
+  deviations: number;
+  basis: ExpectationBasis;
+  /** calibrated z (as unusual as this series gets at its 98th percentile = 3) */
+  calibratedZ: number;
+}
+
 export interface AnomalyDetector {
   /** Feeds one point and returns its anomaly score in [0, 1]. */
   update(timestamp: number, value: number): number;
   /** true when the last score reached the threshold (and was not suppressed) */
   readonly alarm: boolean;
+  /** what the last point was compared with and by how much it differed */
+  explain(): Explanation;
 }
 
 const DAY_MS = 86_400_000;
@@ -125,27 +111,20 @@ class Detector implements AnomalyDetector {
   private dev = 0;
   private diffDev = 0;
   private fast = 0;
-  private mid = 0;
   // time-of-day profile
   private readonly sMean: Float64Array;
   private readonly sDev: Float64Array;
   private readonly sCount: Uint32Array;
-  private readonly sDays: Uint32Array;
-  private readonly sLastDay: Float64Array;
-  // anomaly likelihood over raw scores
-  private readonly ring: Float64Array;
-  private ringSum = 0;
-  private ringPos = 0;
-  private rMean = 0;
-  private rVar = 0;
   private zq = 3;
   private sinceAlarm = Number.POSITIVE_INFINITY;
-  private zAlarm = 0;
   private readonly knn: KnnCadModel | undefined;
   private knnQ = 3;
+  private why: Explanation = { expected: 0, deviations: 0, basis: 'level', calibratedZ: 0 };
   alarm = false;
-  /** the last point's uncalibrated ensemble z (read by the ensemble in ensemble.ts) */
+  /** the last point's uncalibrated ensemble z (read by the ensembles in bench/nab/candidates) */
   z = 0;
+  /** the last point's calibrated z, before the tail score and the damping */
+  zc = 0;
 
   constructor(opts: DetectorOptions) {
     this.o = { ...defaultDetectorOptions, ...opts };
@@ -153,22 +132,28 @@ class Detector implements AnomalyDetector {
     this.sMean = new Float64Array(b);
     this.sDev = new Float64Array(b);
     this.sCount = new Uint32Array(b);
-    this.sDays = new Uint32Array(b);
-    this.sLastDay = new Float64Array(b).fill(Number.NaN);
-    this.ring = new Float64Array(Math.max(1, this.o.likelihoodShort | 0));
     if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride });
+  }
+
+  /** Bytes held per series: the typed arrays plus the KNN member's rings (fields are a few hundred bytes). */
+  get bytes(): number {
+    return this.sMean.byteLength + this.sDev.byteLength + this.sCount.byteLength + (this.knn?.bytes ?? 0) + 256;
+  }
+
+  explain(): Explanation {
+    return { ...this.why };
   }
 
   update(timestamp: number, value: number): number {
     const o = this.o;
     const x = Number.isFinite(value) ? value : this.prev;
     const n = ++this.n;
-    let raw = 0;
     let zAll = 0;
+    let why: Explanation = { expected: x, deviations: 0, basis: 'level', calibratedZ: 0 };
+    let levelWhy = why;
     if (n === 1) {
       this.mean = x;
       this.fast = x;
-      this.mid = x;
     } else {
       // scales never collapse to 0, so a perfectly flat series that moves is surprising but finite
       const floor = 1e-9 + 1e-6 * Math.abs(this.mean);
@@ -179,21 +164,18 @@ class Detector implements AnomalyDetector {
       this.fast += o.fastRate * (x - this.fast);
       const zFast = Math.abs(this.fast - this.mean) / dev;
       let zSeason = 0;
-      let mature = false;
+      let seasonExpected = 0;
+      let seasonScale = 1;
       const nb = this.sMean.length;
       if (nb > 0 && Number.isFinite(timestamp)) {
         const k = Math.floor((((timestamp % DAY_MS) + DAY_MS) % DAY_MS) / (DAY_MS / nb));
         const c = this.sCount[k] as number;
         const sm = this.sMean[k] as number;
         const sd = (this.sDev[k] as number) + floor;
-        const day = Math.floor(timestamp / DAY_MS);
-        if (day !== this.sLastDay[k]) {
-          this.sLastDay[k] = day;
-          this.sDays[k] = (this.sDays[k] as number) + 1;
-        }
-        if (o.seasonDays > 0 ? (this.sDays[k] as number) > o.seasonDays : c >= 3) {
-          zSeason = Math.abs(x - sm) / Math.max(sd, 0.25 * dev);
-          mature = true;
+        if (c >= 3) {
+          seasonExpected = sm;
+          seasonScale = Math.max(sd, 0.25 * dev);
+          zSeason = Math.abs(x - sm) / seasonScale;
         }
         // update the bucket (winsorised)
         if (c === 0) {
@@ -207,16 +189,18 @@ class Detector implements AnomalyDetector {
         }
         this.sCount[k] = c + 1;
       }
-      let zOther = Math.max(zLevel * o.wLevel, zDiff * o.wDiff, zFast * o.wFast);
-      if (o.wShift > 0) {
-        this.mid += o.shiftRate * (x - this.mid);
-        const se = dev * Math.sqrt(o.shiftRate / (2 - o.shiftRate));
-        zOther = Math.max(zOther, (o.wShift * Math.abs(this.mid - this.mean)) / se);
-      }
-      if (mature && o.seasonGate > 0) zOther = Math.min(zOther, o.seasonGate * Math.max(zSeason * o.wSeason, 1));
-      const z = Math.max(zOther, zSeason * o.wSeason);
-      zAll = z;
-      raw = z <= o.rawLow ? 0 : z >= o.rawHigh ? 1 : (z - o.rawLow) / (o.rawHigh - o.rawLow);
+      // the component that decides the z is also the one the explanation names
+      const parts: Array<[number, Explanation]> = [
+        [zLevel * o.wLevel, { expected: this.mean, deviations: (x - this.mean) / dev, basis: 'level', calibratedZ: 0 }],
+        [zDiff * o.wDiff, { expected: this.prev, deviations: diff / (this.diffDev + floor), basis: 'step', calibratedZ: 0 }],
+        [zFast * o.wFast, { expected: this.mean, deviations: (this.fast - this.mean) / dev, basis: 'recent mean', calibratedZ: 0 }],
+        [zSeason * o.wSeason, { expected: seasonExpected, deviations: (x - seasonExpected) / seasonScale, basis: 'time of day', calibratedZ: 0 }],
+      ];
+      let best = parts[0] as [number, Explanation];
+      levelWhy = best[1];
+      for (const p of parts) if (p[0] > best[0]) best = p;
+      zAll = best[0];
+      why = best[1];
       // baselines, winsorised so an anomaly does not immediately become the new normal
       const rate = n < 1 / o.slowRate ? 1 / n : o.slowRate;
       const e = x - this.mean;
@@ -227,19 +211,6 @@ class Detector implements AnomalyDetector {
       this.diffDev += rate * (cd - this.diffDev);
     }
     this.prev = x;
-
-    // anomaly likelihood: short mean of raw scores against their long-run mean and spread
-    const len = this.ring.length;
-    this.ringSum += raw - (this.ring[this.ringPos] as number);
-    this.ring[this.ringPos] = raw;
-    this.ringPos = (this.ringPos + 1) % len;
-    const shortMean = this.ringSum / Math.min(n, len);
-    const lr = n < 1 / o.likelihoodRate ? 1 / n : o.likelihoodRate;
-    const sd = Math.sqrt(this.rVar) + 1e-4;
-    const tail = normalTail((shortMean - this.rMean) / sd);
-    const d = raw - this.rMean;
-    this.rMean += lr * d;
-    this.rVar += lr * (d * (raw - this.rMean) - this.rVar);
 
     this.z = zAll;
     let zc = zAll;
@@ -258,16 +229,18 @@ class Detector implements AnomalyDetector {
         const step = 0.05 * Math.max(this.knnQ, 1);
         this.knnQ += zk > this.knnQ ? step * o.calibQuantile : -step * (1 - o.calibQuantile);
       }
+      // a shape surprise has no single expected value: say so, with the value against the usual level
+      if (o.knn * zkc > zc) why = { ...levelWhy, basis: 'shape' };
       zc = Math.max(zc, o.knn * zkc);
     }
-    let score = n <= o.warmup ? 0 : scoreFromTail(o.likelihood ? tail : normalTail(zc));
+    this.zc = zc;
+    why.calibratedZ = zc;
+    this.why = why;
+    let score = n <= o.warmup ? 0 : scoreFromTail(normalTail(zc));
     this.sinceAlarm++;
-    if (this.sinceAlarm <= o.suppress && !(o.escape > 0 && zc > o.escape * this.zAlarm)) score *= o.suppressFactor;
+    if (this.sinceAlarm <= o.suppress) score *= o.suppressFactor;
     this.alarm = score >= o.threshold;
-    if (this.alarm) {
-      this.sinceAlarm = 0;
-      this.zAlarm = zc;
-    }
+    if (this.alarm) this.sinceAlarm = 0;
     return score;
   }
 }
@@ -277,6 +250,6 @@ export function createDetector(opts: DetectorOptions = {}): AnomalyDetector {
 }
 
 /** The default detector, also exposing its uncalibrated z per point (for use as an ensemble member). */
-export function createZDetector(opts: DetectorOptions = {}): AnomalyDetector & { readonly z: number } {
+export function createZDetector(opts: DetectorOptions = {}): AnomalyDetector & { readonly z: number; readonly zc: number; readonly bytes: number } {
   return new Detector(opts);
 }

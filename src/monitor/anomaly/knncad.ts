@@ -6,7 +6,6 @@
 // ring of N + G + L values and M past nonconformities) and O(N * L) work per point; a stride over the
 // training vectors trades accuracy for speed. Euclidean distance on raw values (the paper's
 // Mahalanobis form needs a covariance re-estimate, too slow for the 100k points/s budget).
-import type { SurpriseModel } from './calibrate.ts';
 
 export interface KnnCadOptions {
   /** lag-vector length */
@@ -23,7 +22,8 @@ export interface KnnCadOptions {
 
 export const defaultKnnCadOptions: Required<KnnCadOptions> = { lag: 19, train: 300, calib: 200, k: 10, stride: 2 };
 
-export class KnnCadModel implements SurpriseModel {
+/** A streaming model: one surprise (>= 0, roughly a |z|) per point, from that point and earlier ones. */
+export class KnnCadModel {
   private readonly o: Required<KnnCadOptions>;
   private readonly vals: Float64Array;
   private readonly alphas: Float64Array;
@@ -31,6 +31,11 @@ export class KnnCadModel implements SurpriseModel {
   private n = 0;
   private na = 0;
   private prev = 0;
+
+  /** bytes held: the value ring, past nonconformities and the neighbour buffer */
+  get bytes(): number {
+    return this.vals.byteLength + this.alphas.byteLength + this.best.byteLength;
+  }
 
   constructor(opts: KnnCadOptions = {}) {
     this.o = { ...defaultKnnCadOptions, ...opts };

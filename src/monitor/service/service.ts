@@ -27,7 +27,7 @@ import {
   RouterSeriesWriter,
   type DerivedGauges,
 } from './router-series.ts';
-import { AnomalyWatcher, TrendWatcher, type AnomalySignal, type TrendWarning } from './signals.ts';
+import { AnomalyWatcher, TrendWatcher, type AnomalySignal, type StreamIrregularities, type TrendWarning } from './signals.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -131,6 +131,8 @@ export interface MonitorStatus {
   slos: SloReport[];
   alerts: { name: string; labels: Labels; state: 'pending' | 'firing'; activeAt: number; firedAt?: number; value: number; annotations: Record<string, string> }[];
   anomalies: AnomalySignal[];
+  /** watched series whose points came out of order, repeated, paused or were not numbers */
+  streamIrregularities: StreamIrregularities[];
   trends: TrendWarning[];
   /** rules whose last query failed */
   ruleErrors: RuleHealth[];
@@ -253,6 +255,25 @@ export class MonitorService {
         annotations: { summary: 'probe {{ $labels.probe }} of instance {{ $labels.instance }} ({{ $labels.version }}) is failing' },
       });
     }
+    if (!names.has('SeriesAnomaly')) {
+      // announced anomaly episodes reach the alerting pipeline as alerts (severity warning or ticket,
+      // never page: an anomaly is an early warning); rate limited per series by the watcher
+      rules.push({
+        name: 'SeriesAnomaly',
+        query: () =>
+          this.anomalies.announced().map((e) => ({
+            name: 'anomaly',
+            labels: { ...scope, ...e.labels, series: e.name, severity: e.severity, since: new Date(e.since).toISOString() },
+            value: e.score,
+          })),
+        annotate: (labels) => {
+          const e = this.anomalies.announced().find((a) => a.name === labels.series && a.since === Date.parse(labels.since ?? ''));
+          const out: Record<string, string> = {};
+          if (e) Object.assign(out, { summary: e.message, expected: String(e.expected), deviations: e.deviations.toFixed(1), basis: e.basis });
+          return out;
+        },
+      });
+    }
     this.engine = new RuleEngine({ clock: this.clock, rules, intervalMs: deps.config.evaluation_interval, onError: this.onError });
   }
 
@@ -335,6 +356,7 @@ export class MonitorService {
       slos: this.sloReports(at),
       alerts: this.engine.alerts(),
       anomalies: this.anomalies.active(),
+      streamIrregularities: this.anomalies.irregularities(),
       trends: this.trends.active(),
       ruleErrors: this.engine.ruleHealth().filter((h) => h.lastError !== undefined),
       memory: {
@@ -582,6 +604,10 @@ export class MonitorService {
         value: signal.value,
         score: signal.score,
         threshold: signal.threshold,
+        expected: signal.expected,
+        deviations: signal.deviations,
+        basis: signal.basis,
+        severity: signal.severity,
         message: signal.message,
       },
     });
@@ -602,6 +628,9 @@ export class MonitorService {
         level: w.level,
         status: w.status,
         etaMs: w.etaMs ?? null,
+        etaEarliestMs: w.etaEarliestMs ?? null,
+        etaLatestMs: w.etaLatestMs ?? null,
+        announcement: w.announcement,
         message: w.message,
       },
     });

@@ -10,7 +10,7 @@ import { SqliteEventLog } from './sqlite-event-log.ts';
 
 eventLogContract('SqliteEventLog', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'gl-events-')), 'events.db');
-  return { log: new SqliteEventLog(path), reopen: async () => new SqliteEventLog(path) };
+  return { log: new SqliteEventLog(path), reopen: async () => new SqliteEventLog(path), spec: { kind: 'sqlite', file: path } };
 });
 
 test('SqliteEventLog refuses updates and deletes: the log is append-only', async () => {

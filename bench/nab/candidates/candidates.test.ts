@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { createEnsemble, type MemberSpec } from './ensemble.ts';
 import { calibratedDetector } from './calibrate.ts';
 import { createRelEntropyModel } from './relentropy.ts';
-import { createKnnCadModel } from './knncad.ts';
+import { createKnnCadModel } from '../../../src/monitor/anomaly/knncad.ts';
 import { createBocpdModel } from './bocpd.ts';
-import { createDetector } from './detector.ts';
+import { createDetector } from '../../../src/monitor/anomaly/detector.ts';
 
 const wave = (i: number) => 50 + 10 * Math.sin((2 * Math.PI * i) / 288) + ((i * 7919) % 13) / 13;
 const members: MemberSpec[][] = [[{ kind: 'relentropy' }], [{ kind: 'knncad' }], [{ kind: 'bocpd' }], [{ kind: 'level' }, { kind: 'relentropy' }, { kind: 'knncad' }, { kind: 'bocpd' }]];

@@ -4,8 +4,9 @@
 // at that quantile"), turned into a log-scaled Gaussian tail score, held at 0 during warm-up, and damped
 // for a while after an alarm (one alarm per incident). Same stage as the default detector's, factored
 // out so the candidates are compared on what they model, not on how they are scored.
-import { normalTail } from './gaussian.ts';
-import { scoreFromTail, ANOMALY_THRESHOLD, type AnomalyDetector } from './detector.ts';
+import { normalTail } from '../../../src/monitor/anomaly/gaussian.ts';
+import { scoreFromTail, ANOMALY_THRESHOLD } from '../../../src/monitor/anomaly/detector.ts';
+import type { AnomalyDetector } from './experimental-detector.ts';
 
 /** A streaming model: one surprise (>= 0, roughly a |z|) per point, using that point and earlier ones only. */
 export interface SurpriseModel {

@@ -2,11 +2,11 @@
 // quantile (so members on different scales become comparable), the calibrated values are combined by
 // max or mean, and the shared warm-up / tail score / post-alarm damping stage turns that into a score.
 // Member 'level' is the first-round detector's (uncalibrated) ensemble z (its KNN member off unless asked).
-import type { AnomalyDetector } from './detector.ts';
-import { createZDetector, type DetectorOptions } from './detector.ts';
+import type { AnomalyDetector } from './experimental-detector.ts';
+import { createZDetector, type DetectorOptions } from './experimental-detector.ts';
 import { AlarmStage, QuantileCalibrator, defaultScoringOptions, type ScoringOptions, type SurpriseModel } from './calibrate.ts';
 import { createRelEntropyModel, type RelEntropyOptions } from './relentropy.ts';
-import { createKnnCadModel, type KnnCadOptions } from './knncad.ts';
+import { createKnnCadModel, type KnnCadOptions } from '../../../src/monitor/anomaly/knncad.ts';
 import { createBocpdModel, type BocpdOptions } from './bocpd.ts';
 
 export type MemberSpec =

@@ -1,0 +1,33 @@
+// Events of hosts reached over SSH (src/targets/ssh): keys, clocks and the artifacts they hold.
+import { z } from 'zod';
+import { count, defineEvent, nonEmpty, num, str } from './define.ts';
+
+const owner = 'host';
+const host = { host: nonEmpty };
+
+export const hostEvents = [
+  defineEvent({
+    type: 'host.key_accepted',
+    owner,
+    meaning: 'an unknown host key was accepted and recorded (accept_new), with its fingerprint',
+    data: z.strictObject({ ...host, address: str, port: count, fingerprint: str, keyType: str.optional(), knownHosts: str.optional() }),
+  }),
+  defineEvent({
+    type: 'host.clock_skew',
+    owner,
+    meaning: 'a host\'s clock is further from the controller\'s than max_clock_skew',
+    data: z.strictObject({ ...host, skewMs: num, maxMs: num }),
+  }),
+  defineEvent({
+    type: 'artifact.uploaded',
+    owner,
+    meaning: 'a release\'s artifact was uploaded to a host (once per digest)',
+    data: z.strictObject({ ...host, digest: nonEmpty, bytes: count, ms: num }),
+  }),
+  defineEvent({
+    type: 'artifact.pruned',
+    owner,
+    meaning: 'old artifacts were removed from a host, beyond its retention',
+    data: z.strictObject({ ...host, digests: z.array(str), retention: count }),
+  }),
+] as const;

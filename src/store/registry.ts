@@ -1,0 +1,64 @@
+// Event store kinds by name: `store: { kind: sqlite }` (the embedded default, one file in the
+// state directory) or `store: { kind: postgres, url }` (shared by several controllers). The
+// composition root, the CLI's direct readers and the store tools all open the log through here.
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Clock } from '../clock/clock.ts';
+import { GreenlightError } from '../errors/errors.ts';
+import type { EventLog } from '../events/log.ts';
+import { PostgresEventLog } from './postgres/postgres-event-log.ts';
+import { SqliteEventLog } from './sqlite/sqlite-event-log.ts';
+
+export const sqliteStoreSchema = z.strictObject({
+  kind: z.literal('sqlite'),
+  /** the database file; relative to the state directory (default events.db) */
+  path: z.string().min(1).default('events.db'),
+});
+
+export const postgresStoreSchema = z.strictObject({
+  kind: z.literal('postgres'),
+  /** postgres://user:password@host:port/database; `$NAME` takes it from the environment variable NAME */
+  url: z.string().regex(/^(postgres(ql)?:\/\/|\$[A-Z_][A-Z0-9_]*$)/, { message: 'expected a postgres:// URL or $ENV_VAR holding one' }),
+});
+
+export const storeConfigSchema = z.discriminatedUnion('kind', [sqliteStoreSchema, postgresStoreSchema]);
+export type StoreConfig = z.output<typeof storeConfigSchema>;
+export const defaultStore: StoreConfig = { kind: 'sqlite', path: 'events.db' };
+
+/** What a child process needs to open the same store (tests, tools). */
+export type StoreSpec = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+
+export function storeSpec(config: StoreConfig, stateDir: string): StoreSpec {
+  if (config.kind === 'sqlite') return { kind: 'sqlite', file: join(stateDir, config.path) };
+  return { kind: 'postgres', url: resolveUrl(config.url) };
+}
+
+export function resolveUrl(url: string): string {
+  if (!url.startsWith('$')) return url;
+  const v = process.env[url.slice(1)];
+  if (!v) throw new GreenlightError('CONFIG_INVALID', `store.url names the environment variable ${url.slice(1)}, which is not set`, { hint: `export ${url.slice(1)}=postgres://user:password@host:5432/greenlight` });
+  return v;
+}
+
+export interface OpenOptions {
+  clock?: Clock;
+  /** the fencing token of the leader's writes (PostgreSQL) */
+  fence?: () => string | undefined;
+  /** PostgreSQL: run migrations (default true) */
+  migrate?: boolean;
+  /** SQLite: open the file read-only (readers: `greenlight events`, `audit verify`); PostgreSQL: no migration */
+  readOnly?: boolean;
+}
+
+export async function openEventLog(spec: StoreSpec, opts: OpenOptions = {}): Promise<EventLog> {
+  switch (spec.kind) {
+    case 'sqlite':
+      return new SqliteEventLog(spec.file, opts.clock, { readOnly: !!opts.readOnly });
+    case 'postgres':
+      return PostgresEventLog.open(spec.url, opts.readOnly ? { ...opts, migrate: false } : opts);
+  }
+}
+
+export function describeStore(spec: StoreSpec): string {
+  return spec.kind === 'sqlite' ? `SQLite ${spec.file}` : `PostgreSQL ${new URL(spec.url).host}${new URL(spec.url).pathname}`;
+}
