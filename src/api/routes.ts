@@ -1,4 +1,5 @@
 // The controller's HTTP JSON API (v1). The CLI and the dashboard use only this.
+import { catalogueJsonSchema } from '../events/catalogue/index.ts';
 import type { Controller } from '../app/controller.ts';
 import { registerRelease } from '../releases/releases.ts';
 import { GreenlightError, describe } from '../errors/errors.ts';
@@ -88,6 +89,8 @@ export function apiRoutes(c: Controller): Routes {
       return { stopping: true, stopAll };
     })
     .add('GET', '/v1/events', async (req) => ({ events: await c.events.query(filterFrom(req.query)) }))
+    // the vocabulary of the log, as JSON Schema (draft 2020-12): one entry per event type
+    .add('GET', '/v1/events/catalogue', async () => catalogueJsonSchema())
     .add('GET', '/v1/events/stream', async (req) => {
       await followEvents(c.events, filterFrom(req.query), req.raw, req.res);
       return STREAMING;

@@ -28,7 +28,7 @@ async function follows(spec: StoreSpec, config: string): Promise<void> {
   let err = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
-  const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l).type as string);
+  const lines = () => out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { data: { text: string } }).data.text);
   const until = async (pred: () => boolean, what: string) => {
     for (let i = 0; i < 1000 && !pred(); i++) await new Promise((r) => setTimeout(r, 20));
     assert.ok(pred(), `${what}; stdout: ${out} stderr: ${err}`);

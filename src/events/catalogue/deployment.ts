@@ -128,8 +128,8 @@ export const deploymentEvents = [
   defineEvent({
     type: 'deployment.promoted',
     owner,
-    meaning: 'the release passed every environment of the deployment',
-    data: z.strictObject(deploymentRef),
+    meaning: 'the release passed every environment of the deployment (recovered: finished by a restarted controller, reason says how)',
+    data: z.strictObject({ ...deploymentRef, reason: str.optional(), recovered: z.boolean().optional() }),
   }),
   defineEvent({
     type: 'deployment.blocked',

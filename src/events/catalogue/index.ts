@@ -96,7 +96,10 @@ export type TypesWith<Fields> = { [K in EventType]: DataOf<K> extends Fields ? K
  * For emitters that write many types sharing their first fields (a deployment's id, service and
  * version): the data of `T` without them, to be spread after them.
  */
-export type DataBesides<T extends EventType, Shared> = Omit<DataOf<T>, keyof Shared>;
+export type DataBesides<T extends EventType, Shared> = [keyof Omit<DataOf<T>, keyof Shared>] extends [never]
+  ? // nothing besides the shared fields: {} would accept any object, so say "no fields" instead
+    { [k: string]: never }
+  : Omit<DataOf<T>, keyof Shared>;
 
 /** Any catalogue event about to be appended: a union keyed on `type`. */
 export type NewCatalogueEvent = { [K in EventType]: NewEventOf<K> }[EventType];
@@ -172,7 +175,11 @@ export function validateEvents(events: readonly unknown[]): NewCatalogueEvent[] 
  */
 export function upcast(type: string, version: number, data: Record<string, unknown>): Record<string, unknown> {
   const def = byType.get(type);
-  if (!def) return data;
+  return def ? upcastWith(def, version, data) : data;
+}
+
+/** The upcasters of one definition applied to data written at `version`, in order. */
+export function upcastWith(def: EventDefinition, version: number, data: Record<string, unknown>): Record<string, unknown> {
   let out = data;
   for (const u of def.upcasters) if (u.from >= version) out = u.up(out);
   return out;
@@ -247,4 +254,22 @@ export function eventOfRow(r: StoredRow): CatalogueEvent {
 /** A type guard for one event type: `events.filter(ofType('rollout.weight.zero'))` is typed. */
 export function ofType<T extends EventType>(...types: T[]): (e: CatalogueEvent) => e is EventOf<T> & CatalogueEvent {
   return (e): e is EventOf<T> & CatalogueEvent => (types as string[]).includes(e.type);
+}
+
+/**
+ * A reader's rendering of every event type: a function of that type's event, or null where the
+ * reader deliberately shows nothing. The compiler refuses a table that lacks a type, so a new
+ * event type cannot be forgotten by the readers built on it (CLI progress, incident timeline).
+ */
+export type PerType<R> = { [K in EventType]: ((e: EventOf<K>) => R) | null };
+
+/** The types a reader deliberately leaves out, for spreading into a PerType table. */
+export function silent<const T extends EventType>(...types: T[]): { [K in T]: null } {
+  return Object.fromEntries(types.map((t) => [t, null])) as { [K in T]: null };
+}
+
+/** Reads one event with a table; a type the catalogue does not know (an old log's) reads as nothing. */
+export function readWith<R>(table: PerType<R>, e: CatalogueEvent): R | undefined {
+  const render = (table as Record<string, ((e: CatalogueEvent) => R) | null | undefined>)[e.type];
+  return render ? render(e) : undefined;
 }

@@ -49,7 +49,7 @@ test('PostgresEventLog: a log from before the chain gets an anchor, and verifies
   await raw.end();
   const log = await PostgresEventLog.open(url);
   const events = await log.query();
-  assert.deepEqual(events.map((e) => e.type), ['t', 'audit.chain_started']);
+  assert.deepEqual(events.map((e) => e.type), ['incident.note.added', 'audit.chain_started']);
   const v = await verifyChain(log);
   assert.deepEqual([v.ok, v.legacy], [true, 1]);
   await log.close();

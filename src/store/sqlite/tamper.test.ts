@@ -91,14 +91,14 @@ const cases: { name: string; tamper: (db: DatabaseSync) => void; anchor?: boolea
       set.run(a.id, a.type, a.time, a.actor, a.subject, a.data, a.hash, a.prev_hash, 6);
       db.prepare('UPDATE events SET id = ? WHERE seq = 5').run(b.id);
     },
-    expect: { kind: 'reordered', seq: 5, match: /event seq 5 \(gate\.overridden, id .*\) was recorded at seq 6: events were reordered/ },
+    expect: { kind: 'reordered', seq: 5, match: /event seq 5 \(deployment\.gate\.overridden, id .*\) was recorded at seq 6: events were reordered/ },
   },
   {
     name: 'swap two events by renumbering their seq',
     tamper: (db) => {
       db.exec('UPDATE events SET seq = 1000 WHERE seq = 2; UPDATE events SET seq = 2 WHERE seq = 3; UPDATE events SET seq = 3 WHERE seq = 1000;');
     },
-    expect: { kind: 'reordered', seq: 2, match: /event seq 2 \(deployment\.started, id .*\) was recorded at seq 3/ },
+    expect: { kind: 'reordered', seq: 2, match: /event seq 2 \(incident\.note\.added, id .*\) was recorded at seq 3/ },
   },
   {
     name: 'cut the tail off',
@@ -171,7 +171,7 @@ test('a log from before chaining: its events are covered as one block by an anch
   for (let i = 1; i <= 3; i++) db.prepare('INSERT INTO events (id, type, time, actor, subject, data) VALUES (?, ?, ?, ?, ?, ?)').run(`old${i}`, 'deployment.started', i, 'user:api', 'deployment/x', '{}');
   db.close();
   const log = new SqliteEventLog(path);
-  await log.append(note('deployment.promoted', { actor: 'controller', subject: 'deployment/x' }));
+  await log.append(event('deployment.promoted', { actor: 'controller', subject: 'deployment/x', data: { deploymentId: 'x', service: 'web', version: '1.0.0' } }));
   const events = await log.query();
   assert.deepEqual(events.map((e) => e.type), ['deployment.started', 'deployment.started', 'deployment.started', 'audit.chain_started', 'deployment.promoted']);
   assert.equal(events.filter(ofType('audit.chain_started'))[0]!.data.legacyEvents, 3);
