@@ -94,6 +94,9 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   for (const v of ['1.0.0', '2.0.0']) {
     await registerRelease({ service: 'web', version: v, artifact: `${ws.dir}/web/v${v[0]}`, actor: 'user:test' }, { config: ctl.config, stateDir: ctl.loaded.stateDir, events: ctl.events, state: async () => ctl.state.view });
   }
+  // the page signs in as a person, with her own token, and her actions carry her name
+  const made = await fetch(`${ctl.url}/v1/users`, { method: 'POST', headers: { authorization: `Bearer ${ctl.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'dana', roles: ['deployer'] }) });
+  const token = ((await made.json()) as { token: string }).token;
   const v1 = await ctl.deployer.start({ service: 'web', version: '1.0.0', actor: 'user:test' });
   assert.equal((await v1.done).state, 'promoted');
 
@@ -108,11 +111,11 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
   });
 
-  await page.goto(dashboardUrl(ctl.url, ctl.token));
+  await page.goto(dashboardUrl(ctl.url, token));
   const prod = page.locator('[data-env="production"]');
   await prod.locator('[data-role="stable-version"]', { hasText: '1.0.0' }).waitFor({ timeout: 15_000 });
   assert.equal(await page.evaluate(() => location.hash), '', 'the token leaves the address bar');
-  assert.equal(await page.evaluate(() => sessionStorage.getItem('greenlight.token')), ctl.token);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('greenlight.token')), token);
   assert.equal(await prod.locator('[data-role="split"] [data-version="1.0.0"]').getAttribute('data-weight'), '100');
   assert.match((await prod.locator('[data-role="split"]').getAttribute('aria-label')) ?? '', /production\/web: 1\.0\.0 100%/);
   await page.locator(`#deployments-table tr[data-deployment="${v1.id}"]`, { hasText: 'promoted' }).waitFor({ timeout: 10_000 });
@@ -150,8 +153,8 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   }
   await act('Pause', /Hold the rollout of web@2\.0\.0/);
   await pausedBadge.waitFor({ timeout: 10_000 });
-  await page.locator('#feed li[data-type="rollout.paused"]', { hasText: 'api' }).waitFor({ timeout: 10_000 });
-  await card.getByText('paused by api').waitFor();
+  await page.locator('#feed li[data-type="rollout.paused"]', { hasText: 'dana' }).waitFor({ timeout: 10_000 });
+  await card.getByText('paused by dana').waitFor();
   // keyboard: Enter opens the dialog, Escape cancels it and nothing is sent
   const resumedBefore = await resumed.count();
   await card.getByRole('button', { name: 'Resume', exact: true }).focus();
@@ -202,13 +205,13 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   await other.getByLabel('API token').fill('wrong');
   await other.getByRole('button', { name: 'Sign in' }).click();
   await other.locator('#signin-error', { hasText: 'refused' }).waitFor({ timeout: 10_000 });
-  await other.getByLabel('API token').fill(ctl.token);
+  await other.getByLabel('API token').fill(token);
   await other.keyboard.press('Enter');
   await other.locator('[data-env="production"] [data-role="stable-version"]', { hasText: '1.0.0' }).waitFor({ timeout: 15_000 });
 
   const outside = requests.filter((u) => !u.startsWith(`${ctl.url}/`) && !u.startsWith('data:') && !u.startsWith('blob:'));
   assert.deepEqual(outside, [], 'no request leaves the controller');
-  assert.ok(requests.every((u) => !u.includes(ctl.token)), 'the token is never in a requested URL');
+  assert.ok(requests.every((u) => !u.includes(token)), 'the token is never in a requested URL');
   // the wrong token's 401 is expected; nothing else may fail
   assert.deepEqual(problems.filter((p) => !/401/.test(p)), []);
   await page.close();

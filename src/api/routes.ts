@@ -9,12 +9,14 @@ import { statusOf } from './status.ts';
 import { incidentRoutes } from './incident-routes.ts';
 import { alertingRoutes } from './alerting-routes.ts';
 import { dashboardRoutes } from './dashboard.ts';
+import { authRoutes } from './auth-routes.ts';
+import { requirementsOf, type PermissionContext } from './permissions.ts';
+import { actorOf as actorOfIdentity } from '../auth/permissions.ts';
+import type { Auth } from './http.ts';
 
 export function apiRoutes(c: Controller): Routes {
-  const actorOf = (req: Request) => {
-    const a = req.raw.headers['x-greenlight-actor'];
-    return typeof a === 'string' && a.trim() ? `user:${a.trim().slice(0, 64)}` : 'user:api';
-  };
+  // The actor of every event is who authenticated; a header saying otherwise is ignored.
+  const actorOf = (req: Request) => (req.identity ? actorOfIdentity(req.identity) : 'controller');
   const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
   const requireString = (b: Record<string, unknown>, key: string): string => {
     const v = b[key];
@@ -26,6 +28,7 @@ export function apiRoutes(c: Controller): Routes {
   incidentRoutes(routes, { events: c.events, clock: c.clock, actorOf });
   alertingRoutes(routes, { alerting: () => c.operations.alerting, clock: c.clock, actorOf });
   dashboardRoutes(routes);
+  authRoutes(routes, { directory: c.directory, policy: c.policy });
   return routes
     .add('GET', '/v1/health', async () => ({ ok: true, service: 'greenlight-controller' }), { public: true })
     .add('GET', '/v1/status', async () => statusOf(c))
@@ -122,4 +125,29 @@ function previousVersion(c: Controller, env: string, service: string): string | 
     .sort((a, b) => b.at - a.at);
   void describe;
   return passed[0]?.version;
+}
+
+/** The controller's authentication (user and service tokens, the bootstrap token) and its per-route permissions. */
+export function apiAuth(c: Controller): Auth {
+  const ctx: PermissionContext = {
+    environments: () => c.config.environments.map((e) => e.name),
+    deploymentEnvironments: (id) => c.state.view.deployments.get(id)?.environments.map((e) => e.name),
+    runningEnvironments: (service) => {
+      const id = c.deployer.runningDeployment(service);
+      return id ? c.state.view.deployments.get(id)?.environments.map((e) => e.name) : undefined;
+    },
+    silenceMatchers: (id) => c.operations.alerting?.silences.get(id)?.matchers,
+    pageLabels: (id) => c.operations.alerting?.escalations.get(id)?.notification.labels,
+    incidentEnvironment: async (id) => {
+      const first = (await c.events.query({ subject: `incident/${id}`, limit: 1 }))[0];
+      const env = first?.data.environment;
+      return typeof env === 'string' ? env : undefined;
+    },
+  };
+  return {
+    authenticate: (t) => c.directory.authenticate(t),
+    refusal: (t) => c.directory.refusal(t),
+    limiter: c.loginLimiter,
+    authorize: async (route, req, identity) => c.policy.require(identity, await requirementsOf(route, req, ctx)),
+  };
 }

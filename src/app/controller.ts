@@ -23,7 +23,10 @@ import { formatIdentity } from '../router/assignment.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
-import { apiRoutes } from '../api/routes.ts';
+import { apiAuth, apiRoutes } from '../api/routes.ts';
+import { Directory } from '../auth/directory.ts';
+import { Policy } from '../auth/permissions.ts';
+import { FailureLimiter } from '../auth/rate-limit.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { startOperations, type Operations } from './operations.ts';
 import { CHAIN_HINT, verifyChain } from '../audit/chain.ts';
@@ -49,6 +52,10 @@ export interface Controller {
   operations: Operations;
   url: string;
   token: string;
+  /** users, service accounts and tokens (a projection of the log) */
+  directory: Directory;
+  policy: Policy;
+  loginLimiter: FailureLimiter;
   /** set by `greenlight up`: what POST /v1/shutdown does */
   onShutdown?: (stopAll: boolean) => void;
   /** stops the controller; routers and instances keep running unless stopAll */
@@ -65,6 +72,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const events = await openEventLog(spec, { clock });
   await refuseBrokenChain(events, describeStore(spec), log);
   const state = new LiveState(events);
+  const directory = await new Directory({ events, clock, bootstrapToken: () => token }).start();
   await state.start();
 
   // The API port is taken first so a second controller on the same state fails before touching anything.
@@ -91,6 +99,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     for (const stop of spawned) await stop().catch(() => undefined);
     server.close();
     state.stop();
+    directory.stop();
     await events.close();
     throw err;
   }
@@ -179,6 +188,9 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       operations,
       url: urlOf(config.controller.listen),
       token,
+      directory,
+      policy: new Policy(config.access),
+      loginLimiter: new FailureLimiter(clock),
       async stop(o = {}) {
         await new Promise<void>((r) => {
           server.close(() => r());
@@ -194,10 +206,11 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         for (const t of targets.values()) await t.close({ stopInstances: !!o.stopAll });
         await events.append({ type: 'controller.stopped', actor: 'controller', subject: 'controller', data: { pid: process.pid, stoppedAll: !!o.stopAll } });
         state.stop();
+        directory.stop();
         await events.close();
       },
     };
-    server.on('request', apiRoutes(controller).handler(() => token));
+    server.on('request', apiRoutes(controller).handler(apiAuth(controller)));
     return controller;
   }
 }

@@ -13,6 +13,7 @@ import { registerIncident } from './commands/incident.ts';
 import { registerAlerting } from './commands/alerting.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerUsers } from './commands/users.ts';
 import { reportError } from './output.ts';
 import { guardTerminalOutput } from './terminal.ts';
 import { exitCodes } from '../errors/errors.ts';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerAlerting(program);
   registerDemo(program);
   registerAudit(program);
+  registerUsers(program);
   program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');
   return program;
 }

@@ -7,6 +7,7 @@ import { rolloutSchema } from '../rollout/schema.ts';
 import { monitorsSchema, slosSchema } from '../monitor/schema.ts';
 import { alertingConfigSchema } from '../alerting/schema.ts';
 import { auditConfigSchema } from '../audit/schema.ts';
+import { accessConfigSchema } from '../auth/schema.ts';
 import { releasesSchema } from '../releases/artifact.ts';
 import { storeConfigSchema } from '../store/registry.ts';
 
@@ -19,6 +20,7 @@ export const componentSchemas = {
   slos: slosSchema,
   alerting: alertingConfigSchema,
   audit: auditConfigSchema,
+  access: accessConfigSchema,
   releases: releasesSchema,
   store: storeConfigSchema,
 };
