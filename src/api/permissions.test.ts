@@ -65,6 +65,12 @@ const EXPECTED: Record<string, { allowed: Role[]; body?: unknown; public?: true 
   'POST /v1/pages/:id/resolve': { allowed: MANAGE },
   'POST /v1/pages/:id/snooze': { allowed: MANAGE },
   'GET /v1/oncall': { allowed: ALL },
+  'GET /v1/drills': { allowed: ALL },
+  'GET /v1/drills/:id': { allowed: ALL },
+  'GET /v1/drills/:id/report': { allowed: ALL },
+  'GET /v1/drills/from-incident/:id': { allowed: ALL },
+  'POST /v1/drills': { allowed: DEPLOY, body: { environment: 'staging' } },
+  'POST /v1/drills/stop': { allowed: DEPLOY, body: {} },
 };
 
 const fill = (pattern: string) => pattern.replace(/:service/g, 'web').replace(/:file/g, 'nope.js').replace(/:action/g, 'acknowledge').replace(/:[a-z]+/g, 'x');

@@ -19,6 +19,8 @@ export interface PermissionContext {
   silenceMatchers(id: string): Matcher[] | undefined;
   pageLabels(id: string): Record<string, string> | undefined;
   incidentEnvironment(id: string): Promise<string | undefined>;
+  /** the environment of the drill running now */
+  drillEnvironment(): string | undefined;
 }
 
 type Rule = (req: Request, ctx: PermissionContext) => Requirement[] | Promise<Requirement[]>;
@@ -109,6 +111,19 @@ export const ROUTE_PERMISSIONS: Record<string, Rule> = {
   'POST /v1/pages/:id/resolve': pageAction,
   'POST /v1/pages/:id/snooze': pageAction,
   'GET /v1/oncall': read,
+  // drills inject real (bounded) faults into an environment: as much a change as a deployment
+  'GET /v1/drills': read,
+  'GET /v1/drills/:id': read,
+  'GET /v1/drills/:id/report': read,
+  'GET /v1/drills/from-incident/:id': read,
+  'POST /v1/drills': (req, ctx) => {
+    const env = body(req).environment;
+    return inEach('deploy', typeof env === 'string' && ctx.environments().includes(env) ? [env] : ctx.environments());
+  },
+  'POST /v1/drills/stop': (_req, ctx) => {
+    const env = ctx.drillEnvironment();
+    return inEach('deploy', env ? [env] : ctx.environments());
+  },
 };
 
 export function routeKey(r: Pick<RouteInfo, 'method' | 'pattern'>): string {

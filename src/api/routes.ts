@@ -13,6 +13,8 @@ import { authRoutes } from './auth-routes.ts';
 import { requirementsOf, type PermissionContext } from './permissions.ts';
 import { actorOf as actorOfIdentity } from '../auth/permissions.ts';
 import type { Auth } from './http.ts';
+import { drillRoutes } from './drill-routes.ts';
+import { defaultDrillsConfig } from '../drills/schema.ts';
 
 export function apiRoutes(c: Controller): Routes {
   // The actor of every event is who authenticated; a header saying otherwise is ignored.
@@ -29,6 +31,7 @@ export function apiRoutes(c: Controller): Routes {
   alertingRoutes(routes, { alerting: () => c.operations.alerting, clock: c.clock, actorOf });
   dashboardRoutes(routes);
   authRoutes(routes, { directory: c.directory, policy: c.policy });
+  drillRoutes(routes, { events: c.events, clock: c.clock, drills: () => c.drills, config: () => c.config.drills ?? defaultDrillsConfig(), baseDir: c.loaded.baseDir, actorOf });
   return routes
     .add('GET', '/v1/health', async () => ({ ok: true, service: 'greenlight-controller' }), { public: true })
     .add('GET', '/v1/status', async () => statusOf(c))
@@ -143,6 +146,7 @@ export function apiAuth(c: Controller): Auth {
       const env = first?.data.environment;
       return typeof env === 'string' ? env : undefined;
     },
+    drillEnvironment: () => c.drills.running()?.environment,
   };
   return {
     authenticate: (t) => c.directory.authenticate(t),

@@ -22,6 +22,9 @@ import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
+import { secureStateDir } from './state-dir.ts';
+import { RouterSupervisor } from './router-supervisor.ts';
+import type { IncomingAlert } from '../alerting/alerts/alert.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
 import { apiAuth, apiRoutes } from '../api/routes.ts';
 import { Directory } from '../auth/directory.ts';
@@ -29,6 +32,9 @@ import { Policy } from '../auth/permissions.ts';
 import { FailureLimiter } from '../auth/rate-limit.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { startOperations, type Operations } from './operations.ts';
+import { DrillRunner } from '../drills/runner.ts';
+import { defaultDrillsConfig } from '../drills/schema.ts';
+import { Incidents } from '../incidents/incidents.ts';
 import { CHAIN_HINT, verifyChain } from '../audit/chain.ts';
 import { startHeadWebhook } from '../audit/head-webhook.ts';
 
@@ -49,7 +55,9 @@ export interface Controller {
   runtime: Runtime;
   targets: Map<string, Target>;
   routers: RouterProcesses;
+  supervisor: RouterSupervisor;
   operations: Operations;
+  drills: DrillRunner;
   url: string;
   token: string;
   /** users, service accounts and tokens (a projection of the log) */
@@ -67,6 +75,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const log = opts.log ?? (() => undefined);
   const loaded = loadConfig(opts.configPath);
   const { config, stateDir } = loaded;
+  for (const w of secureStateDir(stateDir)) log(`warning: ${w}`);
   const token = ensureToken(stateDir);
   const spec = storeSpec(config.store, stateDir);
   const events = await openEventLog(spec, { clock });
@@ -159,8 +168,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     };
 
     const deployer = new Deployer({ events, state: state.view, runtime, clock });
-    const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime });
-    for (const id of recovered) log(`deployment ${id} was cut off by a restart: traffic returned to the stable version`);
+    const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime, clock });
+    for (const id of recovered) log(`deployment ${id} was cut off by a restart: ${state.view.deployments.get(id)?.state === 'promoted' ? 'finished: it had been promoted' : 'traffic returned to the stable version'}`);
     for (const service of Object.keys(config.services)) {
       for (const env of runtime.environments(service)) {
         await reconcileEnvironment({ events, state: state.view, runtime }, env, service, { replaceMissing: true });
@@ -172,8 +181,41 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         });
       }
     }
-    const operations = await startOperations({ config, events, clock, runtime, log });
+    const incidentsView = new Incidents({ events, clock });
+    const drills = new DrillRunner({
+      events,
+      clock,
+      drills: config.drills ?? defaultDrillsConfig(),
+      environments: config.environments.map((e) => e.name),
+      services: Object.keys(config.services),
+      routerFaults: (env, service) => {
+        const rec = routers.readRecord(env, service);
+        return rec ? routers.client(rec) : undefined;
+      },
+      dependencyFaults,
+      stableVersion: (env, service) => state.view.stable.get(`${env}/${service}`)?.version,
+      deploy: async (r) => {
+        const handle = await deployer.start({ service: r.service, version: r.version, actor: r.actor, only: [r.environment] });
+        handle.done.catch(() => undefined);
+        return handle.id;
+      },
+      realOpenIncidents: async (env, service) =>
+        (await incidentsView.list({ state: 'active', service, environment: env })).filter((i) => !i.title.startsWith('DRILL') && !i.notes.some((n) => n.text.startsWith('DRILL'))),
+      onError: (err) => log(`drills: ${String(err)}`),
+    });
+    const operations = await startOperations({ config, events, clock, runtime, log, markAlert: (c, env, service) => drills.mark(c, env, service) });
+    await drills.start();
     const headWebhook = config.audit.head_webhook ? startHeadWebhook(config.audit.head_webhook, { events, clock, controller: urlOf(config.controller.listen), log }) : undefined;
+    const supervisor = new RouterSupervisor({
+      routers,
+      events,
+      clock,
+      log,
+      crashLoop: { deaths: config.controller.router_crash_loop.deaths, windowMs: config.controller.router_crash_loop.window, maxBackoffMs: 30_000 },
+      entries: config.environments.flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin }))),
+      ...(operations.alerting ? { alert: (a: IncomingAlert[]) => operations.alerting!.receive(a, 'controller') } : {}),
+    });
+    supervisor.start();
 
     const controller: Controller = {
       loaded,
@@ -185,7 +227,9 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       runtime,
       targets,
       routers,
+      supervisor,
       operations,
+      drills,
       url: urlOf(config.controller.listen),
       token,
       directory,
@@ -196,8 +240,13 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           server.close(() => r());
           server.closeAllConnections();
         });
+        // first, so routers stopped on purpose below are not restarted
+        await supervisor.stop();
         // Never leave traffic on an unverified release because the controller went away.
         await deployer.abortAll('controller (shutting down)');
+        // a drill does not outlive its controller: its faults are removed now (they would expire anyway)
+        if (drills.running()) await drills.halt('controller', 'the controller is shutting down').catch(() => undefined);
+        drills.stop();
         await operations.stop();
         headWebhook?.stop();
         if (o.stopAll) {

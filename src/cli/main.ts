@@ -12,8 +12,10 @@ import { registerDetect } from './commands/detect.ts';
 import { registerIncident } from './commands/incident.ts';
 import { registerAlerting } from './commands/alerting.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerDrill } from './commands/drill.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerUsers } from './commands/users.ts';
+import { registerFleet } from './commands/fleet.ts';
 import { reportError } from './output.ts';
 import { guardTerminalOutput } from './terminal.ts';
 import { exitCodes } from '../errors/errors.ts';
@@ -37,8 +39,10 @@ export function buildProgram(): Command {
   registerIncident(program);
   registerAlerting(program);
   registerDemo(program);
+  registerDrill(program);
   registerAudit(program);
   registerUsers(program);
+  registerFleet(program);
   program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');
   return program;
 }

@@ -6,6 +6,7 @@ import { targetConfigSchema } from '../targets/registry.ts';
 import { rolloutSchema } from '../rollout/schema.ts';
 import { monitorsSchema, slosSchema } from '../monitor/schema.ts';
 import { alertingConfigSchema } from '../alerting/schema.ts';
+import { drillsConfigSchema } from '../drills/schema.ts';
 import { auditConfigSchema } from '../audit/schema.ts';
 import { accessConfigSchema } from '../auth/schema.ts';
 import { releasesSchema } from '../releases/artifact.ts';
@@ -19,6 +20,7 @@ export const componentSchemas = {
   monitors: monitorsSchema,
   slos: slosSchema,
   alerting: alertingConfigSchema,
+  drills: drillsConfigSchema,
   audit: auditConfigSchema,
   access: accessConfigSchema,
   releases: releasesSchema,

@@ -17,6 +17,11 @@ export type ErrorCode =
   | 'CONTROLLER_UNREACHABLE'
   | 'DEPENDENCY_UNREADABLE'
   | 'ROUTER_UNREACHABLE'
+  | 'HOST_UNREACHABLE'
+  | 'HOST_KEY_REJECTED'
+  | 'HOST_AUTH_REFUSED'
+  | 'HOST_COMMAND_FAILED'
+  | 'DISK_FULL'
   | 'AUDIT_CHAIN_BROKEN'
   /** authenticated, but lacking a permission (data.missing) */
   | 'FORBIDDEN'
@@ -90,6 +95,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'CONTROLLER_UNREACHABLE':
     case 'ROUTER_UNREACHABLE':
     case 'DEPENDENCY_UNREADABLE':
+    case 'HOST_UNREACHABLE':
     case 'LOG_DAMAGED':
     case 'STORE_UNAVAILABLE':
     case 'NOT_LEADER':
