@@ -95,7 +95,7 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
     await registerRelease({ service: 'web', version: v, artifact: `${ws.dir}/web/v${v[0]}`, actor: 'user:test' }, { config: ctl.config, stateDir: ctl.loaded.stateDir, events: ctl.events, state: async () => ctl.state.view });
   }
   // the page signs in as a person, with her own token, and her actions carry her name
-  const made = await fetch(`${ctl.url}/v1/users`, { method: 'POST', headers: { authorization: `Bearer ${ctl.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'dana', roles: ['deployer'] }) });
+  const made = await fetch(`${ctl.url}/v1/users`, { method: 'POST', headers: { authorization: `Bearer ${ctl.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'alice', roles: ['deployer', 'admin'] }) });
   const token = ((await made.json()) as { token: string }).token;
   const v1 = await ctl.deployer.start({ service: 'web', version: '1.0.0', actor: 'user:test' });
   assert.equal((await v1.done).state, 'promoted');
@@ -124,8 +124,18 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'no reload'));
 
   // v2 forced into production without traffic: the canary waits at its first step (too few requests)
-  const v2 = await ctl.deployer.start({ service: 'web', version: '2.0.0', actor: 'user:test', force: true, reason: 'test', only: ['production'] });
-  const done2 = v2.done;
+  // forced by alice through the API: the break-glass carries her authenticated name
+  const forced = await fetch(`${ctl.url}/v1/deployments`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-greenlight-actor': 'not-alice' }, body: JSON.stringify({ service: 'web', version: '2.0.0', force: true, reason: 'test', environments: ['production'] }) });
+  assert.equal(forced.status, 202);
+  const v2 = (await forced.json()) as { id: string };
+  const done2 = (async () => {
+    for (let i = 0; i < 1800; i++) {
+      const d = ctl.state.view.deployments.get(v2.id);
+      if (d && d.state !== 'running') return d;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`deployment ${v2.id} did not end`);
+  })();
   done2.catch(() => undefined);
   const card = page.locator(`#running [data-deployment="${v2.id}"]`);
   await card.locator('[data-role="canary-weight"]', { hasText: '1%' }).waitFor({ timeout: 15_000 });
@@ -153,8 +163,8 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   }
   await act('Pause', /Hold the rollout of web@2\.0\.0/);
   await pausedBadge.waitFor({ timeout: 10_000 });
-  await page.locator('#feed li[data-type="rollout.paused"]', { hasText: 'dana' }).waitFor({ timeout: 10_000 });
-  await card.getByText('paused by dana').waitFor();
+  await page.locator('#feed li[data-type="rollout.paused"]', { hasText: 'alice' }).waitFor({ timeout: 10_000 });
+  await card.getByText('paused by alice').waitFor();
   // keyboard: Enter opens the dialog, Escape cancels it and nothing is sent
   const resumedBefore = await resumed.count();
   await card.getByRole('button', { name: 'Resume', exact: true }).focus();
@@ -174,7 +184,7 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   const row = page.locator(`#deployments-table tr[data-deployment="${v2.id}"]`);
   await row.locator('.badge', { hasText: 'rolled back' }).waitFor({ timeout: 15_000 });
   assert.match((await row.getAttribute('class')) ?? '', /row-breakglass/, 'the break-glass deployment is highlighted');
-  await page.locator('#deployments-table .bg-note', { hasText: /overridden by test — “test”/ }).waitFor({ timeout: 5_000 });
+  await page.locator('#deployments-table .bg-note', { hasText: /overridden by alice — “test”/ }).waitFor({ timeout: 5_000 });
   const incident = page.locator('#incidents details.incident', { hasText: 'web@2.0.0 rolled back in production' });
   await incident.waitFor({ timeout: 15_000 });
   await incident.locator('.timeline li', { hasText: 'analysis verdict fail' }).waitFor({ timeout: 10_000 });
@@ -188,6 +198,9 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   await incident.getByRole('button', { name: 'Show postmortem' }).click();
   await incident.locator('pre.postmortem', { hasText: '# Postmortem: web@2.0.0 rolled back in production' }).waitFor({ timeout: 10_000 });
   assert.doesNotMatch(await incident.locator('pre.postmortem').innerText(), /greenlight:section/);
+  // the break-glass by alice, with her authenticated name, in the incident and its postmortem
+  assert.match(await incident.innerText(), /overridden by\s*alice/);
+  assert.match(await incident.locator('pre.postmortem').innerText(), /break-glass by alice: 'test'/);
 
   // Let the router counters and the SLO catch up with the traffic, then take the picture.
   await new Promise((r) => setTimeout(r, 6_000));

@@ -64,6 +64,11 @@ export function apiRoutes(c: Controller): Routes {
       handle.done.catch(() => undefined);
       return { status: 202, body: { id: handle.id } };
     })
+    .add('POST', '/v1/deployments/:id/approve', async (req) => {
+      const comment = typeof body(req).comment === 'string' ? String(body(req).comment).slice(0, 500) : undefined;
+      return { approval: await c.approvals.approve(req.params.id!, actorOf(req), comment) };
+    })
+    .add('POST', '/v1/deployments/:id/reject', async (req) => ({ approval: await c.approvals.reject(req.params.id!, actorOf(req), requireString(body(req), 'reason').slice(0, 500)) }))
     .add('POST', '/v1/services/:service/abort', async (req) => {
       const id = c.deployer.abort(req.params.service!, actorOf(req));
       if (!id) throw new GreenlightError('NOT_FOUND', `no deployment of ${req.params.service} is running`);
@@ -134,7 +139,11 @@ function previousVersion(c: Controller, env: string, service: string): string | 
 export function apiAuth(c: Controller): Auth {
   const ctx: PermissionContext = {
     environments: () => c.config.environments.map((e) => e.name),
-    deploymentEnvironments: (id) => c.state.view.deployments.get(id)?.environments.map((e) => e.name),
+    deploymentEnvironments: (id) => {
+      // approving is about the environment waiting for it
+      const waiting = c.approvals.get(id)?.environment;
+      return waiting ? [waiting] : c.state.view.deployments.get(id)?.environments.map((e) => e.name);
+    },
     runningEnvironments: (service) => {
       const id = c.deployer.runningDeployment(service);
       return id ? c.state.view.deployments.get(id)?.environments.map((e) => e.name) : undefined;

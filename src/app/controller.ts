@@ -28,6 +28,7 @@ import type { IncomingAlert } from '../alerting/alerts/alert.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
 import { apiAuth, apiRoutes } from '../api/routes.ts';
 import { Directory } from '../auth/directory.ts';
+import { Approvals } from '../approvals/approvals.ts';
 import { Policy } from '../auth/permissions.ts';
 import { FailureLimiter } from '../auth/rate-limit.ts';
 import { GreenlightError } from '../errors/errors.ts';
@@ -52,6 +53,7 @@ export interface Controller {
   events: EventLog;
   state: LiveState;
   deployer: Deployer;
+  approvals: Approvals;
   runtime: Runtime;
   targets: Map<string, Target>;
   routers: RouterProcesses;
@@ -167,7 +169,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       },
     };
 
-    const deployer = new Deployer({ events, state: state.view, runtime, clock });
+    const approvals = new Approvals({ events, clock, policy: (env) => config.access.environments[env] });
+    const deployer = new Deployer({ events, state: state.view, runtime, clock, approvals });
     const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime, clock });
     for (const id of recovered) log(`deployment ${id} was cut off by a restart: ${state.view.deployments.get(id)?.state === 'promoted' ? 'finished: it had been promoted' : 'traffic returned to the stable version'}`);
     for (const service of Object.keys(config.services)) {
@@ -224,6 +227,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       events,
       state,
       deployer,
+      approvals,
       runtime,
       targets,
       routers,

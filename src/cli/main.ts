@@ -15,6 +15,7 @@ import { registerDemo } from './commands/demo.ts';
 import { registerDrill } from './commands/drill.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerUsers } from './commands/users.ts';
+import { registerApprove } from './commands/approve.ts';
 import { registerFleet } from './commands/fleet.ts';
 import { reportError } from './output.ts';
 import { guardTerminalOutput } from './terminal.ts';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerDrill(program);
   registerAudit(program);
   registerUsers(program);
+  registerApprove(program);
   registerFleet(program);
   program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');
   return program;
