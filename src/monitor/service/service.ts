@@ -627,6 +627,9 @@ export class MonitorService {
         level: w.level,
         status: w.status,
         etaMs: w.etaMs ?? null,
+        etaEarliestMs: w.etaEarliestMs ?? null,
+        etaLatestMs: w.etaLatestMs ?? null,
+        announcement: w.announcement,
         message: w.message,
       },
     });
