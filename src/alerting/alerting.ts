@@ -44,6 +44,11 @@ export interface Alerting {
   receiveAlertmanagerWebhook(body: unknown): WebhookResult;
   /** GET and POST `<action_links.base_url>/pages/:id/:action`; 404 when action_links is not configured */
   handleActionLink(url: string | URL, opts?: { method?: string; actor?: string }): Promise<ActionLinkResponse>;
+  /**
+   * Rebuilds silences, alerts, groups, pages and their timers from the log: on start, and when a
+   * standby takes over. Escalations that fell due meanwhile fire at once, marked late.
+   */
+  restore(log: EventLog): Promise<{ silences: number; alerts: number; groups: number; pages: number; late: number }>;
   stop(): void;
 }
 
@@ -78,8 +83,10 @@ export function createAlerting(config: AlertingConfig, deps: AlertingDeps): Aler
   const escalations = new EscalationEngine({ clock, log, policies, schedules, people, ...(links ? { links } : {}), onError });
 
   const receivers = new Map<string, Receiver>();
+  const receiverNotifiers = new Map<string, readonly Notifier[]>();
   for (const r of config.receivers) {
     const notifiers = r.notifiers.map(notifier);
+    receiverNotifiers.set(r.name, notifiers);
     if (r.escalation_policy !== undefined) {
       // With a policy, the notifiers carry the pages (each with its recipient and links).
       receivers.set(r.name, new EscalationReceiver({ name: r.name, policy: r.escalation_policy, engine: escalations, notifiers }));
@@ -113,6 +120,13 @@ export function createAlerting(config: AlertingConfig, deps: AlertingDeps): Aler
         return { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'action links are not configured (alerting.action_links)' };
       }
       return handleActionLink(url, { secret: links.secret, now: () => clock.now(), pages: escalations, ...opts });
+    },
+    async restore(from) {
+      const s = await silences.restore(from);
+      // pages first: a restored group that flushes at once then finds its page open
+      const p = await escalations.restore(from, (key) => receiverNotifiers.get(key.slice(0, key.indexOf('|'))) ?? []);
+      const d = await dispatcher.restore(from);
+      return { silences: s, alerts: d.alerts, groups: d.groups, pages: p.open, late: p.late };
     },
     stop() {
       dispatcher.stop();

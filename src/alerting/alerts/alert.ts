@@ -3,13 +3,13 @@
 // are kept for the dashboard but never routed. The store merges repeated reports of one alert and
 // records each lifecycle change (pending, firing, resolved) as an event.
 import type { Clock } from '../../clock/clock.ts';
-import type { EventLog } from '../../events/log.ts';
+import type { EventLog, StoredEvent } from '../../events/log.ts';
 import type { Labels } from '../../monitor/series/labels.ts';
 import { fingerprint } from './fingerprint.ts';
 
 export type AlertState = 'pending' | 'firing' | 'resolved';
 /** rollout: raised by the controller about a running deployment (a starved canary step) */
-export type AlertOrigin = 'rule' | 'alertmanager' | 'api' | 'rollout';
+export type AlertOrigin = 'rule' | 'alertmanager' | 'api' | 'rollout' | 'controller';
 
 /** What producers hand in: Alertmanager's alert shape with times in ms since the epoch. */
 export interface IncomingAlert {
@@ -141,6 +141,34 @@ export class AlertStore {
     if (a) a.incidentId = incidentId;
   }
 
+  /** Rebuilds the alerts from their recorded lifecycle events (alert.pending/firing/resolved), oldest first. */
+  restore(events: Iterable<StoredEvent>): number {
+    for (const e of events) {
+      const to = e.type.slice('alert.'.length);
+      if (to !== 'pending' && to !== 'firing' && to !== 'resolved') continue;
+      const d = e.data as { fingerprint?: string; labels?: Record<string, string>; annotations?: Record<string, string>; startsAt?: number; endsAt?: number; origin?: AlertOrigin; value?: number; incidentId?: string; generatorURL?: string };
+      if (typeof d.fingerprint !== 'string' || !d.labels) continue;
+      const a: Alert = {
+        fingerprint: d.fingerprint,
+        labels: { ...d.labels },
+        annotations: { ...d.annotations },
+        startsAt: d.startsAt ?? e.time,
+        pending: to === 'pending',
+        origin: d.origin ?? 'api',
+        updatedAt: e.time,
+      };
+      if (to === 'resolved') a.endsAt = d.endsAt ?? e.time;
+      else if (d.endsAt !== undefined) a.endsAt = d.endsAt;
+      if (d.value !== undefined) a.value = d.value;
+      if (d.generatorURL !== undefined) a.generatorURL = d.generatorURL;
+      const incident = d.incidentId ?? this.alerts.get(d.fingerprint)?.incidentId;
+      if (incident !== undefined && to !== 'pending') a.incidentId = incident;
+      this.alerts.set(d.fingerprint, a);
+    }
+    this.gc();
+    return this.alerts.size;
+  }
+
   /** Forgets alerts that ended more than the retention ago. */
   gc(now: number = this.clock.now()): number {
     let n = 0;
@@ -164,7 +192,9 @@ export class AlertStore {
       origin: a.origin,
     };
     if (from !== undefined) data.from = from;
-    if (a.endsAt !== undefined && to === 'resolved') data.endsAt = a.endsAt;
+    // a firing alert's planned end too (Alertmanager's resolve timeout), so a restart restores it
+    if (a.endsAt !== undefined) data.endsAt = a.endsAt;
+    if (a.generatorURL !== undefined) data.generatorURL = a.generatorURL;
     if (a.value !== undefined) data.value = a.value;
     if (a.incidentId !== undefined) data.incidentId = a.incidentId;
     this.log

@@ -6,8 +6,9 @@
 //     firing alerts grew, a resolution is news, or repeat_interval has passed since the last send,
 //   - once every alert of a group is resolved and notified, the group is dropped.
 // All timers read the injected Clock.
+import { incomingAlertProblem } from '../incoming/api.ts';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
-import type { EventLog } from '../../events/log.ts';
+import { pages, type EventLog, type StoredEvent } from '../../events/log.ts';
 import { alertState, AlertStore, fromRuleChange, type Alert, type AlertOrigin, type IncomingAlert, type RuleAlertChange } from '../alerts/alert.ts';
 import { fingerprint } from '../alerts/fingerprint.ts';
 import { Inhibitor, type InhibitRule } from './inhibit.ts';
@@ -71,13 +72,14 @@ class AggregationGroup {
   private stopped = false;
   private readonly d: Dispatcher;
 
-  constructor(d: Dispatcher, route: Route, labels: Record<string, string>, key: string) {
+  constructor(d: Dispatcher, route: Route, labels: Record<string, string>, key: string, restored?: { firstFlushInMs: number; flushed: boolean }) {
     this.d = d;
     this.route = route;
     this.labels = labels;
     this.key = key;
     this.dedupKey = fingerprint(labels);
-    this.schedule(route.groupWait);
+    this.hasFlushed = restored?.flushed ?? false;
+    this.schedule(restored ? restored.firstFlushInMs : route.groupWait);
   }
 
   insert(a: Alert): void {
@@ -167,10 +169,50 @@ export class Dispatcher {
     if (missing.size > 0) throw new Error(`routes name receivers that do not exist: ${[...missing].join(', ')}`);
   }
 
+  /**
+   * Rebuilds alerts, the notification log and the aggregation groups from the event log (on start
+   * and on takeover). A group that was notified flushes next at its last notification plus
+   * group_interval (at once if that passed while no controller ran) and the dedup stage sends only
+   * what is news; a group never notified waits what is left of group_wait.
+   */
+  async restore(log: EventLog): Promise<{ alerts: number; groups: number }> {
+    const events: StoredEvent[] = [];
+    for await (const page of pages(log, { types: ['alert.pending', 'alert.firing', 'alert.resolved', 'alert.group.notified'] })) events.push(...page);
+    this.store.restore(events);
+    this.nflog.restore(events);
+    const now = this.clock.now();
+    for (const a of this.store.list()) {
+      const state = alertState(a, now);
+      if (state === 'pending') continue;
+      for (const r of matchRoutes(this.route, a.labels)) {
+        const labels = groupLabels(r, a.labels);
+        const key = groupKeyOf(r, labels);
+        const entry = this.nflog.get(key, r.receiver);
+        // a resolution matters only to a group that notified the alert as firing
+        if (state === 'resolved' && !entry?.firing.has(a.fingerprint)) continue;
+        let g = this.groups.get(key);
+        if (!g) {
+          const firstFlushInMs = entry ? Math.max(0, entry.at + r.groupInterval - now) : Math.max(0, a.startsAt + r.groupWait - now);
+          g = new AggregationGroup(this, r, labels, key, { firstFlushInMs, flushed: !!entry });
+          this.groups.set(key, g);
+        }
+        g.alerts.set(a.fingerprint, { ...a, labels: { ...a.labels }, annotations: { ...a.annotations } });
+      }
+    }
+    return { alerts: this.store.list().length, groups: this.groups.size };
+  }
+
   /** Takes alerts in (from the API, Alertmanager or rules); notifications follow on the groups' timers. */
   receive(alerts: readonly IncomingAlert[], origin: AlertOrigin = 'api'): Alert[] {
     const out: Alert[] = [];
     for (const input of alerts) {
+      // One malformed alert (from any producer) is refused alone: inside a group it would make
+      // every notification of that group, and the dashboard's view of it, fail.
+      const problem = incomingAlertProblem(input);
+      if (problem) {
+        this.onError(new Error(`alert refused (${origin}): ${problem}`));
+        continue;
+      }
       const t = this.store.put(input, origin);
       out.push(t.alert);
       this.route_(t.alert, t.to);
@@ -235,7 +277,7 @@ export class Dispatcher {
     if (this.stopped || state === 'pending') return;
     for (const r of matchRoutes(this.route, a.labels)) {
       const labels = groupLabels(r, a.labels);
-      const key = `${r.id}:${JSON.stringify(Object.entries(labels).sort(([x], [y]) => (x < y ? -1 : 1)))}`;
+      const key = groupKeyOf(r, labels);
       let g = this.groups.get(key);
       if (state === 'resolved') {
         // A resolution only matters to a group that holds the alert; one never notified as firing is news to nobody.
@@ -249,4 +291,8 @@ export class Dispatcher {
       g.insert(a);
     }
   }
+}
+
+function groupKeyOf(r: Route, labels: Record<string, string>): string {
+  return `${r.id}:${JSON.stringify(Object.entries(labels).sort(([x], [y]) => (x < y ? -1 : 1)))}`;
 }

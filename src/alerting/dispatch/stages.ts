@@ -3,7 +3,7 @@
 // Each stage takes the group's alerts and returns those that go on; an empty list ends the flush
 // quietly (nothing to say). A stage that throws fails the flush, so nothing is recorded and the
 // next group_interval tries again. Each stage is a plain function, tested on its own.
-import type { EventLog } from '../../events/log.ts';
+import type { EventLog, StoredEvent } from '../../events/log.ts';
 import { alertState, isPaging, type Alert, type AlertStore } from '../alerts/alert.ts';
 import type { Inhibitor } from './inhibit.ts';
 import type { GroupNotice, Receiver } from './receiver.ts';
@@ -134,6 +134,16 @@ export class NotificationLog {
 
   get(groupKey: string, receiver: string): LogEntry | undefined {
     return this.entries.get(NotificationLog.key(groupKey, receiver));
+  }
+
+  /** Rebuilds the log from alert.group.notified events, oldest first. */
+  restore(events: Iterable<StoredEvent>): void {
+    for (const e of events) {
+      if (e.type !== 'alert.group.notified') continue;
+      const d = e.data as { receiver?: string; groupKey?: string; firing?: string[]; resolved?: string[] };
+      if (typeof d.receiver !== 'string' || typeof d.groupKey !== 'string') continue;
+      this.set(d.groupKey, d.receiver, { firing: new Set(d.firing ?? []), resolved: new Set(d.resolved ?? []), at: e.time });
+    }
   }
 
   set(groupKey: string, receiver: string, entry: LogEntry): void {

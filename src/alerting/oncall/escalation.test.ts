@@ -75,7 +75,7 @@ test('an unacknowledged page escalates through two levels on their timeouts, the
   assert.equal(engine.get(page.id)!.exhausted, true);
   await clock.advance(H);
   assert.equal(recipients().length, 6, 'no more pages after repeat is used up');
-  assert.deepEqual(await types(), ['page.sent', 'page.escalated', 'page.sent', 'page.escalated', 'page.sent', 'page.escalated', 'page.sent', 'page.exhausted']);
+  assert.deepEqual(await types(), ['page.triggered', 'page.sent', 'page.escalated', 'page.sent', 'page.escalated', 'page.sent', 'page.escalated', 'page.sent', 'page.exhausted']);
   const escalations = await log.query({ types: ['page.escalated'] });
   assert.deepEqual(escalations.map((e) => e.time - t0), [5 * M, 15 * M, 20 * M]);
   assert.deepEqual(escalations.map((e) => [e.data.fromLevel, e.data.toLevel, e.data.round]), [[0, 1, 0], [1, 0, 1], [0, 1, 1]]);
@@ -116,7 +116,7 @@ test('snooze re-pages the current level after its duration, and escalation resum
   assert.equal(engine.get(page.id)!.state, 'triggered');
   await clock.advance(5 * M);
   assert.equal(recipients().length, 4, 'then level 2 after its timeout');
-  assert.deepEqual(await types(), ['page.sent', 'page.acknowledged', 'page.snoozed', 'page.sent', 'page.escalated', 'page.sent']);
+  assert.deepEqual(await types(), ['page.triggered', 'page.sent', 'page.acknowledged', 'page.snoozed', 'page.sent', 'page.escalated', 'page.sent']);
   void fake;
 });
 
@@ -160,7 +160,7 @@ test('a level with nobody on call escalates at once; a policy where nobody is ev
   await engine.trigger({ key: 'k', policy: 'web', notification: notification(), notifiers: [fake] });
   assert.deepEqual(recipients(), ['Carol Second']);
   await clock.advance(5 * M);
-  assert.deepEqual(await types(), ['page.escalated', 'page.sent', 'page.exhausted']);
+  assert.deepEqual(await types(), ['page.triggered', 'page.escalated', 'page.sent', 'page.exhausted']);
   const { engine: e2, fake: f2, types: t2 } = setup({ policy: { levels: [{ targets: [{ schedule: 'empty' }], ackTimeoutMs: M }], repeat: 3 } });
   await e2.trigger({ key: 'k', policy: 'web', notification: notification(), notifiers: [f2] });
   assert.equal((await t2()).at(-1), 'page.exhausted');

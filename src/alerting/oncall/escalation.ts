@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import { GreenlightError } from '../../errors/errors.ts';
-import type { EventLog } from '../../events/log.ts';
+import { pages, type EventLog, type StoredEvent } from '../../events/log.ts';
 import { fanOut } from '../notifiers/fanout.ts';
 import type { Notification, Notifier } from '../notifiers/notifier.ts';
 import { buildActionLinks, type LinkSigner } from './links.ts';
@@ -156,8 +156,121 @@ export class EscalationEngine {
     };
     this.pages.set(p.id, p);
     this.open.set(p.key, p.id);
+    // What a controller starting later needs to carry the page on: its key and what it says.
+    await this.append(p, 'page.triggered', 'alerting', { key: p.key, notification: p.notification });
     await this.pageLevel(p, policy, 'triggered', 0);
     return publicView(p);
+  }
+
+  /**
+   * Rebuilds the pages from the log (on start, and when a standby takes over) and re-arms their
+   * timers where they were: a level's acknowledgement timeout runs from the recorded page, a
+   * snooze until its recorded end. A timer that fell due while no controller ran fires at once and
+   * its event says how late (lateByMs). `fallbackFor(key)` gives back the receiver's notifiers.
+   */
+  async restore(log: EventLog, fallbackFor: (key: string) => readonly Notifier[] = () => []): Promise<{ open: number; late: number }> {
+    const due = new Map<string, { at: number; kind: 'ack' | 'snooze' | 'unsent' }>();
+    for await (const page of pages(log, { types: ['page.*'] })) {
+      for (const e of page) this.replay(e, fallbackFor, due);
+    }
+    const now = this.o.clock.now();
+    let open = 0;
+    let late = 0;
+    for (const p of this.pages.values()) {
+      if (p.state === 'resolved' || p.state === 'acknowledged' || p.exhausted) continue;
+      const policy = this.o.policies.get(p.policy);
+      if (!policy) continue; // the policy was removed from the config: nothing to escalate to
+      open++;
+      const d = p.state === 'snoozed' ? { at: p.snoozedUntil ?? now, kind: 'snooze' as const } : (due.get(p.id) ?? { at: now, kind: 'unsent' as const });
+      if (d.at < now) late++;
+      this.arm(p, policy, d.at, d.kind);
+    }
+    return { open, late };
+  }
+
+  private replay(e: StoredEvent, fallbackFor: (key: string) => readonly Notifier[], due: Map<string, { at: number; kind: 'ack' | 'snooze' | 'unsent' }>): void {
+    const d = e.data as Record<string, unknown> & { pageId?: string };
+    const id = d.pageId;
+    if (typeof id !== 'string') return;
+    if (e.type === 'page.triggered') {
+      const key = String(d.key);
+      const policy = String(d.policy);
+      const p: Internal = {
+        id, key, policy, subject: e.subject, state: 'triggered', level: 0, round: 0, createdAt: e.time, paged: [], exhausted: false,
+        notification: d.notification as Notification, generation: 0, fallback: fallbackFor(key), reached: new Map(),
+      };
+      this.pages.set(id, p);
+      this.open.set(key, id);
+      return;
+    }
+    const p = this.pages.get(id);
+    if (!p) return; // a page from before page.triggered was recorded: cannot be carried on
+    const num = (k: string) => (typeof d[k] === 'number' ? (d[k] as number) : undefined);
+    switch (e.type) {
+      case 'page.sent': {
+        p.level = num('level') ?? p.level;
+        p.round = num('round') ?? p.round;
+        const delivered = new Set(Array.isArray(d.delivered) ? (d.delivered as string[]) : []);
+        for (const user of Array.isArray(d.users) ? (d.users as string[]) : []) {
+          p.paged.push({ user, level: p.level, round: p.round, at: e.time, ok: delivered.has(user) });
+          const person = this.o.people?.get(user);
+          for (const nt of person?.notifiers?.length ? person.notifiers : p.fallback) p.reached.set(nt, { user });
+        }
+        if (p.state === 'snoozed' && (p.snoozedUntil ?? 0) <= e.time) {
+          p.state = 'triggered';
+          delete p.snoozedUntil;
+        }
+        due.set(id, { at: num('dueAt') ?? e.time + (num('ackTimeoutMs') ?? 0), kind: 'ack' });
+        break;
+      }
+      case 'page.escalated':
+        if (num('toLevel') !== undefined) p.level = num('toLevel')!;
+        p.round = num('round') ?? p.round;
+        due.set(id, { at: e.time, kind: 'unsent' }); // until the next level's page.sent says otherwise
+        break;
+      case 'page.acknowledged':
+        p.state = 'acknowledged';
+        p.acknowledgedAt = e.time;
+        p.acknowledgedBy = e.actor;
+        delete p.snoozedUntil;
+        break;
+      case 'page.snoozed':
+        p.state = 'snoozed';
+        p.snoozedUntil = num('until') ?? e.time;
+        break;
+      case 'page.resolved':
+        p.state = 'resolved';
+        p.resolvedAt = e.time;
+        if (this.open.get(p.key) === p.id) this.open.delete(p.key);
+        break;
+      case 'page.exhausted':
+        p.exhausted = true;
+        break;
+    }
+  }
+
+  /** A restored page's next step at `at`: escalate (ack timeout), page again (snooze over) or page now (never sent). */
+  private arm(p: Internal, policy: EscalationPolicy, at: number, kind: 'ack' | 'snooze' | 'unsent'): void {
+    const gen = ++p.generation;
+    p.timer = this.o.clock.setTimeout(() => {
+      if (p.generation !== gen) return;
+      const lateByMs = Math.max(0, this.o.clock.now() - at);
+      const late = lateByMs > 0 ? { lateByMs } : {};
+      const run = async () => {
+        if (kind === 'ack') {
+          if (p.state !== 'triggered') return;
+          const lvl = policy.levels[p.level] ?? policy.levels[0]!;
+          await this.next(p, policy, gen, 0, `not acknowledged within ${Math.round(lvl.ackTimeoutMs / 1000)} s${lateNote(lateByMs)}`, late);
+        } else if (kind === 'snooze') {
+          p.state = 'triggered';
+          delete p.snoozedUntil;
+          await this.pageLevel(p, policy, `snooze ended${lateNote(lateByMs)}`, p.level, 0, late);
+        } else {
+          await this.pageLevel(p, policy, 'resumed after a controller restart: this level\'s page was not recorded as sent', p.level, 0, late);
+        }
+      };
+      run().catch((err: unknown) => this.o.onError?.(err));
+    }, Math.max(0, at - this.o.clock.now()));
   }
 
   async acknowledge(id: string, by: string): Promise<Page> {
@@ -240,7 +353,7 @@ export class EscalationEngine {
     return out;
   }
 
-  private async pageLevel(p: Internal, policy: EscalationPolicy, reason: string, level: number, emptyInARow = 0): Promise<void> {
+  private async pageLevel(p: Internal, policy: EscalationPolicy, reason: string, level: number, emptyInARow = 0, extra: Record<string, unknown> = {}): Promise<void> {
     const gen = ++p.generation;
     p.level = level;
     const now = this.o.clock.now();
@@ -267,6 +380,9 @@ export class EscalationEngine {
       delivered: results.filter((r) => r.ok).map((r) => r.user),
       failed: results.filter((r) => !r.ok).map((r) => ({ user: r.user, error: r.error })),
       ackTimeoutMs: lvl.ackTimeoutMs,
+      // when this level's time is up, recorded so a controller starting later keeps the same deadline
+      dueAt: now + lvl.ackTimeoutMs,
+      ...extra,
     });
     if (p.generation !== gen) return;
     p.timer = this.o.clock.setTimeout(() => {
@@ -275,7 +391,7 @@ export class EscalationEngine {
     }, Math.max(0, lvl.ackTimeoutMs - (this.o.clock.now() - now)));
   }
 
-  private async next(p: Internal, policy: EscalationPolicy, gen: number, emptyInARow: number, why?: string): Promise<void> {
+  private async next(p: Internal, policy: EscalationPolicy, gen: number, emptyInARow: number, why?: string, extra: Record<string, unknown> = {}): Promise<void> {
     if (p.generation !== gen) return;
     const from = p.level;
     let level = from + 1;
@@ -288,7 +404,7 @@ export class EscalationEngine {
       p.round++;
       level = 0;
     }
-    if (why !== undefined) await this.append(p, 'page.escalated', 'alerting', { fromLevel: from, toLevel: level, round: p.round, reason: why });
+    if (why !== undefined) await this.append(p, 'page.escalated', 'alerting', { fromLevel: from, toLevel: level, round: p.round, reason: why, ...extra });
     if (p.generation !== gen) return;
     await this.pageLevel(p, policy, why ?? 'escalated', level, emptyInARow);
   }
@@ -340,6 +456,10 @@ export class EscalationEngine {
       this.o.onError?.(err);
     }
   }
+}
+
+function lateNote(ms: number): string {
+  return ms > 0 ? ` (late by ${(ms / 1000).toFixed(1)} s: no controller was leading when it fell due)` : '';
 }
 
 function publicView(p: Internal): Page {

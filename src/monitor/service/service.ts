@@ -254,6 +254,25 @@ export class MonitorService {
         annotations: { summary: 'probe {{ $labels.probe }} of instance {{ $labels.instance }} ({{ $labels.version }}) is failing' },
       });
     }
+    if (!names.has('SeriesAnomaly')) {
+      // announced anomaly episodes reach the alerting pipeline as alerts (severity warning or ticket,
+      // never page: an anomaly is an early warning); rate limited per series by the watcher
+      rules.push({
+        name: 'SeriesAnomaly',
+        query: () =>
+          this.anomalies.announced().map((e) => ({
+            name: 'anomaly',
+            labels: { ...scope, ...e.labels, series: e.name, severity: e.severity, since: new Date(e.since).toISOString() },
+            value: e.score,
+          })),
+        annotate: (labels) => {
+          const e = this.anomalies.announced().find((a) => a.name === labels.series && a.since === Date.parse(labels.since ?? ''));
+          const out: Record<string, string> = {};
+          if (e) Object.assign(out, { summary: e.message, expected: String(e.expected), deviations: e.deviations.toFixed(1), basis: e.basis });
+          return out;
+        },
+      });
+    }
     this.engine = new RuleEngine({ clock: this.clock, rules, intervalMs: deps.config.evaluation_interval, onError: this.onError });
   }
 
@@ -584,6 +603,10 @@ export class MonitorService {
         value: signal.value,
         score: signal.score,
         threshold: signal.threshold,
+        expected: signal.expected,
+        deviations: signal.deviations,
+        basis: signal.basis,
+        severity: signal.severity,
         message: signal.message,
       },
     });
@@ -604,6 +627,9 @@ export class MonitorService {
         level: w.level,
         status: w.status,
         etaMs: w.etaMs ?? null,
+        etaEarliestMs: w.etaEarliestMs ?? null,
+        etaLatestMs: w.etaLatestMs ?? null,
+        announcement: w.announcement,
         message: w.message,
       },
     });
