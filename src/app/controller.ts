@@ -31,6 +31,8 @@ import { apiRoutes } from '../api/routes.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { startOperations, type Operations } from './operations.ts';
 import { DrillRunner } from '../drills/runner.ts';
+import { drillScheduler } from '../drills/wire.ts';
+import type { DrillScheduler } from '../drills/schedule.ts';
 import { defaultDrillsConfig } from '../drills/schema.ts';
 import { Incidents } from '../incidents/incidents.ts';
 import { CHAIN_HINT, verifyChain } from '../audit/chain.ts';
@@ -56,6 +58,8 @@ export interface Controller {
   supervisor: RouterSupervisor;
   operations: Operations;
   drills: DrillRunner;
+  /** the drills: schedule, when configured */
+  drillSchedule?: DrillScheduler;
   url: string;
   token: string;
   /** set by `greenlight up`: what POST /v1/shutdown does */
@@ -206,6 +210,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     });
     const operations = await startOperations({ config, events, clock, runtime, log, markAlert: (c, env, service) => drills.mark(c, env, service) });
     await drills.start();
+    const drillSchedule = drillScheduler(config, loaded.file, { clock, events, runner: drills, onError: (err) => log(`drill schedule: ${String(err)}`) });
+    await drillSchedule?.start();
     const headWebhook = config.audit.head_webhook ? startHeadWebhook(config.audit.head_webhook, { events, clock, controller: urlOf(config.controller.listen), log }) : undefined;
     const supervisor = new RouterSupervisor({
       routers,
@@ -231,6 +237,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       supervisor,
       operations,
       drills,
+      ...(drillSchedule ? { drillSchedule } : {}),
       url: urlOf(config.controller.listen),
       token,
       async stop(o = {}) {
@@ -245,6 +252,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         // a drill does not outlive its controller: its faults are removed now (they would expire anyway)
         if (drills.running()) await drills.halt('controller', 'the controller is shutting down').catch(() => undefined);
         drills.stop();
+        drillSchedule?.stop();
         await operations.stop();
         headWebhook?.stop();
         if (o.stopAll) {

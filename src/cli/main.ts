@@ -14,6 +14,7 @@ import { registerAlerting } from './commands/alerting.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDrill } from './commands/drill.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerFleet } from './commands/fleet.ts';
 import { reportError } from './output.ts';
 import { guardTerminalOutput } from './terminal.ts';
 import { exitCodes } from '../errors/errors.ts';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerDrill(program);
   registerAudit(program);
+  registerFleet(program);
   program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');
   return program;
 }

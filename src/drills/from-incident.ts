@@ -60,12 +60,11 @@ export async function scenarioFromIncident(log: EventLog, incidentId: string, no
     }
     const compat = dep.events.find((e) => e.type === 'check.failed' && (e.data as Data).kind === 'compatibility');
     const findings = (((compat?.data as Data | undefined)?.details as Data | undefined)?.dependencies as DependencyFinding[] | undefined) ?? [];
-    // From the first failure on (the failing verdict), as it was seen: earlier, the drill's own pre
-    // checks would block the deployment before anything failed, which is not what happened.
-    const firstFailure = dep.events.find((e) => e.type === 'analysis.verdict' && (e.data as Data).verdict === 'fail') ?? compat;
+    // In the order it was seen: after the first failure (earlier, the drill's own pre checks would
+    // block the deployment before anything failed, which is not what happened).
     for (const f of findings.filter((x) => x.verdict === 'fail' && x.found)) {
-      faults.push({ kind: 'dependency', at: offset(firstFailure!.time), dependency: f.name, report: f.found });
-      notes.push(`dependency: ${f.name} reported ${f.found} (required ${f.required}); injected from the first failure, ${offset(firstFailure!.time)} after the deployment started`);
+      faults.push({ kind: 'dependency', after: 'failure', at: '0s', dependency: f.name, report: f.found });
+      notes.push(`dependency: ${f.name} reported ${f.found} (required ${f.required}), found by the diagnosis after the first failure`);
       cause = { summary: cause.summary, match: [f.name] };
     }
     if (cause.match.length === 0) cause = { summary: cause.summary, match: [dep.version] };

@@ -72,6 +72,8 @@ interface Running extends DrillView {
   /** mitigated, waiting for the right root cause before ending (so the diagnosis is still scored) */
   mitigated: boolean;
   diagnosed: boolean;
+  /** when the first failure was seen (faults with after: failure are pushed from then) */
+  failedAt: number | null;
 }
 
 export class DrillRunner {
@@ -109,7 +111,7 @@ export class DrillRunner {
 
   running(): DrillView | null {
     if (!this.current) return null;
-    const { scenarioDef: _s, plan: _p, timers: _t, deploymentId: _d, ending: _e, mitigated: _m, diagnosed: _g, ...view } = this.current;
+    const { scenarioDef: _s, plan: _p, timers: _t, deploymentId: _d, ending: _e, mitigated: _m, diagnosed: _g, failedAt: _f, ...view } = this.current;
     return view;
   }
 
@@ -167,6 +169,7 @@ export class DrillRunner {
       ending: false,
       mitigated: false,
       diagnosed: false,
+      failedAt: null,
     };
     this.current = run;
     try {
@@ -187,7 +190,7 @@ export class DrillRunner {
         run.timers.push(d.clock.setTimeout(() => void fn().catch((err: unknown) => d.onError?.(err)), at));
         return Promise.resolve();
       };
-      for (const [i, p] of plan.entries()) await due(p.at, () => this.push(run, p, i));
+      for (const [i, p] of plan.entries()) if (!p.afterFailure) await due(p.at, () => this.push(run, p, i));
       if (s.deploy) await due(s.deploy.at, () => this.deploy(run, s.deploy!.version));
     } catch (err) {
       await this.end('failed', 'controller', `the drill could not start: ${describe(err)}`).catch(() => undefined);
@@ -257,6 +260,18 @@ export class DrillRunner {
     const run = this.current;
     if (!run || run.ending || e.subject === `drill/${run.id}`) return;
     const data = e.data as Record<string, unknown>;
+    if (run.failedAt === null) {
+      const verdict = e.type === 'analysis.verdict' && data.verdict === 'fail' && run.deploymentId !== null && data.deploymentId === run.deploymentId;
+      const alert = e.type === 'alert.firing' && (data.labels as Record<string, string> | undefined)?.drill === run.id;
+      if (verdict || alert) {
+        run.failedAt = e.time;
+        for (const [i, p] of run.plan.entries()) {
+          if (!p.afterFailure) continue;
+          if (p.at === 0) await this.push(run, p, i);
+          else run.timers.push(this.d.clock.setTimeout(() => void this.push(run, p, i).catch((err: unknown) => this.d.onError?.(err)), p.at));
+        }
+      }
+    }
     if (run.incidentId === null) {
       const labels = data.labels as Record<string, string> | undefined;
       const byAlert = e.type === 'incident.alert.joined' && labels?.drill === run.id;

@@ -16,8 +16,10 @@ import { MAX_FAULT_MS } from '../router/faults.ts';
 
 const share = z.number().gt(0, { message: 'share must be above 0' }).max(1, { message: 'share is a fraction: at most 1 (100%)' });
 const timing = {
-  /** offset from the drill's start */
+  /** offset from the drill's start, or with `after: failure` from the first failure the machinery saw */
   at: duration.default(0),
+  /** failure: counted from the first failing analysis verdict of the drill's deployment, or the first DRILL alert */
+  after: z.literal('failure').optional(),
   /** how long it lasts; default until the drill ends */
   for: duration.optional(),
 };
@@ -95,7 +97,8 @@ export const scenarioSchema = z
   .superRefine((s, ctx) => {
     s.faults.forEach((f, i) => {
       if (f.at >= s.duration) ctx.addIssue({ code: 'custom', path: ['faults', i, 'at'], message: `starts at or after the drill's end (duration ${s.duration / 1000}s)`, params: { hint: 'lengthen duration or move the fault earlier' } });
-      if (f.kind === 'latency' && f.ramp && f.ramp.to <= f.latency) ctx.addIssue({ code: 'custom', path: ['faults', i, 'ramp', 'to'], message: 'a creep ends above where it starts' });
+      if (f.after !== undefined && f.kind === 'latency') ctx.addIssue({ code: 'custom', path: ['faults', i, 'after'], message: 'after: failure is for error, drop and dependency faults' });
+    if (f.kind === 'latency' && f.ramp && f.ramp.to <= f.latency) ctx.addIssue({ code: 'custom', path: ['faults', i, 'ramp', 'to'], message: 'a creep ends above where it starts' });
     });
   });
 
@@ -174,11 +177,12 @@ export function loadScenario(ref: string, cwd = process.cwd()): { scenario: Scen
 }
 
 /** One fault as the drill pushes it: where, when (offset), for how long, and what. */
-export type PlannedFault =
+export type PlannedFault = (
   | { id: string; at: number; ttlMs: number; target: 'router'; version: string | null; kind: 'error'; share: number; status: number }
   | { id: string; at: number; ttlMs: number; target: 'router'; version: string | null; kind: 'latency'; latencyMs: number }
   | { id: string; at: number; ttlMs: number; target: 'router'; version: string | null; kind: 'drop'; share: number }
-  | { id: string; at: number; ttlMs: number; target: 'dependency'; dependency: string; report: string };
+  | { id: string; at: number; ttlMs: number; target: 'dependency'; dependency: string; report: string }
+) & { afterFailure?: true };
 
 /**
  * The scenario as a timed list of pushes. Each fault's limit is its own `for`, cut at the drill's
@@ -191,8 +195,10 @@ export function planFaults(s: Scenario, drillId: string, hitVersion: string | nu
     const id = `${drillId}-f${i + 1}`;
     const end = Math.min(s.duration, f.for === undefined ? s.duration : f.at + f.for);
     const version = 'version' in f && f.version !== undefined ? f.version : hitVersion;
+    const after = f.after === 'failure' ? ({ afterFailure: true } as const) : {};
     if (f.kind === 'dependency') {
-      out.push({ id, at: f.at, ttlMs: end - f.at, target: 'dependency', dependency: f.dependency, report: f.report });
+      // pushed only when the failure is seen; its limit is then cut at the drill's end
+      out.push({ id, at: f.at, ttlMs: end - f.at, target: 'dependency', dependency: f.dependency, report: f.report, ...after });
     } else if (f.kind === 'latency' && f.ramp) {
       const { to, over, steps } = f.ramp;
       for (let k = 0; k <= steps; k++) {
@@ -203,9 +209,9 @@ export function planFaults(s: Scenario, drillId: string, hitVersion: string | nu
     } else if (f.kind === 'latency') {
       out.push({ id, at: f.at, ttlMs: end - f.at, target: 'router', version, kind: 'latency', latencyMs: f.latency });
     } else if (f.kind === 'error') {
-      out.push({ id, at: f.at, ttlMs: end - f.at, target: 'router', version, kind: 'error', share: f.share, status: f.status });
+      out.push({ id, at: f.at, ttlMs: end - f.at, target: 'router', version, kind: 'error', share: f.share, status: f.status, ...after });
     } else {
-      out.push({ id, at: f.at, ttlMs: end - f.at, target: 'router', version, kind: 'drop', share: f.share });
+      out.push({ id, at: f.at, ttlMs: end - f.at, target: 'router', version, kind: 'drop', share: f.share, ...after });
     }
   });
   return out.sort((a, b) => a.at - b.at);

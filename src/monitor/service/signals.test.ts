@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AnomalyWatcher, anomalySentence } from './signals.ts';
+import { AnomalyWatcher, TrendWatcher, anomalySentence } from './signals.ts';
 
 const watcher = () =>
   new AnomalyWatcher({ cooldownMs: 60_000, maxSeries: 10, describe: (name) => ({ what: name, value: (v) => v.toFixed(1) }) });
@@ -60,4 +60,23 @@ test('rate limited per series: a second episode within the notice interval is ke
   assert.equal(w.rateLimited, 1);
   assert.equal(w.active()[0]?.rateLimited, true);
   assert.equal(w.announced().length, 0);
+});
+
+test('a leak that speeds up is announced again, with the updated forecast; a steady one once', () => {
+  const w = new TrendWatcher({ horizonMs: 3600_000, windowMs: 1800_000, cooldownMs: 15 * 60_000 });
+  const MiB = 2 ** 20;
+  const spec = { limit: 2048 * MiB, subject: 'web-1', message: (p: { etaMs?: number }) => `eta ${Math.round((p.etaMs ?? 0) / 1000)} s` };
+  const opened: Array<{ at: number; announcement: number; message: string }> = [];
+  // 0.5 MiB/s from 200 MiB (limit in about an hour), then 4 MiB/s from minute 15
+  for (let s = 0; s <= 20 * 60; s += 5) {
+    const v = 200 + 0.5 * s + (s > 900 ? 3.5 * (s - 900) : 0) + ((s * 7919) % 3);
+    const r = w.observe('memory/web-1', s * 1000, v * MiB, spec);
+    if (r) opened.push({ at: s, announcement: r.announcement, message: r.message });
+  }
+  assert.equal(opened.length, 2, JSON.stringify(opened));
+  assert.equal(opened[0]!.announcement, 1);
+  assert.ok(opened[0]!.at < 900);
+  assert.equal(opened[1]!.announcement, 2);
+  assert.ok(opened[1]!.at > 900 && opened[1]!.at < 900 + 120, `re-announced at ${opened[1]!.at} s`);
+  assert.match(opened[1]!.message, /sooner than announced/);
 });

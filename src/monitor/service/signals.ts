@@ -26,6 +26,8 @@ export interface AnomalySignal {
   message: string;
   /** true when the series had announced an episode too recently: visible in status, not notified */
   rateLimited?: boolean;
+  /** which detector saw it: the streaming anomaly detector, or the fast step-change warning */
+  detector?: 'anomaly' | 'step change';
 }
 
 const basisWords: Record<Explanation['basis'], string> = {
@@ -226,8 +228,13 @@ export interface TrendWarning {
   limit: number;
   level: number;
   etaMs?: number;
+  /** the forecast's 95% range */
+  etaEarliestMs?: number;
+  etaLatestMs?: number;
   status: TrendPrediction['status'];
   message: string;
+  /** 1 for the first announcement of an episode, 2+ when it was announced again because it sped up */
+  announcement: number;
 }
 
 interface TrendTrack {
@@ -236,6 +243,11 @@ interface TrendTrack {
   lastAt: number;
   lastWarnAt: number;
   warning: TrendWarning | undefined;
+  /** when the episode was last announced, and the limit time it forecast then */
+  announcedAt: number;
+  announcedLimitAt: number;
+  /** since when the forecast has stayed much sooner than announced (a speed-up being confirmed) */
+  soonerSince: number | undefined;
   /** changes when the thing watched is replaced (a restarted pid): the fit starts over */
   generation: string;
 }
@@ -245,6 +257,10 @@ export interface TrendWatcherOptions {
   windowMs: number;
   /** a warning episode ends after the prediction has not warned for this long */
   cooldownMs: number;
+  /** an open episode is announced again when the limit is now forecast this much sooner (default 0.3 = 30%) */
+  speedUp?: number;
+  /** ... and has stayed so for this long (default 60 s), so one speed-up is one announcement, with a settled forecast */
+  confirmMs?: number;
 }
 
 /** Time-to-limit predictors (at most 240 points each) with one warning per episode. */
@@ -276,7 +292,7 @@ export class TrendWatcher {
     if (!t || t.limit !== spec.limit || t.generation !== generation) {
       const o: TrendOptions = { limit: spec.limit, horizonMs: this.opts.horizonMs, windowMs: this.opts.windowMs };
       if (spec.direction) o.direction = spec.direction;
-      t = { predictor: createTrendPredictor(o), limit: spec.limit, lastAt: at, lastWarnAt: -Infinity, warning: undefined, generation };
+      t = { predictor: createTrendPredictor(o), limit: spec.limit, lastAt: at, lastWarnAt: -Infinity, warning: undefined, announcedAt: -Infinity, announcedLimitAt: Infinity, soonerSince: undefined, generation };
       this.tracks.set(key, t);
     }
     t.lastAt = at;
@@ -284,13 +300,41 @@ export class TrendWatcher {
     const p = t.predictor.predict();
     if (p.warn) {
       t.lastWarnAt = at;
-      const w: TrendWarning = { key, subject: spec.subject, since: t.warning?.since ?? at, lastAt: at, limit: spec.limit, level: p.level, status: p.status, message: spec.message(p) };
+      const limitAt = at + (p.etaMs ?? 0);
+      // announced again when the limit now comes much sooner than the last announcement said (a leak
+      // that sped up): the remaining time shrank by more than `speedUp` beyond the time that passed
+      const remainingThen = t.announcedLimitAt - at;
+      const speedUp = this.opts.speedUp ?? 0.3;
+      const sooner = t.warning !== undefined && remainingThen > 0 && (p.etaMs ?? 0) < (1 - speedUp) * remainingThen;
+      t.soonerSince = sooner ? (t.soonerSince ?? at) : undefined;
+      const again = sooner && at - (t.soonerSince as number) >= (this.opts.confirmMs ?? 60_000);
+      const opened = !t.warning || again;
+      const w: TrendWarning = {
+        key,
+        subject: spec.subject,
+        since: t.warning?.since ?? at,
+        lastAt: at,
+        limit: spec.limit,
+        level: p.level,
+        status: p.status,
+        message: again ? `${spec.message(p)}; sooner than announced: it grows faster than the first forecast assumed` : spec.message(p),
+        announcement: (t.warning?.announcement ?? 0) + (opened ? 1 : 0),
+      };
       if (p.etaMs !== undefined) w.etaMs = p.etaMs;
-      const opened = !t.warning;
+      if (p.etaEarliestMs !== undefined) w.etaEarliestMs = p.etaEarliestMs;
+      if (p.etaLatestMs !== undefined) w.etaLatestMs = p.etaLatestMs;
       t.warning = w;
+      if (opened) {
+        t.announcedAt = at;
+        t.announcedLimitAt = limitAt;
+        t.soonerSince = undefined;
+      }
       return opened ? { ...w } : undefined;
     }
-    if (t.warning && at - t.lastWarnAt >= this.opts.cooldownMs) t.warning = undefined;
+    if (t.warning && at - t.lastWarnAt >= this.opts.cooldownMs) {
+      t.warning = undefined;
+      t.announcedLimitAt = Infinity;
+    }
     return undefined;
   }
 

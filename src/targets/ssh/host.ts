@@ -177,6 +177,17 @@ export class RemoteHost {
     return r.stdout.split('\n').filter((n) => /^[0-9a-f]{64}$/.test(n)).map((d) => `sha256:${d}`);
   }
 
+  /** instances whose supervisor is alive here, with the release digest run.sh changes into */
+  async running(): Promise<{ id: string; digest: string }[]> {
+    const script = String.raw`cd ${shq(this.dir)} 2>/dev/null || exit 0; for d in instances/*/; do s=$(cat "$d/supervisor.pid" 2>/dev/null) && kill -0 "$s" 2>/dev/null && echo "$(basename "$d") $(sed -n 's#^cd .*/releases/\([0-9a-f]\{64\}\).*#\1#p' "$d/run.sh" 2>/dev/null)"; done; true`;
+    const r = await this.conn.exec(script, { timeoutMs: 10_000 });
+    return r.stdout
+      .split('\n')
+      .map((l) => l.trim().split(' '))
+      .filter((p): p is [string, string] => p.length === 2 && /^[0-9a-f]{64}$/.test(p[1]!))
+      .map(([id, d]) => ({ id, digest: `sha256:${d}` }));
+  }
+
   /** Writes run.sh and starts the supervisor detached from the SSH session; returns its pid. */
   async launch(opts: { id: string; digest: string; command: string[] | string; env: Record<string, string>; graceMs: number; backoff: { initial: number; max: number; reset_after: number } }): Promise<number> {
     await this.prepare();

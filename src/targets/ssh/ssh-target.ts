@@ -12,6 +12,7 @@ import type { Clock } from '../../clock/clock.ts';
 import { GreenlightError, describe } from '../../errors/errors.ts';
 import type { EventLog } from '../../events/log.ts';
 import { digestDirectory } from '../../releases/digest.ts';
+import type { Fleet } from '../../fleet/fleet.ts';
 import { probeHealth } from '../health.ts';
 import { RecordStore, type InstanceRecord } from '../local/records.ts';
 import {
@@ -117,6 +118,20 @@ export class SshTarget implements Target {
     const h = this.hosts.get(name);
     if (!h) throw new GreenlightError('NOT_FOUND', `no host "${name}" in this ssh target`, { hint: `use one of: ${this.hostNames().join(', ')}` });
     return h;
+  }
+
+  /** the hosts, a command on one of them, what each holds: for inventory and host changes */
+  fleet(): Fleet {
+    return {
+      hosts: () => this.config.hosts.map((h) => ({ name: h.name, address: h.address, labels: { ...h.labels } })),
+      exec: async (name, command, opts = {}) => {
+        const h = this.remoteHost(name);
+        const r = await h.conn.exec(command, { check: false, timeoutMs: opts.timeoutMs ?? 30_000 });
+        return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+      },
+      releasesOn: (name) => this.remoteHost(name).releases(),
+      running: (name) => this.remoteHost(name).running(),
+    };
   }
 
   onInstanceEvent(listener: (event: InstanceEvent) => void): () => void {
