@@ -20,6 +20,7 @@ import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/run
 import { TrafficControl } from '../rollout/traffic.ts';
 import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
+import { syntheticChecks } from '../rollout/synthetic.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
 import { secureStateDir } from './state-dir.ts';
@@ -161,6 +162,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           traffic: traffic.get(`${env.name}/${service}`)!,
           routerUrl: urlOf(routerFor(env, service).listen),
           checks: env.checks.map((c) => checks.get(c)!),
+          synthetic: env.synthetic_checks ? syntheticChecks(env.checks.map((c) => [c, config.checks[c]]), { parsed: true }) : [],
           dependencies: env.dependencies as EnvironmentRuntime['dependencies'],
           dependencyFaults,
           instances: env.instances ?? s.instances,
