@@ -17,6 +17,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerUsers } from './commands/users.ts';
 import { registerApprove } from './commands/approve.ts';
 import { registerFleet } from './commands/fleet.ts';
+import { registerLoad } from './commands/load.ts';
 import { reportError } from './output.ts';
 import { guardTerminalOutput } from './terminal.ts';
 import { exitCodes } from '../errors/errors.ts';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerUsers(program);
   registerApprove(program);
   registerFleet(program);
+  registerLoad(program);
   program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');
   return program;
 }
