@@ -24,6 +24,7 @@ import { syntheticChecks } from '../rollout/synthetic.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
 import { secureStateDir } from './state-dir.ts';
+import { refuseEmptyLogFile, refuseShortLog } from './log-evidence.ts';
 import { RouterSupervisor } from './router-supervisor.ts';
 import type { IncomingAlert } from '../alerting/alerts/alert.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
@@ -76,10 +77,19 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   for (const w of secureStateDir(stateDir)) log(`warning: ${w}`);
   const token = ensureToken(stateDir);
   const spec = storeSpec(config.store, stateDir);
+  // never let SQLite turn a missing or emptied log into a fresh one while things still run
+  if (spec.kind === 'sqlite') refuseEmptyLogFile(spec.file, stateDir);
   const events = await openEventLog(spec, { clock });
-  await refuseBrokenChain(events, describeStore(spec), log);
   const state = new LiveState(events);
-  await state.start();
+  try {
+    await refuseBrokenChain(events, describeStore(spec), log);
+    await state.start();
+    refuseShortLog(state.view, describeStore(spec), stateDir);
+  } catch (err) {
+    state.stop();
+    await events.close();
+    throw err;
+  }
 
   // The API port is taken first so a second controller on the same state fails before touching anything.
   const server = createServer();
