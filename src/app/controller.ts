@@ -22,7 +22,7 @@ import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
 import { syntheticChecks } from '../rollout/synthetic.ts';
 import { RouterProcesses } from './routers.ts';
-import { ensureToken, tokenPath } from './token.ts';
+import { ensureRouterToken, ensureToken, routerTokenPath } from './token.ts';
 import { secureStateDir } from './state-dir.ts';
 import { refuseEmptyLogFile, refuseShortLog } from './log-evidence.ts';
 import { RouterSupervisor } from './router-supervisor.ts';
@@ -142,7 +142,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       if (adopted.length) log(`adopted ${adopted.length} running instance(s) in ${name}`);
     }
 
-    const routers = new RouterProcesses({ stateDir, tokenFile: tokenPath(stateDir), token, events, clock });
+    const routers = new RouterProcesses({ stateDir, tokenFile: routerTokenPath(stateDir), token: ensureRouterToken(stateDir), legacyToken: token, events, clock });
     const traffic = new Map<string, TrafficControl>();
     for (const env of config.environments) {
       for (const service of Object.keys(config.services)) {
