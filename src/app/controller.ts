@@ -32,6 +32,7 @@ import { startOperations, type Operations } from './operations.ts';
 import { DrillRunner } from '../drills/runner.ts';
 import { defaultDrillsConfig } from '../drills/schema.ts';
 import { Incidents } from '../incidents/incidents.ts';
+import { scheduleInventory, type FleetDeps } from './fleet-ops.ts';
 import { CHAIN_HINT, verifyChain } from '../audit/chain.ts';
 import { startHeadWebhook } from '../audit/head-webhook.ts';
 
@@ -55,6 +56,8 @@ export interface Controller {
   supervisor: RouterSupervisor;
   operations: Operations;
   drills: DrillRunner;
+  /** fleets: host changes and inventory over the environments' ssh targets */
+  fleet: FleetDeps;
   url: string;
   token: string;
   /** set by `greenlight up`: what POST /v1/shutdown does */
@@ -207,6 +210,12 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       ...(operations.alerting ? { alert: (a: IncomingAlert[]) => operations.alerting!.receive(a, 'controller') } : {}),
     });
     supervisor.start();
+    const fleet: FleetDeps = { config, events, clock, targets, traffic: (environment, service) => traffic.get(`${environment}/${service}`) };
+    const inventorySchedule = scheduleInventory({
+      ...fleet,
+      warn: log,
+      ...(operations.alerting ? { alert: (a: IncomingAlert[]) => void operations.alerting!.receive(a, 'controller') } : {}),
+    });
 
     const controller: Controller = {
       loaded,
@@ -221,6 +230,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       supervisor,
       operations,
       drills,
+      fleet,
       url: urlOf(config.controller.listen),
       token,
       async stop(o = {}) {
@@ -228,6 +238,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           server.close(() => r());
           server.closeAllConnections();
         });
+        inventorySchedule.stop();
         // first, so routers stopped on purpose below are not restarted
         await supervisor.stop();
         // Never leave traffic on an unverified release because the controller went away.

@@ -10,6 +10,7 @@ import { drillsConfigSchema } from '../drills/schema.ts';
 import { auditConfigSchema } from '../audit/schema.ts';
 import { releasesSchema } from '../releases/artifact.ts';
 import { storeConfigSchema } from '../store/registry.ts';
+import { changesSchema } from '../changes/schema.ts';
 
 export const componentSchemas = {
   target: targetConfigSchema,
@@ -23,4 +24,5 @@ export const componentSchemas = {
   audit: auditConfigSchema,
   releases: releasesSchema,
   store: storeConfigSchema,
+  changes: changesSchema,
 };
