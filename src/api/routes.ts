@@ -29,7 +29,7 @@ export function apiRoutes(c: Controller): Routes {
   incidentRoutes(routes, { events: c.events, clock: c.clock, actorOf });
   alertingRoutes(routes, { alerting: () => c.operations.alerting, clock: c.clock, actorOf });
   dashboardRoutes(routes);
-  drillRoutes(routes, { events: c.events, clock: c.clock, drills: () => c.drills, config: () => c.config.drills ?? defaultDrillsConfig(), baseDir: c.loaded.baseDir, actorOf });
+  drillRoutes(routes, { events: c.events, clock: c.clock, drills: () => c.drills, schedule: () => c.drillSchedule, config: () => c.config.drills ?? defaultDrillsConfig(), baseDir: c.loaded.baseDir, actorOf });
   return routes
     .add('GET', '/v1/health', async () => ({ ok: true, service: 'greenlight-controller' }), { public: true })
     .add('GET', '/v1/status', async () => statusOf(c))

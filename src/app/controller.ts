@@ -20,9 +20,11 @@ import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/run
 import { TrafficControl } from '../rollout/traffic.ts';
 import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
+import { syntheticChecks } from '../rollout/synthetic.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
 import { secureStateDir } from './state-dir.ts';
+import { refuseEmptyLogFile, refuseShortLog } from './log-evidence.ts';
 import { RouterSupervisor } from './router-supervisor.ts';
 import type { IncomingAlert } from '../alerting/alerts/alert.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
@@ -30,6 +32,8 @@ import { apiRoutes } from '../api/routes.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { startOperations, type Operations } from './operations.ts';
 import { DrillRunner } from '../drills/runner.ts';
+import { drillScheduler } from '../drills/wire.ts';
+import type { DrillScheduler } from '../drills/schedule.ts';
 import { defaultDrillsConfig } from '../drills/schema.ts';
 import { Incidents } from '../incidents/incidents.ts';
 import { scheduleInventory, type FleetDeps } from './fleet-ops.ts';
@@ -58,6 +62,8 @@ export interface Controller {
   drills: DrillRunner;
   /** fleets: host changes and inventory over the environments' ssh targets */
   fleet: FleetDeps;
+  /** the drills: schedule, when configured */
+  drillSchedule?: DrillScheduler;
   url: string;
   token: string;
   /** set by `greenlight up`: what POST /v1/shutdown does */
@@ -74,10 +80,19 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   for (const w of secureStateDir(stateDir)) log(`warning: ${w}`);
   const token = ensureToken(stateDir);
   const spec = storeSpec(config.store, stateDir);
+  // never let SQLite turn a missing or emptied log into a fresh one while things still run
+  if (spec.kind === 'sqlite') refuseEmptyLogFile(spec.file, stateDir);
   const events = await openEventLog(spec, { clock });
-  await refuseBrokenChain(events, describeStore(spec), log);
   const state = new LiveState(events);
-  await state.start();
+  try {
+    await refuseBrokenChain(events, describeStore(spec), log);
+    await state.start();
+    refuseShortLog(state.view, describeStore(spec), stateDir);
+  } catch (err) {
+    state.stop();
+    await events.close();
+    throw err;
+  }
 
   // The API port is taken first so a second controller on the same state fails before touching anything.
   const server = createServer();
@@ -150,6 +165,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           traffic: traffic.get(`${env.name}/${service}`)!,
           routerUrl: urlOf(routerFor(env, service).listen),
           checks: env.checks.map((c) => checks.get(c)!),
+          synthetic: env.synthetic_checks ? syntheticChecks(env.checks.map((c) => [c, config.checks[c]]), { parsed: true }) : [],
           dependencies: env.dependencies as EnvironmentRuntime['dependencies'],
           dependencyFaults,
           instances: env.instances ?? s.instances,
@@ -199,6 +215,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     });
     const operations = await startOperations({ config, events, clock, runtime, log, markAlert: (c, env, service) => drills.mark(c, env, service) });
     await drills.start();
+    const drillSchedule = drillScheduler(config, loaded.file, { clock, events, runner: drills, onError: (err) => log(`drill schedule: ${String(err)}`) });
+    await drillSchedule?.start();
     const headWebhook = config.audit.head_webhook ? startHeadWebhook(config.audit.head_webhook, { events, clock, controller: urlOf(config.controller.listen), log }) : undefined;
     const supervisor = new RouterSupervisor({
       routers,
@@ -231,6 +249,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       operations,
       drills,
       fleet,
+      ...(drillSchedule ? { drillSchedule } : {}),
       url: urlOf(config.controller.listen),
       token,
       async stop(o = {}) {
@@ -246,6 +265,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         // a drill does not outlive its controller: its faults are removed now (they would expire anyway)
         if (drills.running()) await drills.halt('controller', 'the controller is shutting down').catch(() => undefined);
         drills.stop();
+        drillSchedule?.stop();
         await operations.stop();
         headWebhook?.stop();
         if (o.stopAll) {
