@@ -28,7 +28,11 @@ import { refuseEmptyLogFile, refuseShortLog } from './log-evidence.ts';
 import { RouterSupervisor } from './router-supervisor.ts';
 import type { IncomingAlert } from '../alerting/alerts/alert.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
-import { apiRoutes } from '../api/routes.ts';
+import { apiAuth, apiRoutes } from '../api/routes.ts';
+import { Directory } from '../auth/directory.ts';
+import { Approvals } from '../approvals/approvals.ts';
+import { Policy } from '../auth/permissions.ts';
+import { FailureLimiter } from '../auth/rate-limit.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { startOperations, type Operations } from './operations.ts';
 import { DrillRunner } from '../drills/runner.ts';
@@ -53,6 +57,7 @@ export interface Controller {
   events: EventLog;
   state: LiveState;
   deployer: Deployer;
+  approvals: Approvals;
   runtime: Runtime;
   targets: Map<string, Target>;
   routers: RouterProcesses;
@@ -63,6 +68,10 @@ export interface Controller {
   drillSchedule?: DrillScheduler;
   url: string;
   token: string;
+  /** users, service accounts and tokens (a projection of the log) */
+  directory: Directory;
+  policy: Policy;
+  loginLimiter: FailureLimiter;
   /** set by `greenlight up`: what POST /v1/shutdown does */
   onShutdown?: (stopAll: boolean) => void;
   /** stops the controller; routers and instances keep running unless stopAll */
@@ -90,6 +99,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     await events.close();
     throw err;
   }
+  const directory = await new Directory({ events, clock, bootstrapToken: () => token }).start();
 
   // The API port is taken first so a second controller on the same state fails before touching anything.
   const server = createServer();
@@ -115,6 +125,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     for (const stop of spawned) await stop().catch(() => undefined);
     server.close();
     state.stop();
+    directory.stop();
     await events.close();
     throw err;
   }
@@ -174,7 +185,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       },
     };
 
-    const deployer = new Deployer({ events, state: state.view, runtime, clock });
+    const approvals = new Approvals({ events, clock, policy: (env) => config.access.environments[env] });
+    const deployer = new Deployer({ events, state: state.view, runtime, clock, approvals });
     const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime, clock });
     for (const id of recovered) log(`deployment ${id} was cut off by a restart: ${state.view.deployments.get(id)?.state === 'promoted' ? 'finished: it had been promoted' : 'traffic returned to the stable version'}`);
     for (const service of Object.keys(config.services)) {
@@ -233,6 +245,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       events,
       state,
       deployer,
+      approvals,
       runtime,
       targets,
       routers,
@@ -242,6 +255,9 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       ...(drillSchedule ? { drillSchedule } : {}),
       url: urlOf(config.controller.listen),
       token,
+      directory,
+      policy: new Policy(config.access),
+      loginLimiter: new FailureLimiter(clock),
       async stop(o = {}) {
         await new Promise<void>((r) => {
           server.close(() => r());
@@ -263,10 +279,11 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         for (const t of targets.values()) await t.close({ stopInstances: !!o.stopAll });
         await events.append({ type: 'controller.stopped', actor: 'controller', subject: 'controller', data: { pid: process.pid, stoppedAll: !!o.stopAll } });
         state.stop();
+        directory.stop();
         await events.close();
       },
     };
-    server.on('request', apiRoutes(controller).handler(() => token));
+    server.on('request', apiRoutes(controller).handler(apiAuth(controller)));
     return controller;
   }
 }

@@ -8,6 +8,7 @@ import { monitorsSchema, slosSchema } from '../monitor/schema.ts';
 import { alertingConfigSchema } from '../alerting/schema.ts';
 import { drillsConfigSchema } from '../drills/schema.ts';
 import { auditConfigSchema } from '../audit/schema.ts';
+import { accessConfigSchema } from '../auth/schema.ts';
 import { releasesSchema } from '../releases/artifact.ts';
 import { storeConfigSchema } from '../store/registry.ts';
 
@@ -21,6 +22,7 @@ export const componentSchemas = {
   alerting: alertingConfigSchema,
   drills: drillsConfigSchema,
   audit: auditConfigSchema,
+  access: accessConfigSchema,
   releases: releasesSchema,
   store: storeConfigSchema,
 };
