@@ -31,7 +31,9 @@ export function createDrillsPanel(ui) {
       h('strong', {}, 'DRILL'),
       ` ${d.title} in ${d.environment} on ${d.service}${d.version ? `@${d.version}` : ''}: this is a rehearsal; pages, the incident and events are marked DRILL. Ends `,
       time(d.endsAt, `by ${new Date(d.endsAt).toLocaleTimeString(undefined, { hour12: false })}`),
-      ' or on `greenlight drill stop`.',
+      ' or on ',
+      h('code', {}, 'greenlight drill stop'),
+      '.',
     );
   }
 

@@ -4,12 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { startController, type Controller } from '../src/app/controller.ts';
 import { createWorkspace, type DemoWorkspace } from '../src/demo/workspace.ts';
 import { registerRelease } from '../src/releases/releases.ts';
 import { dashboardUrl } from '../src/api/dashboard.ts';
-import { parseScenario } from '../src/drills/scenario.ts';
+import { loadScenario, parseScenario } from '../src/drills/scenario.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: the drills browser test needs Debian's chromium (apt-get install -y chromium)`;
@@ -41,6 +42,14 @@ test('dashboard: DRILL banner while a drill runs, drills panel with the running 
   await page.goto(dashboardUrl(ctl.url, ctl.token));
   await page.locator('#drills').getByText('No drill is running').waitFor({ timeout: 20_000 });
   assert.equal(await page.locator('#drill-banner').isHidden(), true);
+
+  // a built-in scenario first, for the screenshot in docs/drills.md
+  const first = await ctl.drills.begin({ scenario: loadScenario('error-burst').scenario, ref: 'error-burst', environment: 'staging', actor: 'user:test', participants: ['alice'] });
+  await page.locator(`#drills [data-drill="${first.id}"]`).getByText('1 of 1 in place').waitFor({ timeout: 20_000 });
+  await page.locator('#drill-banner').waitFor({ state: 'visible', timeout: 20_000 });
+  await page.screenshot({ path: fileURLToPath(new URL('./drills-screenshot.png', import.meta.url)), clip: { x: 0, y: 0, width: 1440, height: 520 } });
+  await ctl.drills.halt('user:test');
+  await page.locator('#drill-banner').waitFor({ state: 'hidden', timeout: 20_000 });
 
   const title = '<img src=x onerror=alert(1)> Errors **bold**';
   const scenario = parseScenario(`version: 1\nname: ui-burst\ntitle: ${JSON.stringify(title)}\nduration: 5m\ncause: { summary: errors, match: ["503"] }\nfaults:\n  - { kind: error, share: 0.5, status: 503 }\n`);

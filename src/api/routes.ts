@@ -15,6 +15,7 @@ import { actorOf as actorOfIdentity } from '../auth/permissions.ts';
 import type { Auth } from './http.ts';
 import { drillRoutes } from './drill-routes.ts';
 import { defaultDrillsConfig } from '../drills/schema.ts';
+import { recordInventory, runNamedChange } from '../app/fleet-ops.ts';
 
 export function apiRoutes(c: Controller): Routes {
   // The actor of every event is who authenticated; a header saying otherwise is ignored.
@@ -57,6 +58,26 @@ export function apiRoutes(c: Controller): Routes {
         { config: c.config, stateDir: c.loaded.stateDir, events: c.events, state: async () => c.state.view },
       );
       return { status: created ? 201 : 200, body: { release, created } };
+    })
+    .add('POST', '/v1/changes', async (req) => {
+      const b = body(req);
+      const result = await runNamedChange(c.fleet, {
+        name: requireString(b, 'change'),
+        actor: actorOf(req),
+        force: b.force === true,
+        ...(typeof b.reason === 'string' ? { reason: b.reason } : {}),
+        ...(Array.isArray(b.environments) ? { only: b.environments as string[] } : {}),
+      });
+      return { status: 200, body: result };
+    })
+    .add('POST', '/v1/inventory', async () => {
+      // on demand: every fleet environment read now, recorded (and drift raised) like the schedule
+      const environments = [];
+      for (const env of c.config.environments) {
+        const inv = await recordInventory(c.fleet, env.name);
+        if (inv) environments.push(inv);
+      }
+      return { environments };
     })
     .add('GET', '/v1/deployments', async () => ({ deployments: [...c.state.view.deployments.values()].reverse() }))
     .add('GET', '/v1/deployments/:id', async (req) => {

@@ -40,6 +40,7 @@ import { drillScheduler } from '../drills/wire.ts';
 import type { DrillScheduler } from '../drills/schedule.ts';
 import { defaultDrillsConfig } from '../drills/schema.ts';
 import { Incidents } from '../incidents/incidents.ts';
+import { scheduleInventory, type FleetDeps } from './fleet-ops.ts';
 import { CHAIN_HINT, verifyChain } from '../audit/chain.ts';
 import { startHeadWebhook } from '../audit/head-webhook.ts';
 
@@ -64,6 +65,8 @@ export interface Controller {
   supervisor: RouterSupervisor;
   operations: Operations;
   drills: DrillRunner;
+  /** fleets: host changes and inventory over the environments' ssh targets */
+  fleet: FleetDeps;
   /** the drills: schedule, when configured */
   drillSchedule?: DrillScheduler;
   url: string;
@@ -237,6 +240,12 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       ...(operations.alerting ? { alert: (a: IncomingAlert[]) => operations.alerting!.receive(a, 'controller') } : {}),
     });
     supervisor.start();
+    const fleet: FleetDeps = { config, events, clock, targets, traffic: (environment, service) => traffic.get(`${environment}/${service}`) };
+    const inventorySchedule = scheduleInventory({
+      ...fleet,
+      warn: log,
+      ...(operations.alerting ? { alert: (a: IncomingAlert[]) => void operations.alerting!.receive(a, 'controller') } : {}),
+    });
 
     const controller: Controller = {
       loaded,
@@ -252,6 +261,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       supervisor,
       operations,
       drills,
+      fleet,
       ...(drillSchedule ? { drillSchedule } : {}),
       url: urlOf(config.controller.listen),
       token,
@@ -263,6 +273,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           server.close(() => r());
           server.closeAllConnections();
         });
+        inventorySchedule.stop();
         // first, so routers stopped on purpose below are not restarted
         await supervisor.stop();
         // Never leave traffic on an unverified release because the controller went away.

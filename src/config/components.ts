@@ -11,6 +11,7 @@ import { auditConfigSchema } from '../audit/schema.ts';
 import { accessConfigSchema } from '../auth/schema.ts';
 import { releasesSchema } from '../releases/artifact.ts';
 import { storeConfigSchema } from '../store/registry.ts';
+import { changesSchema } from '../changes/schema.ts';
 
 export const componentSchemas = {
   target: targetConfigSchema,
@@ -25,4 +26,5 @@ export const componentSchemas = {
   access: accessConfigSchema,
   releases: releasesSchema,
   store: storeConfigSchema,
+  changes: changesSchema,
 };

@@ -105,6 +105,8 @@ export const configSchema = z
     checks: z.record(name('a check name'), componentSchemas.check).default({}),
     alerting: componentSchemas.alerting.optional(),
     drills: componentSchemas.drills.optional(),
+    /** declared changes of the hosts (greenlight change <name>): apply, verify, undo, waves */
+    changes: componentSchemas.changes,
     audit: componentSchemas.audit.default({}),
     access: componentSchemas.access.default({ roles: {}, environments: {} }),
     releases: componentSchemas.releases,
