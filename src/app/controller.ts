@@ -10,6 +10,9 @@ import type { Check } from '../checks/check.ts';
 import { createCheck } from '../checks/registry.ts';
 import type { EventLog } from '../events/log.ts';
 import { openEventLog, storeSpec } from '../store/registry.ts';
+import type { PostgresEventLog } from '../store/postgres/postgres-event-log.ts';
+import { Leadership, type LeaseHolder } from '../leadership/lease.ts';
+import { standbyHandler } from '../leadership/standby.ts';
 import { LiveState } from '../state/projection.ts';
 import { createTarget } from '../targets/registry.ts';
 import type { Target } from '../targets/target.ts';
@@ -32,6 +35,14 @@ export interface ControllerOptions {
   clock?: Clock;
   /** progress lines for the terminal; silent when absent */
   log?: (line: string) => void;
+  /** overrides controller.listen: several controllers of one store on one machine */
+  listen?: string;
+  /**
+   * A leader that lost its lease (paused, cut off from the database) must stop acting at once;
+   * `greenlight up` exits (a supervisor restarts it as a standby). Without it, the controller
+   * stops its loops and API in-process without writing anything.
+   */
+  onLeadershipLost?: (why: string) => void;
 }
 
 export interface Controller {
@@ -47,6 +58,13 @@ export interface Controller {
   operations: Operations;
   url: string;
   token: string;
+  /** PostgreSQL store: this controller's lease (absent with SQLite: a single controller leads) */
+  leadership: Leadership | undefined;
+  role(): 'leader' | 'standby';
+  /** resolves once this controller leads (at once with SQLite) */
+  leading: Promise<void>;
+  /** the leader as the store says (with SQLite: this controller) */
+  leader(): Promise<LeaseHolder | undefined>;
   /** set by `greenlight up`: what POST /v1/shutdown does */
   onShutdown?: (stopAll: boolean) => void;
   /** stops the controller; routers and instances keep running unless stopAll */
@@ -59,18 +77,25 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const loaded = loadConfig(opts.configPath);
   const { config, stateDir } = loaded;
   const token = ensureToken(stateDir);
-  const events = await openEventLog(storeSpec(config.store, stateDir), { clock });
+  const listen = opts.listen ?? config.controller.listen;
+  const spec = storeSpec(config.store, stateDir);
+  let leadership: Leadership | undefined;
+  // every append carries the lease's fencing token; the database refuses it once the lease is gone
+  const events = await openEventLog(spec, { clock, fence: () => leadership?.fence() });
+  if (spec.kind === 'postgres' && config.store.kind === 'postgres') {
+    leadership = new Leadership({ log: events as PostgresEventLog, address: urlOf(listen), clock, ttlMs: config.store.lease });
+  }
   const state = new LiveState(events);
   await state.start();
 
   // The API port is taken first so a second controller on the same state fails before touching anything.
   const server = createServer();
-  const { host, port } = splitHostPort(config.controller.listen);
+  const { host, port } = splitHostPort(listen);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE'
-          ? new GreenlightError('PORT_IN_USE', `the controller cannot listen on ${config.controller.listen}: the port is in use`, {
+          ? new GreenlightError('PORT_IN_USE', `the controller cannot listen on ${listen}: the port is in use`, {
               hint: 'is another `greenlight up` running? (greenlight status) Otherwise change controller.listen',
             })
           : err,
@@ -79,20 +104,120 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     server.listen(port, host, () => resolve());
   });
 
+  // What only the leader has: built when it is elected (at once with SQLite).
+  interface Parts { deployer: Deployer; runtime: Runtime; targets: Map<string, Target>; routers: RouterProcesses; operations: Operations }
+  let parts: Parts | undefined;
+  const need = <K extends keyof Parts>(k: K): Parts[K] => {
+    if (!parts) throw new GreenlightError('NOT_LEADER', 'this controller is a standby', { hint: 'send writes to the leader (greenlight status names it)' });
+    return parts[k];
+  };
+  let resolveLeading: () => void = () => undefined;
+  const leading = new Promise<void>((r) => (resolveLeading = r));
+  let stopped = false;
+  const url = urlOf(listen);
+  const controller: Controller = {
+    loaded,
+    config,
+    clock,
+    events,
+    state,
+    get deployer() { return need('deployer'); },
+    get runtime() { return need('runtime'); },
+    get targets() { return need('targets'); },
+    get routers() { return need('routers'); },
+    get operations() { return need('operations'); },
+    url,
+    token,
+    leadership,
+    leading,
+    role: () => (parts ? 'leader' : 'standby'),
+    leader: async () => (leadership ? leadership.current() : { holder: `pid ${process.pid}`, address: url, token: 0, expiresAt: Infinity, live: true }),
+    async stop(o = {}) {
+      stopped = true;
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+      if (!parts) {
+        leadership?.stop();
+        state.stop();
+        await events.close();
+        return;
+      }
+      const { deployer, operations, routers, targets } = parts;
+      // Never leave traffic on an unverified release because the controller went away.
+      await deployer.abortAll('controller (shutting down)');
+      await operations.stop();
+      if (o.stopAll) {
+        await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));
+      }
+      for (const t of targets.values()) await t.close({ stopInstances: !!o.stopAll });
+      await events.append({ type: 'controller.stopped', actor: 'controller', subject: 'controller', data: { pid: process.pid, stoppedAll: !!o.stopAll } });
+      state.stop();
+      // a clean stop hands the lease over at once instead of after its ttl
+      await leadership?.release();
+      await events.close();
+    },
+  };
+  const full = apiRoutes(controller).handler(() => token);
+  const standby = standbyHandler(controller, full);
+  server.on('request', (req, res) => (parts ? full : standby)(req, res));
+
   // Routers this start spawned: if the start fails half-way, they are stopped again (nothing half-applied).
   const spawned: (() => Promise<void>)[] = [];
-  try {
-    return await assemble();
-  } catch (err) {
+  const fail = async (err: unknown) => {
     for (const stop of spawned) await stop().catch(() => undefined);
     server.close();
+    leadership?.stop();
     state.stop();
     await events.close();
     throw err;
+  };
+  if (!leadership) {
+    await assemble().catch(fail);
+    return controller;
+  }
+  const first = await leadership.tryAcquire().catch((err) => fail(err));
+  // The loop runs (and renews the lease) while the leader assembles: adopting routers and
+  // instances can take longer than the lease on a busy machine.
+  let assembling: Promise<void> | undefined;
+  leadership.start({
+    onElected: () => {
+      if (parts || stopped || assembling) return;
+      if (!first || parts === undefined) log(`elected leader (token ${leadership!.token})${first ? '' : ': taking over'}`);
+      assembling = assemble();
+      if (!first) {
+        assembling.catch((err: unknown) => {
+          log(`taking over failed: ${String(err)}`);
+          lost(`taking over failed: ${String(err)}`);
+        });
+      }
+    },
+    onLost: (why) => lost(why),
+  });
+  if (first) await assembling!.catch(fail);
+  else log(`standby: ${(await leadership.current())?.address ?? 'another controller'} leads; this one serves reads and takes over if it goes away`);
+  return controller;
+
+  function lost(why: string): void {
+    if (stopped) return;
+    log(`leadership lost: ${why}`);
+    if (opts.onLeadershipLost) return opts.onLeadershipLost(why);
+    // Stop acting without writing (the store refuses our writes now anyway).
+    stopped = true;
+    server.close();
+    server.closeAllConnections();
+    void (async () => {
+      await parts?.operations.stop().catch(() => undefined);
+      for (const t of parts?.targets.values() ?? []) await t.close({ stopInstances: false }).catch(() => undefined);
+      state.stop();
+      await events.close();
+    })();
   }
 
-  async function assemble(): Promise<Controller> {
-    await events.append({ type: 'controller.started', actor: 'controller', subject: 'controller', data: { pid: process.pid, config: loaded.file, listen: config.controller.listen } });
+  async function assemble(): Promise<void> {
+    const token_ = leadership?.token;
+    await events.append({ type: 'controller.started', actor: 'controller', subject: 'controller', data: { pid: process.pid, config: loaded.file, listen, ...(leadership ? { holder: leadership.id, token: token_, store: 'postgres' } : {}) } });
 
     const targets = new Map<string, Target>();
     for (const env of config.environments) {
@@ -110,7 +235,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         const r = routerFor(env, service);
         const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin, formatIdentity(r.identity));
         if (!adopted) spawned.push(() => routers.stop(env.name, service));
-        traffic.set(`${env.name}/${service}`, new TrafficControl(client));
+        traffic.set(`${env.name}/${service}`, new TrafficControl(client, { epoch: () => leadership?.token }));
         log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
       }
     }
@@ -161,37 +286,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     }
     const operations = await startOperations({ config, events, clock, runtime, log });
 
-    const controller: Controller = {
-      loaded,
-      config,
-      clock,
-      events,
-      state,
-      deployer,
-      runtime,
-      targets,
-      routers,
-      operations,
-      url: urlOf(config.controller.listen),
-      token,
-      async stop(o = {}) {
-        await new Promise<void>((r) => {
-          server.close(() => r());
-          server.closeAllConnections();
-        });
-        // Never leave traffic on an unverified release because the controller went away.
-        await deployer.abortAll('controller (shutting down)');
-        await operations.stop();
-        if (o.stopAll) {
-          await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));
-        }
-        for (const t of targets.values()) await t.close({ stopInstances: !!o.stopAll });
-        await events.append({ type: 'controller.stopped', actor: 'controller', subject: 'controller', data: { pid: process.pid, stoppedAll: !!o.stopAll } });
-        state.stop();
-        await events.close();
-      },
-    };
-    server.on('request', apiRoutes(controller).handler(() => token));
-    return controller;
+    parts = { deployer, runtime, targets, routers, operations };
+    resolveLeading();
   }
 }

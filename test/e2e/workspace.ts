@@ -7,7 +7,7 @@ import { createWorkspace, repoRoot, type DemoWorkspace } from '../../src/demo/wo
 const bin = join(repoRoot, 'bin/greenlight.js');
 
 export interface Workspace extends DemoWorkspace {
-  cli(args: string[], opts?: { timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  cli(args: string[], opts?: { timeoutMs?: number; env?: Record<string, string> }): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 export async function workspace(): Promise<Workspace> {
@@ -15,7 +15,7 @@ export async function workspace(): Promise<Workspace> {
   const env = { ...process.env, PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}`, NO_COLOR: '1', GREENLIGHT_ACTOR: 'e2e' };
   const cli: Workspace['cli'] = (args, opts = {}) =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, [bin, '--config', base.config, ...args], { cwd: base.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [bin, '--config', base.config, ...args], { cwd: base.dir, env: { ...env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
