@@ -910,7 +910,8 @@ function sloItem(s) {
       h('span', { class: 'slo-num' }, h('span', { class: 'label' }, 'objective '), pct(s.objective, 2)),
       h('span', { class: 'slo-num' }, h('span', { class: 'label' }, 'achieved '), s.errorRatio === undefined ? '—' : pct(1 - s.errorRatio, 3)),
     ),
-    h('div', { class: 'slo-budget' }, h('span', { class: 'label' }, 'error budget left '), budgetBar(s.budgetRemaining)),
+    h('div', { class: 'slo-budget' }, h('span', { class: 'label' }, 'error budget left '), budgetBar(s.budgetRemaining), budgetSpentText(s)),
+    s.tooLittleData ? h('p', { class: 'warnline small' }, s.tooLittleData) : null,
     s.problem ? h('p', { class: 'warnline small' }, s.problem) : null,
     (s.alerts ?? []).length
       ? h(
@@ -925,12 +926,20 @@ function sloItem(s) {
                 ? ` no traffic over ${fmtDuration(a.longWindowMs)} / ${fmtDuration(a.shortWindowMs)}`
                 : ` burn ${burn(a.longBurnRate)} over ${fmtDuration(a.longWindowMs)}, ${burn(a.shortBurnRate)} over ${fmtDuration(a.shortWindowMs)}`,
               h('span', { class: 'muted' }, ` (alerts at ×${a.burnRateThreshold})`),
+              a.longWindowFull === false && s.coveredMs !== undefined ? h('span', { class: 'muted' }, ` — ${fmtDuration(a.longWindowMs)} window not full yet: ${fmtDuration(s.coveredMs)} held`) : '',
               a.firing ? ' — firing' : '',
             ),
           ),
         )
       : null,
   );
+}
+
+// The budget is the whole period's: what is spent so far is a share of it, not of the data held.
+function budgetSpentText(s) {
+  if (s.budgetSpent === undefined || s.budgetSpent === null || s.periodMs === undefined) return null;
+  const sofar = s.coveredMs !== undefined && s.coveredMs < s.periodMs ? ` over the ${fmtDuration(s.coveredMs)} so far` : '';
+  return h('span', { class: 'muted small' }, ` — ${pct(s.budgetSpent, 2)} of the ${fmtDuration(s.periodMs)} budget spent${sofar}`);
 }
 
 function burn(x) {

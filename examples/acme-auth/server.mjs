@@ -46,5 +46,7 @@ const server = http.createServer(async (req, res) => {
   send(404, { error: 'not found' });
 });
 server.keepAliveTimeout = 65_000;
-server.listen(port, '127.0.0.1', () => console.log(`acme-auth ${version} listening on 127.0.0.1:${port}`));
+// HOST: where a fleet host's instance listens (the ssh target sets it to the host's address)
+const host = process.env.HOST ?? '127.0.0.1';
+server.listen(port, host, () => console.log(`acme-auth ${version} listening on ${host}:${port}`));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -4,6 +4,7 @@ import type { Alerting } from '../alerting/alerting.ts';
 import { whoIsOnCall } from '../alerting/oncall/schedule.ts';
 import type { Clock } from '../clock/clock.ts';
 import { GreenlightError } from '../errors/errors.ts';
+import { parseApiAlerts } from '../alerting/incoming/api.ts';
 import { STREAMING, type Request, type Routes } from './http.ts';
 
 export function alertingRoutes(routes: Routes, deps: { alerting: () => Alerting | undefined; clock: Clock; actorOf: (req: Request) => string }): Routes {
@@ -27,8 +28,8 @@ export function alertingRoutes(routes: Routes, deps: { alerting: () => Alerting 
   return routes
     .add('GET', '/v1/alerts', async () => ({ alerts: need().dispatcher.alerts(), groups: need().dispatcher.groupViews() }))
     .add('POST', '/v1/alerts', async (req) => {
-      if (!Array.isArray(req.body)) throw new GreenlightError('USAGE', 'send a JSON array of alerts: [{"labels": {...}, "annotations": {...}}]');
-      return { received: need().receive(req.body as never, 'api').length };
+      const alerts = parseApiAlerts(req.body);
+      return { received: need().receive(alerts, 'api').length };
     })
     .add('POST', '/v1/alerts/alertmanager', async (req) => {
       const out = need().receiveAlertmanagerWebhook(req.body);

@@ -43,7 +43,12 @@ export class Routes {
 
   private async dispatch(raw: IncomingMessage, res: ServerResponse, token: () => string): Promise<void> {
     const url = new URL(raw.url ?? '/', 'http://localhost');
-    const segs = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    let segs: string[];
+    try {
+      segs = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      throw new GreenlightError('USAGE', `the request path ${JSON.stringify(url.pathname.slice(0, 200))} is not valid percent-encoding`, { hint: 'encode "%" in a path as %25' });
+    }
     let allowed: string[] = [];
     for (const r of this.routes) {
       const params = match(r.parts, segs);

@@ -9,6 +9,8 @@ import { statusOf } from './status.ts';
 import { incidentRoutes } from './incident-routes.ts';
 import { alertingRoutes } from './alerting-routes.ts';
 import { dashboardRoutes } from './dashboard.ts';
+import { drillRoutes } from './drill-routes.ts';
+import { defaultDrillsConfig } from '../drills/schema.ts';
 
 export function apiRoutes(c: Controller): Routes {
   const actorOf = (req: Request) => {
@@ -26,6 +28,7 @@ export function apiRoutes(c: Controller): Routes {
   incidentRoutes(routes, { events: c.events, clock: c.clock, actorOf });
   alertingRoutes(routes, { alerting: () => c.operations.alerting, clock: c.clock, actorOf });
   dashboardRoutes(routes);
+  drillRoutes(routes, { events: c.events, clock: c.clock, drills: () => c.drills, schedule: () => c.drillSchedule, config: () => c.config.drills ?? defaultDrillsConfig(), baseDir: c.loaded.baseDir, actorOf });
   return routes
     .add('GET', '/v1/health', async () => ({ ok: true, service: 'greenlight-controller' }), { public: true })
     .add('GET', '/v1/status', async () => statusOf(c))

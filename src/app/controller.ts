@@ -9,7 +9,7 @@ import { routerFor, type Config } from '../config/schema.ts';
 import type { Check } from '../checks/check.ts';
 import { createCheck } from '../checks/registry.ts';
 import type { EventLog } from '../events/log.ts';
-import { openEventLog, storeSpec } from '../store/registry.ts';
+import { describeStore, openEventLog, storeSpec } from '../store/registry.ts';
 import type { PostgresEventLog } from '../store/postgres/postgres-event-log.ts';
 import { Leadership, type LeaseHolder } from '../leadership/lease.ts';
 import { standbyHandler } from '../leadership/standby.ts';
@@ -25,10 +25,20 @@ import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
+import { secureStateDir } from './state-dir.ts';
+import { RouterSupervisor } from './router-supervisor.ts';
+import type { IncomingAlert } from '../alerting/alerts/alert.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
 import { apiRoutes } from '../api/routes.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { startOperations, type Operations } from './operations.ts';
+import { DrillRunner } from '../drills/runner.ts';
+import { drillScheduler } from '../drills/wire.ts';
+import type { DrillScheduler } from '../drills/schedule.ts';
+import { defaultDrillsConfig } from '../drills/schema.ts';
+import { Incidents } from '../incidents/incidents.ts';
+import { CHAIN_HINT, verifyChain } from '../audit/chain.ts';
+import { startHeadWebhook } from '../audit/head-webhook.ts';
 
 export interface ControllerOptions {
   configPath?: string;
@@ -55,7 +65,11 @@ export interface Controller {
   runtime: Runtime;
   targets: Map<string, Target>;
   routers: RouterProcesses;
+  supervisor: RouterSupervisor;
   operations: Operations;
+  drills: DrillRunner;
+  /** the drills: schedule, when configured */
+  drillSchedule?: DrillScheduler;
   url: string;
   token: string;
   /** PostgreSQL store: this controller's lease (absent with SQLite: a single controller leads) */
@@ -76,12 +90,14 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const log = opts.log ?? (() => undefined);
   const loaded = loadConfig(opts.configPath);
   const { config, stateDir } = loaded;
+  for (const w of secureStateDir(stateDir)) log(`warning: ${w}`);
   const token = ensureToken(stateDir);
   const listen = opts.listen ?? config.controller.listen;
   const spec = storeSpec(config.store, stateDir);
   let leadership: Leadership | undefined;
   // every append carries the lease's fencing token; the database refuses it once the lease is gone
   const events = await openEventLog(spec, { clock, fence: () => leadership?.fence() });
+  await refuseBrokenChain(events, describeStore(spec), log);
   if (spec.kind === 'postgres' && config.store.kind === 'postgres') {
     leadership = new Leadership({ log: events as PostgresEventLog, address: urlOf(listen), clock, ttlMs: config.store.lease });
   }
@@ -105,7 +121,17 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   });
 
   // What only the leader has: built when it is elected (at once with SQLite).
-  interface Parts { deployer: Deployer; runtime: Runtime; targets: Map<string, Target>; routers: RouterProcesses; operations: Operations }
+  interface Parts {
+    deployer: Deployer;
+    runtime: Runtime;
+    targets: Map<string, Target>;
+    routers: RouterProcesses;
+    supervisor: RouterSupervisor;
+    operations: Operations;
+    drills: DrillRunner;
+    drillSchedule: DrillScheduler | undefined;
+    headWebhook: { stop(): void } | undefined;
+  }
   let parts: Parts | undefined;
   const need = <K extends keyof Parts>(k: K): Parts[K] => {
     if (!parts) throw new GreenlightError('NOT_LEADER', 'this controller is a standby', { hint: 'send writes to the leader (greenlight status names it)' });
@@ -126,6 +152,9 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     get targets() { return need('targets'); },
     get routers() { return need('routers'); },
     get operations() { return need('operations'); },
+    get supervisor() { return need('supervisor'); },
+    get drills() { return need('drills'); },
+    get drillSchedule() { return parts?.drillSchedule; },
     url,
     token,
     leadership,
@@ -144,10 +173,17 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         await events.close();
         return;
       }
-      const { deployer, operations, routers, targets } = parts;
+      const { deployer, operations, routers, targets, supervisor, drills, drillSchedule, headWebhook } = parts;
+      // first, so routers stopped on purpose below are not restarted
+      await supervisor.stop();
       // Never leave traffic on an unverified release because the controller went away.
       await deployer.abortAll('controller (shutting down)');
+      // a drill does not outlive its controller: its faults are removed now (they would expire anyway)
+      if (drills.running()) await drills.halt('controller', 'the controller is shutting down').catch(() => undefined);
+      drills.stop();
+      drillSchedule?.stop();
       await operations.stop();
+      headWebhook?.stop();
       if (o.stopAll) {
         await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));
       }
@@ -208,6 +244,10 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     server.close();
     server.closeAllConnections();
     void (async () => {
+      await parts?.supervisor.stop().catch(() => undefined);
+      parts?.drills.stop();
+      parts?.drillSchedule?.stop();
+      parts?.headWebhook?.stop();
       await parts?.operations.stop().catch(() => undefined);
       for (const t of parts?.targets.values() ?? []) await t.close({ stopInstances: false }).catch(() => undefined);
       state.stop();
@@ -245,12 +285,12 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     const checks = new Map<string, Check>(Object.entries(config.checks).map(([name, spec]) => [name, createCheck(name, spec)]));
     const runtime: Runtime = {
       service(name): ServiceRuntime | undefined {
-        const s = config.services[name];
+        const s = Object.hasOwn(config.services, name) ? config.services[name] : undefined;
         if (!s) return undefined;
         return { name, command: s.command, env: s.env, health: { path: s.health.path, timeoutMs: s.health.timeout, intervalMs: s.health.interval }, stopGraceMs: s.stop_grace, instances: s.instances };
       },
       environments(service): EnvironmentRuntime[] {
-        const s = config.services[service];
+        const s = Object.hasOwn(config.services, service) ? config.services[service] : undefined;
         if (!s) return [];
         return config.environments.map((env, index) => ({
           name: env.name,
@@ -271,8 +311,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     };
 
     const deployer = new Deployer({ events, state: state.view, runtime, clock });
-    const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime });
-    for (const id of recovered) log(`deployment ${id} was cut off by a restart: traffic returned to the stable version`);
+    const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime, clock });
+    for (const id of recovered) log(`deployment ${id} was cut off by a restart: ${state.view.deployments.get(id)?.state === 'promoted' ? 'finished: it had been promoted' : 'traffic returned to the stable version'}`);
     for (const service of Object.keys(config.services)) {
       for (const env of runtime.environments(service)) {
         await reconcileEnvironment({ events, state: state.view, runtime }, env, service, { replaceMissing: true });
@@ -284,9 +324,62 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         });
       }
     }
-    const operations = await startOperations({ config, events, clock, runtime, log });
+    const incidentsView = new Incidents({ events, clock });
+    const drills = new DrillRunner({
+      events,
+      clock,
+      drills: config.drills ?? defaultDrillsConfig(),
+      environments: config.environments.map((e) => e.name),
+      services: Object.keys(config.services),
+      routerFaults: (env, service) => {
+        const rec = routers.readRecord(env, service);
+        return rec ? routers.client(rec) : undefined;
+      },
+      dependencyFaults,
+      stableVersion: (env, service) => state.view.stable.get(`${env}/${service}`)?.version,
+      deploy: async (r) => {
+        const handle = await deployer.start({ service: r.service, version: r.version, actor: r.actor, only: [r.environment] });
+        handle.done.catch(() => undefined);
+        return handle.id;
+      },
+      realOpenIncidents: async (env, service) =>
+        (await incidentsView.list({ state: 'active', service, environment: env })).filter((i) => !i.title.startsWith('DRILL') && !i.notes.some((n) => n.text.startsWith('DRILL'))),
+      onError: (err) => log(`drills: ${String(err)}`),
+    });
+    const operations = await startOperations({ config, events, clock, runtime, log, markAlert: (c, env, service) => drills.mark(c, env, service) });
+    await drills.start();
+    const drillSchedule = drillScheduler(config, loaded.file, { clock, events, runner: drills, onError: (err) => log(`drill schedule: ${String(err)}`) });
+    await drillSchedule?.start();
+    const headWebhook = config.audit.head_webhook ? startHeadWebhook(config.audit.head_webhook, { events, clock, controller: url, log }) : undefined;
+    const supervisor = new RouterSupervisor({
+      routers,
+      events,
+      clock,
+      log,
+      crashLoop: { deaths: config.controller.router_crash_loop.deaths, windowMs: config.controller.router_crash_loop.window, maxBackoffMs: 30_000 },
+      entries: config.environments.flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin }))),
+      ...(operations.alerting ? { alert: (a: IncomingAlert[]) => operations.alerting!.receive(a, 'controller') } : {}),
+    });
+    supervisor.start();
 
-    parts = { deployer, runtime, targets, routers, operations };
+    parts = { deployer, runtime, targets, routers, supervisor, operations, drills, drillSchedule, headWebhook };
     resolveLeading();
   }
+}
+
+/**
+ * The controller decides from the log, so it does not start on a log whose record was rewritten:
+ * it names the first event concerned and says what to do (see docs/audit.md).
+ */
+async function refuseBrokenChain(events: EventLog, store: string, log: (line: string) => void): Promise<void> {
+  const v = await verifyChain(events);
+  if (v.ok) {
+    log(`audit chain intact: ${v.checked} event(s)${v.head ? `, head ${v.head.seq}:${v.head.hash.slice(0, 16)}…` : ''}${v.accepted ? ` (break accepted at seq ${v.accepted.seq} by ${v.accepted.actor})` : ''}`);
+    return;
+  }
+  await events.close();
+  throw new GreenlightError('AUDIT_CHAIN_BROKEN', `the controller refuses to start: the hash chain of ${store} is broken: ${v.problem!.detail}`, {
+    hint: `${CHAIN_HINT}. Details: greenlight audit verify`,
+    data: { problem: v.problem },
+  });
 }

@@ -10,6 +10,7 @@ import { startIncidentAutomation, type IncidentAutomation } from '../incidents/a
 import { MonitorService } from '../monitor/service/service.ts';
 import { monitorsSchema } from '../monitor/schema.ts';
 import type { Runtime } from '../rollout/runtime.ts';
+import type { RuleAlertChange } from '../alerting/alerts/alert.ts';
 import { pageStarvedRollouts } from './starved-rollouts.ts';
 
 export interface Operations {
@@ -20,7 +21,15 @@ export interface Operations {
   stop(): Promise<void>;
 }
 
-export async function startOperations(deps: { config: Config; events: EventLog; clock: Clock; runtime: Runtime; log: (line: string) => void }): Promise<Operations> {
+export async function startOperations(deps: {
+  config: Config;
+  events: EventLog;
+  clock: Clock;
+  runtime: Runtime;
+  log: (line: string) => void;
+  /** a running drill marks the alerts of its environment (DRILL label and summary) */
+  markAlert?: (c: RuleAlertChange, environment: string, service: string) => RuleAlertChange;
+}): Promise<Operations> {
   const { config, events, clock, runtime } = deps;
   const onError = (what: string) => (err: unknown) => deps.log(`${what}: ${describe(err)}`);
   const incidents = await startIncidentAutomation({ events, clock, environments: () => config.environments.map((e) => e.name), onError: onError('incidents') });
@@ -44,8 +53,9 @@ export async function startOperations(deps: { config: Config; events: EventLog; 
         config: env.monitors ?? monitorsDefaults(),
         slos: svc.slos,
         routerStats: () => rt.traffic.stats(),
-        instances: () => rt.target.list({ service, environment: env.name }).filter((i) => i.state === 'ready'),
-        ...(alerting ? { onAlert: (c) => void alerting.receiveRuleChanges([c]) } : {}),
+        // a remote instance's pid means nothing to this machine's /proc: no local process sampling
+        instances: () => rt.target.list({ service, environment: env.name }).filter((i) => i.state === 'ready').map((i) => (i.host === undefined ? i : { ...i, pid: 0 })),
+        ...(alerting ? { onAlert: (c) => void alerting.receiveRuleChanges([deps.markAlert ? deps.markAlert(c, env.name, service) : c]) } : {}),
       });
       mon.start();
       monitors.set(`${env.name}/${service}`, mon);

@@ -32,6 +32,7 @@ export class RouterProcesses {
   private readonly events: EventLog;
   private readonly clock: Clock;
   private readonly token: string;
+  private readonly exitListeners = new Set<(environment: string, service: string, code: number | null, signal: string | null) => void>();
 
   constructor(opts: { stateDir: string; tokenFile: string; token: string; events: EventLog; clock: Clock }) {
     this.dir = join(opts.stateDir, 'routers');
@@ -39,11 +40,17 @@ export class RouterProcesses {
     this.token = opts.token;
     this.events = opts.events;
     this.clock = opts.clock;
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   private recordFile(environment: string, service: string): string {
     return join(this.dir, `${environment}--${service}.json`);
+  }
+
+  /** Called when a router this object spawned exits (the supervisor restarts it). */
+  onExit(fn: (environment: string, service: string, code: number | null, signal: string | null) => void): () => void {
+    this.exitListeners.add(fn);
+    return () => this.exitListeners.delete(fn);
   }
 
   readRecord(environment: string, service: string): RouterRecord | undefined {
@@ -80,7 +87,7 @@ export class RouterProcesses {
     const adminAddr = admin ?? existing?.admin ?? `127.0.0.1:${await freePort()}`;
     const stateFile = join(this.dir, `${environment}--${service}.table.json`);
     const logFile = join(this.dir, `${environment}--${service}.log`);
-    const out = openSync(logFile, 'a');
+    const out = openSync(logFile, 'a', 0o600);
     const child = spawn(process.execPath, [routerEntry, '--name', `${environment}/${service}`, '--listen', listen, '--admin', adminAddr, '--state-file', stateFile, '--token-file', this.tokenFile, '--identity', identity], {
       detached: true,
       stdio: ['ignore', 'pipe', out],
@@ -110,9 +117,12 @@ export class RouterProcesses {
       });
     }
     child.stdout!.destroy();
+    child.on('exit', (code, signal) => {
+      for (const l of this.exitListeners) l(environment, service, code, signal);
+    });
     child.unref();
     const record: RouterRecord = { environment, service, pid: child.pid!, listen, admin: adminAddr, stateFile, logFile, startedAt: this.clock.now(), identity };
-    writeFileSync(this.recordFile(environment, service), JSON.stringify(record, null, 2));
+    writeFileSync(this.recordFile(environment, service), JSON.stringify(record, null, 2), { mode: 0o600 });
     await this.events.append({ type: 'router.started', actor: 'controller', subject: `router/${environment}/${service}`, data: { ...record } });
     return { record, client: this.client(record), adopted: false };
   }

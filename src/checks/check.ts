@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { Clock } from '../clock/clock.ts';
 import type { DependencySource } from './compatibility/sources.ts';
+import type { Fleet } from '../fleet/fleet.ts';
 import type { DependencyFaultLookup } from './compatibility/faults.ts';
 
 export type { DependencySource };
@@ -33,6 +34,8 @@ export interface CheckContext {
   instanceUrls: string[];
   /** where the environment reads each dependency's running version (the parsed config, by dependency name) */
   dependencies: Record<string, DependencySource>;
+  /** the environment's hosts, when its target has several (ssh): per-host sources are read on each */
+  fleet?: Fleet;
   /** drill faults that replace a dependency source's answer while in force */
   dependencyFaults?: DependencyFaultLookup;
   signal?: AbortSignal;

@@ -51,5 +51,5 @@ test('registry: the schemas export to JSON Schema for editors (input side)', () 
   const checks = z.toJSONSchema(checkSpecSchema, { io: 'input', unrepresentable: 'any' }) as { oneOf?: unknown[]; anyOf?: unknown[] };
   assert.equal((checks.oneOf ?? checks.anyOf)!.length, 3);
   const sources = z.toJSONSchema(dependencySourceSchema, { io: 'input', unrepresentable: 'any' }) as { oneOf?: unknown[]; anyOf?: unknown[] };
-  assert.equal((sources.oneOf ?? sources.anyOf)!.length, 3);
+  assert.equal((sources.oneOf ?? sources.anyOf)!.length, 5, "http, command, fixed, host_command, host_http");
 });

@@ -12,7 +12,11 @@ import { registerDetect } from './commands/detect.ts';
 import { registerIncident } from './commands/incident.ts';
 import { registerAlerting } from './commands/alerting.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerDrill } from './commands/drill.ts';
+import { registerAudit } from './commands/audit.ts';
+import { registerFleet } from './commands/fleet.ts';
 import { reportError } from './output.ts';
+import { guardTerminalOutput } from './terminal.ts';
 import { exitCodes } from '../errors/errors.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
@@ -34,11 +38,15 @@ export function buildProgram(): Command {
   registerIncident(program);
   registerAlerting(program);
   registerDemo(program);
+  registerDrill(program);
+  registerAudit(program);
+  registerFleet(program);
   program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
+  guardTerminalOutput();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

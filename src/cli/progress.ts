@@ -25,6 +25,10 @@ export function describeEvent(e: StoredEvent): string | undefined {
       return `  ${env}canary at ${d.weight}% for ${Math.round(Number(d.holdMs) / 100) / 10} s`;
     case 'analysis.verdict':
       return `  ${env}${d.verdict === 'fail' ? color.red('analysis FAIL') : d.verdict === 'pass' ? color.green('analysis pass') : color.dim(`analysis ${d.verdict}`)}: ${String(d.summary).replace(/^\w+: /, '')}`;
+    case 'analysis.metric.verdict':
+      // the router's own two are in analysis.verdict already; extra metrics get their own line
+      if (d.metric === 'error_rate' || d.metric === 'latency') return undefined;
+      return `  ${env}${d.verdict === 'fail' ? color.red(`metric ${d.metric} FAIL`) : d.verdict === 'error' ? color.yellow(`metric ${d.metric} error`) : color.dim(`metric ${d.metric} ${d.verdict}`)} (${d.source}): ${String(d.summary)}`;
     case 'rollout.weight.zero':
       return `  ${env}${color.yellow(`canary weight 0: traffic is back on stable (${d.reason})`)}`;
     case 'rollout.paused':

@@ -6,6 +6,9 @@ import { targetConfigSchema } from '../targets/registry.ts';
 import { rolloutSchema } from '../rollout/schema.ts';
 import { monitorsSchema, slosSchema } from '../monitor/schema.ts';
 import { alertingConfigSchema } from '../alerting/schema.ts';
+import { drillsConfigSchema } from '../drills/schema.ts';
+import { auditConfigSchema } from '../audit/schema.ts';
+import { releasesSchema } from '../releases/artifact.ts';
 import { storeConfigSchema } from '../store/registry.ts';
 
 export const componentSchemas = {
@@ -16,5 +19,8 @@ export const componentSchemas = {
   monitors: monitorsSchema,
   slos: slosSchema,
   alerting: alertingConfigSchema,
+  drills: drillsConfigSchema,
+  audit: auditConfigSchema,
+  releases: releasesSchema,
   store: storeConfigSchema,
 };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
 import { GreenlightError } from '../errors/errors.ts';
 import { formatPath, locate } from './locate.ts';
@@ -24,6 +24,8 @@ export interface LoadedConfig {
   baseDir: string;
   /** absolute state directory */
   stateDir: string;
+  /** valid but risky settings, printed by `validate` and `up` */
+  warnings: string[];
 }
 
 export class ConfigError extends GreenlightError {
@@ -63,31 +65,69 @@ export function loadConfig(path: string = defaultConfigPath()): LoadedConfig {
   }
   const config = parseConfigText(text, file);
   const baseDir = dirname(file);
-  return { config, file, baseDir, stateDir: resolve(baseDir, config.state_dir) };
+  const stateDir = resolve(baseDir, config.state_dir);
+  return { config, file, baseDir, stateDir, warnings: configWarnings(config, stateDir) };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1)$/i;
+
+/** Settings that are valid but unsafe: said at every validate and start, never silently accepted. */
+export function configWarnings(config: Config, stateDir: string): string[] {
+  const out: string[] = [];
+  if (stateDir === '/' || stateDir === resolve('/')) {
+    out.push('state_dir is "/": Greenlight would keep its event log, token and artifacts at the root of the file system and make it 0700; use a directory of its own, e.g. state_dir: .greenlight');
+  }
+  const host = config.controller.listen.slice(0, config.controller.listen.lastIndexOf(':'));
+  if (!LOOPBACK.test(host)) {
+    out.push(`controller.listen is ${config.controller.listen}, beyond loopback, and the API has no TLS: the bearer token and every request travel in clear text; listen on 127.0.0.1 and put a TLS-terminating proxy in front, or reach it over an SSH tunnel`);
+  }
+  return out;
 }
 
 /** Parses and validates the text of a config file; every problem is reported at once. */
 export function parseConfigText(text: string, file = 'greenlight.yaml'): Config {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // yaml's own uniqueKeys check compares each key with every earlier one (quadratic); duplicates
+  // are found below with one Set per mapping instead.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const problems: ConfigProblem[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
     const pos = lines.linePos(e.pos[0]);
     problems.push({ file, line: pos.line, column: pos.col, path: '(yaml)', message: e.message.split('\n')[0]!, hint: yamlHint(e.code) });
   }
+  if (!problems.length) problems.push(...duplicateKeys(doc, lines, file));
   if (problems.length) throw new ConfigError(problems);
-  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
+  } catch (err) {
+    // An alias bomb (or a file leaning on one anchor too often) would expand into billions of nodes.
+    const alias = firstAlias(doc);
+    const pos = alias?.range ? lines.linePos(alias.range[0]) : { line: 1, col: 1 };
+    throw new ConfigError([
+      {
+        file,
+        line: pos.line,
+        column: pos.col,
+        path: '(yaml)',
+        message: /alias/i.test(String((err as Error).message)) ? `too many YAML alias expansions (more than ${MAX_ALIAS_COUNT} for one anchor, or an alias bomb)` : `the YAML cannot be read: ${(err as Error).message}`,
+        hint: 'write the repeated values out, or use fewer *alias references to one &anchor',
+      },
+    ]);
+  }
   if (raw === null || typeof raw !== 'object') {
     throw new ConfigError([{ file, line: 1, column: 1, path: '(top level)', message: 'the file is empty or not a mapping', hint: '`greenlight init` writes a commented example' }]);
   }
   const parsed = configSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
+  let suggested = 0;
   for (const issue of parsed.error.issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const path = [...issue.path, key];
         const pos = locate(doc, lines, path, true);
-        const near = closest(key, knownKeys());
+        // Suggestions are for a person fixing typos: the first 100 get one, the rest a plain hint.
+        const near = ++suggested <= 100 ? closest(key, knownKeys()) : undefined;
         problems.push({ file, ...pos, path: formatPath(path), message: `unknown key "${key}"`, hint: near ? `did you mean "${near}"?` : 'remove it; `greenlight schema` lists the allowed keys' });
       }
       continue;
@@ -98,6 +138,42 @@ export function parseConfigText(text: string, file = 'greenlight.yaml'): Config 
   }
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   throw new ConfigError(problems);
+}
+
+const MAX_ALIAS_COUNT = 100;
+
+function firstAlias(doc: Document): { range?: [number, number, number] | null } | undefined {
+  let found: { range?: [number, number, number] | null } | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (isAlias(node)) {
+        found = node;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+function duplicateKeys(doc: Document, lines: LineCounter, file: string): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  visit(doc, {
+    Map(_, map) {
+      if (!isMap(map)) return;
+      const seen = new Set<string>();
+      for (const p of map.items) {
+        if (!isPair(p) || !isScalar(p.key)) continue;
+        const k = String(p.key.value);
+        if (seen.has(k)) {
+          const pos = p.key.range ? lines.linePos(p.key.range[0]) : { line: 1, col: 1 };
+          out.push({ file, line: pos.line, column: pos.col, path: '(yaml)', message: `Map keys must be unique ("${k}" appears twice)`, hint: yamlHint('DUPLICATE_KEY') });
+        }
+        seen.add(k);
+      }
+    },
+  });
+  return out;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -138,7 +214,10 @@ function collectKeys(schema: unknown, out: Set<string>, seen: Set<unknown>): voi
 function closest(word: string, candidates: string[]): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  if (word.length > 64) return undefined;
   for (const c of candidates) {
+    if (Math.abs(c.length - word.length) > limit) continue;
     const d = levenshtein(word.toLowerCase(), c.toLowerCase());
     if (d < bestD) (bestD = d), (best = c);
   }

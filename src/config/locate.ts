@@ -1,4 +1,17 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+
+// Each map's keys indexed once, so locating n problems in a map of n keys is O(n), not O(n²)
+// (a config with thousands of unknown keys used to take minutes to report).
+const keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+function pairOf(map: YAMLMap, key: string): Pair | undefined {
+  let index = keyIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const p of map.items) if (isPair(p) && isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p);
+    keyIndex.set(map, index);
+  }
+  return index.get(key);
+}
 
 export interface SourcePosition {
   line: number;
@@ -17,7 +30,7 @@ export function locate(doc: Document, lines: LineCounter, path: readonly Propert
     const seg = path[i];
     keyNode = undefined;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      const pair = pairOf(node, String(seg));
       if (!pair) break;
       keyNode = pair.key as Node;
       node = pair.value;

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { duration } from './duration.ts';
 import { componentSchemas } from './components.ts';
+import { refineDrills } from '../drills/schema.ts';
 
 const NAME = /^[a-z][a-z0-9_-]*$/;
 const name = (what: string) =>
@@ -87,16 +88,26 @@ export const configSchema = z
     /** where the event log lives: `{ kind: sqlite }` (default, <state_dir>/events.db) or `{ kind: postgres, url }` */
     store: componentSchemas.store.default({ kind: 'sqlite', path: 'events.db' }),
     controller: z
-      .strictObject({ listen: listenAddress.default('127.0.0.1:7070') })
-      .default({ listen: '127.0.0.1:7070' }),
+      .strictObject({
+        listen: listenAddress.default('127.0.0.1:7070'),
+        /** a router that dies this many times within crash_loop_window is escalated (paging alert) and restarted with a back-off */
+        router_crash_loop: z
+          .strictObject({ deaths: z.int().min(2).max(1000).default(3), window: duration.default(60_000) })
+          .default({ deaths: 3, window: 60_000 }),
+      })
+      .default({ listen: '127.0.0.1:7070', router_crash_loop: { deaths: 3, window: 60_000 } }),
     services: z.record(name('a service name'), serviceSchema).refine((s) => Object.keys(s).length > 0, {
       message: 'at least one service is needed',
     }),
     environments: z.array(environmentSchema).min(1, { message: 'at least one environment is needed' }),
     checks: z.record(name('a check name'), componentSchemas.check).default({}),
     alerting: componentSchemas.alerting.optional(),
+    drills: componentSchemas.drills.optional(),
+    audit: componentSchemas.audit.default({}),
+    releases: componentSchemas.releases,
   })
   .superRefine((cfg, ctx) => {
+    refineDrills(cfg, ctx);
     const services = Object.keys(cfg.services);
     const seenEnv = new Map<string, number>();
     const seenListen = new Map<string, string>();

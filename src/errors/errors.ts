@@ -17,6 +17,14 @@ export type ErrorCode =
   | 'CONTROLLER_UNREACHABLE'
   | 'DEPENDENCY_UNREADABLE'
   | 'ROUTER_UNREACHABLE'
+  | 'HOST_UNREACHABLE'
+  | 'HOST_KEY_REJECTED'
+  | 'HOST_AUTH_REFUSED'
+  | 'HOST_COMMAND_FAILED'
+  | 'DISK_FULL'
+  | 'AUDIT_CHAIN_BROKEN'
+  /** the event log's files are corrupted, truncated, or were replaced under the open store */
+  | 'LOG_DAMAGED'
   /** the event store cannot be opened or reached, or is not in a state Greenlight can use */
   | 'STORE_UNAVAILABLE'
   /** this controller is a standby: writes go to the leader (data.leader is its address) */
@@ -75,10 +83,13 @@ export function httpStatusFor(code: ErrorCode): number {
       return 404;
     case 'CONFLICT':
     case 'GATE_REFUSED':
+    case 'AUDIT_CHAIN_BROKEN':
       return 409;
     case 'CONTROLLER_UNREACHABLE':
     case 'ROUTER_UNREACHABLE':
     case 'DEPENDENCY_UNREADABLE':
+    case 'HOST_UNREACHABLE':
+    case 'LOG_DAMAGED':
     case 'STORE_UNAVAILABLE':
     case 'NOT_LEADER':
     case 'FENCED':
@@ -101,6 +112,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'INSTANCE_CRASHED':
       return exitCodes.deploymentNotPromoted;
     case 'INTERNAL':
+    case 'AUDIT_CHAIN_BROKEN':
       return 1;
     default:
       return exitCodes.usage;

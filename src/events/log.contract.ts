@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pages, type EventLog, type StoredEvent } from './log.ts';
 import type { StoreSpec } from '../store/registry.ts';
+import { chainHash, GENESIS_HASH, verifyChain } from '../audit/chain.ts';
 
 export interface ContractSubject {
   log: EventLog;
@@ -112,6 +113,26 @@ export function eventLogContract(name: string, open: () => Promise<ContractSubje
     assert.equal(events.length, 1);
     assert.deepEqual(events[0]!.data, { env: 'staging' });
     await again.close();
+  });
+
+  test(`${name}: every event carries a hash over its content chained to the previous event's`, async () => {
+    const { log } = await open();
+    await log.append({ type: 'release.registered', actor: 'cli', subject: 'release/web@1.0.0', data: { b: 1, a: [1, { z: 2, y: 3 }] } });
+    await log.appendAll([
+      { type: 'deployment.started', actor: 'user:ann', subject: 'deployment/d1' },
+      { type: 'gate.overridden', actor: 'user:ann', subject: 'deployment/d1', data: { reason: 'hotfix' } },
+    ]);
+    const all = await log.query();
+    assert.equal(all[0]!.prevHash, GENESIS_HASH);
+    for (let i = 0; i < all.length; i++) {
+      const e = all[i]!;
+      assert.match(e.hash ?? '', /^[0-9a-f]{64}$/);
+      if (i > 0) assert.equal(e.prevHash, all[i - 1]!.hash);
+      assert.equal(chainHash(e.prevHash!, e), e.hash, 'the hash is recomputable from what the store gives back');
+    }
+    const v = await verifyChain(log);
+    assert.deepEqual({ ok: v.ok, checked: v.checked, head: v.head }, { ok: true, checked: 3, head: { seq: all[2]!.seq, hash: all[2]!.hash } });
+    await log.close();
   });
 
   test(`${name}: an appendAll that fails half-way appends nothing`, async () => {

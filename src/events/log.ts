@@ -25,6 +25,10 @@ export interface StoredEvent {
   actor: string;
   subject: string;
   data: EventData;
+  /** sha256 over this event's content and prevHash (see audit/chain.ts); absent on events from before chaining */
+  hash?: string;
+  /** the hash of the event before it (GENESIS_HASH for the first) */
+  prevHash?: string;
 }
 
 export interface EventFilter {
@@ -46,6 +50,11 @@ export interface EventLog {
   appendAll(events: NewEvent[]): Promise<StoredEvent[]>;
   query(filter?: EventFilter): Promise<StoredEvent[]>;
   lastSeq(): Promise<number>;
+  /**
+   * The highest seq the store ever handed out, kept apart from the rows (SQLite's sqlite_sequence,
+   * a PostgreSQL sequence): larger than lastSeq when events were cut off the end.
+   */
+  highWaterSeq?(): Promise<number>;
   /**
    * Called once for each event appended after subscribing, in seq order. The real stores deliver
    * the appends of every process sharing the log (PostgreSQL LISTEN/NOTIFY, SQLite a file watch);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../clock/clock.ts';
+import { chainNext, GENESIS_HASH } from '../audit/chain.ts';
 import { matchesFilter, type EventFilter, type EventLog, type NewEvent, type StoredEvent } from './log.ts';
 
 /** The fake EventLog: same contract as the SQLite store, kept in memory. */
@@ -23,15 +24,18 @@ export class MemoryEventLog implements EventLog {
         if (typeof e[k] !== 'string') throw new TypeError(`event ${k} must be a string, got ${typeof e[k]}`);
       }
     }
-    const stored = events.map((e, i) => ({
-      seq: this.events.length + i + 1,
-      id: randomUUID(),
-      type: e.type,
-      time: e.time ?? this.clock.now(),
-      actor: e.actor,
-      subject: e.subject,
-      data: structuredClone(e.data ?? {}),
-    }));
+    const stored = chainNext(
+      this.events.at(-1)?.hash ?? GENESIS_HASH,
+      events.map((e, i) => ({
+        seq: this.events.length + i + 1,
+        id: randomUUID(),
+        type: e.type,
+        time: e.time ?? this.clock.now(),
+        actor: e.actor,
+        subject: e.subject,
+        data: structuredClone(e.data ?? {}),
+      })),
+    );
     this.events.push(...stored);
     for (const s of stored) for (const l of this.listeners) l(s);
     return stored;

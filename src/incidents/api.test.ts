@@ -121,3 +121,21 @@ test('cli: incident list/show --json and postmortem --out keep an edited section
   const pm = JSON.parse(await run('postmortem', id, '--format', 'json'));
   assert.equal(pm.incidentId, id);
 });
+
+test('cli: an incident title holding escape sequences reaches the terminal harmless (issue 9, terminal injection)', async () => {
+  const hostile = 'db down\x1b]0;owned\x07\x1b[2J\x1b[1;1H\rFAKE LINE\u009b31m\x7f\u202e';
+  const opened = await call('POST', '/v1/incidents', { title: hostile, service: 'web', environment: 'production', severity: 'sev3' });
+  assert.equal(opened.status, 201, JSON.stringify(opened.body));
+  const harness = join(import.meta.dirname, 'testing-cli.ts');
+  const config = join(import.meta.dirname, '../../examples/greenlight.yaml');
+  const env = { ...process.env, GREENLIGHT_URL: base, GREENLIGHT_TOKEN: TOKEN, GREENLIGHT_ACTOR: 'carol', NO_COLOR: '1' };
+  const run = async (...args: string[]) => execFileAsync(process.execPath, [harness, '--config', config, ...args], { env, timeout: 30_000 }).catch((e: { stdout: string; stderr: string }) => e);
+  for (const out of [await run('incident', 'list'), await run('incident', 'show', opened.body.incident.id), await run('incident', 'show', `no-such\x1b[2J`)]) {
+    const text = out.stdout + out.stderr;
+    assert.doesNotMatch(text, /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]/, JSON.stringify(text));
+  }
+  const list = await run('incident', 'list');
+  assert.match(list.stdout, /db down\\u001b\]0;owned\\u0007\\u001b\[2J/, 'shown as visible escapes');
+  const json = JSON.parse((await run('--json', 'incident', 'list')).stdout) as { incidents: { title: string }[] };
+  assert.ok(json.incidents.some((i) => i.title === hostile), '--json keeps the exact string (escaped JSON)');
+});

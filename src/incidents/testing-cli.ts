@@ -3,6 +3,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerIncident } from '../cli/commands/incident.ts';
 import { reportError } from '../cli/output.ts';
+import { guardTerminalOutput } from '../cli/terminal.ts';
+
+guardTerminalOutput();
 
 const program = new Command('greenlight').option('-c, --config <file>').option('--json').exitOverride();
 registerIncident(program);

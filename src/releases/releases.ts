@@ -6,6 +6,7 @@ import type { EventLog } from '../events/log.ts';
 import type { Config } from '../config/schema.ts';
 import type { StateView } from '../state/projection.ts';
 import { digestDirectory, shortDigest } from './digest.ts';
+import { inspectArtifact } from './artifact.ts';
 
 export interface RegisterRequest {
   service: string;
@@ -37,7 +38,8 @@ export async function registerRelease(
   req: RegisterRequest,
   deps: { config: Config; stateDir: string; events: EventLog; state: () => Promise<StateView> },
 ): Promise<{ release: Release; created: boolean }> {
-  const service = deps.config.services[req.service];
+  // Own keys only: "__proto__" or "constructor" must not reach Object.prototype.
+  const service = Object.hasOwn(deps.config.services, req.service) ? deps.config.services[req.service] : undefined;
   if (!service) {
     throw new GreenlightError('NOT_FOUND', `unknown service "${req.service}"`, { hint: `services in the config: ${Object.keys(deps.config.services).join(', ')}` });
   }
@@ -49,6 +51,7 @@ export async function registerRelease(
   if (!st?.isDirectory()) {
     throw new GreenlightError('ARTIFACT_MISSING', `artifact ${source} ${st ? 'is not a directory' : 'does not exist'}`, { hint: 'pass --artifact <directory> holding the built service' });
   }
+  await inspectArtifact(source, { stateDir: deps.stateDir, maxBytes: deps.config.releases.max_artifact_size });
   const { digest } = await digestDirectory(source);
   const fileRequires = await readRequirements(join(source, service.requirements_file));
   const requires = { ...fileRequires, ...(req.requires ?? {}) };

@@ -11,6 +11,7 @@ import type { DeployerDeps } from './deployer.ts';
 import type { EnvironmentRuntime } from './runtime.ts';
 import { placementOf } from './placement.ts';
 import { runCanary } from './canary.ts';
+import { fleetOf } from '../fleet/fleet.ts';
 import type { RolloutControl } from './control.ts';
 
 export type EnvironmentResult = 'passed' | 'blocked' | 'rolled_back' | 'failed' | 'aborted';
@@ -83,6 +84,7 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
     return end('blocked', `instances of ${release.service}@${release.version} did not start: ${describe(err)}`, { stage: 'instances', ...(hint ? { hint } : {}) });
   }
   const freshIds = fresh.map((i) => i.id);
+  const fleet = fleetOf(env.target);
   const ctx = (): CheckContext => ({
     environment: env.name,
     service: release.service,
@@ -90,6 +92,7 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
     routerUrl: env.routerUrl,
     instanceUrls: env.target.list({ service: release.service, version: release.version, environment: env.name }).map((i) => i.url),
     dependencies: env.dependencies,
+    ...(fleet ? { fleet } : {}),
     ...(env.dependencyFaults ? { dependencyFaults: env.dependencyFaults } : {}),
     signal: step.signal,
     clock: deps.clock,

@@ -49,14 +49,16 @@ export interface OpenOptions {
   fence?: () => string | undefined;
   /** PostgreSQL: run migrations (default true) */
   migrate?: boolean;
+  /** SQLite: open the file read-only (readers: `greenlight events`, `audit verify`); PostgreSQL: no migration */
+  readOnly?: boolean;
 }
 
 export async function openEventLog(spec: StoreSpec, opts: OpenOptions = {}): Promise<EventLog> {
   switch (spec.kind) {
     case 'sqlite':
-      return new SqliteEventLog(spec.file, opts.clock);
+      return new SqliteEventLog(spec.file, opts.clock, { readOnly: !!opts.readOnly });
     case 'postgres':
-      return PostgresEventLog.open(spec.url, opts);
+      return PostgresEventLog.open(spec.url, opts.readOnly ? { ...opts, migrate: false } : opts);
   }
 }
 

@@ -3,7 +3,8 @@
 import { request } from 'node:http';
 import type { Clock } from '../clock/clock.ts';
 
-export async function probeHealth(port: number, path: string, timeoutMs: number, clock: Clock): Promise<boolean> {
+/** host: where the instance listens (a remote target's host address; loopback for local ones) */
+export async function probeHealth(port: number, path: string, timeoutMs: number, clock: Clock, host = '127.0.0.1'): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     let done = false;
     const finish = (ok: boolean) => {
@@ -12,7 +13,7 @@ export async function probeHealth(port: number, path: string, timeoutMs: number,
       timer.cancel();
       resolve(ok);
     };
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET', agent: false, headers: { connection: 'close' } }, (res) => {
+    const req = request({ host, port, path, method: 'GET', agent: false, headers: { connection: 'close' } }, (res) => {
       res.resume();
       finish((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300);
     });

@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { GreenlightError } from '../errors/errors.ts';
 import { localTargetConfigSchema } from './local/config.ts';
 import { LocalTarget } from './local/local-target.ts';
+import { sshTargetConfigSchema, type SshTargetConfig } from './ssh/config.ts';
+import { SshTarget } from './ssh/ssh-target.ts';
 import type { Target, TargetDeps } from './target.ts';
 
 export interface TargetKind<C extends { kind: string } = { kind: string }> {
@@ -65,7 +67,13 @@ export const localTargetKind: TargetKind<z.output<typeof localTargetConfigSchema
   create: (config, deps) => new LocalTarget(config, deps),
 };
 
-export const targetRegistry = new TargetRegistry().register(localTargetKind);
+export const sshTargetKind: TargetKind<SshTargetConfig> = {
+  kind: 'ssh',
+  configSchema: sshTargetConfigSchema,
+  create: (config, deps) => new SshTarget(config, deps),
+};
+
+export const targetRegistry = new TargetRegistry().register(localTargetKind).register(sshTargetKind);
 
 /** `target:` of an environment, for config/components.ts to compose */
 export const targetConfigSchema = targetRegistry.configSchema();

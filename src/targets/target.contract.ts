@@ -65,7 +65,9 @@ export function targetContract(name: string, makeHarness: () => TargetHarness): 
         assert.equal(i.state, 'ready');
         assert.equal(i.role, 'canary');
         assert.equal(i.version, spec.version);
-        assert.equal(i.url, `http://127.0.0.1:${i.port}`);
+        // loopback for local targets, the host's address for remote ones: the router reaches it there
+        assert.equal(i.url, `http://${new URL(i.url).hostname}:${i.port}`);
+        if (i.host === undefined) assert.equal(new URL(i.url).hostname, '127.0.0.1');
         assert.equal(await httpStatus(i.url + spec.health.path), 200);
       }
       assert.ok(progress.some((p) => p.state === 'ready'));
@@ -108,9 +110,9 @@ export function targetContract(name: string, makeHarness: () => TargetHarness): 
       const seen: InstanceInfo[] = [];
       await assert.rejects(target.start(harness.spec('never-ready'), 2, { onProgress: (i) => seen.push(i) }), expectError('INSTANCE_NOT_READY'));
       assert.deepEqual(target.list(), []);
-      const ports = [...new Set(seen.map((i) => i.port))];
-      assert.equal(ports.length, 2);
-      for (const p of ports) assert.equal(await httpStatus(`http://127.0.0.1:${p}/`), 0, `port ${p} is released`);
+      const urls = [...new Set(seen.map((i) => i.url))];
+      assert.equal(urls.length, 2);
+      for (const u of urls) assert.equal(await httpStatus(`${u}/`), 0, `${u} is released`);
       assert.equal((await events.query({ types: ['instance.stopped'] })).length, 2);
     } finally {
       await target.close({ stopInstances: true });

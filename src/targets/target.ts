@@ -40,6 +40,8 @@ export interface InstanceInfo {
   /** how many times the target restarted this instance after a crash */
   restarts: number;
   logFile: string;
+  /** the host it runs on, for targets of several machines (ssh); absent for local instances */
+  host?: string;
 }
 
 export type InstanceEventType =
@@ -80,6 +82,8 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** called on each state change of the instances being started */
   onProgress?: (instance: InstanceInfo) => void;
+  /** targets of several hosts: start only on these (names); default: spread over all */
+  hosts?: string[];
 }
 
 export interface Target {
@@ -130,5 +134,6 @@ export function instanceEventData(i: InstanceInfo): Record<string, unknown> {
     role: i.role ?? null,
     port: i.port,
     pid: i.pid,
+    ...(i.host !== undefined ? { host: i.host } : {}),
   };
 }

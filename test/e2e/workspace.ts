@@ -7,15 +7,16 @@ import { createWorkspace, repoRoot, type DemoWorkspace } from '../../src/demo/wo
 const bin = join(repoRoot, 'bin/greenlight.js');
 
 export interface Workspace extends DemoWorkspace {
-  cli(args: string[], opts?: { timeoutMs?: number; env?: Record<string, string> }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** actor: who the CLI acts as (GREENLIGHT_ACTOR), default e2e; env: more environment variables */
+  cli(args: string[], opts?: { timeoutMs?: number; actor?: string; env?: Record<string, string> }): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-export async function workspace(): Promise<Workspace> {
-  const base = await createWorkspace({ prefix: 'gl-e2e-' });
+export async function workspace(opts: { authVersion?: string } = {}): Promise<Workspace> {
+  const base = await createWorkspace({ prefix: 'gl-e2e-', ...opts });
   const env = { ...process.env, PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}`, NO_COLOR: '1', GREENLIGHT_ACTOR: 'e2e' };
   const cli: Workspace['cli'] = (args, opts = {}) =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, [bin, '--config', base.config, ...args], { cwd: base.dir, env: { ...env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [bin, '--config', base.config, ...args], { cwd: base.dir, env: { ...env, ...(opts.actor ? { GREENLIGHT_ACTOR: opts.actor } : {}), ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));

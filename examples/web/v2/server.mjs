@@ -73,7 +73,9 @@ const server = http.createServer(async (req, res) => {
 });
 
 server.keepAliveTimeout = 65_000;
-server.listen(port, '127.0.0.1', () => console.log(`web@${meta.version} listening on 127.0.0.1:${port}, auth at ${authUrl}`));
+// HOST: where a fleet host's instance listens (the ssh target sets it to the host's address)
+const host = process.env.HOST ?? '127.0.0.1';
+server.listen(port, host, () => console.log(`web@${meta.version} listening on ${host}:${port}, auth at ${authUrl}`));
 
 // Graceful stop: finish in-flight requests, then exit.
 process.on('SIGTERM', () => {

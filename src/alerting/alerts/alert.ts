@@ -9,7 +9,7 @@ import { fingerprint } from './fingerprint.ts';
 
 export type AlertState = 'pending' | 'firing' | 'resolved';
 /** rollout: raised by the controller about a running deployment (a starved canary step) */
-export type AlertOrigin = 'rule' | 'alertmanager' | 'api' | 'rollout';
+export type AlertOrigin = 'rule' | 'alertmanager' | 'api' | 'rollout' | 'controller';
 
 /** What producers hand in: Alertmanager's alert shape with times in ms since the epoch. */
 export interface IncomingAlert {

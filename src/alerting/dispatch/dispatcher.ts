@@ -6,6 +6,7 @@
 //     firing alerts grew, a resolution is news, or repeat_interval has passed since the last send,
 //   - once every alert of a group is resolved and notified, the group is dropped.
 // All timers read the injected Clock.
+import { incomingAlertProblem } from '../incoming/api.ts';
 import type { Clock, TimerHandle } from '../../clock/clock.ts';
 import { pages, type EventLog, type StoredEvent } from '../../events/log.ts';
 import { alertState, AlertStore, fromRuleChange, type Alert, type AlertOrigin, type IncomingAlert, type RuleAlertChange } from '../alerts/alert.ts';
@@ -205,6 +206,13 @@ export class Dispatcher {
   receive(alerts: readonly IncomingAlert[], origin: AlertOrigin = 'api'): Alert[] {
     const out: Alert[] = [];
     for (const input of alerts) {
+      // One malformed alert (from any producer) is refused alone: inside a group it would make
+      // every notification of that group, and the dashboard's view of it, fail.
+      const problem = incomingAlertProblem(input);
+      if (problem) {
+        this.onError(new Error(`alert refused (${origin}): ${problem}`));
+        continue;
+      }
       const t = this.store.put(input, origin);
       out.push(t.alert);
       this.route_(t.alert, t.to);

@@ -98,6 +98,9 @@ export function toNotification(notice: GroupNotice): Notification {
       .join(' ');
     summary = `[${counts}] ${name}${extra ? ` (${extra})` : ''}`;
   }
+  // a rehearsal must never be mistaken for the real thing, whatever the alerts' own wording
+  const drill = all.find((a) => a.labels.drill)?.labels.drill;
+  if (drill !== undefined && !summary.startsWith('DRILL')) summary = `DRILL ${drill}: ${summary}`;
   if (all.length > 1) {
     annotations.alerts = [...notice.firing.map((a) => describeAlert(a, 'FIRING')), ...notice.resolved.map((a) => describeAlert(a, 'RESOLVED'))].join('\n');
   }

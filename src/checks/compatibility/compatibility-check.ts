@@ -9,6 +9,8 @@ import { describe, GreenlightError } from '../../errors/errors.ts';
 import { phaseSchema, worstVerdict, type Check, type CheckContext, type CheckResult, type CheckVerdict } from '../check.ts';
 import { readDependencyVersion, type DependencySource } from './sources.ts';
 import type { DependencyFault } from './faults.ts';
+import { isHostSource, readOnHost, type HostDependencySource } from './host-sources.ts';
+import type { Fleet } from '../../fleet/fleet.ts';
 
 export const compatibilityCheckSchema = z.strictObject({
   kind: z.literal('compatibility'),
@@ -30,6 +32,8 @@ export interface DependencyFinding {
   where?: string;
   message: string;
   hint?: string;
+  /** per-host sources: what each host runs */
+  hosts?: { host: string; verdict: CheckVerdict; found?: string; message: string }[];
 }
 
 export function createCompatibilityCheck(name: string, spec: CompatibilityCheckSpec): Check {
@@ -76,6 +80,7 @@ async function evaluate(ctx: CheckContext, releaseRef: string, dep: string, rang
       hint: `add "${dep}" under "dependencies:" of environment "${ctx.environment}" in greenlight.yaml (environments[].dependencies.${dep}), e.g. { kind: http, url: "http://<${dep} host>/version", field: "version" } or { kind: fixed, version: "<version>" }`,
     };
   }
+  if (ctx.fleet && isHostSource(source)) return evaluateHosts(ctx, ctx.fleet, releaseRef, dep, range, source, timeoutMs);
   let read;
   const fault = ctx.dependencyFaults?.active(ctx.environment, dep, ctx.clock.now()) ?? null;
   try {
@@ -120,4 +125,40 @@ function summarise(verdict: CheckVerdict, findings: DependencyFinding[], release
     .sort((a, b) => order[a.verdict] - order[b.verdict])
     .map((f) => (f.hint ? `${f.message}; hint: ${f.hint}` : f.message))
     .join('\n');
+}
+
+/**
+ * A per-host source: every host of the environment is asked, and the finding names each host that
+ * fails ("web-3 runs acme-auth 2.4.1; web@2.0.0 needs >=3.0.0 <4") or cannot be read.
+ */
+async function evaluateHosts(ctx: CheckContext, fleet: Fleet, releaseRef: string, dep: string, range: string, source: HostDependencySource, timeoutMs: number): Promise<DependencyFinding> {
+  const base = { name: dep, required: range };
+  const hosts = await Promise.all(
+    fleet.hosts().map(async (h) => {
+      try {
+        const read = await readOnHost(dep, source, fleet, h, { clock: ctx.clock, ...(ctx.signal ? { signal: ctx.signal } : {}), timeoutMs });
+        const ok = semver.satisfies(read.version, range);
+        return { host: h.name, verdict: (ok ? 'pass' : 'fail') as CheckVerdict, found: read.version, message: ok ? `${h.name} runs ${dep} ${read.version}` : `${h.name} runs ${dep} ${read.version}; ${releaseRef} needs ${range}` };
+      } catch (err) {
+        return { host: h.name, verdict: 'error' as CheckVerdict, message: describe(err) };
+      }
+    }),
+  );
+  const verdict = worstVerdict(hosts.map((h) => h.verdict));
+  const versions = [...new Set(hosts.filter((h) => h.found).map((h) => h.found!))];
+  const where = `each of ${hosts.length} host${hosts.length === 1 ? '' : 's'} (${source.kind})`;
+  const found = versions.length === 1 ? { found: versions[0]!, raw: versions[0]!, where } : { where };
+  if (verdict === 'pass') return { ...base, ...found, verdict, hosts, message: `${dep} satisfies "${range}" on every host: ${hosts.map((h) => `${h.host} ${h.found}`).join(', ')}` };
+  const bad = hosts.filter((h) => h.verdict !== 'pass');
+  return {
+    ...base,
+    ...found,
+    verdict,
+    hosts,
+    message: bad.map((h) => h.message).join('; '),
+    hint:
+      verdict === 'fail'
+        ? `upgrade ${dep} on ${bad.filter((h) => h.verdict === 'fail').map((h) => h.host).join(', ')} to a version in ${range} (greenlight change), or release a version of ${ctx.service} that supports what they run`
+        : `make ${bad.map((h) => h.host).join(', ')} reachable and able to report ${dep}'s version`,
+  };
 }

@@ -11,6 +11,7 @@ import { GreenlightError } from '../../errors/errors.ts';
 import { describeCommand, runCommand, CommandStartError } from '../command/process.ts';
 import { httpRequest, HttpRequestError } from '../http/request.ts';
 import { pickJsonPath, snippet } from '../json-path.ts';
+import { hostCommandSourceSchema, hostHttpSourceSchema, type HostDependencySource } from './host-source-schema.ts';
 
 const looseField = z.boolean().optional().describe('accept versions like "2.4" or "v2.4.1-build7" by coercing them to semver (off by default: an unclear version is an error)');
 const timeoutField = duration.optional().describe('default 5s');
@@ -42,7 +43,7 @@ export const fixedSourceSchema = z.strictObject({
   loose: looseField,
 });
 
-export const dependencySourceSchema = z.discriminatedUnion('kind', [httpSourceSchema, commandSourceSchema, fixedSourceSchema]);
+export const dependencySourceSchema = z.discriminatedUnion('kind', [httpSourceSchema, commandSourceSchema, fixedSourceSchema, hostCommandSourceSchema, hostHttpSourceSchema]);
 
 /** A dependency's version source as parsed from config (durations already in milliseconds). */
 export type DependencySource = z.infer<typeof dependencySourceSchema>;
@@ -85,11 +86,30 @@ export const dependencySourceKinds: {
   http: SourceKind<typeof httpSourceSchema>;
   command: SourceKind<typeof commandSourceSchema>;
   fixed: SourceKind<typeof fixedSourceSchema>;
+  host_command: SourceKind<typeof hostCommandSourceSchema>;
+  host_http: SourceKind<typeof hostHttpSourceSchema>;
 } = {
   http: { schema: httpSourceSchema, create: createHttpSource },
   command: { schema: commandSourceSchema, create: createCommandSource },
   fixed: { schema: fixedSourceSchema, create: createFixedSource },
+  host_command: { schema: hostCommandSourceSchema, create: createNoFleetSource },
+  host_http: { schema: hostHttpSourceSchema, create: createNoFleetSource },
 };
+
+/** host sources are read per host (host-sources.ts); read as one version, there is no host to ask */
+function createNoFleetSource(dependency: string, spec: HostDependencySource): DependencyVersionReader {
+  return {
+    dependency,
+    kind: spec.kind,
+    where: `each host (${spec.kind})`,
+    async read() {
+      throw new GreenlightError('DEPENDENCY_UNREADABLE', `${dependency} is read on each host (kind ${spec.kind}), but this environment's target has no hosts`, {
+        hint: 'use target: { kind: ssh, hosts: [...] } for this environment, or a kind: http / command / fixed source',
+        data: { dependency, kind: spec.kind },
+      });
+    },
+  };
+}
 
 export function createDependencySource(dependency: string, spec: DependencySource): DependencyVersionReader {
   const kind = dependencySourceKinds[spec.kind] as SourceKind<z.ZodType<DependencySource>> | undefined;

@@ -29,8 +29,9 @@ export function registerConfigCommands(program: Command): void {
     .action(function (this: Command, file: string | undefined) {
       const loaded = loadConfig(file ?? globals(this).config ?? defaultConfigPath());
       const c = loaded.config;
-      if (globals(this).json) printJson({ valid: true, file: loaded.file, services: Object.keys(c.services), environments: c.environments.map((e) => e.name) });
-      else console.log(`${color.green('✓')} ${loaded.file} is valid: services ${Object.keys(c.services).join(', ')}; environments ${c.environments.map((e) => e.name).join(' -> ')}`);
+      if (globals(this).json) return printJson({ valid: true, file: loaded.file, services: Object.keys(c.services), environments: c.environments.map((e) => e.name), warnings: loaded.warnings });
+      for (const w of loaded.warnings) process.stderr.write(`${color.yellow('warning:')} ${w}\n`);
+      console.log(`${color.green('✓')} ${loaded.file} is valid: services ${Object.keys(c.services).join(', ')}; environments ${c.environments.map((e) => e.name).join(' -> ')}`);
     });
 
   program

@@ -26,7 +26,9 @@ export function registerEvents(program: Command): void {
       const loaded = configOf(this);
       const spec = storeSpec(loaded.config.store, loaded.stateDir);
       if (spec.kind === 'sqlite' && !existsSync(spec.file)) throw new GreenlightError('NOT_FOUND', `no event log at ${spec.file}`, { hint: 'it is created by the first greenlight up' });
-      const log = await openEventLog(spec, { migrate: false });
+      // Read-only: a read-write connection closing here could checkpoint and delete the WAL the
+      // controller is writing, and a reader has no business writing the log.
+      const log = await openEventLog(spec, { migrate: false, readOnly: true });
       const filter: EventFilter = {};
       if (opts.type) filter.types = opts.type.flatMap((t) => t.split(','));
       if (opts.subject) filter.subject = opts.subject;

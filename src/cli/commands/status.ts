@@ -26,7 +26,18 @@ interface MonitorView {
   router: { versions: { version: string; requestRate: number; errorRatio?: number; p50Ms?: number; p99Ms?: number }[]; lastError?: string };
   probes: { probe: string; url: string; state: string; lastDurationMs?: number; lastError?: string }[];
   processes: { instance: string; version: string; up: boolean; residentBytes?: number; cpuCores?: number; memoryLimitBytes?: number }[];
-  slos: { name: string; objective: number; budgetRemaining?: number; compliant?: boolean; problem?: string; alerts: { name?: string; severity?: string; longBurnRate?: number; shortBurnRate?: number }[] }[];
+  slos: {
+    name: string;
+    objective: number;
+    periodMs?: number;
+    coveredMs?: number;
+    budgetSpent?: number;
+    budgetRemaining?: number;
+    tooLittleData?: string;
+    compliant?: boolean;
+    problem?: string;
+    alerts: { name?: string; severity?: string; longWindowMs?: number; longWindowFull?: boolean; longBurnRate?: number; shortBurnRate?: number }[];
+  }[];
   alerts: { name: string; state: string; value: number; annotations: Record<string, string> }[];
   anomalies: { series: string; score: number; message?: string }[];
   streamIrregularities?: { series: string; warnings: string[] }[];
@@ -34,6 +45,28 @@ interface MonitorView {
 }
 
 const pctOf = (x: number | undefined, digits = 2) => (x === undefined ? 'n/a' : `${(x * 100).toFixed(digits)}%`);
+
+const dur = (ms: number) => (ms >= 86_400_000 ? `${+(ms / 86_400_000).toFixed(1)}d` : ms >= 3_600_000 ? `${+(ms / 3_600_000).toFixed(1)}h` : `${Math.round(ms / 60_000)}m`);
+
+/**
+ * One SLO in words: budget spent over the window so far (of the whole period's budget), burn rates
+ * per alert window (saying when the window is not full yet), and "too little data" where it is.
+ */
+export function sloLine(s: MonitorView['slos'][number]): string {
+  const state = s.compliant === false ? color.red('budget spent') : 'within budget';
+  const period = s.periodMs !== undefined ? dur(s.periodMs) : 'period';
+  const held = s.coveredMs !== undefined && s.periodMs !== undefined && s.coveredMs < s.periodMs ? ` over the ${dur(s.coveredMs)} so far` : '';
+  const budget = s.budgetSpent === undefined ? 'no traffic yet' : `${pctOf(s.budgetSpent, 2)} of the ${period} error budget spent${held} (${pctOf(s.budgetRemaining, 1)} left)`;
+  const burns = s.alerts
+    .map((a) => {
+      const w = a.longWindowMs !== undefined ? dur(a.longWindowMs) : (a.name ?? a.severity ?? '');
+      const partial = a.longWindowFull === false && s.coveredMs !== undefined ? ` (${dur(s.coveredMs)} held)` : '';
+      return `${w} ${a.longBurnRate?.toFixed(1) ?? '-'}x${partial}`;
+    })
+    .join(', ');
+  const thin = s.tooLittleData ? color.yellow(`; ${s.tooLittleData}`) : '';
+  return `SLO ${s.name} ${pctOf(s.objective, 1)}: ${state}, ${budget}${burns ? color.dim(`; burn ${burns}`) : ''}${thin}${s.problem ? color.yellow(` ${s.problem}`) : ''}`;
+}
 
 function printMonitors(monitors: MonitorView[]): void {
   for (const m of monitors) {
@@ -44,10 +77,7 @@ function printMonitors(monitors: MonitorView[]): void {
       const mib = (b?: number) => (b === undefined ? 'n/a' : `${(b / 1048576).toFixed(0)} MiB`);
       console.log(`  process ${p.instance} ${p.version}: ${p.up ? `rss ${mib(p.residentBytes)}${p.memoryLimitBytes ? ` of ${mib(p.memoryLimitBytes)}` : ''}, cpu ${p.cpuCores?.toFixed(2) ?? 'n/a'} cores` : color.red('down')}`);
     }
-    for (const s of m.slos) {
-      const burns = s.alerts.map((a) => `${a.name ?? a.severity ?? ''} ${a.longBurnRate?.toFixed(1) ?? '-'}x/${a.shortBurnRate?.toFixed(1) ?? '-'}x`).join(', ');
-      console.log(`  SLO ${s.name} ${pctOf(s.objective, 1)}: ${s.compliant === false ? color.red('not met') : 'met'}, budget remaining ${pctOf(s.budgetRemaining, 1)}${burns ? color.dim(` (burn ${burns})`) : ''}${s.problem ? color.yellow(` ${s.problem}`) : ''}`);
-    }
+    for (const s of m.slos) console.log(`  ${sloLine(s)}`);
     for (const a of m.alerts) console.log(`  alert ${a.state === 'firing' ? color.red(a.name) : color.yellow(a.name)} ${a.state} value ${a.value}${a.annotations.summary ? ` ${a.annotations.summary}` : ''}`);
     for (const a of m.anomalies) console.log(`  ${color.yellow('anomaly')} ${a.message ?? a.series} (score ${a.score.toFixed(2)})`);
     for (const t of m.trends) console.log(`  ${color.yellow('trend')} ${t.message}`);

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, mkdirSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { startController } from '../../app/controller.ts';
+import { secureStateDir } from '../../app/state-dir.ts';
 import { dashboardUrl } from '../../api/dashboard.ts';
 import { GreenlightError } from '../../errors/errors.ts';
 import { configOf, globals } from '../context.ts';
@@ -22,10 +23,11 @@ export function registerUp(program: Command): void {
     .action(async function (this: Command, opts: { detach?: boolean; listen?: string }) {
       const g = globals(this);
       const loaded = configOf(this);
+      for (const w of loaded.warnings) process.stderr.write(`${color.yellow('warning:')} ${w}\n`);
       if (opts.detach) {
-        mkdirSync(loaded.stateDir, { recursive: true });
+        for (const w of secureStateDir(loaded.stateDir)) process.stderr.write(`${color.yellow('warning:')} ${w}\n`);
         const logFile = join(loaded.stateDir, opts.listen ? `controller-${opts.listen.replace(/[^0-9A-Za-z.]/g, '_')}.log` : 'controller.log');
-        const fd = openSync(logFile, 'a');
+        const fd = openSync(logFile, 'a', 0o600);
         const child = spawn(process.execPath, [bin, '--config', loaded.file, 'up', ...(opts.listen ? ['--listen', opts.listen] : [])], { detached: true, stdio: ['ignore', fd, fd], env: process.env });
         closeSync(fd);
         child.unref();

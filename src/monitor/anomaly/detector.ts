@@ -150,6 +150,7 @@ class Detector implements AnomalyDetector {
     const n = ++this.n;
     let zAll = 0;
     let why: Explanation = { expected: x, deviations: 0, basis: 'level', calibratedZ: 0 };
+    let levelWhy = why;
     if (n === 1) {
       this.mean = x;
       this.fast = x;
@@ -196,6 +197,7 @@ class Detector implements AnomalyDetector {
         [zSeason * o.wSeason, { expected: seasonExpected, deviations: (x - seasonExpected) / seasonScale, basis: 'time of day', calibratedZ: 0 }],
       ];
       let best = parts[0] as [number, Explanation];
+      levelWhy = best[1];
       for (const p of parts) if (p[0] > best[0]) best = p;
       zAll = best[0];
       why = best[1];
@@ -227,8 +229,8 @@ class Detector implements AnomalyDetector {
         const step = 0.05 * Math.max(this.knnQ, 1);
         this.knnQ += zk > this.knnQ ? step * o.calibQuantile : -step * (1 - o.calibQuantile);
       }
-      // a shape surprise has no single expected value: the level baseline is the closest honest one
-      if (o.knn * zkc > zc) why = { expected: why.basis === 'level' ? why.expected : this.mean, deviations: zk * Math.sign(x - this.mean || 1), basis: 'shape', calibratedZ: 0 };
+      // a shape surprise has no single expected value: say so, with the value against the usual level
+      if (o.knn * zkc > zc) why = { ...levelWhy, basis: 'shape' };
       zc = Math.max(zc, o.knn * zkc);
     }
     this.zc = zc;

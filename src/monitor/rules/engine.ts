@@ -36,6 +36,8 @@ export interface Rule {
   labels?: Labels;
   /** values may use {{ $value }} and {{ $labels.<name> }} */
   annotations?: Record<string, string>;
+  /** per-element annotations computed by the rule itself (e.g. an anomaly's explanation); override the templates */
+  annotate?: (labels: Labels, value: number) => Record<string, string>;
 }
 
 interface Alert {
@@ -192,7 +194,7 @@ export class RuleEngine {
         continue;
       }
       seen.add(key);
-      const annotations = expandAll(rule.annotations, labels, s.value);
+      const annotations = { ...expandAll(rule.annotations, labels, s.value), ...rule.annotate?.(labels, s.value) };
       const a = active.get(key);
       if (a) {
         a.value = s.value;

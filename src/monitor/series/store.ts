@@ -94,6 +94,8 @@ class Series {
   rawEvicted = false;
   readonly tiers: Tier[];
   lastT = -Infinity;
+  /** time of the first sample ever added (kept after the sample itself is evicted) */
+  firstT = Number.NaN;
   /** last finite value, the baseline for the next increase */
   lastV = Number.NaN;
 
@@ -112,6 +114,7 @@ class Series {
 
   add(t: number, v: number, rawRetentionMs: number): boolean {
     if (t <= this.lastT) return false;
+    if (Number.isNaN(this.firstT)) this.firstT = t;
     this.lastT = t;
     let delta = 0;
     if (Number.isFinite(v)) {
@@ -407,6 +410,13 @@ export class SeriesStore {
       refusedSamples: this.refused,
       outOfOrderSamples: this.outOfOrder,
     };
+  }
+
+  /** Earliest first sample among the matching series: how far back this metric's history goes. */
+  firstSeen(name: string, match?: Labels): number | undefined {
+    let first = Number.POSITIVE_INFINITY;
+    for (const s of this.matching(name, match)) if (s.firstT < first) first = s.firstT;
+    return Number.isFinite(first) ? first : undefined;
   }
 
   private matching(name: string, match?: Labels): Series[] {

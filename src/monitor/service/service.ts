@@ -26,6 +26,7 @@ import {
   RouterSeriesWriter,
   type DerivedGauges,
 } from './router-series.ts';
+import { StepWatcher } from './steps.ts';
 import { AnomalyWatcher, TrendWatcher, type AnomalySignal, type StreamIrregularities, type TrendWarning } from './signals.ts';
 
 const MIN = 60_000;
@@ -170,6 +171,7 @@ export class MonitorService {
   private readonly slos: Slo[];
   private readonly anomalies: AnomalyWatcher;
   private readonly trends: TrendWatcher;
+  private readonly steps: StepWatcher;
   private readonly sampler: ProcessSampler | undefined;
   private readonly staticProbes: ProbeScheduler;
   private readonly staticProbeSpecs: HttpProbeSpec[];
@@ -206,6 +208,11 @@ export class MonitorService {
       maxSeries: this.maxDetectors,
       describe: (name, labels) => this.describe(name, labels),
       ...(o.anomaly ? { detector: o.anomaly } : {}),
+    });
+    this.steps = new StepWatcher({
+      cooldownMs: o.anomalyCooldownMs ?? 15 * MIN,
+      maxSeries: this.maxDetectors,
+      describe: (name, labels) => this.describe(name, labels),
     });
     this.trends = new TrendWatcher({
       horizonMs: deps.config.trend?.horizon ?? HOUR,
@@ -252,6 +259,25 @@ export class MonitorService {
         forMs: downFor,
         labels: { ...scope, severity: 'ticket' },
         annotations: { summary: 'probe {{ $labels.probe }} of instance {{ $labels.instance }} ({{ $labels.version }}) is failing' },
+      });
+    }
+    if (!names.has('SeriesAnomaly')) {
+      // announced anomaly episodes reach the alerting pipeline as alerts (severity warning or ticket,
+      // never page: an anomaly is an early warning); rate limited per series by the watcher
+      rules.push({
+        name: 'SeriesAnomaly',
+        query: () =>
+          [...this.anomalies.announced(), ...this.steps.announced()].map((e) => ({
+            name: 'anomaly',
+            labels: { ...scope, ...e.labels, series: e.name, severity: e.severity, since: new Date(e.since).toISOString() },
+            value: e.score,
+          })),
+        annotate: (labels) => {
+          const e = [...this.anomalies.announced(), ...this.steps.announced()].find((a) => a.name === labels.series && a.since === Date.parse(labels.since ?? ''));
+          const out: Record<string, string> = {};
+          if (e) Object.assign(out, { summary: e.message, expected: String(e.expected), deviations: e.deviations.toFixed(1), basis: e.basis });
+          return out;
+        },
       });
     }
     this.engine = new RuleEngine({ clock: this.clock, rules, intervalMs: deps.config.evaluation_interval, onError: this.onError });
@@ -335,7 +361,7 @@ export class MonitorService {
       processes: this.processStatus(at),
       slos: this.sloReports(at),
       alerts: this.engine.alerts(),
-      anomalies: this.anomalies.active(),
+      anomalies: [...this.anomalies.active(), ...this.steps.active()],
       streamIrregularities: this.anomalies.irregularities(),
       trends: this.trends.active(),
       ruleErrors: this.engine.ruleHealth().filter((h) => h.lastError !== undefined),
@@ -403,6 +429,10 @@ export class MonitorService {
           this.watchAnomaly(name, { version }, at, value);
         }
       }
+      // the fast step-change warning on the tail latency and the errors, from the version's first minute
+      const reqs = g.requestRate * ((this.d.config.router_interval ?? 5_000) / 1000);
+      if (g.p99Ms !== undefined) this.announceStep(this.steps.observe(seriesKey(`step:${ROUTER_P99}`, { version }), 'latency', ROUTER_P99, { version }, at, g.p99Ms));
+      if (g.errorRatio !== undefined) this.announceStep(this.steps.observe(seriesKey(`step:${ROUTER_ERROR_RATIO}`, { version }), 'error ratio', ROUTER_ERROR_RATIO, { version }, at, g.errorRatio, reqs));
     }
   }
 
@@ -561,6 +591,7 @@ export class MonitorService {
     // housekeeping at the same pace: series, detectors and predictors of what is gone
     this.store.prune(at);
     this.anomalies.forgetIdle(at - HOUR);
+    this.steps.forgetIdle(at - HOUR);
     this.trends.forgetIdle(at - (this.d.config.trend?.window ?? HOUR));
   }
 
@@ -584,6 +615,35 @@ export class MonitorService {
         value: signal.value,
         score: signal.score,
         threshold: signal.threshold,
+        expected: signal.expected,
+        deviations: signal.deviations,
+        basis: signal.basis,
+        severity: signal.severity,
+        message: signal.message,
+      },
+    });
+  }
+
+  private announceStep(signal: AnomalySignal | undefined): void {
+    if (!signal) return;
+    this.emit({
+      type: 'monitor.anomaly',
+      actor: 'monitor',
+      subject: this.subject(),
+      time: signal.lastAt,
+      data: {
+        environment: this.d.environment,
+        service: this.d.service,
+        series: signal.series,
+        name: signal.name,
+        labels: { ...signal.labels },
+        value: signal.value,
+        score: signal.score,
+        threshold: signal.threshold,
+        expected: signal.expected,
+        ratio: signal.deviations,
+        detector: 'step change',
+        severity: signal.severity,
         message: signal.message,
       },
     });
@@ -604,6 +664,9 @@ export class MonitorService {
         level: w.level,
         status: w.status,
         etaMs: w.etaMs ?? null,
+        etaEarliestMs: w.etaEarliestMs ?? null,
+        etaLatestMs: w.etaLatestMs ?? null,
+        announcement: w.announcement,
         message: w.message,
       },
     });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AnomalyWatcher } from './signals.ts';
+import { AnomalyWatcher, TrendWatcher, anomalySentence } from './signals.ts';
 
 const watcher = () =>
   new AnomalyWatcher({ cooldownMs: 60_000, maxSeries: 10, describe: (name) => ({ what: name, value: (v) => v.toFixed(1) }) });
@@ -33,4 +33,50 @@ test('a series that never had a number does not take a detector', () => {
   const w = watcher();
   assert.equal(w.observe('y', 'y', {}, 1, Number.NaN), undefined);
   assert.equal(w.size, 0);
+});
+
+test('an anomaly says what was expected, on which basis and by how much', () => {
+  const ms = (v: number) => `${Math.round(v)} ms`;
+  const s = anomalySentence({ what: 'p99 latency of web@2.0.0', value: ms }, 412, { expected: 120, deviations: 5.83, basis: 'time of day', calibratedZ: 4 }, 0.72, 0.3);
+  assert.equal(s, 'p99 latency of web@2.0.0 is 412 ms, 5.8 robust deviations above the time-of-day expectation (30-minute slots) of 120 ms (anomaly score 0.72, threshold 0.3)');
+  const down = anomalySentence({ what: 'request rate', value: (v) => `${v} req/s` }, 2, { expected: 50, deviations: -12, basis: 'level', calibratedZ: 5 }, 0.5, 0.3);
+  assert.match(down, /^request rate is 2 req\/s, 12\.0 robust deviations below its usual level of 50 req\/s/);
+});
+
+test('rate limited per series: a second episode within the notice interval is kept in status but not announced', () => {
+  const w = new AnomalyWatcher({ cooldownMs: 60_000, maxSeries: 10, minNoticeIntervalMs: 30 * 60_000, describe: (name) => ({ what: name, value: (v) => v.toFixed(1) }) });
+  let at = 0;
+  const feed = (v: number) => w.observe('x', 'x', {}, (at += 5_000), v);
+  const noise = (i: number) => 10 + Math.sin(i) * 0.5;
+  for (let i = 0; i < 600; i++) feed(noise(i));
+  let first: unknown;
+  for (let i = 0; i < 3 && !first; i++) first = feed(200);
+  assert.ok(first, 'first spike announced');
+  for (let i = 0; i < 60; i++) feed(noise(i)); // 5 quiet minutes: the episode ends after its 1-minute cool-down
+  assert.equal(w.active().length, 0);
+  let second: unknown;
+  for (let i = 0; i < 300 && !second && w.active().length === 0; i++) second = feed(i % 20 === 0 ? 400 : noise(i));
+  assert.equal(second, undefined, 'not announced within 30 minutes of the first');
+  assert.equal(w.rateLimited, 1);
+  assert.equal(w.active()[0]?.rateLimited, true);
+  assert.equal(w.announced().length, 0);
+});
+
+test('a leak that speeds up is announced again, with the updated forecast; a steady one once', () => {
+  const w = new TrendWatcher({ horizonMs: 3600_000, windowMs: 1800_000, cooldownMs: 15 * 60_000 });
+  const MiB = 2 ** 20;
+  const spec = { limit: 2048 * MiB, subject: 'web-1', message: (p: { etaMs?: number }) => `eta ${Math.round((p.etaMs ?? 0) / 1000)} s` };
+  const opened: Array<{ at: number; announcement: number; message: string }> = [];
+  // 0.5 MiB/s from 200 MiB (limit in about an hour), then 4 MiB/s from minute 15
+  for (let s = 0; s <= 20 * 60; s += 5) {
+    const v = 200 + 0.5 * s + (s > 900 ? 3.5 * (s - 900) : 0) + ((s * 7919) % 3);
+    const r = w.observe('memory/web-1', s * 1000, v * MiB, spec);
+    if (r) opened.push({ at: s, announcement: r.announcement, message: r.message });
+  }
+  assert.equal(opened.length, 2, JSON.stringify(opened));
+  assert.equal(opened[0]!.announcement, 1);
+  assert.ok(opened[0]!.at < 900);
+  assert.equal(opened[1]!.announcement, 2);
+  assert.ok(opened[1]!.at > 900 && opened[1]!.at < 900 + 120, `re-announced at ${opened[1]!.at} s`);
+  assert.match(opened[1]!.message, /sooner than announced/);
 });

@@ -1,7 +1,7 @@
 // Per-series anomaly and trend watchers that turn streams of scores into episodes: the first score
 // over the threshold opens an episode and yields one notice; the episode closes only after the
 // signal has stayed quiet for a cool-down, so a noisy incident is one event, not one per sample.
-import { ANOMALY_THRESHOLD, createDetector, type AnomalyDetector, type DetectorOptions } from '../anomaly/detector.ts';
+import { ANOMALY_THRESHOLD, createDetector, defaultDetectorOptions, type AnomalyDetector, type DetectorOptions, type Explanation } from '../anomaly/detector.ts';
 import { createTrendPredictor, type TrendOptions, type TrendPrediction, type TrendPredictor } from '../trend/trend.ts';
 import type { Labels } from '../series/labels.ts';
 import { ArrivalOrder, describeIrregularities, type Irregularity, type IrregularityCount } from '../series/arrival.ts';
@@ -17,7 +17,47 @@ export interface AnomalySignal {
   score: number;
   peakScore: number;
   threshold: number;
+  /** what the value was expected to be, on which basis, and by how many robust deviations it differs */
+  expected: number;
+  deviations: number;
+  basis: Explanation['basis'];
+  /** warning: worth a look; ticket: as unusual as scores get (score >= 0.9) */
+  severity: 'warning' | 'ticket';
   message: string;
+  /** true when the series had announced an episode too recently: visible in status, not notified */
+  rateLimited?: boolean;
+  /** which detector saw it: the streaming anomaly detector, or the fast step-change warning */
+  detector?: 'anomaly' | 'step change';
+}
+
+const basisWords: Record<Explanation['basis'], string> = {
+  level: 'its usual level',
+  step: 'the previous value',
+  'recent mean': 'its usual level (the recent average moved)',
+  'time of day': 'the time-of-day expectation',
+  shape: 'its usual level',
+};
+
+/**
+ * One sentence a person can act on: the value, what was expected and on which basis, and by how many
+ * robust deviations (mean absolute deviations) it differs, e.g. "p99 latency of web@2.0.0 is 412 ms,
+ * 5.8 robust deviations above the time-of-day expectation (30-minute slots) of 120 ms".
+ */
+export function anomalySentence(
+  d: { what: string; value: (v: number) => string },
+  value: number,
+  why: Explanation,
+  score: number,
+  threshold: number,
+  opts: DetectorOptions = {},
+): string {
+  const dev = Math.abs(why.deviations);
+  const direction = value >= why.expected ? 'above' : 'below';
+  const buckets = opts.dailyBuckets ?? defaultDetectorOptions.dailyBuckets;
+  const basis = why.basis === 'time of day' && buckets > 0 ? `the time-of-day expectation (${Math.round(1440 / buckets)}-minute slots)` : basisWords[why.basis];
+  const devText = dev >= 100 ? dev.toFixed(0) : dev.toFixed(1);
+  const shape = why.basis === 'shape' ? ', and its recent pattern is unlike anything in its history' : '';
+  return `${d.what} is ${d.value(value)}, ${devText} robust deviations ${direction} ${basis} of ${d.value(why.expected)}${shape} (anomaly score ${score.toFixed(2)}, threshold ${threshold})`;
 }
 
 interface AnomalyTrack {
@@ -30,6 +70,8 @@ interface AnomalyTrack {
   lastAt: number;
   lastQuietAt: number;
   episode: AnomalySignal | undefined;
+  /** when this series last announced an episode (rate limit) */
+  lastNoticeAt: number;
   order: ArrivalOrder;
 }
 
@@ -47,6 +89,8 @@ export interface AnomalyWatcherOptions {
   cooldownMs: number;
   /** detectors beyond this are not created (bounds memory against label explosions) */
   maxSeries: number;
+  /** at most one announced episode per series per this long (default 30 min); later ones are counted */
+  minNoticeIntervalMs?: number;
   /** describes a value for a sentence, e.g. "3.2%" for a ratio */
   describe: (name: string, labels: Labels, value: number) => { what: string; value: (v: number) => string };
 }
@@ -57,6 +101,8 @@ export class AnomalyWatcher {
   private readonly tracks = new Map<string, AnomalyTrack>();
   readonly threshold: number;
   refused = 0;
+  /** episodes not announced because their series announced one less than minNoticeIntervalMs ago */
+  rateLimited = 0;
 
   constructor(opts: AnomalyWatcherOptions) {
     this.opts = opts;
@@ -81,22 +127,22 @@ export class AnomalyWatcher {
         this.refused++;
         return undefined;
       }
-      t = { name, labels, detector: createDetector(this.opts.detector), usual: value, n: 0, lastAt: at, lastQuietAt: at, episode: undefined, order: new ArrivalOrder() };
+      t = { name, labels, detector: createDetector(this.opts.detector), usual: value, n: 0, lastAt: at, lastQuietAt: at, episode: undefined, lastNoticeAt: Number.NEGATIVE_INFINITY, order: new ArrivalOrder() };
       this.tracks.set(key, t);
     }
     const verdict = t.order.check(at, value, at, new Date(at).toISOString());
     if (verdict === 'not a number' || verdict === 'duplicate') return undefined;
     t.lastAt = Math.max(t.lastAt, at);
     const score = t.detector.update(at, value);
-    const usualBefore = t.usual;
     t.n++;
     const over = score >= this.threshold;
     let opened: AnomalySignal | undefined;
     if (over) {
       if (!t.episode) {
         const d = this.opts.describe(name, labels, value);
-        const direction = value >= usualBefore ? 'up' : 'down';
-        opened = {
+        const why = t.detector.explain();
+        const severity = score >= 0.9 ? 'ticket' : 'warning';
+        const episode: AnomalySignal = {
           series: key,
           name,
           labels,
@@ -106,9 +152,21 @@ export class AnomalyWatcher {
           score,
           peakScore: score,
           threshold: this.threshold,
-          message: `${d.what} is anomalous: ${d.value(value)}, ${direction} from a usual ${d.value(usualBefore)} (anomaly score ${score.toFixed(2)}, threshold ${this.threshold})`,
+          expected: why.expected,
+          deviations: why.deviations,
+          basis: why.basis,
+          severity,
+          message: anomalySentence(d, value, why, score, this.threshold, this.opts.detector),
         };
-        t.episode = opened;
+        t.episode = episode;
+        const minGap = this.opts.minNoticeIntervalMs ?? 30 * 60_000;
+        if (at - t.lastNoticeAt >= minGap) {
+          t.lastNoticeAt = at;
+          opened = episode;
+        } else {
+          this.rateLimited++;
+          episode.rateLimited = true;
+        }
       } else {
         t.episode.lastAt = at;
         t.episode.value = value;
@@ -130,6 +188,11 @@ export class AnomalyWatcher {
 
   active(): AnomalySignal[] {
     return [...this.tracks.values()].flatMap((t) => (t.episode ? [{ ...t.episode }] : []));
+  }
+
+  /** Open episodes that were announced (not rate limited): what the alerting pipeline is told. */
+  announced(): AnomalySignal[] {
+    return this.active().filter((e) => !e.rateLimited);
   }
 
   /** Series whose points came irregularly, with counts and the first occurrence of each kind. */
@@ -165,8 +228,13 @@ export interface TrendWarning {
   limit: number;
   level: number;
   etaMs?: number;
+  /** the forecast's 95% range */
+  etaEarliestMs?: number;
+  etaLatestMs?: number;
   status: TrendPrediction['status'];
   message: string;
+  /** 1 for the first announcement of an episode, 2+ when it was announced again because it sped up */
+  announcement: number;
 }
 
 interface TrendTrack {
@@ -175,6 +243,11 @@ interface TrendTrack {
   lastAt: number;
   lastWarnAt: number;
   warning: TrendWarning | undefined;
+  /** when the episode was last announced, and the limit time it forecast then */
+  announcedAt: number;
+  announcedLimitAt: number;
+  /** since when the forecast has stayed much sooner than announced (a speed-up being confirmed) */
+  soonerSince: number | undefined;
   /** changes when the thing watched is replaced (a restarted pid): the fit starts over */
   generation: string;
 }
@@ -184,6 +257,10 @@ export interface TrendWatcherOptions {
   windowMs: number;
   /** a warning episode ends after the prediction has not warned for this long */
   cooldownMs: number;
+  /** an open episode is announced again when the limit is now forecast this much sooner (default 0.3 = 30%) */
+  speedUp?: number;
+  /** ... and has stayed so for this long (default 60 s), so one speed-up is one announcement, with a settled forecast */
+  confirmMs?: number;
 }
 
 /** Time-to-limit predictors (at most 240 points each) with one warning per episode. */
@@ -215,7 +292,7 @@ export class TrendWatcher {
     if (!t || t.limit !== spec.limit || t.generation !== generation) {
       const o: TrendOptions = { limit: spec.limit, horizonMs: this.opts.horizonMs, windowMs: this.opts.windowMs };
       if (spec.direction) o.direction = spec.direction;
-      t = { predictor: createTrendPredictor(o), limit: spec.limit, lastAt: at, lastWarnAt: -Infinity, warning: undefined, generation };
+      t = { predictor: createTrendPredictor(o), limit: spec.limit, lastAt: at, lastWarnAt: -Infinity, warning: undefined, announcedAt: -Infinity, announcedLimitAt: Infinity, soonerSince: undefined, generation };
       this.tracks.set(key, t);
     }
     t.lastAt = at;
@@ -223,13 +300,41 @@ export class TrendWatcher {
     const p = t.predictor.predict();
     if (p.warn) {
       t.lastWarnAt = at;
-      const w: TrendWarning = { key, subject: spec.subject, since: t.warning?.since ?? at, lastAt: at, limit: spec.limit, level: p.level, status: p.status, message: spec.message(p) };
+      const limitAt = at + (p.etaMs ?? 0);
+      // announced again when the limit now comes much sooner than the last announcement said (a leak
+      // that sped up): the remaining time shrank by more than `speedUp` beyond the time that passed
+      const remainingThen = t.announcedLimitAt - at;
+      const speedUp = this.opts.speedUp ?? 0.3;
+      const sooner = t.warning !== undefined && remainingThen > 0 && (p.etaMs ?? 0) < (1 - speedUp) * remainingThen;
+      t.soonerSince = sooner ? (t.soonerSince ?? at) : undefined;
+      const again = sooner && at - (t.soonerSince as number) >= (this.opts.confirmMs ?? 60_000);
+      const opened = !t.warning || again;
+      const w: TrendWarning = {
+        key,
+        subject: spec.subject,
+        since: t.warning?.since ?? at,
+        lastAt: at,
+        limit: spec.limit,
+        level: p.level,
+        status: p.status,
+        message: again ? `${spec.message(p)}; sooner than announced: it grows faster than the first forecast assumed` : spec.message(p),
+        announcement: (t.warning?.announcement ?? 0) + (opened ? 1 : 0),
+      };
       if (p.etaMs !== undefined) w.etaMs = p.etaMs;
-      const opened = !t.warning;
+      if (p.etaEarliestMs !== undefined) w.etaEarliestMs = p.etaEarliestMs;
+      if (p.etaLatestMs !== undefined) w.etaLatestMs = p.etaLatestMs;
       t.warning = w;
+      if (opened) {
+        t.announcedAt = at;
+        t.announcedLimitAt = limitAt;
+        t.soonerSince = undefined;
+      }
       return opened ? { ...w } : undefined;
     }
-    if (t.warning && at - t.lastWarnAt >= this.opts.cooldownMs) t.warning = undefined;
+    if (t.warning && at - t.lastWarnAt >= this.opts.cooldownMs) {
+      t.warning = undefined;
+      t.announcedLimitAt = Infinity;
+    }
     return undefined;
   }
 

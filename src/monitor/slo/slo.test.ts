@@ -230,3 +230,26 @@ test('schema: one indicator, defaults to the Workbook alerts, custom alerts acce
   assert.equal(dflt.period, 30 * DAY);
   assert.equal(dflt.alerts.length, 3);
 });
+
+test('a fresh service: budget spent over the window so far, burn rates, and "too little data" until there is enough', () => {
+  const store = new SeriesStore({ clock: new ManualClock(T0) });
+  const slo = availabilitySlo(store);
+  const run = traffic(store);
+  // five minutes old, 10 requests every 5 s, 0.68% errors: a 6.8x burn
+  run(T0, T0 + 5 * MIN, 5 * S, 10, () => 0.0068);
+  let st = slo.status(T0 + 5 * MIN);
+  near(st.coveredMs, 5 * MIN, 0, 'covered');
+  near(st.errorRatio!, 0.0068, 1e-9, 'error ratio');
+  // 6.8 x 5 min / 30 days of budget = 0.0787%, where dividing by the data held said -580%
+  near(st.budgetSpent!, (6.8 * 5 * MIN) / (30 * DAY), 1e-9, 'spent');
+  near(st.budgetRemaining!, 1 - st.budgetSpent!, 1e-12, 'remaining');
+  assert.match(st.tooLittleData!, /^too little data: 600 of the 10,000 events it takes to see 10 errors at the budget rate$/);
+  near(st.alerts[0]!.longBurnRate!, 6.8, 1e-6, '1h burn over the 5 minutes held');
+  assert.deepEqual(st.alerts.map((a) => a.longWindowFull), [false, false, false]);
+  // two hours later at the same rate there is enough data and the 1h window is full
+  run(T0 + 5 * MIN + 5 * S, T0 + 2 * HOUR, 5 * S, 10, () => 0.0068);
+  st = slo.status(T0 + 2 * HOUR);
+  assert.equal(st.tooLittleData, undefined);
+  assert.deepEqual(st.alerts.map((a) => a.longWindowFull), [true, false, false]);
+  near(st.budgetSpent!, (6.8 * 2 * HOUR) / (30 * DAY), 1e-6, 'spent after 2 h');
+});

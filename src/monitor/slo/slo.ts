@@ -60,6 +60,8 @@ export interface BurnRateAlertStatus {
   shortWindowMs: number;
   longBurnRate?: number;
   shortBurnRate?: number;
+  /** false while the data held is shorter than the long window: its burn rate is over what is held */
+  longWindowFull: boolean;
   firing: boolean;
 }
 
@@ -69,10 +71,31 @@ export interface SloStatus {
   periodMs: number;
   /** over the period (or the data the store has, if less) */
   errorRatio?: number;
-  /** 1 - spent; negative when the budget is overspent; undefined without traffic */
+  /** how much of the period the data held covers (period at most) */
+  coveredMs: number;
+  /** bad events so far */
+  badEvents?: number;
+  totalEvents?: number;
+  /**
+   * Share of the period's error budget spent so far: the budget is (1 - objective) of the period's
+   * events, and the period's events are estimated from the traffic so far (rate x period). A fresh
+   * service 5 minutes old with 0.7% errors on a 99.9% SLO has spent 7 x 5 min / 30 d = 0.08%, not 681%.
+   */
+  budgetSpent?: number;
+  /** 1 - budgetSpent; negative only once the period's whole budget is spent; undefined without traffic */
   budgetRemaining?: number;
+  /**
+   * Set while there are too few events for the error ratio to mean much: fewer than it takes to see
+   * 10 bad events at exactly the budget rate (10 / (1 - objective): 10,000 on a 99.9% SLO).
+   */
+  tooLittleData?: string;
   alerts: BurnRateAlertStatus[];
   problem?: string;
+}
+
+/** Events needed before an error ratio is worth reading: 10 bad ones at exactly the budget rate. */
+export function minimumEvents(objective: number): number {
+  return Math.ceil(10 / (1 - objective));
 }
 
 export class Slo {
@@ -123,17 +146,37 @@ export class Slo {
     return r === undefined ? undefined : burnRate(r, this.spec.objective);
   }
 
+  /** How much of the window ending at `at` the data held covers. */
+  coveredMs(windowMs: number, at: number): number {
+    const metric = this.spec.availability ? this.spec.availability.total.metric : `${this.spec.latency!.histogram}_count`;
+    const match = this.spec.availability ? this.spec.availability.total.match : this.spec.latency!.match;
+    const first = this.store.firstSeen(metric, match);
+    return first === undefined ? 0 : Math.max(0, Math.min(windowMs, at - first));
+  }
+
   status(at: number): SloStatus {
-    const ratio = this.errorRatio(this.spec.period, at);
+    const period = this.spec.period;
+    const c = this.counts(period, at);
+    const covered = this.coveredMs(period, at);
     const out: SloStatus = {
       name: this.spec.name,
       objective: this.spec.objective,
-      periodMs: this.spec.period,
-      alerts: this.spec.alerts.map((a) => this.alertStatus(a, at)),
+      periodMs: period,
+      coveredMs: covered,
+      alerts: this.spec.alerts.map((a) => this.alertStatus(a, at, covered)),
     };
-    if (ratio !== undefined) {
+    if (c && c.total > 0) {
+      const ratio = c.bad / c.total;
       out.errorRatio = ratio;
-      out.budgetRemaining = 1 - burnRate(ratio, this.spec.objective);
+      out.badEvents = c.bad;
+      out.totalEvents = c.total;
+      // budget spent = bad / (allowed share x events expected over the whole period)
+      out.budgetSpent = (burnRate(ratio, this.spec.objective) * covered) / period;
+      out.budgetRemaining = 1 - out.budgetSpent;
+    }
+    const need = minimumEvents(this.spec.objective);
+    if (!c || c.total < need) {
+      out.tooLittleData = `too little data: ${Math.round(c?.total ?? 0).toLocaleString('en')} of the ${need.toLocaleString('en')} events it takes to see 10 errors at the budget rate`;
     }
     if (this.problem) out.problem = this.problem;
     return out;
@@ -161,7 +204,7 @@ export class Slo {
     }));
   }
 
-  private alertStatus(a: BurnRateAlertSpec, at: number): BurnRateAlertStatus {
+  private alertStatus(a: BurnRateAlertSpec, at: number, covered = this.coveredMs(a.long_window, at)): BurnRateAlertStatus {
     const long = this.burnRate(a.long_window, at);
     const short = this.burnRate(a.short_window, at);
     const st: BurnRateAlertStatus = {
@@ -169,6 +212,7 @@ export class Slo {
       burnRateThreshold: a.burn_rate,
       longWindowMs: a.long_window,
       shortWindowMs: a.short_window,
+      longWindowFull: covered >= a.long_window,
       firing: long !== undefined && short !== undefined && long >= a.burn_rate && short >= a.burn_rate,
     };
     if (long !== undefined) st.longBurnRate = long;

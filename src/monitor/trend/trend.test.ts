@@ -41,7 +41,7 @@ test('a memory leak with noise warns with the time left, close to the truth', ()
   assert.equal(w.warn, true);
   assert.equal(w.status, 'approaching');
   assert.ok(Math.abs(w.etaMs! / MIN - 26) < 5, `eta ${w.etaMs! / MIN}`);
-  assert.match(trendMessage(w, { metric: 'memory', subject: 'web@2.0.0 instance 2', limit: formatBytes(512 * MiB) }), /^memory of web@2\.0\.0 instance 2 reaches its 512 MiB limit in about 2\d minutes$/);
+  assert.match(trendMessage(w, { metric: 'memory', subject: 'web@2.0.0 instance 2', limit: formatBytes(512 * MiB) }), /^memory of web@2\.0\.0 instance 2 reaches its 512 MiB limit in about 2\d minutes \(95%: 2\d minutes to 3\d minutes\)$/);
 });
 
 test('a seasonal flat series does not warn', () => {
@@ -91,4 +91,54 @@ test('durations and sizes read naturally', () => {
   assert.equal(humanDuration(14 * MIN + 10_000), 'about 14 minutes');
   assert.equal(humanDuration(3 * 3600_000), 'about 3 hours');
   assert.equal(formatBytes(512 * MiB), '512 MiB');
+});
+
+/** resident memory sampled every 5 s: `shape(seconds)` in MiB, with ~1 MiB of noise */
+function feed(p: ReturnType<typeof createTrendPredictor>, from: number, to: number, shape: (s: number) => number, seed: number, each?: (s: number) => void) {
+  const rnd = noise(seed);
+  for (let s = from; s <= to; s += 5) {
+    p.add(s * 1000, (shape(s) + 2 * rnd()) * MiB);
+    each?.(s);
+  }
+}
+
+test('a process that warms up and levels off is never forecast to reach its limit', () => {
+  // 60 -> 227 MiB over about 3 minutes (saturating), then flat, limit 768 MiB: the issue's false warning
+  const warmup = (s: number) => 60 + 167 * (1 - Math.exp(-s / 50));
+  const p = createTrendPredictor({ limit: 768 * MiB, horizonMs: 60 * MIN, windowMs: 60 * MIN });
+  const warned: number[] = [];
+  feed(p, 0, 20 * 60, warmup, 4, (s) => {
+    if (p.predict().warn) warned.push(s);
+  });
+  assert.deepEqual(warned, []);
+  assert.ok(['stable', 'levelling'].includes(p.predict().status), p.predict().status);
+});
+
+test('a leak that starts after the plateau is announced early with a forecast close to the truth, and follows an acceleration', () => {
+  const warmup = (s: number) => 60 + 167 * (1 - Math.exp(-s / 50));
+  const leakAt = 6 * 60;
+  // 3 MiB/s from minute 6: the limit is (768 - 227) / 3 = 180 s after the leak starts
+  const leak = (s: number) => warmup(s) + (s > leakAt ? 3 * (s - leakAt) : 0);
+  const p = createTrendPredictor({ limit: 768 * MiB, horizonMs: 60 * MIN, windowMs: 60 * MIN });
+  let firstWarn: { s: number; eta: number } | undefined;
+  feed(p, 0, leakAt + 170, leak, 5, (s) => {
+    const r = p.predict();
+    if (r.warn && !firstWarn) firstWarn = { s, eta: r.etaMs! / 1000 };
+  });
+  assert.ok(firstWarn, 'the leak is announced');
+  const truthLeft = leakAt + 180 - firstWarn.s;
+  assert.ok(firstWarn.s - leakAt <= 0.4 * 180, `announced ${firstWarn.s - leakAt} s into a 180 s leak`);
+  assert.ok(Math.abs(firstWarn.eta - truthLeft) <= 0.3 * truthLeft, `forecast ${firstWarn.eta} s, truth ${truthLeft} s`);
+
+  // a slow leak that speeds up fivefold: the forecast follows the recent slope
+  const q = createTrendPredictor({ limit: 1024 * MiB, horizonMs: 60 * MIN, windowMs: 30 * MIN });
+  const accel = (s: number) => 200 + 0.1 * s + (s > 1200 ? 0.4 * (s - 1200) : 0);
+  feed(q, 0, 1200, accel, 6);
+  const before = q.predict();
+  feed(q, 1205, 1320, accel, 7);
+  const after = q.predict();
+  assert.equal(after.basis, 'recent');
+  const truth = (1024 - accel(1320)) / 0.5;
+  assert.ok(Math.abs(after.etaMs! / 1000 - truth) < 0.3 * truth, `forecast ${after.etaMs! / 1000} s, truth ${truth} s (before: ${before.etaMs! / 1000} s)`);
+  assert.ok(after.etaEarliestMs! <= after.etaMs! && after.etaMs! <= after.etaLatestMs!, 'the forecast states its range');
 });

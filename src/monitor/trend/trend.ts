@@ -1,8 +1,18 @@
-// Predicts when a gauge with a limit (memory, disk, connections, error budget) reaches it: Theil–Sen
-// regression (median of pairwise slopes) over a sliding window, with Sen's confidence interval from the
-// Mann–Kendall statistic. A warning needs the *lower* confidence bound of the slope to be rising and the
-// limit to be reached within the horizon at that bound, so noise, a single spike and a seasonal swing
-// that the window covers do not warn. Time comes from the points' own timestamps.
+// Predicts when a gauge with a limit (memory, disk, connections, error budget) reaches it, and tells a
+// process that warms up and levels off from one that leaks. Two Theil–Sen fits (median of pairwise
+// slopes, with Sen's confidence interval from the Mann–Kendall variance): one over the whole window
+// (robust to noise, covers a seasonal period) and one over the most recent minute or so (what the
+// gauge is doing now).
+// - levelling off: the recent slope is confidently below half the window's, or the newer half of the
+//   window's below half the older half's (a warm-up reaching its plateau, a cache filled): no
+//   warning, whatever the window's slope says;
+// - speeding up: the recent slope is confidently above the window's (a leak that started, or
+//   accelerated): the forecast follows the recent slope, so it is not hours out of date;
+// - otherwise the window's slope, the steadier estimate.
+// A warning needs the slow end of the chosen slope's interval to head to the limit and the central
+// forecast within the horizon; the forecast carries the interval (etaEarliestMs .. etaLatestMs). No
+// warning in the first `settleMs` of a series' life: a process warming up rises fastest when it starts.
+// Time comes from the points' own timestamps.
 import { normalTail } from '../anomaly/gaussian.ts';
 
 export interface TrendOptions {
@@ -20,9 +30,13 @@ export interface TrendOptions {
   confidence?: number;
   /** which way the limit lies: 'above' (memory, disk) or 'below' (remaining error budget) */
   direction?: 'above' | 'below';
+  /** span of the recent fit that tells levelling off and speeding up (default 60 s, at least 8 points) */
+  recentMs?: number;
+  /** no warning before the series has been watched this long (default 2 min) */
+  settleMs?: number;
 }
 
-export type TrendStatus = 'insufficient-data' | 'stable' | 'approaching' | 'reached';
+export type TrendStatus = 'insufficient-data' | 'stable' | 'levelling' | 'approaching' | 'reached';
 
 export interface TrendPrediction {
   status: TrendStatus;
@@ -38,6 +52,13 @@ export interface TrendPrediction {
   /** ms until the limit at the central slope / at the conservative (slow) bound; undefined if never */
   etaMs?: number;
   etaConservativeMs?: number;
+  /** the forecast's 95% range: at the fast end of the slope interval, and at its slow end (undefined: maybe never) */
+  etaEarliestMs?: number;
+  etaLatestMs?: number;
+  /** which fit the forecast follows: the whole window, or the recent one because growth sped up */
+  basis?: 'window' | 'recent';
+  /** the recent slope, units per ms (what the gauge does now) */
+  recentSlope?: number;
 }
 
 export interface TrendPredictor {
@@ -64,15 +85,54 @@ function median(a: Float64Array | number[], n = a.length): number {
   return n % 2 ? (s[h] as number) : ((s[h - 1] as number) + (s[h] as number)) / 2;
 }
 
+interface Fit {
+  slope: number;
+  low: number;
+  high: number;
+}
+
+/** Theil–Sen slope with Sen's interval over points [from, to), using every `stride`-th one. */
+function theilSen(ts: readonly number[], vs: readonly number[], from: number, to: number, stride: number, z: number): Fit | undefined {
+  const idx: number[] = [];
+  for (let i = to - 1; i >= from; i -= stride) idx.push(i);
+  const n = idx.length;
+  if (n < 3) return undefined;
+  const slopes = new Float64Array((n * (n - 1)) / 2);
+  let m = 0;
+  for (let a = 0; a < n; a++) {
+    const i = idx[a] as number;
+    for (let b = a + 1; b < n; b++) {
+      const j = idx[b] as number;
+      const dt = (ts[i] as number) - (ts[j] as number);
+      if (dt !== 0) slopes[m++] = ((vs[i] as number) - (vs[j] as number)) / dt;
+    }
+  }
+  if (m === 0) return undefined;
+  const sorted = slopes.subarray(0, m).sort();
+  const varS = (n * (n - 1) * (2 * n + 5)) / 18;
+  const c = z * Math.sqrt(varS);
+  return {
+    slope: median(sorted, m),
+    low: sorted[Math.max(0, Math.floor((m - c) / 2))] as number,
+    high: sorted[Math.min(m - 1, Math.ceil((m + c) / 2))] as number,
+  };
+}
+
 export function createTrendPredictor(opts: TrendOptions): TrendPredictor {
-  const maxPoints = Math.max(8, opts.maxPoints ?? 240);
+  const maxPoints = Math.max(8, opts.maxPoints ?? 720);
   const minPoints = Math.max(4, opts.minPoints ?? 12);
   const z = quantileZ((1 - (opts.confidence ?? 0.95)) / 2);
   const sign = opts.direction === 'below' ? -1 : 1;
+  const recentMs = opts.recentMs ?? 60_000;
+  const settleMs = opts.settleMs ?? 2 * 60_000;
+  /** the whole-window fit is thinned to about this many points (its cost is quadratic) */
+  const fitPoints = 240;
   let ts: number[] = [];
   let vs: number[] = [];
-  // thinning: keep one point per `spacing` ms so the window fits in maxPoints
-  const spacing = opts.windowMs / maxPoints;
+  let firstAt = Number.NaN;
+  // thinning: keep one point per `spacing` ms so the window fits in maxPoints, but never thinner
+  // than the recent fit needs (8 points per recentMs)
+  const spacing = Math.min(opts.windowMs / maxPoints, recentMs / 8);
 
   return {
     get size() {
@@ -82,8 +142,8 @@ export function createTrendPredictor(opts: TrendOptions): TrendPredictor {
       if (!Number.isFinite(timestamp) || !Number.isFinite(value)) return;
       const last = ts[ts.length - 1];
       if (last !== undefined && timestamp < last) return;
-      // thinning to one point per `spacing` ms keeps memory bounded at any sampling rate
       if (last !== undefined && timestamp - last < spacing) return;
+      if (Number.isNaN(firstAt)) firstAt = timestamp;
       ts.push(timestamp);
       vs.push(value);
       let drop = 0;
@@ -97,51 +157,59 @@ export function createTrendPredictor(opts: TrendOptions): TrendPredictor {
     predict() {
       const n = ts.length;
       const at = ts[n - 1] ?? Number.NaN;
-      if (n < minPoints) {
-        return { status: 'insufficient-data', warn: false, level: vs[n - 1] ?? Number.NaN, at, slope: 0, slopeLow: 0, slopeHigh: 0 };
-      }
-      const slopes = new Float64Array((n * (n - 1)) / 2);
-      let m = 0;
-      for (let i = 0; i < n; i++) {
-        const ti = ts[i] as number;
-        const vi = vs[i] as number;
-        for (let j = i + 1; j < n; j++) {
-          const dt = (ts[j] as number) - ti;
-          const dv = (vs[j] as number) - vi;
-          if (dt > 0) slopes[m++] = dv / dt;
-        }
-      }
-      const sorted = slopes.subarray(0, m).sort();
-      const slope = median(sorted, m);
-      // Sen's interval: ranks (N -/+ z sqrt(var S)) / 2 of the sorted pairwise slopes
-      const varS = (n * (n - 1) * (2 * n + 5)) / 18;
-      const c = z * Math.sqrt(varS);
-      const lo = Math.max(0, Math.floor((m - c) / 2));
-      const hi = Math.min(m - 1, Math.ceil((m + c) / 2));
-      const slopeLow = sorted[lo] as number;
-      const slopeHigh = sorted[hi] as number;
-      const resid = new Float64Array(n);
-      for (let i = 0; i < n; i++) resid[i] = (vs[i] as number) - slope * ((ts[i] as number) - at);
+      const none = { status: 'insufficient-data' as const, warn: false, level: vs[n - 1] ?? Number.NaN, at, slope: 0, slopeLow: 0, slopeHigh: 0 };
+      if (n < minPoints) return none;
+      const whole = theilSen(ts, vs, 0, n, Math.max(1, Math.ceil(n / fitPoints)), z);
+      if (!whole) return none;
+      let from = n - 1;
+      while (from > 0 && at - (ts[from - 1] as number) <= recentMs) from--;
+      from = Math.min(from, n - 8);
+      const recent = from >= 0 ? theilSen(ts, vs, from, n, Math.max(1, Math.ceil((n - from) / fitPoints)), z) : undefined;
+      // in the limit's direction: positive means heading to the limit
+      const dir = (f: Fit): Fit => (sign > 0 ? f : { slope: -f.slope, low: -f.high, high: -f.low });
+      const w = dir(whole);
+      const r = recent ? dir(recent) : undefined;
+      // levelling off: the last minute, or the newer half of the window, grows confidently slower than
+      // half of what came before it (a warm-up decelerates from its first minute)
+      const mid = n >> 1;
+      const older = theilSen(ts, vs, 0, mid, Math.max(1, Math.ceil(mid / fitPoints)), z);
+      const newer = theilSen(ts, vs, mid, n, Math.max(1, Math.ceil((n - mid) / fitPoints)), z);
+      const o = older ? dir(older) : undefined;
+      const nw = newer ? dir(newer) : undefined;
+      const levelling = (r !== undefined && w.slope > 0 && r.high < 0.5 * w.slope) || (o !== undefined && nw !== undefined && o.slope > 0 && nw.high < 0.5 * o.slope);
+      // speeding up also needs new territory: beyond everything before the recent fit, so the rising
+      // half of a daily swing the window has seen before is not taken for a leak
+      let before = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < from; i++) before = Math.max(before, sign * (vs[i] as number));
+      const speeding = r !== undefined && r.low > Math.max(0, w.high) && sign * (vs[n - 1] as number) > before;
+      const chosen = speeding && r ? r : w;
+      const slopeRaw = sign > 0 ? chosen.slope : -chosen.slope;
+      // level now: median of the recent points projected to `at` along the chosen slope
+      const lvFrom = speeding ? Math.max(0, from) : 0;
+      const resid: number[] = [];
+      for (let i = lvFrom; i < n; i++) resid.push((vs[i] as number) - slopeRaw * ((ts[i] as number) - at));
       const level = median(resid);
-      const gap = sign * (opts.limit - level);
-      if (gap <= 0) return { status: 'reached', warn: true, level, at, slope, slopeLow, slopeHigh, etaMs: 0, etaConservativeMs: 0 };
-      // rising towards the limit with confidence: the slow bound of the interval points at the limit
-      const slow = sign > 0 ? slopeLow : -slopeHigh;
-      const central = sign * slope;
-      const etaMs = central > 0 ? gap / central : undefined;
-      const etaConservativeMs = slow > 0 ? gap / slow : undefined;
-      const warn = etaConservativeMs !== undefined && etaMs !== undefined && etaMs <= opts.horizonMs;
-      return {
-        status: warn ? 'approaching' : 'stable',
-        warn,
+      const out: TrendPrediction = {
+        status: 'stable',
+        warn: false,
         level,
         at,
-        slope,
-        slopeLow,
-        slopeHigh,
-        ...(etaMs !== undefined ? { etaMs } : {}),
-        ...(etaConservativeMs !== undefined ? { etaConservativeMs } : {}),
+        slope: sign > 0 ? chosen.slope : -chosen.slope,
+        slopeLow: sign > 0 ? chosen.low : -chosen.high,
+        slopeHigh: sign > 0 ? chosen.high : -chosen.low,
+        basis: speeding ? 'recent' : 'window',
       };
+      if (recent) out.recentSlope = recent.slope;
+      const gap = sign * (opts.limit - level);
+      if (gap <= 0) return { ...out, status: 'reached', warn: true, etaMs: 0, etaConservativeMs: 0, etaEarliestMs: 0, etaLatestMs: 0 };
+      if (chosen.slope > 0) out.etaMs = gap / chosen.slope;
+      if (chosen.low > 0) out.etaConservativeMs = out.etaLatestMs = gap / chosen.low;
+      if (chosen.high > 0) out.etaEarliestMs = gap / chosen.high;
+      if (levelling) return { ...out, status: 'levelling' };
+      const settled = at - firstAt >= settleMs;
+      out.warn = settled && out.etaConservativeMs !== undefined && out.etaMs !== undefined && out.etaMs <= opts.horizonMs;
+      if (out.warn) out.status = 'approaching';
+      return out;
     },
   };
 }
@@ -168,9 +236,18 @@ export function formatBytes(b: number): string {
   return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[i]}`;
 }
 
-/** `memory of web@2.0.0 instance 2 reaches its 512 MiB limit in about 14 minutes` */
+/** The forecast's uncertainty in words: "between 9 and 16 minutes", or "" when it is not known. */
+export function etaRange(p: TrendPrediction): string {
+  if (p.etaEarliestMs === undefined || p.etaLatestMs === undefined) return '';
+  const a = humanDuration(p.etaEarliestMs).replace(/^about /, '');
+  const b = humanDuration(p.etaLatestMs).replace(/^about /, '');
+  return a === b ? '' : ` (95%: ${a} to ${b})`;
+}
+
+/** `memory of web@2.0.0 instance 2 reaches its 512 MiB limit in about 14 minutes (95%: 11 minutes to 19 minutes)` */
 export function trendMessage(p: TrendPrediction, what: { metric: string; subject: string; limit: string }): string {
   if (p.status === 'reached') return `${what.metric} of ${what.subject} has reached its ${what.limit} limit`;
+  if (p.status === 'levelling') return `${what.metric} of ${what.subject} is levelling off below its ${what.limit} limit`;
   if (p.etaMs === undefined) return `${what.metric} of ${what.subject} is not approaching its ${what.limit} limit`;
-  return `${what.metric} of ${what.subject} reaches its ${what.limit} limit in ${humanDuration(p.etaMs)}`;
+  return `${what.metric} of ${what.subject} reaches its ${what.limit} limit in ${humanDuration(p.etaMs)}${etaRange(p)}`;
 }

@@ -81,6 +81,15 @@ export const migrations: Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION greenlight_fence();
     `,
   },
+  {
+    version: 3,
+    name: 'hash chain',
+    // computed by the appender (src/audit/chain.ts), under the head row's lock; rows from before
+    // this migration keep NULL and are covered as one block by the first chained event
+    sql: `
+      ALTER TABLE greenlight_events ADD COLUMN hash TEXT, ADD COLUMN prev_hash TEXT;
+    `,
+  },
 ];
 
 const LOCK_KEY = 0x67_6c_6d; // "glm": the migration runner's advisory lock

@@ -4,6 +4,7 @@ import { systemClock, type Clock, type TimerHandle } from '../../clock/clock.ts'
 import { GreenlightError } from '../../errors/errors.ts';
 import type { EventFilter, EventLog, NewEvent, StoredEvent } from '../../events/log.ts';
 import { migrate } from './migrations.ts';
+import { CHAIN_STARTED, chainNext, GENESIS_HASH, legacyHead } from '../../audit/chain.ts';
 
 const CHANNEL = 'greenlight_events';
 
@@ -26,7 +27,11 @@ interface Row {
   actor: string;
   subject: string;
   data: Record<string, unknown>;
+  hash: string | null;
+  prev_hash: string | null;
 }
+
+const COLUMNS = 'seq, id, type, time, actor, subject, data, hash, prev_hash';
 
 /**
  * The event log in PostgreSQL. Appends are serialized by the head row's lock, so seqs are gapless
@@ -74,8 +79,27 @@ export class PostgresEventLog implements EventLog {
     }
     const log = new PostgresEventLog(pool, url, opts.clock ?? systemClock, opts.fence ?? (() => undefined));
     log.delivered = await log.lastSeq();
+    if (opts.migrate !== false) await log.startChainIfLegacy();
     await log.listen();
     return log;
+  }
+
+  /**
+   * A log from before the hash chain: mark where the chain starts. Best effort: a standby that may
+   * not write leaves it to the leader, whose next append chains onto the old events all the same.
+   */
+  private async startChainIfLegacy(): Promise<void> {
+    const r = await this.pool.query<{ hash: string | null }>('SELECT hash FROM greenlight_events ORDER BY seq DESC LIMIT 1');
+    if (r.rows.length === 0 || r.rows[0]!.hash) return;
+    const chained = await this.pool.query('SELECT 1 FROM greenlight_events WHERE hash IS NOT NULL LIMIT 1');
+    if (chained.rows.length) return; // unhashed rows after chained ones: for audit verify to report
+    const n = await this.pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM greenlight_events');
+    await this.append({ type: CHAIN_STARTED, actor: 'controller', subject: 'audit', data: { legacyEvents: Number(n.rows[0]!.n), note: "events before this one were recorded without hashes; they are covered as one block by this event's prevHash" } }).catch(() => undefined);
+  }
+
+  /** The seq the head row has handed out: above the last row's when the tail was cut off. */
+  async highWaterSeq(): Promise<number> {
+    return this.lastSeq();
   }
 
   async append(event: NewEvent): Promise<StoredEvent> {
@@ -90,15 +114,21 @@ export class PostgresEventLog implements EventLog {
     });
     const client = await this.connect();
     let first: number;
+    let chained: ReturnType<typeof chainNext<StoredEvent>>;
     try {
       await client.query('BEGIN');
       await client.query(`SELECT set_config('greenlight.fence', $1, true)`, [this.fence() ?? 'none']);
       const head = await client.query('UPDATE greenlight_head SET seq = seq + $1 WHERE id = 1 RETURNING seq', [rows.length]);
       first = Number(head.rows[0].seq) - rows.length + 1;
+      // the head row is locked now: no other writer can chain onto the same predecessor
+      const prevRow = await client.query<{ hash: string | null }>('SELECT hash FROM greenlight_events WHERE seq < $1 ORDER BY seq DESC LIMIT 1', [first]);
+      let prev = prevRow.rows[0] ? prevRow.rows[0].hash : GENESIS_HASH;
+      if (prev === null) prev = legacyHead((await client.query<Row>(`SELECT ${COLUMNS} FROM greenlight_events ORDER BY seq`)).rows.map(toStored));
+      chained = chainNext(prev, rows.map((r, i) => ({ seq: first + i, id: r.id, type: r.type, time: r.time, actor: r.actor, subject: r.subject, data: structuredClone(r.data) })));
       await client.query(
-        `INSERT INTO greenlight_events (seq, id, type, time, actor, subject, data)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::json[])`,
-        [rows.map((_, i) => first + i), rows.map((r) => r.id), rows.map((r) => r.type), rows.map((r) => r.time), rows.map((r) => r.actor), rows.map((r) => r.subject), rows.map((r) => r.text)],
+        `INSERT INTO greenlight_events (seq, id, type, time, actor, subject, data, hash, prev_hash)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::json[], $8::text[], $9::text[])`,
+        [rows.map((_, i) => first + i), rows.map((r) => r.id), rows.map((r) => r.type), rows.map((r) => r.time), rows.map((r) => r.actor), rows.map((r) => r.subject), rows.map((r) => r.text), chained.map((c) => c.hash), chained.map((c) => c.prevHash)],
       );
       await client.query('SELECT pg_notify($1, $2)', [CHANNEL, String(first + rows.length - 1)]);
       await client.query('COMMIT');
@@ -108,7 +138,7 @@ export class PostgresEventLog implements EventLog {
     } finally {
       client.release();
     }
-    const stored: StoredEvent[] = rows.map((r, i) => ({ seq: first + i, id: r.id, type: r.type, time: r.time, actor: r.actor, subject: r.subject, data: structuredClone(r.data) }));
+    const stored: StoredEvent[] = chained;
     await this.deliver(stored[stored.length - 1]!.seq, stored);
     return stored;
   }
@@ -125,7 +155,7 @@ export class PostgresEventLog implements EventLog {
     if (filter.afterSeq !== undefined) where.push(`seq > ${p(filter.afterSeq)}`);
     if (filter.since !== undefined) where.push(`time >= ${p(filter.since)}`);
     if (filter.until !== undefined) where.push(`time <= ${p(filter.until)}`);
-    let sql = 'SELECT seq, id, type, time, actor, subject, data FROM greenlight_events';
+    let sql = `SELECT ${COLUMNS} FROM greenlight_events`;
     if (where.length) sql += ' WHERE ' + where.join(' AND ');
     sql += filter.descending ? ' ORDER BY seq DESC' : ' ORDER BY seq ASC';
     if (filter.limit !== undefined) sql += ` LIMIT ${p(filter.limit)}`;
@@ -222,7 +252,7 @@ export class PostgresEventLog implements EventLog {
 }
 
 function toStored(r: Row): StoredEvent {
-  return { seq: Number(r.seq), id: r.id, type: r.type, time: Number(r.time), actor: r.actor, subject: r.subject, data: r.data };
+  return { seq: Number(r.seq), id: r.id, type: r.type, time: Number(r.time), actor: r.actor, subject: r.subject, data: r.data, ...(r.hash ? { hash: r.hash } : {}), ...(r.prev_hash ? { prevHash: r.prev_hash } : {}) };
 }
 
 function escapeLike(s: string): string {

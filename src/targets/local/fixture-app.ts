@@ -43,7 +43,7 @@ if (mode === 'crash-at-start') {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ version: process.env.VERSION ?? null, pid: process.pid, port }));
   });
-  server.listen(port, '127.0.0.1', () => log('listening on ' + port));
+  server.listen(port, process.env.HOST ?? '127.0.0.1', () => log('listening on ' + port));
   process.on('SIGTERM', () => {
     if (mode === 'ignore-sigterm') return log('ignoring SIGTERM');
     log('SIGTERM received, draining');

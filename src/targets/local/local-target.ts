@@ -246,13 +246,14 @@ export class LocalTarget implements Target {
   }
 
   private spawnProc(spec: InstanceSpec, id: string, port: number, logFile: string): Proc {
-    mkdirSync(dirname(logFile), { recursive: true });
+    mkdirSync(dirname(logFile), { recursive: true, mode: 0o700 });
     const cmd = typeof spec.command === 'string' ? ['/bin/sh', '-c', spec.command] : spec.command;
     appendFileSync(
       logFile,
       `[greenlight ${new Date(this.clock.now()).toISOString()}] starting ${spec.service}@${spec.version} (${id}) on port ${port}: ${JSON.stringify(spec.command)}\n`,
+      { mode: 0o600 },
     );
-    const fd = openSync(logFile, 'a');
+    const fd = openSync(logFile, 'a', 0o600);
     let child: ChildProcess;
     try {
       child = spawn(cmd[0]!, cmd.slice(1), {

@@ -20,16 +20,17 @@ export interface InstanceRecord {
 export class RecordStore {
   readonly dir: string;
 
-  constructor(stateDir: string) {
-    this.dir = join(stateDir, 'instances');
-    mkdirSync(this.dir, { recursive: true });
+  /** subdir: each target kind keeps its own records (an ssh record's pid is not a local pid) */
+  constructor(stateDir: string, subdir = 'instances') {
+    this.dir = join(stateDir, subdir);
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   write(r: InstanceRecord): void {
     const file = join(this.dir, `${r.id}.json`);
     // write then rename, so a controller dying mid-write never leaves half a record
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(r, null, 2));
+    writeFileSync(tmp, JSON.stringify(r, null, 2), { mode: 0o600 });
     renameSync(tmp, file);
   }
 

@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sloLine } from './status.ts';
+
+test('an SLO line says what was spent over the window so far, the burn per window and "too little data"', () => {
+  const line = sloLine({
+    name: 'availability',
+    objective: 0.999,
+    periodMs: 30 * 86_400_000,
+    coveredMs: 5 * 60_000,
+    budgetSpent: 0.000787,
+    budgetRemaining: 0.999213,
+    tooLittleData: 'too little data: 600 of the 10,000 events it takes to see 10 errors at the budget rate',
+    compliant: true,
+    alerts: [
+      { severity: 'page', longWindowMs: 3_600_000, longWindowFull: false, longBurnRate: 6.8, shortBurnRate: 6.8 },
+      { severity: 'ticket', longWindowMs: 3 * 86_400_000, longWindowFull: false, longBurnRate: 6.8 },
+    ],
+  });
+  assert.equal(
+    line.replace(/\x1b\[[0-9;]*m/g, ''),
+    'SLO availability 99.9%: within budget, 0.08% of the 30d error budget spent over the 5m so far (99.9% left); burn 1h 6.8x (5m held), 3d 6.8x (5m held); too little data: 600 of the 10,000 events it takes to see 10 errors at the budget rate',
+  );
+  assert.match(sloLine({ name: 'x', objective: 0.99, alerts: [] }), /no traffic yet/);
+});

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseConfigText } from './load.ts';
+
+const BASE = `version: 1
+services:
+  web: { command: [node, server.mjs] }
+environments:
+  - name: production
+    router: { listen: "127.0.0.1:8081" }
+`;
+
+function problemsOf(text: string): ConfigError {
+  try {
+    parseConfigText(text, 'g.yaml');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${(err as Error)?.stack}`);
+    return err;
+  }
+  assert.fail('expected the config to be refused');
+}
+
+test('a YAML alias bomb is a located ConfigError, not a ReferenceError', () => {
+  const bomb = `${BASE}a: &a ["x","x","x","x","x","x","x","x","x"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+`;
+  const e = problemsOf(bomb);
+  assert.equal(e.code, 'CONFIG_INVALID');
+  assert.match(e.message, /g\.yaml:8:\d+ +\(yaml\): too many YAML alias expansions/);
+  assert.match(e.problems[0]!.hint!, /alias/);
+});
+
+test('one anchor used more than 100 times in an otherwise valid config is a located ConfigError', () => {
+  const many = `version: 1
+x-env: &env { A: "1" }
+services:
+  web: { command: [node], env: *env }
+environments:
+${Array.from({ length: 120 }, (_, i) => `  - { name: e${i}, env: *env, router: { listen: "127.0.0.1:${9000 + i}" } }`).join('\n')}
+`;
+  const e = problemsOf(many);
+  assert.match(e.message, /too many YAML alias expansions/);
+  assert.equal(e.problems[0]!.line, 4);
+});
+
+test('duplicate keys are still found (without yaml\'s quadratic check), with their position', () => {
+  const e = problemsOf(`${BASE}state_dir: a\nstate_dir: b\n`);
+  assert.match(e.message, /g\.yaml:8:1 +\(yaml\): Map keys must be unique \("state_dir" appears twice\)/);
+});
+
+test('thousands of unknown keys are all reported, each located; the first 100 get a suggestion', () => {
+  const n = 20_000;
+  const e = problemsOf(BASE + Array.from({ length: n }, (_, i) => `verzion${i}: 1`).join('\n') + '\nstat_dir: x\n');
+  assert.equal(e.problems.length, n + 1);
+  assert.equal(e.problems[n - 1]!.line, 7 + n - 1);
+  assert.match(e.problems.at(-1)!.hint!, /remove it/, 'past the first 100, a plain hint');
+  assert.match(problemsOf(BASE + 'stat_dir: x\n').problems[0]!.hint!, /did you mean "state_dir"\?/);
+});
+
+test('warnings: state_dir "/" and a controller listening beyond loopback without TLS', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gl-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'greenlight.yaml');
+  writeFileSync(file, `${BASE}state_dir: /\ncontroller: { listen: "0.0.0.0:7070" }\n`);
+  const w = loadConfig(file).warnings;
+  assert.equal(w.length, 2);
+  assert.match(w[0]!, /state_dir is "\/"/);
+  assert.match(w[1]!, /controller\.listen is 0\.0\.0\.0:7070, beyond loopback, and the API has no TLS/);
+  writeFileSync(file, `${BASE}controller: { listen: "[::1]:7070" }\n`);
+  assert.deepEqual(loadConfig(file).warnings, []);
+});

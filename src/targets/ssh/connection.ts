@@ -1,0 +1,292 @@
+// One SSH connection per host (ssh2), multiplexed: every command is a channel on it, a bounded
+// number at a time (sshd's MaxSessions). A dropped connection is reopened on the next command;
+// every failure is a GreenlightError that names the host and says what to do.
+import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { GreenlightError, describe } from '../../errors/errors.ts';
+import { appendHostKey, knownHostsName, verifyHostKey, type HostKeyVerdict } from './known-hosts.ts';
+import type { SshHostConfig, SshTargetConfig } from './config.ts';
+
+/** channels open at once on one connection: below sshd's default MaxSessions of 10 */
+const MAX_CHANNELS = 8;
+
+export interface ExecResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  /** sent to the command's stdin, then closed */
+  stdin?: string | Buffer | Readable;
+  /** the channel is closed and the call rejects after this long */
+  timeoutMs?: number;
+  /** a non-zero exit rejects with HOST_COMMAND_FAILED (default); false resolves with it */
+  check?: boolean;
+}
+
+export interface ConnectionHooks {
+  /** an unknown key accepted because accept_new is set */
+  onKeyAccepted?: (host: SshHostConfig, verdict: HostKeyVerdict) => void;
+}
+
+/** single-quoted for /bin/sh */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export class HostConnection {
+  readonly host: SshHostConfig;
+  private readonly config: SshTargetConfig;
+  private readonly hooks: ConnectionHooks;
+  private client: Client | undefined;
+  private connecting: Promise<Client> | undefined;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private closed = false;
+
+  constructor(host: SshHostConfig, config: SshTargetConfig, hooks: ConnectionHooks = {}) {
+    this.host = host;
+    this.config = config;
+    this.hooks = hooks;
+  }
+
+  get where(): string {
+    return `host ${this.host.name} (${this.host.user}@${this.host.address}:${this.host.port})`;
+  }
+
+  /** Opens the connection (or returns the open one). */
+  connect(): Promise<Client> {
+    if (this.closed) return Promise.reject(new GreenlightError('INTERNAL', `connection to ${this.where} is closed`, { hint: 'create a new target' }));
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= this.open().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private open(): Promise<Client> {
+    const h = this.host;
+    let keyVerdict: HostKeyVerdict | undefined;
+    const settings: ConnectConfig = {
+      host: h.address,
+      port: h.port,
+      username: h.user,
+      readyTimeout: this.config.connect_timeout,
+      keepaliveInterval: 1000,
+      keepaliveCountMax: 3,
+      hostVerifier: (key: Buffer) => {
+        keyVerdict = verifyHostKey(this.config.known_hosts, h.address, h.port, key);
+        if (keyVerdict.ok) return true;
+        if (keyVerdict.reason === 'unknown' && this.config.accept_new) {
+          appendHostKey(this.config.known_hosts, h.address, h.port, key);
+          this.hooks.onKeyAccepted?.(h, keyVerdict);
+          return true;
+        }
+        return false;
+      },
+    };
+    const auth = this.config.auth;
+    if (auth.agent) settings.agent = typeof auth.agent === 'string' ? auth.agent : process.env.SSH_AUTH_SOCK;
+    if (auth.key_file || !auth.agent) {
+      const file = auth.key_file ?? `${process.env.HOME ?? '/root'}/.ssh/id_ed25519`;
+      try {
+        settings.privateKey = readFileSync(file);
+      } catch (err) {
+        return Promise.reject(
+          new GreenlightError('CONFIG_INVALID', `cannot read the SSH key ${file} for ${this.where}: ${describe(err)}`, {
+            hint: 'set target.auth.key_file to a readable private key, or target.auth.agent: true to use the SSH agent',
+            data: { host: h.name, keyFile: file },
+          }),
+        );
+      }
+    }
+    return new Promise<Client>((resolve, reject) => {
+      const c = new Client();
+      let ready = false;
+      c.once('ready', () => {
+        ready = true;
+        this.client = c;
+        resolve(c);
+      });
+      c.on('error', (err: Error & { level?: string; code?: string }) => {
+        if (!ready) return reject(this.connectError(err, keyVerdict));
+        this.drop(c);
+      });
+      c.on('close', () => {
+        if (!ready) reject(this.connectError(new Error('connection closed during the handshake'), keyVerdict));
+        this.drop(c);
+      });
+      c.connect(settings);
+    });
+  }
+
+  private drop(c: Client): void {
+    if (this.client === c) this.client = undefined;
+  }
+
+  private connectError(err: Error & { level?: string; code?: string }, verdict: HostKeyVerdict | undefined): GreenlightError {
+    const h = this.host;
+    const data = { host: h.name, address: h.address, port: h.port, user: h.user };
+    if (verdict && !verdict.ok) {
+      const name = knownHostsName(h.address, h.port);
+      if (verdict.reason === 'unknown') {
+        return new GreenlightError('HOST_KEY_REJECTED', `${this.where} offered an unknown ${verdict.keyType} host key ${verdict.fingerprint}; not in ${this.config.known_hosts}`, {
+          hint: `compare ${verdict.fingerprint} with the key on the host (ssh-keygen -lf /etc/ssh/ssh_host_${verdict.keyType.replace(/^ssh-/, '')}_key.pub there); if it matches, add it (ssh-keyscan -p ${h.port} ${h.address} >> ${this.config.known_hosts}) or set target.accept_new: true`,
+          data: { ...data, reason: 'unknown', fingerprint: verdict.fingerprint, keyType: verdict.keyType, knownHosts: this.config.known_hosts },
+        });
+      }
+      return new GreenlightError(
+        'HOST_KEY_REJECTED',
+        `${this.where} offered host key ${verdict.fingerprint}, which ${verdict.reason === 'revoked' ? 'is revoked' : `does not match the known key ${verdict.knownFingerprints.join(', ')}`} in ${this.config.known_hosts}: refused (a re-installed host, or someone in between)`,
+        {
+          hint: `find out why the key of ${h.name} changed; when the new key is legitimate, remove the old one (ssh-keygen -R ${name} -f ${this.config.known_hosts}) and add the new one`,
+          data: { ...data, reason: verdict.reason, fingerprint: verdict.fingerprint, knownFingerprints: verdict.knownFingerprints, knownHosts: this.config.known_hosts },
+        },
+      );
+    }
+    if (err.level === 'client-authentication') {
+      return new GreenlightError('HOST_AUTH_REFUSED', `${this.where} refused the key-based login of ${h.user}`, {
+        hint: `add the controller's public key to ~${h.user}/.ssh/authorized_keys on ${h.name}, or fix target.auth (key_file / agent) and hosts[].user`,
+        data,
+      });
+    }
+    const why = err.level === 'client-timeout' ? `no SSH handshake within ${this.config.connect_timeout}ms` : describe(err);
+    return new GreenlightError('HOST_UNREACHABLE', `cannot reach ${this.where}: ${why}`, {
+      retryable: true,
+      hint: `check that ${h.name} is up, that sshd listens on ${h.address}:${h.port} and that the network path is open`,
+      data: { ...data, cause: err.code ?? err.message },
+    });
+  }
+
+  private async slot(): Promise<() => void> {
+    if (this.active >= MAX_CHANNELS) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    return () => {
+      this.active--;
+      this.waiting.shift()?.();
+    };
+  }
+
+  /** Runs a command on the host through /bin/sh; collects its output (bounded). */
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const release = await this.slot();
+    try {
+      const channel = await this.openExec(command);
+      return await this.collect(channel, command, opts);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * A long-running command whose stdout is handed over line by line (e.g. tail -F of the host's
+   * event file). It does not take a slot: watchers would otherwise starve commands.
+   */
+  async stream(command: string, onLine: (line: string) => void): Promise<{ close(): void; closed: Promise<void> }> {
+    const channel = await this.openExec(command);
+    let buf = '';
+    channel.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        onLine(line);
+      }
+    });
+    channel.stderr.resume();
+    const closed = new Promise<void>((resolve) => channel.once('close', () => resolve()));
+    return { close: () => channel.close(), closed };
+  }
+
+  private async openExec(command: string): Promise<ClientChannel> {
+    let client = await this.connect();
+    const attempt = () =>
+      new Promise<ClientChannel>((resolve, reject) => {
+        try {
+          client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    try {
+      return await attempt();
+    } catch (err) {
+      // the connection may have died since it was opened: one fresh try
+      this.drop(client);
+      client.end();
+      try {
+        client = await this.connect();
+        return await attempt();
+      } catch (again) {
+        if (again instanceof GreenlightError) throw again;
+        throw new GreenlightError('HOST_UNREACHABLE', `cannot run a command on ${this.where}: ${describe(again)} (first try: ${describe(err)})`, {
+          retryable: true,
+          hint: `check that ${this.host.name} is up and reachable`,
+          data: { host: this.host.name },
+        });
+      }
+    }
+  }
+
+  private collect(channel: ClientChannel, command: string, opts: ExecOptions): Promise<ExecResult> {
+    const limit = 4 * 1024 * 1024;
+    return new Promise<ExecResult>((resolve, reject) => {
+      let stdout = '';
+      let stderr = '';
+      let code: number | null = null;
+      let signal: string | null = null;
+      let timer: NodeJS.Timeout | undefined;
+      let timedOut = false;
+      if (opts.timeoutMs) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          channel.close();
+        }, opts.timeoutMs);
+      }
+      channel.on('data', (d: Buffer) => {
+        if (stdout.length < limit) stdout += d.toString('utf8');
+      });
+      channel.stderr.on('data', (d: Buffer) => {
+        if (stderr.length < limit) stderr += d.toString('utf8');
+      });
+      channel.on('exit', (c: number | null, s?: string) => {
+        code = c;
+        signal = s ?? null;
+      });
+      channel.once('close', () => {
+        if (timer) clearTimeout(timer);
+        const short = command.length > 120 ? command.slice(0, 117) + '...' : command;
+        if (timedOut) {
+          return reject(new GreenlightError('HOST_UNREACHABLE', `${this.where}: "${short}" did not finish within ${opts.timeoutMs}ms`, { retryable: true, hint: `check the load and the network of ${this.host.name}`, data: { host: this.host.name } }));
+        }
+        if (code === null && signal === null) {
+          return reject(new GreenlightError('HOST_UNREACHABLE', `${this.where}: the connection dropped while running "${short}"`, { retryable: true, hint: `check that ${this.host.name} is up and reachable; the operation can be retried`, data: { host: this.host.name } }));
+        }
+        const result = { code, signal, stdout, stderr };
+        if (opts.check !== false && code !== 0) {
+          return reject(
+            new GreenlightError('HOST_COMMAND_FAILED', `${this.where}: "${short}" failed (${signal ? `signal ${signal}` : `exit ${code}`})${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`, {
+              hint: `run it by hand on ${this.host.name} to see why`,
+              data: { host: this.host.name, code, signal, stderr: stderr.slice(-2000) },
+            }),
+          );
+        }
+        resolve(result);
+      });
+      if (opts.stdin === undefined) channel.end();
+      else if (typeof opts.stdin === 'string' || Buffer.isBuffer(opts.stdin)) channel.end(opts.stdin);
+      else {
+        opts.stdin.on('error', () => channel.close());
+        opts.stdin.pipe(channel);
+      }
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.client?.end();
+    this.client = undefined;
+  }
+}

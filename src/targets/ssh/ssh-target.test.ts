@@ -1,0 +1,164 @@
+// The ssh target against real OpenSSH servers in network namespaces (testing/netns-fleet.ts):
+// the shared target contract, then what only a fleet has. Needs root and iproute2; skipped with
+// the reason otherwise.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../../clock/clock.ts';
+import { GreenlightError } from '../../errors/errors.ts';
+import { MemoryEventLog } from '../../events/memory-log.ts';
+import { fixtureSpec, writeFixtureApp, type FixtureMode } from '../local/fixture-app.ts';
+import { httpStatus, targetContract } from '../target.contract.ts';
+import type { SshTargetInput } from './config.ts';
+import { SshTarget } from './ssh-target.ts';
+import { createTestFleet } from './testing/netns-fleet.ts';
+
+const made = await createTestFleet([{ name: 'web-1' }, { name: 'web-2' }]);
+const artifact = writeFixtureApp();
+
+function targetConfig(over: Partial<SshTargetInput> = {}): SshTargetInput {
+  const fleet = made.fleet!;
+  return {
+    hosts: fleet.hosts.map((h) => ({ name: h.name, address: h.address, dir: join(h.dir, 'greenlight') })),
+    auth: { key_file: fleet.clientKey, agent: false },
+    known_hosts: fleet.knownHosts,
+    restart_backoff: { initial: 100, max: 1000, reset_after: 60_000 },
+    connect_timeout: 3000,
+    min_free_mb: 1,
+    ...over,
+  };
+}
+
+if (!made.fleet) {
+  test('SshTarget contract and fleet behaviour', { skip: made.skip }, () => {});
+} else {
+  const fleet = made.fleet;
+  const open: SshTarget[] = [];
+  after(async () => {
+    for (const t of open) await t.close({ stopInstances: true }).catch(() => {});
+    await fleet.close();
+  });
+
+  targetContract('SshTarget', () => ({
+    open: (stateDir, events) => {
+      const t = new SshTarget(targetConfig(), { stateDir, events, clock: systemClock });
+      open.push(t);
+      return t;
+    },
+    spec: (mode, over) => fixtureSpec(artifact, mode as FixtureMode, over),
+    crash: async (_target, instance) => void (await fetch(instance.url + '/crash')).text(),
+  }));
+
+  const setup = (over: Partial<SshTargetInput> = {}) => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'gl-ssh-'));
+    const events = new MemoryEventLog();
+    const target = new SshTarget(targetConfig(over), { stateDir, events, clock: systemClock });
+    open.push(target);
+    return { stateDir, events, target };
+  };
+
+  test('SshTarget: instances are spread over the hosts and answer at each host address', async () => {
+    const { target } = setup();
+    const started = await target.start(fixtureSpec(artifact, 'healthy'), 4);
+    assert.deepEqual(started.map((i) => i.host).sort(), ['web-1', 'web-1', 'web-2', 'web-2']);
+    for (const i of started) {
+      assert.equal(new URL(i.url).hostname, fleet.host(i.host!).address);
+      assert.equal(await httpStatus(i.url + '/healthz'), 200);
+    }
+    const only = await target.start(fixtureSpec(artifact, 'healthy', { version: '1.0.1' }), 2, { hosts: ['web-2'] });
+    assert.deepEqual(only.map((i) => i.host), ['web-2', 'web-2']);
+    await target.close({ stopInstances: true });
+  });
+
+  test('SshTarget: the artifact is uploaded once per digest per host, atomically, and old releases are pruned', async () => {
+    const { events, target } = setup({ retention: 1 });
+    await target.start(fixtureSpec(artifact, 'healthy'), 2);
+    const uploads = await events.query({ types: ['artifact.uploaded'] });
+    const again = await target.start(fixtureSpec(artifact, 'healthy'), 2);
+    assert.equal((await events.query({ types: ['artifact.uploaded'] })).length, uploads.length, 'the second start uploads nothing');
+    for (const h of fleet.hosts) {
+      const dir = join(h.dir, 'greenlight', 'releases');
+      const listing = fleet.exec(h.name, ['ls', '-a', dir]).split('\n').filter((n) => n && n !== '.' && n !== '..');
+      assert.ok(listing.every((n) => /^[0-9a-f]{64}$/.test(n)), `only complete releases, no temporary names: ${listing.join(' ')}`);
+    }
+    // two more releases: with retention 1, only what runs plus one other is kept
+    const v2 = writeFixtureApp();
+    writeFileSync(join(v2, 'v2.txt'), 'two');
+    const v3 = writeFixtureApp();
+    writeFileSync(join(v3, 'v3.txt'), 'three');
+    const b = await target.start(fixtureSpec(v2, 'healthy', { version: '2.0.0' }), 1, { hosts: ['web-1'] });
+    await target.stop(b.map((i) => i.id));
+    await target.start(fixtureSpec(v3, 'healthy', { version: '3.0.0' }), 1, { hosts: ['web-1'] });
+    const pruned = await events.query({ types: ['artifact.pruned'] });
+    assert.ok(pruned.length >= 1, 'an old release was pruned');
+    const kept = fleet.exec('web-1', ['ls', join(fleet.host('web-1').dir, 'greenlight', 'releases')]).split('\n').filter(Boolean);
+    assert.equal(kept.length, 2, `the running 1.0.0 and the running 3.0.0: ${kept.join(' ')}`);
+    for (const i of again) assert.equal(await httpStatus(i.url + '/healthz'), 200, 'what runs was not pruned');
+    await target.close({ stopInstances: true });
+  });
+
+  test('SshTarget: an unknown host key is refused with its fingerprint; accept_new records it as an event', async () => {
+    const empty = join(mkdtempSync(join(tmpdir(), 'gl-kh-')), 'known_hosts');
+    const { target } = setup({ known_hosts: empty });
+    let error: unknown;
+    await target.start(fixtureSpec(artifact, 'healthy'), 1, { hosts: ['web-1'] }).catch((e: unknown) => (error = e));
+    assert.ok(error instanceof GreenlightError, String(error));
+    assert.equal(error.code, 'HOST_KEY_REJECTED');
+    assert.match(error.message, /web-1/);
+    assert.ok(error.message.includes(fleet.host('web-1').fingerprint), `the fingerprint is in the message: ${error.message}`);
+    assert.match(error.hint!, /accept_new/);
+    await target.close();
+
+    const { target: accepting, events } = setup({ known_hosts: empty, accept_new: true });
+    const [i] = await accepting.start(fixtureSpec(artifact, 'healthy'), 1, { hosts: ['web-1'] });
+    assert.equal(await httpStatus(i!.url + '/healthz'), 200);
+    const accepted = await events.query({ types: ['host.key_accepted'] });
+    assert.equal(accepted.length, 1);
+    assert.equal(accepted[0]!.data.fingerprint, fleet.host('web-1').fingerprint);
+    assert.match(readFileSync(empty, 'utf8'), new RegExp(fleet.host('web-1').address.replaceAll('.', '\\.')));
+    await accepting.close({ stopInstances: true });
+  });
+
+  test('SshTarget: a changed host key is refused even with accept_new', async () => {
+    const wrong = join(mkdtempSync(join(tmpdir(), 'gl-kh-')), 'known_hosts');
+    // web-2's key recorded under web-1's address: what a man in the middle would look like
+    writeFileSync(wrong, `${fleet.host('web-1').address} ${fleet.host('web-2').publicKey}\n`);
+    const { target } = setup({ known_hosts: wrong, accept_new: true });
+    await assert.rejects(target.start(fixtureSpec(artifact, 'healthy'), 1, { hosts: ['web-1'] }), (e: unknown) => {
+      assert.ok(e instanceof GreenlightError);
+      assert.equal(e.code, 'HOST_KEY_REJECTED');
+      assert.ok(e.message.includes(fleet.host('web-2').fingerprint), 'names the known key');
+      assert.ok(e.message.includes(fleet.host('web-1').fingerprint), 'names the offered key');
+      return true;
+    });
+    await target.close();
+  });
+
+  test('SshTarget: a refused login and an unreachable host are errors naming the host', async () => {
+    const other = join(mkdtempSync(join(tmpdir(), 'gl-key-')), 'id');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+    const { target } = setup({ auth: { key_file: other, agent: false } });
+    await assert.rejects(target.start(fixtureSpec(artifact, 'healthy'), 1, { hosts: ['web-1'] }), (e: unknown) => e instanceof GreenlightError && e.code === 'HOST_AUTH_REFUSED' && /web-1/.test(e.message) && /authorized_keys/.test(e.hint!));
+    await target.close();
+
+    const { target: t2 } = setup({ hosts: [{ name: 'gone', address: `${fleet.subnet}.250` }] });
+    await assert.rejects(t2.start(fixtureSpec(artifact, 'healthy'), 1), (e: unknown) => e instanceof GreenlightError && e.code === 'HOST_UNREACHABLE' && /host gone/.test(e.message) && e.retryable);
+    await t2.close();
+  });
+
+  test('SshTarget: a crash-looping instance is restarted with a doubling back-off by its supervisor', async () => {
+    const { target, events } = setup();
+    const [i] = await target.start(fixtureSpec(artifact, 'healthy'), 1, { hosts: ['web-1'] });
+    for (let n = 0; n < 2; n++) {
+      const before = (await events.query({ types: ['instance.ready'] })).length;
+      await fetch(i!.url + '/crash').then((r) => r.text()).catch(() => '');
+      for (let k = 0; k < 500 && (await events.query({ types: ['instance.ready'] })).length === before; k++) await new Promise((r) => setTimeout(r, 10));
+    }
+    const crashes = await events.query({ types: ['instance.crashed'] });
+    assert.deepEqual(crashes.map((e) => e.data.restartInMs), [100, 200]);
+    await target.close({ stopInstances: true });
+  });
+}
