@@ -69,7 +69,9 @@ test('leader killed mid-rollout with a page pending: the standby takes over, rol
   assert.deepEqual(prod.router.table.versions.filter((v: { weight: number }) => v.weight > 0).map((v: { version: string }) => v.version), ['1.0.0']);
   assert.ok(prod.router.table.revision >= 2_000_000, `the new leader's table is in its own revision band (${prod.router.table.revision})`);
   const phase = (await c.events({ types: ['deployment.environment.failed'] })).find((e) => (e.data as { deploymentId?: string }).deploymentId === id)!;
-  assert.equal((phase.data as { phase: string }).phase, 'canary');
+  // the phase is the environment's last recorded stage (normally canary; an instance-ready stage event can land after it)
+  assert.match((phase.data as { phase: string }).phase, /^(canary|instances)$/);
+  assert.equal((phase.data as { recovery: string }).recovery, 'put back on stable');
 
   // the escalation set before the kill fires on time, or within 1 s after the takeover marked late
   const escalated = await until('the escalation', 30_000, async () => (await c.events({ types: ['page.escalated'] }))[0]);
