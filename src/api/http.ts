@@ -35,6 +35,11 @@ export class Routes {
     return this;
   }
 
+  /** Every route's method and pattern (the fuzz test walks all write endpoints). */
+  list(): { method: string; pattern: string; public: boolean }[] {
+    return this.routes.map((r) => ({ method: r.method, pattern: '/' + r.parts.join('/'), public: r.public }));
+  }
+
   handler(token: () => string): (req: IncomingMessage, res: ServerResponse) => void {
     return (raw, res) => {
       void this.dispatch(raw, res, token).catch((err) => sendError(res, err));

@@ -23,9 +23,11 @@ import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/run
 import { TrafficControl } from '../rollout/traffic.ts';
 import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
+import { syntheticChecks } from '../rollout/synthetic.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureToken, tokenPath } from './token.ts';
 import { secureStateDir } from './state-dir.ts';
+import { refuseEmptyLogFile, refuseShortLog } from './log-evidence.ts';
 import { RouterSupervisor } from './router-supervisor.ts';
 import type { IncomingAlert } from '../alerting/alerts/alert.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
@@ -95,14 +97,23 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const listen = opts.listen ?? config.controller.listen;
   const spec = storeSpec(config.store, stateDir);
   let leadership: Leadership | undefined;
+  // never let SQLite turn a missing or emptied log into a fresh one while things still run
+  if (spec.kind === 'sqlite') refuseEmptyLogFile(spec.file, stateDir);
   // every append carries the lease's fencing token; the database refuses it once the lease is gone
   const events = await openEventLog(spec, { clock, fence: () => leadership?.fence() });
-  await refuseBrokenChain(events, describeStore(spec), log);
   if (spec.kind === 'postgres' && config.store.kind === 'postgres') {
     leadership = new Leadership({ log: events as PostgresEventLog, address: urlOf(listen), clock, ttlMs: config.store.lease });
   }
   const state = new LiveState(events);
-  await state.start();
+  try {
+    await refuseBrokenChain(events, describeStore(spec), log);
+    await state.start();
+    refuseShortLog(state.view, describeStore(spec), stateDir);
+  } catch (err) {
+    state.stop();
+    await events.close();
+    throw err;
+  }
 
   // The API port is taken first so a second controller on the same state fails before touching anything.
   const server = createServer();
@@ -299,6 +310,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           traffic: traffic.get(`${env.name}/${service}`)!,
           routerUrl: urlOf(routerFor(env, service).listen),
           checks: env.checks.map((c) => checks.get(c)!),
+          synthetic: env.synthetic_checks ? syntheticChecks(env.checks.map((c) => [c, config.checks[c]]), { parsed: true }) : [],
           dependencies: env.dependencies as EnvironmentRuntime['dependencies'],
           dependencyFaults,
           instances: env.instances ?? s.instances,

@@ -15,6 +15,7 @@ import { registerDemo } from './commands/demo.ts';
 import { registerDrill } from './commands/drill.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerFleet } from './commands/fleet.ts';
+import { registerLoad } from './commands/load.ts';
 import { reportError } from './output.ts';
 import { guardTerminalOutput } from './terminal.ts';
 import { exitCodes } from '../errors/errors.ts';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerDrill(program);
   registerAudit(program);
   registerFleet(program);
+  registerLoad(program);
   program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');
   return program;
 }

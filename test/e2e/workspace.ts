@@ -11,7 +11,7 @@ export interface Workspace extends DemoWorkspace {
   cli(args: string[], opts?: { timeoutMs?: number; actor?: string; env?: Record<string, string> }): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-export async function workspace(opts: { authVersion?: string } = {}): Promise<Workspace> {
+export async function workspace(opts: { authVersion?: string; syntheticChecks?: boolean } = {}): Promise<Workspace> {
   const base = await createWorkspace({ prefix: 'gl-e2e-', ...opts });
   const env = { ...process.env, PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}`, NO_COLOR: '1', GREENLIGHT_ACTOR: 'e2e' };
   const cli: Workspace['cli'] = (args, opts = {}) =>

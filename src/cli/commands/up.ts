@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, fstatSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -28,12 +28,13 @@ export function registerUp(program: Command): void {
         for (const w of secureStateDir(loaded.stateDir)) process.stderr.write(`${color.yellow('warning:')} ${w}\n`);
         const logFile = join(loaded.stateDir, opts.listen ? `controller-${opts.listen.replace(/[^0-9A-Za-z.]/g, '_')}.log` : 'controller.log');
         const fd = openSync(logFile, 'a', 0o600);
+        const logStart = fstatSync(fd).size;
         const child = spawn(process.execPath, [bin, '--config', loaded.file, 'up', ...(opts.listen ? ['--listen', opts.listen] : [])], { detached: true, stdio: ['ignore', fd, fd], env: process.env });
         closeSync(fd);
         child.unref();
         const started = Date.now();
         for (;;) {
-          if (child.exitCode !== null) throw new GreenlightError('INTERNAL', `the controller exited with code ${child.exitCode}`, { hint: `see ${logFile}` });
+          if (child.exitCode !== null) throw startFailure(logFile, logStart, child.exitCode);
           try {
             // this controller itself (leader or standby), not whichever leads
             const base = opts.listen ? `http://${opts.listen}` : (process.env.GREENLIGHT_URL ?? urlOf(loaded.config.controller.listen));
@@ -95,4 +96,32 @@ export function registerUp(program: Command): void {
       if (globals(this).json) printJson({ stopped: true, all: !!opts.all });
       else console.log(opts.all ? 'controller, routers and instances stopped' : 'controller stopped (routers and instances keep serving)');
     });
+}
+
+/**
+ * What the detached controller said before it exited (its error and hint, as `up` in the
+ * foreground would print them), rather than only its exit code.
+ */
+function startFailure(logFile: string, from: number, exitCode: number): GreenlightError {
+  let text = '';
+  try {
+    const fd = openSync(logFile, 'r');
+    try {
+      const buf = Buffer.alloc(64 * 1024);
+      const n = readSync(fd, buf, 0, buf.length, from);
+      text = buf.subarray(0, n).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* no log to quote */
+  }
+  const at = text.lastIndexOf('error:');
+  const said = (at >= 0 ? text.slice(at + 'error:'.length) : text.trim().split('\n').slice(-5).join('\n')).trim();
+  const hintAt = said.indexOf('\n  hint:');
+  const message = (hintAt >= 0 ? said.slice(0, hintAt) : said).trim();
+  const hint = hintAt >= 0 ? said.slice(hintAt + '\n  hint:'.length).trim() : '';
+  return new GreenlightError(exitCode === 2 ? 'USAGE' : 'INTERNAL', `the controller did not start${message ? `: ${message}` : ` (exit code ${exitCode})`}`, {
+    hint: `${hint ? `${hint}; ` : ''}the full log is ${logFile}`,
+  });
 }
