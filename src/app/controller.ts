@@ -31,7 +31,11 @@ import { refuseEmptyLogFile, refuseShortLog } from './log-evidence.ts';
 import { RouterSupervisor } from './router-supervisor.ts';
 import type { IncomingAlert } from '../alerting/alerts/alert.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
-import { apiRoutes } from '../api/routes.ts';
+import { apiAuth, apiRoutes } from '../api/routes.ts';
+import { Directory } from '../auth/directory.ts';
+import { Approvals } from '../approvals/approvals.ts';
+import { Policy } from '../auth/permissions.ts';
+import { FailureLimiter } from '../auth/rate-limit.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { startOperations, type Operations } from './operations.ts';
 import { DrillRunner } from '../drills/runner.ts';
@@ -39,6 +43,7 @@ import { drillScheduler } from '../drills/wire.ts';
 import type { DrillScheduler } from '../drills/schedule.ts';
 import { defaultDrillsConfig } from '../drills/schema.ts';
 import { Incidents } from '../incidents/incidents.ts';
+import { scheduleInventory, type FleetDeps } from './fleet-ops.ts';
 import { CHAIN_HINT, verifyChain } from '../audit/chain.ts';
 import { startHeadWebhook } from '../audit/head-webhook.ts';
 
@@ -64,12 +69,15 @@ export interface Controller {
   events: EventLog;
   state: LiveState;
   deployer: Deployer;
+  approvals: Approvals;
   runtime: Runtime;
   targets: Map<string, Target>;
   routers: RouterProcesses;
   supervisor: RouterSupervisor;
   operations: Operations;
   drills: DrillRunner;
+  /** fleets: host changes and inventory over the environments' ssh targets */
+  fleet: FleetDeps;
   /** the drills: schedule, when configured */
   drillSchedule?: DrillScheduler;
   url: string;
@@ -81,6 +89,10 @@ export interface Controller {
   leading: Promise<void>;
   /** the leader as the store says (with SQLite: this controller) */
   leader(): Promise<LeaseHolder | undefined>;
+  /** users, service accounts and tokens (a projection of the log) */
+  directory: Directory;
+  policy: Policy;
+  loginLimiter: FailureLimiter;
   /** set by `greenlight up`: what POST /v1/shutdown does */
   onShutdown?: (stopAll: boolean) => void;
   /** stops the controller; routers and instances keep running unless stopAll */
@@ -114,6 +126,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     await events.close();
     throw err;
   }
+  const directory = await new Directory({ events, clock, bootstrapToken: () => token }).start();
 
   // The API port is taken first so a second controller on the same state fails before touching anything.
   const server = createServer();
@@ -134,7 +147,10 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   // What only the leader has: built when it is elected (at once with SQLite).
   interface Parts {
     deployer: Deployer;
+    approvals: Approvals;
     runtime: Runtime;
+    fleet: FleetDeps;
+    inventorySchedule: { stop(): void };
     targets: Map<string, Target>;
     routers: RouterProcesses;
     supervisor: RouterSupervisor;
@@ -166,6 +182,11 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     get supervisor() { return need('supervisor'); },
     get drills() { return need('drills'); },
     get drillSchedule() { return parts?.drillSchedule; },
+    get approvals() { return need('approvals'); },
+    get fleet() { return need('fleet'); },
+    directory,
+    policy: new Policy(config.access),
+    loginLimiter: new FailureLimiter(clock),
     url,
     token,
     leadership,
@@ -181,10 +202,12 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       if (!parts) {
         leadership?.stop();
         state.stop();
+        directory.stop();
         await events.close();
         return;
       }
-      const { deployer, operations, routers, targets, supervisor, drills, drillSchedule, headWebhook } = parts;
+      const { deployer, operations, routers, targets, supervisor, drills, drillSchedule, headWebhook, inventorySchedule } = parts;
+      inventorySchedule.stop();
       // first, so routers stopped on purpose below are not restarted
       await supervisor.stop();
       // Never leave traffic on an unverified release because the controller went away.
@@ -201,12 +224,13 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       for (const t of targets.values()) await t.close({ stopInstances: !!o.stopAll });
       await events.append({ type: 'controller.stopped', actor: 'controller', subject: 'controller', data: { pid: process.pid, stoppedAll: !!o.stopAll } });
       state.stop();
+      directory.stop();
       // a clean stop hands the lease over at once instead of after its ttl
       await leadership?.release();
       await events.close();
     },
   };
-  const full = apiRoutes(controller).handler(() => token);
+  const full = apiRoutes(controller).handler(apiAuth(controller));
   const standby = standbyHandler(controller, full);
   server.on('request', (req, res) => (parts ? full : standby)(req, res));
 
@@ -217,6 +241,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     server.close();
     leadership?.stop();
     state.stop();
+    directory.stop();
     await events.close();
     throw err;
   };
@@ -255,6 +280,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     server.close();
     server.closeAllConnections();
     void (async () => {
+      parts?.inventorySchedule.stop();
       await parts?.supervisor.stop().catch(() => undefined);
       parts?.drills.stop();
       parts?.drillSchedule?.stop();
@@ -322,7 +348,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       },
     };
 
-    const deployer = new Deployer({ events, state: state.view, runtime, clock });
+    const approvals = new Approvals({ events, clock, policy: (env) => config.access.environments[env] });
+    const deployer = new Deployer({ events, state: state.view, runtime, clock, approvals });
     const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime, clock });
     for (const id of recovered) log(`deployment ${id} was cut off by a restart: ${state.view.deployments.get(id)?.state === 'promoted' ? 'finished: it had been promoted' : 'traffic returned to the stable version'}`);
     for (const service of Object.keys(config.services)) {
@@ -373,8 +400,14 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       ...(operations.alerting ? { alert: (a: IncomingAlert[]) => operations.alerting!.receive(a, 'controller') } : {}),
     });
     supervisor.start();
+    const fleet: FleetDeps = { config, events, clock, targets, traffic: (environment, service) => traffic.get(`${environment}/${service}`) };
+    const inventorySchedule = scheduleInventory({
+      ...fleet,
+      warn: log,
+      ...(operations.alerting ? { alert: (a: IncomingAlert[]) => void operations.alerting!.receive(a, 'controller') } : {}),
+    });
 
-    parts = { deployer, runtime, targets, routers, supervisor, operations, drills, drillSchedule, headWebhook };
+    parts = { deployer, approvals, runtime, targets, routers, supervisor, operations, drills, fleet, inventorySchedule, drillSchedule, headWebhook };
     resolveLeading();
   }
 }

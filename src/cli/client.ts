@@ -20,26 +20,28 @@ async function leaderAddress(url: string): Promise<string | undefined> {
     await c.end().catch(() => undefined);
   }
 }
+import { storedToken } from './credentials.ts';
 
 export class ApiClient {
   base: string;
   private readonly token: string;
-  private readonly actor: string;
   /** with several controllers: where the store says the leader is (its lease row) */
   private readonly locate: (() => Promise<string | undefined>) | undefined;
 
-  constructor(base: string, token: string, actor = process.env.GREENLIGHT_ACTOR ?? process.env.USER ?? 'cli', locate?: () => Promise<string | undefined>) {
+  // No actor is sent: the controller records whoever the token belongs to.
+  constructor(base: string, token: string, locate?: () => Promise<string | undefined>) {
     this.base = base;
     this.token = token;
-    this.actor = actor;
     this.locate = locate;
   }
 
+  /** GREENLIGHT_TOKEN, else the token `greenlight login` stored for this controller, else the bootstrap token */
   static fromConfig(loaded: LoadedConfig): ApiClient {
-    const token = process.env.GREENLIGHT_TOKEN ?? readToken(loaded.stateDir);
+    const base = process.env.GREENLIGHT_URL ?? urlOf(loaded.config.controller.listen);
+    const token = process.env.GREENLIGHT_TOKEN ?? storedToken(base) ?? readToken(loaded.stateDir);
     const store = loaded.config.store;
     const locate = store.kind === 'postgres' ? () => leaderAddress(resolveUrl(store.url)) : undefined;
-    return new ApiClient(process.env.GREENLIGHT_URL ?? urlOf(loaded.config.controller.listen), token, undefined, locate);
+    return new ApiClient(base, token, locate);
   }
 
   /**
@@ -65,7 +67,7 @@ export class ApiClient {
     try {
       res = await fetch(this.base + path, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, 'x-greenlight-actor': this.actor, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(timeoutMs),
       });
