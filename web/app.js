@@ -5,7 +5,7 @@
 import { AuthError, api } from './api.js';
 import { $ } from './dom.js';
 import { fmtAgo } from './format.js';
-import { loadDeployments, loadIncidents, loadStatus } from './loaders.js';
+import { approvals, drills, loadDeployments, loadIncidents, loadStatus } from './loaders.js';
 import { setConn, toast } from './notify.js';
 import { pushFeed, renderFeed } from './panels/feed.js';
 import { reportError, scheduleRefresh } from './refresh.js';
@@ -45,7 +45,7 @@ async function start() {
     state.feed = [];
     state.lastSeq = events[0]?.seq ?? 0;
     pushFeed([...events].reverse());
-    await Promise.all([loadStatus(), loadDeployments(), loadIncidents()].map((p) => p.catch((err) => reportError('dashboard', err))));
+    await Promise.all([loadStatus(), loadDeployments(), loadIncidents(), drills.load(), approvals.load()].map((p) => p.catch((err) => reportError('dashboard', err))));
   } catch (err) {
     if (err instanceof AuthError) return;
     setConn('down', 'controller unreachable');

@@ -143,5 +143,7 @@ export function panelsFor(type) {
   if (/^check\./.test(type)) p.add('deployments');
   if (/^(router|environment|instance|monitor|alert|page)\./.test(type)) p.add('status');
   if (/^(incident|page)\./.test(type) || type === 'deployment.rolled_back') p.add('incidents');
+  if (/^drill\./.test(type)) p.add('drills');
+  if (/^approval\./.test(type) || /^deployment\.(promoted|blocked|rolled_back|failed|aborted)$/.test(type)) p.add('approvals');
   return [...p];
 }

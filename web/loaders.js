@@ -1,6 +1,9 @@
 // The loaders: each fetches one part of the API into the state and re-renders the panels it feeds.
 import { api } from './api.js';
-import { $ } from './dom.js';
+import { createApprovalsPanel } from './approvals.js';
+import { $, empty, h, render } from './dom.js';
+import { createDrillsPanel } from './drills.js';
+import { badge, fmtDuration, time } from './format.js';
 import { renderDeployments } from './panels/deployments.js';
 import { renderEnvironments } from './panels/environments.js';
 import { loadIncidentDetail, renderIncidents } from './panels/incidents.js';
@@ -58,6 +61,12 @@ export async function loadIncidents() {
 
 const active = (i) => (i.state === 'resolved' ? 0 : 1);
 
+// panels that build themselves from the helpers they are given (web/drills.js, web/approvals.js)
+export const drills = createDrillsPanel({ api, h, render, empty, badge, time, fmtDuration, $ });
+export const approvals = createApprovalsPanel({ api, h, render, empty, time, $ });
+
 registerLoader('status', loadStatus);
 registerLoader('deployments', loadDeployments);
 registerLoader('incidents', loadIncidents);
+registerLoader('drills', drills.load);
+registerLoader('approvals', approvals.load);

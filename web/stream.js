@@ -31,7 +31,7 @@ export async function stream(signal) {
       if (!state.connected) {
         // after a reconnect the stream replays what was missed; panels reload once to be sure
         state.connected = true;
-        if (backoff > 1000) scheduleRefresh('status', 'deployments', 'incidents');
+        if (backoff > 1000) scheduleRefresh('status', 'deployments', 'incidents', 'drills', 'approvals');
       }
       setConn('live', 'live');
       backoff = 1000;

@@ -5,6 +5,7 @@ import type { Clock } from '../clock/clock.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import type { EventLog } from '../events/log.ts';
 import type { DrillRunner } from '../drills/runner.ts';
+import type { DrillScheduler } from '../drills/schedule.ts';
 import { scorecardOf } from '../drills/runner.ts';
 import { builtinScenarioNames, loadScenario, parseScenario } from '../drills/scenario.ts';
 import type { DrillsConfig } from '../drills/schema.ts';
@@ -17,6 +18,7 @@ export interface DrillRouteDeps {
   events: EventLog;
   clock: Clock;
   drills: () => DrillRunner;
+  schedule?: () => DrillScheduler | undefined;
   config: () => DrillsConfig;
   /** where scenario files named by path are resolved (the config's directory) */
   baseDir: string;
@@ -34,7 +36,7 @@ export function drillRoutes(routes: Routes, deps: DrillRouteDeps): Routes {
   return routes
     .add('GET', '/v1/drills', async () => {
       const all = await deps.events.query({ types: ['drill.*'] });
-      return { running: deps.drills().running(), history: historyOf(all), scenarios: builtinScenarioNames(), targets: deps.config().targets };
+      return { running: deps.drills().running(), history: historyOf(all), upcoming: deps.schedule?.()?.upcoming() ?? [], scenarios: builtinScenarioNames(), targets: deps.config().targets };
     })
     .add('POST', '/v1/drills', async (req) => {
       const b = body(req);

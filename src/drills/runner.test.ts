@@ -4,64 +4,12 @@
 import { queryType } from '../events/log.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ManualClock } from '../clock/clock.ts';
-import { DependencyFaults } from '../checks/compatibility/faults.ts';
-import { MemoryEventLog } from '../events/memory-log.ts';
-import { createRouter } from '../router/router.ts';
-import { RouterClient } from '../router/client.ts';
-import { request, startUpstream } from '../router/testing.ts';
-import { DrillRunner } from './runner.ts';
+import { request } from '../router/testing.ts';
 import { loadScenario, parseScenario } from './scenario.ts';
-import { drillsConfigSchema } from './schema.ts';
-
-const TOKEN = 'drill-runner-token-0123456789';
-
-async function setup(t: import('node:test').TestContext, drills: unknown = {}) {
-  const clock = new ManualClock(Date.UTC(2026, 5, 3, 10, 0));
-  const dir = await mkdtemp(join(tmpdir(), 'gl-drill-runner-'));
-  const events = new MemoryEventLog(clock);
-  const up = await startUpstream('v2');
-  const routers = new Map<string, { client: RouterClient; base: string; router: ReturnType<typeof createRouter> }>();
-  for (const env of ['staging', 'production']) {
-    const router = createRouter({ name: `${env}/web`, adminToken: TOKEN, clock });
-    const p = await router.listen('127.0.0.1:0');
-    const a = await router.listenAdmin('127.0.0.1:0');
-    await router.setTable({ revision: 1, versions: [{ version: '2.0.0', weight: 1, upstreams: [up.url] }] });
-    routers.set(env, { router, base: `http://127.0.0.1:${p.port}`, client: new RouterClient({ adminUrl: `http://127.0.0.1:${a.port}`, token: TOKEN }) });
-  }
-  const dependencyFaults = new DependencyFaults(join(dir, 'dependency-faults.json'), clock);
-  const runner = new DrillRunner({
-    events,
-    clock,
-    drills: drillsConfigSchema.parse(drills),
-    environments: ['staging', 'production'],
-    services: ['web'],
-    routerFaults: (env) => routers.get(env)?.client,
-    dependencyFaults,
-    stableVersion: () => '2.0.0',
-    deploy: async () => {
-      throw new Error('no deployments in this test');
-    },
-    realOpenIncidents: async () => [],
-  });
-  await runner.start();
-  t.after(async () => {
-    runner.stop();
-    for (const r of routers.values()) {
-      r.router.destroyConnections();
-      await r.router.close();
-    }
-    await up.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  return { clock, events, routers, dependencyFaults, runner };
-}
+import { drillFixture } from './testing.ts';
 
 test('a drill never touches production without allow_production and a recorded reason', async (t) => {
-  const { runner, routers, dependencyFaults, events } = await setup(t);
+  const { runner, routers, dependencyFaults, events } = await drillFixture(t);
   const { scenario } = loadScenario('3-june');
   await assert.rejects(runner.begin({ scenario, ref: '3-june', environment: 'production', actor: 'user:alice', reason: 'practice' }), /allow_production/);
   assert.equal(routers.get('production')!.router.faults.count, 0, 'no fault reached the production router');
@@ -71,7 +19,7 @@ test('a drill never touches production without allow_production and a recorded r
 });
 
 test('with allow_production a production drill still needs a reason, and records it', async (t) => {
-  const { runner, routers, events } = await setup(t, { allow_production: true });
+  const { runner, routers, events } = await drillFixture(t, { allow_production: true });
   const { scenario } = loadScenario('error-burst');
   await assert.rejects(runner.begin({ scenario, ref: 'error-burst', environment: 'production', actor: 'user:alice' }), /recorded reason/);
   assert.equal(routers.get('production')!.router.faults.count, 0);
@@ -86,7 +34,7 @@ test('with allow_production a production drill still needs a reason, and records
 });
 
 test('faults go in at their offsets, never past the drill, and the time limit removes every one', async (t) => {
-  const { runner, routers, dependencyFaults, clock, events } = await setup(t);
+  const { runner, routers, dependencyFaults, clock, events } = await drillFixture(t);
   const scenario = parseScenario(`
 version: 1
 name: timed

@@ -7,7 +7,7 @@ import { queryType } from '../../src/events/log.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ManualClock } from '../../src/clock/clock.ts';
 import { startController, type Controller } from '../../src/app/controller.ts';
@@ -191,7 +191,7 @@ test('the 3 June drill in staging: paged through a loopback webhook, acknowledge
   if (process.env.GREENLIGHT_DRILL_SAMPLE) {
     // the committed sample (docs/drill-sample.md) comes from this run
     const out = resolve(process.env.GREENLIGHT_DRILL_SAMPLE);
-    writeFileSync(out, `${report}\n## Scorecard (JSON)\n\n\`\`\`json\n${JSON.stringify(card, null, 2)}\n\`\`\`\n`);
-    appendFileSync(out, '');
+    writeFileSync(out, report);
+    writeFileSync(out.replace(/\.md$/, '') + '.scorecard.json', JSON.stringify(card, null, 2) + '\n');
   }
 });

@@ -8,6 +8,7 @@ import { builtinScenarioNames, loadScenario } from '../../drills/scenario.ts';
 import type { DrillView } from '../../drills/runner.ts';
 import { MEASURES, type Scorecard } from '../../drills/scorecard.ts';
 import type { DrillHistory } from '../../drills/history.ts';
+import type { Slot } from '../../drills/schedule.ts';
 import { clientOf, globals } from '../context.ts';
 import { color, printJson } from '../output.ts';
 
@@ -112,6 +113,16 @@ export function registerDrill(program: Command): void {
       console.log(color.bold('trends'));
       line('team', h.team);
       for (const [p, t] of Object.entries(h.people)) line(safe(p), t);
+    });
+
+  drill
+    .command('schedule')
+    .description('the next scheduled drills (drills.schedule): when, which scenario, who')
+    .action(async function (this: Command) {
+      const out = await clientOf(this).request<{ upcoming: Slot[] }>('GET', '/v1/drills');
+      if (globals(this).json) return printJson({ upcoming: out.upcoming });
+      if (!out.upcoming.length) return console.log('no drill schedule (drills.schedule in greenlight.yaml)');
+      for (const s of out.upcoming) console.log(`${new Date(s.dueAt).toISOString().slice(0, 16)}  ${safe(s.scenario).padEnd(16)} ${safe(s.participants.join(', '))}${s.movedBy ? color.dim(` (moved: ${safe(s.movedBy)})`) : ''}`);
     });
 
   drill

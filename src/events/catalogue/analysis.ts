@@ -9,6 +9,23 @@ const side = z.object({ requests: count, errors: count, rate: measured.optional(
 
 export const analysisEvents = [
   defineEvent({
+    type: 'analysis.metric.verdict',
+    owner,
+    meaning: 'one metric of the canary analysis changed its verdict; its own figures (rates, quantiles, bounds) beside',
+    // open: each metric kind of src/analysis adds its own figures, which the analysis owns
+    data: z.looseObject({
+      ...deploymentRef,
+      environment: nonEmpty,
+      step: count,
+      weight: num,
+      source: str,
+      controlVersion: str,
+      metric: str,
+      verdict,
+      summary: str,
+    }),
+  }),
+  defineEvent({
     type: 'analysis.verdict',
     owner,
     meaning: 'the canary compared with the stable version: pass, fail, inconclusive, or error (could not measure)',

@@ -16,7 +16,8 @@ test('catalogue: every type once, named owner.what, with a meaning and a strict 
     assert.equal(d.version, d.upcasters.length + 1, `${d.type}: one upcaster per earlier version`);
     // strict: a field nobody declared is refused, so every field means one thing everywhere
     const json = z.toJSONSchema(d.data, { unrepresentable: 'any' }) as { additionalProperties?: unknown };
-    assert.equal(json.additionalProperties, false, `${d.type} takes only its declared fields`);
+    // the one open type: each metric kind of src/analysis adds its own figures
+    if (d.type !== 'analysis.metric.verdict') assert.equal(json.additionalProperties, false, `${d.type} takes only its declared fields`);
   }
 });
 

@@ -34,9 +34,14 @@ const endedInEnv = {
   weightZeroAt: at.optional(),
   verdictAt: at.nullable().optional(),
   impact: impactSchema.optional(),
+  /** user requests the release got before it was refused (0: refused by synthetic checks) */
+  userRequests: count.optional(),
+  /** after a controller restart: the stage it stopped in, and what recovery did */
+  phase: str.optional(),
+  recovery: str.optional(),
 };
 
-export const STAGES = ['instances', 'checks:pre', 'checks:post', 'canary', 'baseline', 'switch', 'switch-back', 'already-stable'] as const;
+export const STAGES = ['instances', 'checks:pre', 'checks:synthetic', 'checks:post', 'canary', 'baseline', 'switch', 'switch-back', 'already-stable'] as const;
 
 export const deploymentEvents = [
   defineEvent({

@@ -4,6 +4,16 @@ import { at, count, defineEvent, nonEmpty, num, str } from './define.ts';
 
 const owner = 'drill';
 const ref = { drillId: nonEmpty };
+/** one slot of the drill schedule (src/drills/schedule.ts) */
+const slot = {
+  slot: count,
+  dueAt: at,
+  plannedAt: at,
+  scenario: str,
+  participants: z.array(str),
+  environment: nonEmpty,
+  movedBy: str.optional(),
+};
 
 export const drillEvents = [
   defineEvent({
@@ -73,10 +83,28 @@ export const drillEvents = [
     }),
   }),
   defineEvent({
+    type: 'drill.reminder.sent',
+    owner,
+    meaning: 'the participants of a scheduled drill were reminded, `ahead` ms before it is due',
+    data: z.strictObject({ ...slot, ahead: num, text: str, error: str.optional() }),
+  }),
+  defineEvent({
+    type: 'drill.slot.done',
+    owner,
+    meaning: 'a scheduled drill took place (the drill it started)',
+    data: z.strictObject({ ...slot, drillId: nonEmpty }),
+  }),
+  defineEvent({
+    type: 'drill.slot.start_failed',
+    owner,
+    meaning: 'a scheduled drill could not be started automatically',
+    data: z.strictObject({ ...slot, error: str }),
+  }),
+  defineEvent({
     type: 'drill.missed',
     owner,
-    meaning: 'a drill that was due did not take place, and why (read by the drill history)',
-    data: z.strictObject({ ...ref, scenario: str, participants: z.array(str), reason: str }),
+    meaning: 'a scheduled drill did not take place, and why',
+    data: z.strictObject({ ...slot, reason: str }),
   }),
   defineEvent({
     type: 'drill.scored',

@@ -24,7 +24,10 @@ import { z } from 'zod';
 import { GreenlightError } from '../../errors/errors.ts';
 import type { EventDefinition } from './define.ts';
 import { alertingEvents } from './alerting.ts';
+import { approvalEvents } from './approval.ts';
 import { auditEvents } from './audit.ts';
+import { authEvents } from './auth.ts';
+import { changeEvents } from './change.ts';
 import { analysisEvents } from './analysis.ts';
 import { checkEvents } from './check.ts';
 import { controllerEvents } from './controller.ts';
@@ -34,6 +37,7 @@ import { environmentEvents } from './environment.ts';
 import { hostEvents } from './host.ts';
 import { incidentEvents } from './incident.ts';
 import { instanceEvents } from './instance.ts';
+import { inventoryEvents } from './inventory.ts';
 import { monitorEvents } from './monitor.ts';
 import { releaseEvents } from './release.ts';
 import { rolloutEvents } from './rollout.ts';
@@ -53,6 +57,10 @@ export const definitions = [
   ...monitorEvents,
   ...controllerEvents,
   ...hostEvents,
+  ...inventoryEvents,
+  ...changeEvents,
+  ...approvalEvents,
+  ...authEvents,
   ...drillEvents,
   ...auditEvents,
 ] as const;

@@ -50,6 +50,9 @@ export const monitorEvents = [
       /** what the point was expected to be, on which basis, and how many robust deviations away */
       expected: num.optional(),
       deviations: num.optional(),
+      /** step change: how many times the level moved */
+      ratio: num.optional(),
+      detector: str.optional(),
       basis: z.enum(['level', 'step', 'recent mean', 'time of day', 'shape']).optional(),
       severity: z.enum(['warning', 'ticket']).optional(),
       message: str,

@@ -167,7 +167,8 @@ test('anomaly in the error ratio: one monitor.anomaly event per episode', async 
   svc.start();
   await run(clock, svc, 40 * MIN); // past the detector's 300-point warm-up (25 min at 5 s)
   const errorAnomalies = async () =>
-    (await queryType(events, 'monitor.anomaly')).filter((e) => e.data.name === 'router_error_ratio');
+    (await queryType(events, 'monitor.anomaly')).filter((e) => e.data.name === 'router_error_ratio' && e.data.detector !== 'step change');
+  const stepWarnings = async () => (await queryType(events, 'monitor.anomaly')).filter((e) => e.data.detector === 'step change');
   assert.equal((await errorAnomalies()).length, 0, 'no anomaly in normal traffic');
 
   const firstAt = clock.now();
@@ -175,6 +176,12 @@ test('anomaly in the error ratio: one monitor.anomaly event per episode', async 
   await run(clock, svc, 3 * MIN);
   let found = await errorAnomalies();
   assert.equal(found.length, 1, 'one event for the whole episode');
+  // the fast step warning saw it too (1% -> 20% errors at 50 req/s), as a warning
+  const steps = await stepWarnings();
+  assert.equal(steps.length, 1);
+  assert.ok(steps[0]!.time - firstAt <= 30_000, `step warning after ${(steps[0]!.time - firstAt) / 1000} s`);
+  assert.match(String(steps[0]!.data.message), /^early warning: error ratio of web@2\.0\.0 stepped up to [\d.]+%, [\d.]+x its baseline of [\d.]+% \(learnt over \d+ min\), for \d+ s$/);
+  assert.equal(steps[0]!.data.severity, 'warning');
   assert.ok(found[0]!.time - firstAt <= MIN, 'raised within a minute');
   const d = found[0]!.data as { series: string; value: number; score: number; threshold: number; message: string; expected: number; deviations: number; severity: string };
   assert.equal(d.series, 'router_error_ratio{version="2.0.0"}');
@@ -206,7 +213,7 @@ test('anomaly in the error ratio: one monitor.anomaly event per episode', async 
   assert.equal(found.length, 2, 'a later incident is a new episode');
   router.set('2.0.0', normal);
   await run(clock, svc, 2 * MIN);
-  const others = (await queryType(events, 'monitor.anomaly')).filter((e) => e.data.name !== 'router_error_ratio');
+  const others = (await queryType(events, 'monitor.anomaly')).filter((e) => e.data.name !== 'router_error_ratio' && e.data.detector !== 'step change');
   // a 20x jump in errors moves nothing else here; list what did if this ever fails
   assert.deepEqual(others.map((e) => e.data.message), []);
   await svc.stop();
@@ -423,4 +430,23 @@ test('config: the monitor service keys parse (sizes, per-instance probes, interv
   assert.deepEqual(m.process_metrics!.memory_limit, { web: 512 * 2 ** 20, api: 2 ** 30 });
   const bad = monitorsSchema.safeParse({ process_metrics: { memory_limit: '512 potatoes' } });
   assert.equal(bad.success, false);
+});
+
+test('early warning from the first minutes of a service: p99 2 ms -> 32 ms (under any SLO threshold) is flagged within a minute', async () => {
+  const { clock, events, router, svc } = setup({ monitors: { evaluation_interval: '15s' } });
+  router.set('2.0.0', { rate: 100, errorFraction: 0, latencyMs: 2 });
+  svc.start();
+  await run(clock, svc, 3 * MIN); // a service three minutes old: the anomaly detector has no history yet
+  const stepAt = clock.now();
+  router.set('2.0.0', { rate: 100, errorFraction: 0, latencyMs: 32 });
+  await run(clock, svc, 2 * MIN);
+  const steps = (await queryType(events, 'monitor.anomaly')).filter((e) => e.data.detector === 'step change');
+  assert.equal(steps.length, 1, JSON.stringify(steps.map((e) => e.data.message)));
+  assert.equal(steps[0]!.data.name, 'router_latency_p99_ms');
+  assert.ok(steps[0]!.time - stepAt <= 60_000, `flagged after ${(steps[0]!.time - stepAt) / 1000} s`);
+  assert.match(String(steps[0]!.data.message), /^early warning: p99 latency of web@2\.0\.0 stepped up to/);
+  // it reaches the alerting pipeline as a warning, never a page
+  const alert = svc.status().alerts.find((a) => a.name === 'SeriesAnomaly');
+  assert.equal(alert?.labels.severity, 'warning');
+  await svc.stop();
 });

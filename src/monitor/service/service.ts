@@ -27,6 +27,7 @@ import {
   RouterSeriesWriter,
   type DerivedGauges,
 } from './router-series.ts';
+import { StepWatcher } from './steps.ts';
 import { AnomalyWatcher, TrendWatcher, type AnomalySignal, type StreamIrregularities, type TrendWarning } from './signals.ts';
 
 const MIN = 60_000;
@@ -171,6 +172,7 @@ export class MonitorService {
   private readonly slos: Slo[];
   private readonly anomalies: AnomalyWatcher;
   private readonly trends: TrendWatcher;
+  private readonly steps: StepWatcher;
   private readonly sampler: ProcessSampler | undefined;
   private readonly staticProbes: ProbeScheduler;
   private readonly staticProbeSpecs: HttpProbeSpec[];
@@ -207,6 +209,11 @@ export class MonitorService {
       maxSeries: this.maxDetectors,
       describe: (name, labels) => this.describe(name, labels),
       ...(o.anomaly ? { detector: o.anomaly } : {}),
+    });
+    this.steps = new StepWatcher({
+      cooldownMs: o.anomalyCooldownMs ?? 15 * MIN,
+      maxSeries: this.maxDetectors,
+      describe: (name, labels) => this.describe(name, labels),
     });
     this.trends = new TrendWatcher({
       horizonMs: deps.config.trend?.horizon ?? HOUR,
@@ -261,13 +268,13 @@ export class MonitorService {
       rules.push({
         name: 'SeriesAnomaly',
         query: () =>
-          this.anomalies.announced().map((e) => ({
+          [...this.anomalies.announced(), ...this.steps.announced()].map((e) => ({
             name: 'anomaly',
             labels: { ...scope, ...e.labels, series: e.name, severity: e.severity, since: new Date(e.since).toISOString() },
             value: e.score,
           })),
         annotate: (labels) => {
-          const e = this.anomalies.announced().find((a) => a.name === labels.series && a.since === Date.parse(labels.since ?? ''));
+          const e = [...this.anomalies.announced(), ...this.steps.announced()].find((a) => a.name === labels.series && a.since === Date.parse(labels.since ?? ''));
           const out: Record<string, string> = {};
           if (e) Object.assign(out, { summary: e.message, expected: String(e.expected), deviations: e.deviations.toFixed(1), basis: e.basis });
           return out;
@@ -355,7 +362,7 @@ export class MonitorService {
       processes: this.processStatus(at),
       slos: this.sloReports(at),
       alerts: this.engine.alerts(),
-      anomalies: this.anomalies.active(),
+      anomalies: [...this.anomalies.active(), ...this.steps.active()],
       streamIrregularities: this.anomalies.irregularities(),
       trends: this.trends.active(),
       ruleErrors: this.engine.ruleHealth().filter((h) => h.lastError !== undefined),
@@ -423,6 +430,10 @@ export class MonitorService {
           this.watchAnomaly(name, { version }, at, value);
         }
       }
+      // the fast step-change warning on the tail latency and the errors, from the version's first minute
+      const reqs = g.requestRate * ((this.d.config.router_interval ?? 5_000) / 1000);
+      if (g.p99Ms !== undefined) this.announceStep(this.steps.observe(seriesKey(`step:${ROUTER_P99}`, { version }), 'latency', ROUTER_P99, { version }, at, g.p99Ms));
+      if (g.errorRatio !== undefined) this.announceStep(this.steps.observe(seriesKey(`step:${ROUTER_ERROR_RATIO}`, { version }), 'error ratio', ROUTER_ERROR_RATIO, { version }, at, g.errorRatio, reqs));
     }
   }
 
@@ -581,6 +592,7 @@ export class MonitorService {
     // housekeeping at the same pace: series, detectors and predictors of what is gone
     this.store.prune(at);
     this.anomalies.forgetIdle(at - HOUR);
+    this.steps.forgetIdle(at - HOUR);
     this.trends.forgetIdle(at - (this.d.config.trend?.window ?? HOUR));
   }
 
@@ -607,6 +619,31 @@ export class MonitorService {
         expected: signal.expected,
         deviations: signal.deviations,
         basis: signal.basis,
+        severity: signal.severity,
+        message: signal.message,
+      },
+    });
+  }
+
+  private announceStep(signal: AnomalySignal | undefined): void {
+    if (!signal) return;
+    this.emit({
+      type: 'monitor.anomaly',
+      actor: 'monitor',
+      subject: this.subject(),
+      time: signal.lastAt,
+      data: {
+        environment: this.d.environment,
+        service: this.d.service,
+        series: signal.series,
+        name: signal.name,
+        labels: { ...signal.labels },
+        value: signal.value,
+        score: signal.score,
+        threshold: signal.threshold,
+        expected: signal.expected,
+        ratio: signal.deviations,
+        detector: 'step change',
         severity: signal.severity,
         message: signal.message,
       },

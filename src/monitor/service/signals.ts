@@ -26,6 +26,8 @@ export interface AnomalySignal {
   message: string;
   /** true when the series had announced an episode too recently: visible in status, not notified */
   rateLimited?: boolean;
+  /** which detector saw it: the streaming anomaly detector, or the fast step-change warning */
+  detector?: 'anomaly' | 'step change';
 }
 
 const basisWords: Record<Explanation['basis'], string> = {
