@@ -86,6 +86,7 @@ export const ROUTE_PERMISSIONS: Record<string, Rule> = {
   'POST /v1/shutdown': global('controller.shutdown'),
   'GET /v1/events': read,
   'GET /v1/events/stream': read,
+  'GET /v1/events/catalogue': read,
   // people and tokens
   'GET /v1/users': global('users.manage'),
   'POST /v1/users': global('users.manage'),

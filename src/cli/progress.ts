@@ -1,81 +1,175 @@
-// Turns a deployment's events into the live progress lines `greenlight deploy` prints.
+// Turns a deployment's events into the live progress lines `greenlight deploy` prints: one entry
+// per event type of the catalogue (null: not part of a deployment's progress), so a new type
+// cannot be left without a decision.
+import { readWith, silent, type EventType, type PerType } from '../events/catalogue/index.ts';
 import type { StoredEvent } from '../events/log.ts';
 import { color } from './output.ts';
 
+const at = (environment: string | undefined) => (environment ? `${environment.padEnd(11)} ` : '');
+const endedIn = (type: string) => type.slice('deployment.environment.'.length).replace('_', ' ');
+const ended = (type: string) => type.slice('deployment.'.length).replace('_', ' ');
+
+export const PROGRESS: PerType<string | undefined> = {
+  'deployment.requested': (e) =>
+    `${color.bold(`deploy ${e.data.service}@${e.data.version}`)} ${color.dim(`(${e.data.deploymentId}, ${e.data.digest.slice(0, 19)}…)`)}${e.data.force ? color.yellow(` break-glass: ${e.data.reason}`) : ''}`,
+  'deployment.environment.started': null,
+  'deployment.gate.passed': (e) => `  ${at(e.data.environment)}gate passed: ${e.data.because}`,
+  'deployment.gate.overridden': (e) => `  ${at(e.data.environment)}${color.yellow(`gate OVERRIDDEN by ${e.actor}: ${e.data.missing}; reason: "${e.data.reason}"`)}`,
+  'deployment.gate.refused': (e) => `  ${at(e.data.environment)}${color.red('gate refused')}`,
+  'deployment.stage': ({ data: d }) => {
+    const env = at(d.environment);
+    switch (d.stage) {
+      case 'instances':
+        return `  ${env}instances ${d.ready}/${d.of} ready`;
+      case 'switch':
+        return `  ${env}switching traffic ${d.from ?? '(none)'} -> ${d.to}`;
+      case 'switch-back':
+        return `  ${env}${color.yellow(`switching back to ${d.to}: ${d.reason}`)}`;
+      case 'already-stable':
+        return `  ${env}${d.message}`;
+      case 'checks:pre':
+      case 'checks:post':
+        return d.checks?.length ? `  ${env}${d.stage.slice(7)} checks: ${d.checks.join(', ')}` : undefined;
+      case 'canary':
+      case 'baseline':
+        return `  ${env}${d.stage}`;
+    }
+  },
+  'deployment.environment.passed': (e) => `  ${at(e.data.environment)}${color.green(e.data.unchanged ? 'unchanged' : 'passed')}`,
+  'deployment.environment.blocked': (e) => `  ${at(e.data.environment)}${color.red(endedIn(e.type))}`,
+  'deployment.environment.rolled_back': (e) => `  ${at(e.data.environment)}${color.red(endedIn(e.type))}`,
+  'deployment.environment.failed': (e) => `  ${at(e.data.environment)}${color.red(endedIn(e.type))}`,
+  'deployment.environment.aborted': (e) => `  ${at(e.data.environment)}${color.red(endedIn(e.type))}`,
+  'deployment.promoted': (e) => color.green(`✓ ${e.data.service}@${e.data.version} promoted through every environment`),
+  'deployment.blocked': (e) => color.red(`✗ ${ended(e.type)}: ${e.data.reason}`),
+  'deployment.rolled_back': (e) => color.red(`✗ ${ended(e.type)}: ${e.data.reason}`),
+  'deployment.failed': (e) => color.red(`✗ ${ended(e.type)}: ${e.data.reason}`),
+  'deployment.aborted': (e) => color.red(`✗ ${ended(e.type)}: ${e.data.reason}`),
+  'approval.requested': ({ data: d }) =>
+    `  ${at(d.environment)}${color.yellow(`waiting for ${d.required} approval(s) from someone other than ${d.requester}${d.breakGlass ? ' (break-glass review)' : ''}: greenlight approve ${d.deploymentId}`)}`,
+  'approval.granted': (e) => `  ${at(e.data.environment)}approved by ${e.actor} (${e.data.count} of ${e.data.required})`,
+  'approval.refused': (e) => `  ${at(e.data.environment)}${color.yellow(`approval by ${e.actor} refused: ${e.data.reason}`)}`,
+  'approval.rejected': (e) => `  ${at(e.data.environment)}${color.red(`rejected by ${e.actor}: ${e.data.reason}`)}`,
+  'approval.expired': (e) => `  ${at(e.data.environment)}${color.red('approval request expired')}`,
+  'analysis.metric.verdict': ({ data: d }) =>
+    // the router's own two are in analysis.verdict already; extra metrics get their own line
+    d.metric === 'error_rate' || d.metric === 'latency'
+      ? undefined
+      : `  ${at(d.environment)}${d.verdict === 'fail' ? color.red(`metric ${d.metric} FAIL`) : d.verdict === 'error' ? color.yellow(`metric ${d.metric} error`) : color.dim(`metric ${d.metric} ${d.verdict}`)} (${d.source}): ${d.summary}`,
+  'rollout.step.started': (e) => `  ${at(e.data.environment)}canary at ${e.data.weight}% for ${Math.round(e.data.holdMs / 100) / 10} s`,
+  'analysis.verdict': ({ data: d }) =>
+    `  ${at(d.environment)}${d.verdict === 'fail' ? color.red('analysis FAIL') : d.verdict === 'pass' ? color.green('analysis pass') : color.dim(`analysis ${d.verdict}`)}: ${d.summary.replace(/^\w+: /, '')}`,
+  'rollout.weight.zero': (e) => `  ${at(e.data.environment)}${color.yellow(`canary weight 0: traffic is back on stable (${e.data.reason})`)}`,
+  'rollout.paused': (e) => `  ${at(e.data.environment)}${color.yellow(`paused: ${e.data.reason ?? `by ${e.actor}`}`)}`,
+  'rollout.waiting': ({ data: d }) =>
+    `  ${at(d.environment)}${color.yellow(`waiting for canary traffic: ${d.message}`)}\n  ${at(d.environment)}  pauses in ${Math.round(d.pausesInMs / 1000)} s unless it arrives; meanwhile: ${d.starvation.actions.join(' | ')}`,
+  'rollout.resumed': (e) => `  resumed by ${e.actor}`,
+  'rollout.abort.requested': (e) => `  ${color.yellow(`abort requested by ${e.actor}`)}`,
+  'rollout.promote.requested': (e) => `  promote (${e.data.promote}) requested by ${e.actor}`,
+  'rollout.promoted': (e) => `  ${at(e.data.environment)}${color.green('canary promoted to 100%')}`,
+  'check.passed': ({ data: d }) => `  ${at(d.environment)}${color.green('✓')} ${d.name} ${color.dim(`${d.message} (${Math.round(d.durationMs)} ms)`)}`,
+  'check.failed': ({ data: d }) => `  ${at(d.environment)}${color.red('✗')} ${d.name}: ${d.message}`,
+  'check.errored': ({ data: d }) => `  ${at(d.environment)}${color.red('?')} ${d.name} could not verify: ${d.message}`,
+  // not a deployment's own events: `greenlight deploy` follows deployment/<id> only
+  ...silent(
+    'release.registered',
+    'environment.stable.changed',
+    'environment.reconciled',
+    'environment.reconcile.failed',
+    'router.started',
+    'router.adopted',
+    'router.stopped',
+    'router.died',
+    'router.crash_looping',
+    'router.restarted',
+    'router.restart_failed',
+    'router.switched',
+    'instance.started',
+    'instance.ready',
+    'instance.crashed',
+    'instance.restarted',
+    'instance.stopped',
+    'instance.adopted',
+    'instance.lost',
+    'incident.opened',
+    'incident.acknowledged',
+    'incident.mitigated',
+    'incident.resolved',
+    'incident.note.added',
+    'incident.root_cause.set',
+    'incident.severity.changed',
+    'incident.alert.joined',
+    'alert.pending',
+    'alert.firing',
+    'alert.resolved',
+    'alert.group.notified',
+    'page.triggered',
+    'page.sent',
+    'page.acknowledged',
+    'page.snoozed',
+    'page.resolved',
+    'page.escalated',
+    'page.exhausted',
+    'notification.sent',
+    'notification.failed',
+    'silence.created',
+    'silence.expired',
+    'monitor.summary',
+    'monitor.anomaly',
+    'monitor.trend.warning',
+    'monitor.alert.pending',
+    'monitor.alert.firing',
+    'monitor.alert.resolved',
+    'monitor.probe.up',
+    'monitor.probe.down',
+    'controller.started',
+    'controller.stopped',
+    'host.key_accepted',
+    'host.clock_skew',
+    'artifact.uploaded',
+    'artifact.pruned',
+    'drill.started',
+    'drill.fault.injected',
+    'drill.deployment.started',
+    'drill.incident.linked',
+    'drill.mitigated',
+    'drill.ended',
+    'drill.missed',
+    'drill.scored',
+    'audit.chain_started',
+    'audit.break_accepted',
+    'inventory.collected',
+    'inventory.drift',
+    'user.created',
+    'user.roles.changed',
+    'token.issued',
+    'token.revoked',
+    'drill.reminder.sent',
+    'drill.slot.done',
+    'drill.slot.start_failed',
+    'change.requested',
+    'change.blocked',
+    'change.override',
+    'change.environment.started',
+    'change.wave.started',
+    'change.host.drained',
+    'change.host.applied',
+    'change.host.verified',
+    'change.host.verify_failed',
+    'change.host.undone',
+    'change.host.undo_failed',
+    'change.host.failed',
+    'change.host.restored',
+    'change.host.unhealthy',
+    'change.failed',
+    'change.passed',
+    'change.completed',
+  ),
+};
+
 export function describeEvent(e: StoredEvent): string | undefined {
-  const d = e.data as Record<string, any>;
-  const env = d.environment ? `${String(d.environment).padEnd(11)} ` : '';
-  switch (e.type) {
-    case 'deployment.requested':
-      return `${color.bold(`deploy ${d.service}@${d.version}`)} ${color.dim(`(${d.deploymentId}, ${String(d.digest).slice(0, 19)}…)`)}${d.force ? color.yellow(` break-glass: ${d.reason}`) : ''}`;
-    case 'deployment.gate.passed':
-      return `  ${env}gate passed: ${d.because}`;
-    case 'deployment.gate.overridden':
-      return `  ${env}${color.yellow(`gate OVERRIDDEN by ${e.actor}: ${d.missing}; reason: "${d.reason}"`)}`;
-    case 'deployment.gate.refused':
-      return `  ${env}${color.red('gate refused')}`;
-    case 'deployment.stage':
-      if (d.stage === 'instances') return `  ${env}instances ${d.ready}/${d.of} ready`;
-      if (d.stage === 'switch') return `  ${env}switching traffic ${d.from ?? '(none)'} -> ${d.to}`;
-      if (d.stage === 'switch-back') return `  ${env}${color.yellow(`switching back to ${d.to}: ${d.reason}`)}`;
-      if (d.stage === 'already-stable') return `  ${env}${d.message}`;
-      if (String(d.stage).startsWith('checks:')) return (d.checks as string[]).length ? `  ${env}${d.stage.slice(7)} checks: ${(d.checks as string[]).join(', ')}` : undefined;
-      return `  ${env}${d.stage}`;
-    case 'approval.requested':
-      return `  ${env}${color.yellow(`waiting for ${d.required} approval(s) from someone other than ${d.requester}${d.breakGlass ? ' (break-glass review)' : ''}: greenlight approve ${d.deploymentId}`)}`;
-    case 'approval.granted':
-      return `  ${env}approved by ${e.actor} (${d.count} of ${d.required})`;
-    case 'approval.refused':
-      return `  ${env}${color.yellow(`approval by ${e.actor} refused: ${d.reason}`)}`;
-    case 'approval.rejected':
-      return `  ${env}${color.red(`rejected by ${e.actor}: ${d.reason}`)}`;
-    case 'approval.expired':
-      return `  ${env}${color.red('approval request expired')}`;
-    case 'rollout.step.started':
-      return `  ${env}canary at ${d.weight}% for ${Math.round(Number(d.holdMs) / 100) / 10} s`;
-    case 'analysis.verdict':
-      return `  ${env}${d.verdict === 'fail' ? color.red('analysis FAIL') : d.verdict === 'pass' ? color.green('analysis pass') : color.dim(`analysis ${d.verdict}`)}: ${String(d.summary).replace(/^\w+: /, '')}`;
-    case 'analysis.metric.verdict':
-      // the router's own two are in analysis.verdict already; extra metrics get their own line
-      if (d.metric === 'error_rate' || d.metric === 'latency') return undefined;
-      return `  ${env}${d.verdict === 'fail' ? color.red(`metric ${d.metric} FAIL`) : d.verdict === 'error' ? color.yellow(`metric ${d.metric} error`) : color.dim(`metric ${d.metric} ${d.verdict}`)} (${d.source}): ${String(d.summary)}`;
-    case 'rollout.weight.zero':
-      return `  ${env}${color.yellow(`canary weight 0: traffic is back on stable (${d.reason})`)}`;
-    case 'rollout.paused':
-      return `  ${env}${color.yellow(`paused: ${d.reason ?? `by ${e.actor}`}`)}`;
-    case 'rollout.waiting':
-      return `  ${env}${color.yellow(`waiting for canary traffic: ${d.message}`)}\n  ${env}  pauses in ${Math.round(Number(d.pausesInMs) / 1000)} s unless it arrives; meanwhile: ${((d.starvation?.actions ?? []) as string[]).join(' | ')}`;
-    case 'rollout.resumed':
-      return `  ${env}resumed by ${e.actor}`;
-    case 'rollout.abort.requested':
-      return `  ${color.yellow(`abort requested by ${e.actor}`)}`;
-    case 'rollout.promote.requested':
-      return `  ${env}promote (${d.promote}) requested by ${e.actor}`;
-    case 'rollout.promoted':
-      return `  ${env}${color.green('canary promoted to 100%')}`;
-    case 'check.passed':
-      return `  ${env}${color.green('✓')} ${d.name} ${color.dim(`${d.message} (${Math.round(d.durationMs)} ms)`)}`;
-    case 'check.failed':
-      return `  ${env}${color.red('✗')} ${d.name}: ${d.message}`;
-    case 'check.errored':
-      return `  ${env}${color.red('?')} ${d.name} could not verify: ${d.message}`;
-    case 'deployment.environment.passed':
-      return `  ${env}${color.green(d.unchanged ? 'unchanged' : 'passed')}`;
-    case 'deployment.environment.blocked':
-    case 'deployment.environment.rolled_back':
-    case 'deployment.environment.failed':
-    case 'deployment.environment.aborted':
-      return `  ${env}${color.red(e.type.slice('deployment.environment.'.length).replace('_', ' '))}`;
-    case 'deployment.promoted':
-      return color.green(`✓ ${d.service}@${d.version} promoted through every environment`);
-    case 'deployment.blocked':
-    case 'deployment.rolled_back':
-    case 'deployment.failed':
-    case 'deployment.aborted':
-      return color.red(`✗ ${e.type.slice('deployment.'.length).replace('_', ' ')}: ${d.reason ?? ''}`);
-    default:
-      return undefined;
-  }
+  return readWith(PROGRESS, e);
 }
 
-export const FINAL_DEPLOYMENT_EVENTS = new Set(['deployment.promoted', 'deployment.blocked', 'deployment.rolled_back', 'deployment.failed', 'deployment.aborted']);
+export const FINAL_DEPLOYMENT_EVENTS: ReadonlySet<string> = new Set<EventType>(['deployment.promoted', 'deployment.blocked', 'deployment.rolled_back', 'deployment.failed', 'deployment.aborted']);
+

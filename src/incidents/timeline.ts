@@ -1,6 +1,7 @@
 // The incident's timeline: its own events, its deployment's events, crashes of the versions
 // involved, pages and notifications, plus the moments only the router measured (first canary
 // request, first failed request), merged and sorted, each in one line a person can read aloud.
+import { readWith, silent, type PerType } from '../events/catalogue/index.ts';
 import type { StoredEvent } from '../events/log.ts';
 import type { IncidentEvidence } from './evidence.ts';
 import { firstLine, formatDurationMs, type Milestones } from './measures.ts';
@@ -19,7 +20,6 @@ export interface TimelineEntry {
   seq?: number;
 }
 
-type Data = Record<string, any>;
 const MAX = 220;
 
 function clip(text: string): string {
@@ -29,114 +29,161 @@ function clip(text: string): string {
 
 const who = (actor: string) => actor.replace(/^user:/, '');
 
+const envOf = (environment: string | undefined) => (environment ? `${environment}: ` : '');
+const refOf = (d: { service?: string; version?: string }) => (d.service && d.version ? `${d.service}@${d.version}` : '');
+const endedIn = (type: string) => type.slice('deployment.environment.'.length).replace('_', ' ');
+const ended = (type: string) => type.slice('deployment.'.length).replace('_', ' ');
+
+/**
+ * The timeline's sentence for each event type of the catalogue; null for events too fine-grained
+ * (or unrelated) for an incident's timeline. The compiler refuses a type left without a decision.
+ */
+export const TIMELINE: PerType<string | undefined> = {
+  'incident.opened': ({ data: d }) => `incident opened (${d.severity}): ${d.title}`,
+  'incident.acknowledged': (e) => `incident acknowledged by ${who(e.actor)}`,
+  'incident.mitigated': ({ data: d, actor }) => (d.automatic ? `incident mitigated: ${d.reason}` : `incident mitigated by ${who(actor)}${d.text ? `: ${d.text}` : ''}`),
+  'incident.resolved': ({ data: d, actor }) => `incident resolved by ${who(actor)}${d.text ? `: ${d.text}` : ''}`,
+  'incident.note.added': ({ data: d, actor }) => `note by ${who(actor)}: ${d.text}`,
+  'incident.root_cause.set': (e) => `root cause written by ${who(e.actor)}`,
+  'incident.severity.changed': ({ data: d, actor }) => `severity set to ${d.severity} by ${who(actor)}`,
+  'incident.alert.joined': ({ data: d }) => `alert ${d.labels.alertname ?? d.fingerprint} (${d.severity}): ${d.summary}`,
+  'page.sent': ({ data: d }) => `paged ${d.delivered.join(', ') || d.users.join(', ') || 'nobody'} (level ${d.level + 1})${d.failed.length ? `, ${d.failed.length} delivery failed` : ''}`,
+  'page.escalated': ({ data: d }) => `page escalated${d.toLevel !== undefined ? ` to level ${d.toLevel + 1}` : ''}: ${d.reason}`,
+  'page.acknowledged': ({ data: d, actor }) => `page acknowledged by ${who(actor)} after ${formatDurationMs(d.timeToAcknowledgeMs)}`,
+  'page.snoozed': ({ data: d, actor }) => `page snoozed by ${who(actor)} for ${formatDurationMs(d.durationMs)}`,
+  'page.resolved': (e) => `page resolved by ${who(e.actor)}`,
+  'page.exhausted': ({ data: d }) => `paging gave up: ${d.reason}`,
+  'notification.sent': ({ data: d }) => `notified${d.recipient ? ` ${d.recipient}` : ''} by ${d.notifier} (${d.action})`,
+  'notification.failed': ({ data: d }) => `notification by ${d.notifier} failed: ${d.reason}`,
+  'deployment.requested': ({ data: d, actor }) =>
+    `deployment ${d.deploymentId} of ${refOf(d)} to ${d.environments.join(', ')} requested by ${who(actor)}${d.force ? ` with a break-glass: "${d.reason}"` : ''}`,
+  'deployment.environment.started': ({ data: d }) => `${envOf(d.environment)}${refOf(d)} enters`,
+  'deployment.gate.passed': ({ data: d }) => `${envOf(d.environment)}gate passed: ${d.because}`,
+  'deployment.gate.refused': ({ data: d }) => `${envOf(d.environment)}gate refused`,
+  'deployment.gate.overridden': ({ data: d, actor }) => `${envOf(d.environment)}BREAK-GLASS: gate overridden by ${who(d.forcedBy ?? actor)} ("${d.reason}"): ${d.missing}`,
+  'approval.requested': ({ data: d }) => `${envOf(d.environment)}waiting for ${d.required} approval(s) from someone other than ${who(d.requester)}${d.breakGlass ? ' (break-glass review)' : ''}`,
+  'approval.granted': ({ data: d, actor }) => `${envOf(d.environment)}approved by ${who(actor)}${d.comment ? `: "${d.comment}"` : ''}`,
+  'approval.refused': ({ data: d, actor }) => `${envOf(d.environment)}approval by ${who(actor)} refused: ${d.reason}`,
+  'approval.rejected': ({ data: d, actor }) => `${envOf(d.environment)}rejected by ${who(actor)}: ${d.reason}`,
+  'approval.expired': ({ data: d }) => `${envOf(d.environment)}approval request expired`,
+  'deployment.stage': ({ data: d }) => {
+    if (d.stage === 'switch') return `${envOf(d.environment)}switching traffic from ${d.from ?? '(none)'} to ${d.to}`;
+    if (d.stage === 'switch-back') return `${envOf(d.environment)}switching back to ${d.to}: ${d.reason}`;
+    if (d.stage === 'instances' && d.ready === d.of && (d.of ?? 0) > 0) return `${envOf(d.environment)}${d.of} instance(s) of ${refOf(d)} ready`;
+    return undefined;
+  },
+  'check.passed': ({ data: d }) => (d.phase === 'diagnosis' ? `${envOf(d.environment)}diagnosis: check ${d.name} passed: ${d.message}` : undefined),
+  'check.failed': ({ data: d }) =>
+    d.phase === 'diagnosis' ? `${envOf(d.environment)}diagnosis: check ${d.name} failed: ${d.message}` : `${envOf(d.environment)}check ${d.name} (${d.phase}) failed: ${d.message}`,
+  'check.errored': ({ data: d }) => `${envOf(d.environment)}check ${d.name} (${d.phase}) could not verify: ${d.message}`,
+  'router.switched': ({ data: d }) => `${envOf(d.environment)}router sends ${d.service} traffic to ${d.to}${d.from ? ` (was ${d.from})` : ''}${d.reason && d.reason !== 'deploy' ? `: ${d.reason}` : ''}`,
+  'environment.stable.changed': ({ data: d }) => `${envOf(d.environment)}${d.service}@${d.version} is now stable`,
+  'rollout.step.started': ({ data: d }) => `${envOf(d.environment)}canary step ${d.step}: ${d.weight}% of traffic to ${refOf(d)} for ${formatDurationMs(d.holdMs)}`,
+  'analysis.verdict': ({ data: d }) => {
+    const fig = d.canary && d.control ? ` (canary ${d.canary.errors}/${d.canary.requests} errors, stable ${d.control.errors}/${d.control.requests})` : '';
+    return `${envOf(d.environment)}analysis verdict ${d.verdict}: ${d.summary}${fig}`;
+  },
+  'rollout.weight.zero': ({ data: d }) => `${envOf(d.environment)}canary ${refOf(d)} at weight 0, all traffic on stable${d.reason ? `: ${d.reason}` : ''}`,
+  'rollout.paused': ({ data: d, actor }) => `${envOf(d.environment)}rollout paused by ${who(d.actor ?? actor)}`,
+  'rollout.resumed': ({ data: d, actor }) => `rollout resumed by ${who(d.actor ?? actor)}`,
+  'rollout.promoted': ({ data: d, actor }) => `${envOf(d.environment)}rollout promoted by ${who(d.actor ?? actor)}`,
+  'deployment.environment.passed': ({ data: d }) => `${envOf(d.environment)}passed`,
+  'deployment.environment.blocked': ({ type, data: d }) => `${envOf(d.environment)}${endedIn(type)}: ${d.reason}`,
+  'deployment.environment.rolled_back': ({ type, data: d }) => `${envOf(d.environment)}${endedIn(type)}: ${d.reason}`,
+  'deployment.environment.failed': ({ type, data: d }) => `${envOf(d.environment)}${endedIn(type)}: ${d.reason}`,
+  'deployment.environment.aborted': ({ type, data: d }) => `${envOf(d.environment)}${endedIn(type)}: ${d.reason}`,
+  'deployment.promoted': ({ data: d }) => `${refOf(d)} promoted`,
+  'deployment.blocked': ({ type, data: d }) => `deployment of ${refOf(d)} ${ended(type)}: ${d.reason}`,
+  'deployment.rolled_back': ({ type, data: d }) => `deployment of ${refOf(d)} ${ended(type)}: ${d.reason}`,
+  'deployment.failed': ({ type, data: d }) => `deployment of ${refOf(d)} ${ended(type)}: ${d.reason}`,
+  'deployment.aborted': ({ type, data: d }) => `deployment of ${refOf(d)} ${ended(type)}: ${d.reason}`,
+  'instance.crashed': ({ data: d }) =>
+    `${envOf(d.environment)}an instance of ${refOf(d)} crashed${d.exitCode != null ? ` (exit code ${d.exitCode})` : d.signal ? ` (${d.signal})` : ''}${d.reason ? `: ${d.reason}` : ''}`,
+  'instance.restarted': ({ data: d }) => `${envOf(d.environment)}an instance of ${refOf(d)} was restarted`,
+  // too fine-grained for a timeline, or not about an incident
+  ...silent(
+    'release.registered',
+    'environment.reconciled',
+    'environment.reconcile.failed',
+    'rollout.waiting',
+    'rollout.promote.requested',
+    'rollout.abort.requested',
+    'router.started',
+    'router.adopted',
+    'router.stopped',
+    'router.died',
+    'router.crash_looping',
+    'router.restarted',
+    'router.restart_failed',
+    'instance.started',
+    'instance.ready',
+    'instance.stopped',
+    'instance.adopted',
+    'instance.lost',
+    'alert.pending',
+    'alert.firing',
+    'alert.resolved',
+    'alert.group.notified',
+    'page.triggered',
+    'silence.created',
+    'silence.expired',
+    'monitor.summary',
+    'monitor.anomaly',
+    'monitor.trend.warning',
+    'monitor.alert.pending',
+    'monitor.alert.firing',
+    'monitor.alert.resolved',
+    'monitor.probe.up',
+    'monitor.probe.down',
+    'controller.started',
+    'controller.stopped',
+    'host.key_accepted',
+    'host.clock_skew',
+    'artifact.uploaded',
+    'artifact.pruned',
+    'drill.started',
+    'drill.fault.injected',
+    'drill.deployment.started',
+    'drill.incident.linked',
+    'drill.mitigated',
+    'drill.ended',
+    'drill.missed',
+    'drill.scored',
+    'audit.chain_started',
+    'audit.break_accepted',
+    'analysis.metric.verdict',
+    'inventory.collected',
+    'inventory.drift',
+    'user.created',
+    'user.roles.changed',
+    'token.issued',
+    'token.revoked',
+    'drill.reminder.sent',
+    'drill.slot.done',
+    'drill.slot.start_failed',
+    'change.requested',
+    'change.blocked',
+    'change.override',
+    'change.environment.started',
+    'change.wave.started',
+    'change.host.drained',
+    'change.host.applied',
+    'change.host.verified',
+    'change.host.verify_failed',
+    'change.host.undone',
+    'change.host.undo_failed',
+    'change.host.failed',
+    'change.host.restored',
+    'change.host.unhealthy',
+    'change.failed',
+    'change.passed',
+    'change.completed',
+  ),
+};
+
 /** One line for an event, or undefined for events too fine-grained for a timeline. */
 export function describeIncidentEvent(e: StoredEvent): string | undefined {
-  const d = e.data as Data;
-  const env = d.environment ? `${d.environment}: ` : '';
-  const ref = d.service && d.version ? `${d.service}@${d.version}` : '';
-  switch (e.type) {
-    case 'incident.opened':
-      return `incident opened (${d.severity}): ${d.title}`;
-    case 'incident.acknowledged':
-      return `incident acknowledged by ${who(e.actor)}`;
-    case 'incident.mitigated':
-      return d.automatic ? `incident mitigated: ${d.reason}` : `incident mitigated by ${who(e.actor)}${d.text ? `: ${d.text}` : ''}`;
-    case 'incident.resolved':
-      return `incident resolved by ${who(e.actor)}${d.text ? `: ${d.text}` : ''}`;
-    case 'incident.note.added':
-      return `note by ${who(e.actor)}: ${d.text}`;
-    case 'incident.root_cause.set':
-      return `root cause written by ${who(e.actor)}`;
-    case 'incident.severity.changed':
-      return `severity set to ${d.severity} by ${who(e.actor)}`;
-    case 'incident.alert.joined':
-      return `alert ${d.labels?.alertname ?? d.fingerprint} (${d.severity}): ${d.summary}`;
-    case 'page.sent':
-      return `paged ${(d.delivered as string[] | undefined)?.join(', ') || (d.users as string[] | undefined)?.join(', ') || 'nobody'} (level ${Number(d.level ?? 0) + 1})${(d.failed as unknown[] | undefined)?.length ? `, ${(d.failed as unknown[]).length} delivery failed` : ''}`;
-    case 'page.escalated':
-      return `page escalated${d.toLevel !== undefined ? ` to level ${Number(d.toLevel) + 1}` : ''}: ${d.reason}`;
-    case 'page.acknowledged':
-      return `page acknowledged by ${who(e.actor)}${typeof d.timeToAcknowledgeMs === 'number' ? ` after ${formatDurationMs(d.timeToAcknowledgeMs)}` : ''}`;
-    case 'page.snoozed':
-      return `page snoozed by ${who(e.actor)}${typeof d.durationMs === 'number' ? ` for ${formatDurationMs(d.durationMs)}` : ''}`;
-    case 'page.resolved':
-      return `page resolved by ${who(e.actor)}`;
-    case 'page.exhausted':
-      return `paging gave up: ${d.reason}`;
-    case 'notification.sent':
-      return `notified${d.recipient ? ` ${d.recipient}` : ''} by ${d.notifier} (${d.action ?? 'trigger'})`;
-    case 'notification.failed':
-      return `notification by ${d.notifier} failed: ${d.reason}`;
-    case 'deployment.requested':
-      return `deployment ${d.deploymentId} of ${ref} to ${(d.environments as string[] | undefined)?.join(', ')} requested by ${who(e.actor)}${d.force ? ` with a break-glass: "${d.reason}"` : ''}`;
-    case 'deployment.environment.started':
-      return `${env}${ref} enters`;
-    case 'deployment.gate.passed':
-      return `${env}gate passed: ${d.because}`;
-    case 'deployment.gate.refused':
-      return `${env}gate refused`;
-    case 'deployment.gate.overridden':
-      return `${env}BREAK-GLASS: gate overridden by ${who(String(d.forcedBy ?? e.actor))} ("${d.reason}"): ${d.missing}`;
-    case 'approval.requested':
-      return `${env}waiting for ${d.required} approval(s) from someone other than ${who(String(d.requester))}${d.breakGlass ? ' (break-glass review)' : ''}`;
-    case 'approval.granted':
-      return `${env}approved by ${who(e.actor)}${d.comment ? `: "${d.comment}"` : ''}`;
-    case 'approval.refused':
-      return `${env}approval by ${who(e.actor)} refused: ${d.reason}`;
-    case 'approval.rejected':
-      return `${env}rejected by ${who(e.actor)}: ${d.reason}`;
-    case 'approval.expired':
-      return `${env}approval request expired`;
-    case 'deployment.stage':
-      if (d.stage === 'switch') return `${env}switching traffic from ${d.from ?? '(none)'} to ${d.to}`;
-      if (d.stage === 'switch-back') return `${env}switching back to ${d.to}: ${d.reason}`;
-      if (d.stage === 'instances' && d.ready === d.of && d.of > 0) return `${env}${d.of} instance(s) of ${ref} ready`;
-      return undefined;
-    case 'check.passed':
-      return d.phase === 'diagnosis' ? `${env}diagnosis: check ${d.name} passed: ${d.message}` : undefined;
-    case 'check.failed':
-      return d.phase === 'diagnosis' ? `${env}diagnosis: check ${d.name} failed: ${d.message}` : `${env}check ${d.name} (${d.phase}) failed: ${d.message}`;
-    case 'check.errored':
-      return `${env}check ${d.name} (${d.phase}) could not verify: ${d.message}`;
-    case 'router.switched':
-      return `${env}router sends ${d.service} traffic to ${d.to}${d.from ? ` (was ${d.from})` : ''}${d.reason && d.reason !== 'deploy' ? `: ${d.reason}` : ''}`;
-    case 'environment.stable.changed':
-      return `${env}${d.service}@${d.version} is now stable`;
-    case 'rollout.step.started':
-      return `${env}canary step ${d.step}: ${d.weight}% of traffic to ${ref}${typeof d.holdMs === 'number' ? ` for ${formatDurationMs(d.holdMs)}` : ''}`;
-    case 'analysis.verdict': {
-      const c = d.canary as Data | undefined;
-      const st = d.control as Data | undefined;
-      const fig = c && st ? ` (canary ${c.errors}/${c.requests} errors, stable ${st.errors}/${st.requests})` : '';
-      return `${env}analysis verdict ${d.verdict}: ${d.summary ?? ''}${fig}`;
-    }
-    case 'rollout.weight.zero':
-      return `${env}canary ${ref} at weight 0, all traffic on stable${d.reason ? `: ${d.reason}` : ''}`;
-    case 'rollout.paused':
-    case 'rollout.resumed':
-    case 'rollout.promoted':
-      return `${env}rollout ${e.type.slice('rollout.'.length)} by ${who(String(d.actor ?? e.actor))}`;
-    case 'deployment.environment.passed':
-      return `${env}passed`;
-    case 'deployment.environment.blocked':
-    case 'deployment.environment.rolled_back':
-    case 'deployment.environment.failed':
-    case 'deployment.environment.aborted':
-      return `${env}${e.type.slice('deployment.environment.'.length).replace('_', ' ')}: ${d.reason}`;
-    case 'deployment.promoted':
-      return `${ref} promoted`;
-    case 'deployment.blocked':
-    case 'deployment.rolled_back':
-    case 'deployment.failed':
-    case 'deployment.aborted':
-      return `deployment of ${ref} ${e.type.slice('deployment.'.length).replace('_', ' ')}: ${d.reason ?? ''}`;
-    case 'instance.crashed':
-      return `${env}an instance of ${ref} crashed${d.exitCode != null ? ` (exit code ${d.exitCode})` : d.signal ? ` (${d.signal})` : ''}${d.reason ? `: ${d.reason}` : ''}`;
-    case 'instance.restarted':
-      return `${env}an instance of ${ref} was restarted`;
-    default:
-      return undefined;
-  }
+  return readWith(TIMELINE, e);
 }
 
 function milestoneOf(e: StoredEvent, m: Milestones): Milestone | undefined {

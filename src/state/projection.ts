@@ -74,83 +74,98 @@ export function emptyState(): StateView {
   return { releases: new Map(), deployments: new Map(), stable: new Map(), passed: new Map(), lastSeq: 0 };
 }
 
-type Data = Record<string, unknown>;
-const str = (d: Data, k: string): string => String(d[k] ?? '');
-
+/**
+ * Applies one event. A switch over the whole catalogue: the compiler checks every type is decided
+ * here (the ones that change no state are listed at the end), and an event of a type this
+ * Greenlight does not know (an older log's) changes nothing.
+ */
 export function apply(state: StateView, e: StoredEvent): StateView {
   state.lastSeq = e.seq;
-  const d = e.data as Data;
   switch (e.type) {
-    case 'release.registered':
-      state.releases.set(`${str(d, 'service')}@${str(d, 'version')}`, {
-        service: str(d, 'service'),
-        version: str(d, 'version'),
-        digest: str(d, 'digest'),
-        artifactDir: str(d, 'artifactDir'),
-        source: str(d, 'source'),
-        requires: (d.requires ?? {}) as Record<string, string>,
+    case 'release.registered': {
+      const d = e.data;
+      state.releases.set(`${d.service}@${d.version}`, {
+        service: d.service,
+        version: d.version,
+        digest: d.digest,
+        artifactDir: d.artifactDir,
+        source: d.source,
+        requires: d.requires,
         registeredAt: e.time,
         registeredBy: e.actor,
       });
       break;
-    case 'deployment.requested':
-      state.deployments.set(str(d, 'deploymentId'), {
-        id: str(d, 'deploymentId'),
-        service: str(d, 'service'),
-        version: str(d, 'version'),
-        digest: str(d, 'digest'),
+    }
+    case 'deployment.requested': {
+      const d = e.data;
+      state.deployments.set(d.deploymentId, {
+        id: d.deploymentId,
+        service: d.service,
+        version: d.version,
+        digest: d.digest,
         state: 'running',
         requestedBy: e.actor,
         requestedAt: e.time,
-        environments: ((d.environments ?? []) as string[]).map((name) => ({ name, state: 'pending' })),
+        environments: d.environments.map((name) => ({ name, state: 'pending' })),
         overrides: [],
       });
       break;
+    }
     case 'deployment.environment.started':
-      withEnv(state, d, (env) => Object.assign(env, { state: 'running', startedAt: e.time, stage: 'gate' }));
+      withEnv(state, e.data, (env) => Object.assign(env, { state: 'running', startedAt: e.time, stage: 'gate' }));
       break;
     case 'deployment.stage':
-      withEnv(state, d, (env) => (env.stage = str(d, 'stage')));
+      withEnv(state, e.data, (env) => (env.stage = e.data.stage));
       break;
     case 'deployment.gate.overridden': {
-      const dep = state.deployments.get(str(d, 'deploymentId'));
-      dep?.overrides.push({ environment: str(d, 'environment'), actor: e.actor, reason: str(d, 'reason'), at: e.time });
+      const d = e.data;
+      state.deployments.get(d.deploymentId)?.overrides.push({ environment: d.environment, actor: e.actor, reason: d.reason ?? '', at: e.time });
       break;
     }
     case 'approval.requested': {
+      const d = e.data;
       withEnv(state, d, (env) => (env.stage = 'approval'));
-      const dep = state.deployments.get(str(d, 'deploymentId'));
-      (dep && (dep.approvals ??= []))?.push({ environment: str(d, 'environment'), required: Number(d.required), requester: str(d, 'requester'), state: 'waiting', approvedBy: [], refused: [], requestedAt: e.time, expiresAt: Number(d.expiresAt), breakGlass: d.breakGlass === true });
+      const dep = state.deployments.get(d.deploymentId);
+      (dep && (dep.approvals ??= []))?.push({
+        environment: d.environment,
+        required: d.required,
+        requester: d.requester,
+        state: 'waiting',
+        approvedBy: [],
+        refused: [],
+        requestedAt: e.time,
+        expiresAt: d.expiresAt,
+        breakGlass: d.breakGlass,
+      });
       break;
     }
     case 'approval.granted':
     case 'approval.refused':
     case 'approval.rejected':
     case 'approval.expired': {
-      const a = state.deployments.get(str(d, 'deploymentId'))?.approvals?.findLast((x) => x.environment === str(d, 'environment'));
+      const d = e.data;
+      const a = state.deployments.get(d.deploymentId)?.approvals?.findLast((x) => x.environment === d.environment);
       if (!a) break;
       if (e.type === 'approval.granted') {
         a.approvedBy.push(e.actor);
-        if (d.satisfied === true) a.state = 'approved';
+        if (e.data.satisfied) a.state = 'approved';
       } else if (e.type === 'approval.refused') a.refused.push(e.actor);
-      else if (e.type === 'approval.rejected') Object.assign(a, { state: 'rejected', rejectedBy: e.actor, reason: str(d, 'reason') });
+      else if (e.type === 'approval.rejected') Object.assign(a, { state: 'rejected', rejectedBy: e.actor, reason: e.data.reason });
       else a.state = 'expired';
       break;
     }
-    case 'deployment.environment.passed':
+    case 'deployment.environment.passed': {
+      const d = e.data;
       withEnv(state, d, (env) => Object.assign(env, { state: 'passed', endedAt: e.time, stage: 'done' }));
-      state.passed.set(`${str(d, 'environment')}/${str(d, 'service')}@${str(d, 'version')}`, {
-        digest: str(d, 'digest'),
-        deploymentId: str(d, 'deploymentId'),
-        at: e.time,
-      });
+      state.passed.set(`${d.environment}/${d.service}@${d.version}`, { digest: d.digest, deploymentId: d.deploymentId, at: e.time });
       break;
+    }
     case 'deployment.environment.blocked':
     case 'deployment.environment.rolled_back':
     case 'deployment.environment.failed':
     case 'deployment.environment.aborted': {
       const st = e.type.slice('deployment.environment.'.length) as EnvironmentProgress['state'];
-      withEnv(state, d, (env) => Object.assign(env, { state: st, endedAt: e.time, reason: str(d, 'reason') }));
+      withEnv(state, e.data, (env) => Object.assign(env, { state: st, endedAt: e.time, reason: e.data.reason }));
       break;
     }
     case 'deployment.promoted':
@@ -158,32 +173,146 @@ export function apply(state: StateView, e: StoredEvent): StateView {
     case 'deployment.rolled_back':
     case 'deployment.failed':
     case 'deployment.aborted': {
-      const dep = state.deployments.get(str(d, 'deploymentId'));
+      const dep = state.deployments.get(e.data.deploymentId);
       if (dep) {
         dep.state = e.type.slice('deployment.'.length) as DeploymentState;
         dep.endedAt = e.time;
-        if (d.reason) dep.reason = str(d, 'reason');
+        if ('reason' in e.data && e.data.reason) dep.reason = e.data.reason;
         for (const env of dep.environments) if (env.state === 'pending') env.state = 'skipped';
       }
       break;
     }
-    case 'environment.stable.changed':
-      state.stable.set(`${str(d, 'environment')}/${str(d, 'service')}`, {
-        service: str(d, 'service'),
-        environment: str(d, 'environment'),
-        version: str(d, 'version'),
-        digest: str(d, 'digest'),
+    case 'environment.stable.changed': {
+      const d = e.data;
+      state.stable.set(`${d.environment}/${d.service}`, {
+        service: d.service,
+        environment: d.environment,
+        version: d.version,
+        digest: d.digest,
         since: e.time,
-        ...(d.deploymentId ? { deploymentId: str(d, 'deploymentId') } : {}),
+        ...(d.deploymentId ? { deploymentId: d.deploymentId } : {}),
       });
       break;
+    }
+    // events that change no state of this view
+    case 'deployment.gate.passed':
+    case 'deployment.gate.refused':
+    case 'environment.reconciled':
+    case 'environment.reconcile.failed':
+    case 'rollout.step.started':
+    case 'rollout.weight.zero':
+    case 'rollout.paused':
+    case 'rollout.waiting':
+    case 'rollout.resumed':
+    case 'rollout.promote.requested':
+    case 'rollout.promoted':
+    case 'rollout.abort.requested':
+    case 'analysis.verdict':
+    case 'check.passed':
+    case 'check.failed':
+    case 'check.errored':
+    case 'router.started':
+    case 'router.adopted':
+    case 'router.stopped':
+    case 'router.died':
+    case 'router.crash_looping':
+    case 'router.restarted':
+    case 'router.restart_failed':
+    case 'router.switched':
+    case 'instance.started':
+    case 'instance.ready':
+    case 'instance.crashed':
+    case 'instance.restarted':
+    case 'instance.stopped':
+    case 'instance.adopted':
+    case 'instance.lost':
+    case 'incident.opened':
+    case 'incident.acknowledged':
+    case 'incident.mitigated':
+    case 'incident.resolved':
+    case 'incident.note.added':
+    case 'incident.root_cause.set':
+    case 'incident.severity.changed':
+    case 'incident.alert.joined':
+    case 'alert.pending':
+    case 'alert.firing':
+    case 'alert.resolved':
+    case 'alert.group.notified':
+    case 'page.triggered':
+    case 'page.sent':
+    case 'page.acknowledged':
+    case 'page.snoozed':
+    case 'page.resolved':
+    case 'page.escalated':
+    case 'page.exhausted':
+    case 'notification.sent':
+    case 'notification.failed':
+    case 'silence.created':
+    case 'silence.expired':
+    case 'monitor.summary':
+    case 'monitor.anomaly':
+    case 'monitor.trend.warning':
+    case 'monitor.alert.pending':
+    case 'monitor.alert.firing':
+    case 'monitor.alert.resolved':
+    case 'monitor.probe.up':
+    case 'monitor.probe.down':
+    case 'controller.started':
+    case 'controller.stopped':
+    case 'host.key_accepted':
+    case 'host.clock_skew':
+    case 'artifact.uploaded':
+    case 'artifact.pruned':
+    case 'drill.started':
+    case 'drill.fault.injected':
+    case 'drill.deployment.started':
+    case 'drill.incident.linked':
+    case 'drill.mitigated':
+    case 'drill.ended':
+    case 'drill.missed':
+    case 'drill.scored':
+    case 'audit.chain_started':
+    case 'audit.break_accepted':
+    case 'analysis.metric.verdict':
+    case 'inventory.collected':
+    case 'inventory.drift':
+    case 'user.created':
+    case 'user.roles.changed':
+    case 'token.issued':
+    case 'token.revoked':
+    case 'drill.reminder.sent':
+    case 'drill.slot.done':
+    case 'drill.slot.start_failed':
+    case 'change.requested':
+    case 'change.blocked':
+    case 'change.override':
+    case 'change.environment.started':
+    case 'change.wave.started':
+    case 'change.host.drained':
+    case 'change.host.applied':
+    case 'change.host.verified':
+    case 'change.host.verify_failed':
+    case 'change.host.undone':
+    case 'change.host.undo_failed':
+    case 'change.host.failed':
+    case 'change.host.restored':
+    case 'change.host.unhealthy':
+    case 'change.failed':
+    case 'change.passed':
+    case 'change.completed':
+      break;
+    default:
+      unknownType(e);
   }
   return state;
 }
 
-function withEnv(state: StateView, d: Data, fn: (env: EnvironmentProgress) => void): void {
-  const dep = state.deployments.get(str(d, 'deploymentId'));
-  const env = dep?.environments.find((x) => x.name === str(d, 'environment'));
+/** Compile time: every catalogue type has its case above. Run time: an unknown type is ignored. */
+function unknownType(_e: never): void {}
+
+function withEnv(state: StateView, d: { deploymentId: string; environment: string }, fn: (env: EnvironmentProgress) => void): void {
+  const dep = state.deployments.get(d.deploymentId);
+  const env = dep?.environments.find((x) => x.name === d.environment);
   if (env) fn(env);
 }
 
