@@ -1,6 +1,8 @@
 // Analysis parameters. The config module composes `AnalysisParams` under a rollout policy's `analysis:` key;
 // every field has a default so `analysis: {}` is a sound starting point.
 import { z } from 'zod';
+import { metricSourceSchema } from '../metrics/schema.ts';
+import { ROUTER_MEASURES } from '../metrics/router/router-source.ts';
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'error';
 
@@ -35,6 +37,13 @@ export const NumericMetricParams = z.strictObject({
   minEffectAbsolute: z.number().min(0).default(0),
   minEffectRatio: z.number().min(1).default(1.2),
   minSamples: z.number().int().min(2).default(10),
+  /** where the readings come from: the router's counts (default), a Prometheus query, the instances' /metrics */
+  source: metricSourceSchema.default({ kind: 'router' }),
+}).superRefine((m, ctx) => {
+  const measure = m.source.kind === 'router' ? (m.source.measure ?? m.name) : undefined;
+  if (measure !== undefined && !(ROUTER_MEASURES as readonly string[]).includes(measure)) {
+    ctx.addIssue({ code: 'custom', path: ['source'], message: `metric "${m.name}" is read from the router, which measures only ${ROUTER_MEASURES.join(', ')}: set source.measure, or source.kind prometheus or scrape` });
+  }
 });
 
 export const AnalysisParams = z.strictObject({

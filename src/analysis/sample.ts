@@ -15,6 +15,8 @@ export interface VersionSample {
   latency: LatencyHistogram;
   /** extra metrics by name: every reading so far (e.g. a gauge scraped from each instance) */
   metrics?: Record<string, readonly number[]>;
+  /** extra metrics whose source could not answer, with why: judged `error`, never `fail` */
+  metricErrors?: Record<string, string>;
 }
 
 function isCount(value: number): boolean {

@@ -82,7 +82,7 @@ describe('analyse', () => {
   });
 
   it('splits the false-fail budget across the metrics configured', () => {
-    const params = AnalysisParams.parse({ latency: { enabled: false }, metrics: [{ name: 'heap_mb' }] });
+    const params = AnalysisParams.parse({ latency: { enabled: false }, metrics: [{ name: 'heap_mb', source: { kind: 'scrape', metric: 'heap_mb' } }] });
     const result = analyse(version(11, 10, 0, 20), version(12, 10, 0, 20), params);
     assert.equal(result.metrics.length, 2);
     assert.ok(Math.abs(result.alphaPerMetric - 0.005) < 1e-12);
@@ -90,7 +90,7 @@ describe('analyse', () => {
 });
 
 describe('extra numeric metrics', () => {
-  const params = AnalysisParams.parse({ latency: { enabled: false }, metrics: [{ name: 'heap_mb', minEffectRatio: 1.2 }] });
+  const params = AnalysisParams.parse({ latency: { enabled: false }, metrics: [{ name: 'heap_mb', minEffectRatio: 1.2, source: { kind: 'scrape', metric: 'heap_mb' } }] });
   const readings = (seed: number, n: number, mean: number) => {
     const random = seededRandom(seed);
     return Array.from({ length: n }, () => mean + (random() - 0.5) * 20);
@@ -107,7 +107,7 @@ describe('extra numeric metrics', () => {
   it('passes the same memory, and a lower_is_worse metric that went up', () => {
     const same = analyse({ ...healthy, metrics: { heap_mb: readings(3, 200, 200) } }, { ...healthy, metrics: { heap_mb: readings(4, 200, 200) } }, params);
     assert.equal(same.metrics.find((m) => m.metric === 'heap_mb')?.verdict, 'pass');
-    const hitRate = AnalysisParams.parse({ latency: { enabled: false }, metrics: [{ name: 'cache_hits', direction: 'lower_is_worse' }] });
+    const hitRate = AnalysisParams.parse({ latency: { enabled: false }, metrics: [{ name: 'cache_hits', direction: 'lower_is_worse', source: { kind: 'scrape', metric: 'cache_hits' } }] });
     const up = analyse({ ...healthy, metrics: { cache_hits: readings(5, 40, 400) } }, { ...healthy, metrics: { cache_hits: readings(6, 40, 200) } }, hitRate);
     assert.equal(up.metrics.find((m) => m.metric === 'cache_hits')?.verdict, 'pass');
   });

@@ -66,6 +66,11 @@ export function analyse(canary: VersionSample, control: VersionSample, params: A
   const metrics: MetricResult[] = [compareErrorRates(canary, control, p.errorRate, alpha)];
   if (p.latency.enabled) metrics.push(compareLatency(canary.latency, control.latency, p.latency, alpha));
   for (const metric of p.metrics) {
+    const unreadable = canary.metricErrors?.[metric.name] ?? control.metricErrors?.[metric.name];
+    if (unreadable !== undefined) {
+      metrics.push({ metric: metric.name, verdict: 'error', summary: `cannot measure ${metric.name}: ${unreadable}`, confidence: null, canary: null, control: null });
+      continue;
+    }
     metrics.push(compareNumeric(canary.metrics?.[metric.name], control.metrics?.[metric.name], metric, alpha));
   }
 

@@ -21,10 +21,24 @@ export function describeEvent(e: StoredEvent): string | undefined {
       if (d.stage === 'already-stable') return `  ${env}${d.message}`;
       if (String(d.stage).startsWith('checks:')) return (d.checks as string[]).length ? `  ${env}${d.stage.slice(7)} checks: ${(d.checks as string[]).join(', ')}` : undefined;
       return `  ${env}${d.stage}`;
+    case 'approval.requested':
+      return `  ${env}${color.yellow(`waiting for ${d.required} approval(s) from someone other than ${d.requester}${d.breakGlass ? ' (break-glass review)' : ''}: greenlight approve ${d.deploymentId}`)}`;
+    case 'approval.granted':
+      return `  ${env}approved by ${e.actor} (${d.count} of ${d.required})`;
+    case 'approval.refused':
+      return `  ${env}${color.yellow(`approval by ${e.actor} refused: ${d.reason}`)}`;
+    case 'approval.rejected':
+      return `  ${env}${color.red(`rejected by ${e.actor}: ${d.reason}`)}`;
+    case 'approval.expired':
+      return `  ${env}${color.red('approval request expired')}`;
     case 'rollout.step.started':
       return `  ${env}canary at ${d.weight}% for ${Math.round(Number(d.holdMs) / 100) / 10} s`;
     case 'analysis.verdict':
       return `  ${env}${d.verdict === 'fail' ? color.red('analysis FAIL') : d.verdict === 'pass' ? color.green('analysis pass') : color.dim(`analysis ${d.verdict}`)}: ${String(d.summary).replace(/^\w+: /, '')}`;
+    case 'analysis.metric.verdict':
+      // the router's own two are in analysis.verdict already; extra metrics get their own line
+      if (d.metric === 'error_rate' || d.metric === 'latency') return undefined;
+      return `  ${env}${d.verdict === 'fail' ? color.red(`metric ${d.metric} FAIL`) : d.verdict === 'error' ? color.yellow(`metric ${d.metric} error`) : color.dim(`metric ${d.metric} ${d.verdict}`)} (${d.source}): ${String(d.summary)}`;
     case 'rollout.weight.zero':
       return `  ${env}${color.yellow(`canary weight 0: traffic is back on stable (${d.reason})`)}`;
     case 'rollout.paused':

@@ -30,3 +30,6 @@ export const duration = z
   .string()
   .refine((s) => parseDuration(s) !== undefined, { message: 'expected a duration like "500ms", "2s", "1m" or "1h30m"' })
   .transform((s) => parseDuration(s)!);
+
+/** A duration as in the config ("2s"), or already in ms: schemas that are parsed again after parsing (analysis parameters) need both. */
+export const durationOrMs = z.union([z.number().nonnegative(), duration]);

@@ -68,6 +68,8 @@ export const environmentSchema = z.strictObject({
   name: name('an environment name'),
   description: z.string().optional(),
   target: componentSchemas.target.default({ kind: 'local' }),
+  /** before any user request reaches new instances, they answer the environment's http checks (or GET /) directly; false turns it off */
+  synthetic_checks: z.boolean().default(true),
   /** one router per service: either {listen, admin} (one service) or a map service -> {listen, admin} */
   router: z.union([routerSchema, z.record(z.string(), routerSchema)]),
   /** overrides the service's instance count in this environment */
@@ -103,7 +105,10 @@ export const configSchema = z
     checks: z.record(name('a check name'), componentSchemas.check).default({}),
     alerting: componentSchemas.alerting.optional(),
     drills: componentSchemas.drills.optional(),
+    /** declared changes of the hosts (greenlight change <name>): apply, verify, undo, waves */
+    changes: componentSchemas.changes,
     audit: componentSchemas.audit.default({}),
+    access: componentSchemas.access.default({ roles: {}, environments: {} }),
     releases: componentSchemas.releases,
   })
   .superRefine((cfg, ctx) => {
@@ -118,6 +123,10 @@ export const configSchema = z
       else seenListen.set(addr, what);
     };
     claim(cfg.controller.listen, ['controller', 'listen'], 'controller.listen');
+    const envNames = cfg.environments.map((e) => e.name);
+    for (const env of Object.keys(cfg.access.environments)) {
+      if (!envNames.includes(env)) ctx.addIssue({ code: 'custom', path: ['access', 'environments', env], message: `unknown environment "${env}"`, params: { hint: `environments: ${envNames.join(', ')}` } });
+    }
     cfg.environments.forEach((env, i) => {
       const prev = seenEnv.get(env.name);
       if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['environments', i, 'name'], message: `environment "${env.name}" is defined twice (also at environments[${prev}])` });

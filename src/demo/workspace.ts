@@ -27,7 +27,12 @@ export interface DemoWorkspace {
   close(opts?: { keep?: boolean }): Promise<void>;
 }
 
-export async function createWorkspace(opts: { authVersion?: string; prefix?: string } = {}): Promise<DemoWorkspace> {
+/**
+ * syntheticChecks (default false here, true in a real config): the demo and the drills replay the
+ * 3 June release meeting live traffic, which the synthetic pre-checks would refuse before any user
+ * request; tests of the default pass true.
+ */
+export async function createWorkspace(opts: { authVersion?: string; prefix?: string; syntheticChecks?: boolean } = {}): Promise<DemoWorkspace> {
   const dir = mkdtempSync(join(tmpdir(), opts.prefix ?? 'greenlight-demo-'));
   cpSync(join(repoRoot, 'examples'), dir, { recursive: true });
   const [controller, staging, production, authStaging, authProduction] = await freePorts(5);
@@ -40,7 +45,8 @@ export async function createWorkspace(opts: { authVersion?: string; prefix?: str
       .replaceAll('127.0.0.1:8081', `127.0.0.1:${ports.staging}`)
       .replaceAll('127.0.0.1:8082', `127.0.0.1:${ports.production}`)
       .replaceAll('127.0.0.1:7101', `127.0.0.1:${ports.authStaging}`)
-      .replaceAll('127.0.0.1:7102', `127.0.0.1:${ports.authProduction}`),
+      .replaceAll('127.0.0.1:7102', `127.0.0.1:${ports.authProduction}`)
+      .replace(/^( {2}- name: \w+\n)/gm, opts.syntheticChecks ? '$1' : '$1    synthetic_checks: false\n'),
   );
   const auth: ChildProcess[] = [];
   const stopAuth = () => {

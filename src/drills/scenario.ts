@@ -2,7 +2,7 @@
 // root cause can be scored), and how long the drill may last. Teams keep scenarios as YAML files
 // in their repository; they are validated like the config (strict keys, every problem at once,
 // file:line:column). Built-in scenarios live beside this file in scenarios/.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import semver from 'semver';
@@ -161,8 +161,14 @@ export function loadScenario(ref: string, cwd = process.cwd()): { scenario: Scen
   const file = builtin ? join(BUILTIN_DIR, `${ref}.yaml`) : resolve(cwd, ref);
   let text: string;
   try {
+    // A regular file of sensible size only: the API passes this path through, and reading
+    // /dev/zero or a FIFO would never end (found by the API fuzz test).
+    const st = statSync(file);
+    if (!st.isFile()) throw new GreenlightError('USAGE', `drill scenario ${file} is not a regular file`, { hint: `built-in scenarios: ${builtinScenarioNames().join(', ')}; or give the path of a scenario file` });
+    if (st.size > 1_000_000) throw new GreenlightError('USAGE', `drill scenario ${file} is larger than 1 MB`, { hint: 'a scenario is a short YAML file' });
     text = readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof GreenlightError) throw err;
     throw new GreenlightError('NOT_FOUND', `no drill scenario "${ref}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not a built-in name and no such file' : String(err)}`, {
       hint: `built-in scenarios: ${builtinScenarioNames().join(', ')}; or give the path of a scenario file`,
     });

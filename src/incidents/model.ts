@@ -20,13 +20,18 @@ export const SEVERITY_MEANING: Record<Severity, string> = {
 
 /** Accepts sev1..sev4, 1..4, and the critical/major/minor/low words people type anyway. */
 export function parseSeverity(raw: unknown): Severity {
-  const s = String(raw ?? '').trim().toLowerCase();
+  // Only a string or a number is a severity: String() of an object can throw, and an own-keys
+  // lookup keeps "constructor" from reaching Object.prototype (both found by the API fuzz test).
+  if (typeof raw !== 'string' && typeof raw !== 'number') {
+    throw new GreenlightError('USAGE', `the severity must be a string such as "sev2", not ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`, { hint: `use one of ${SEVERITIES.join(', ')} (sev1 is the worst)` });
+  }
+  const s = String(raw).trim().toLowerCase();
   const words: Record<string, Severity> = { critical: 'sev1', major: 'sev2', minor: 'sev3', low: 'sev4', info: 'sev4' };
   if ((SEVERITIES as readonly string[]).includes(s)) return s as Severity;
   if (/^[1-4]$/.test(s)) return `sev${s}` as Severity;
-  const w = words[s];
+  const w = Object.hasOwn(words, s) ? words[s] : undefined;
   if (w) return w;
-  throw new GreenlightError('USAGE', `"${String(raw)}" is not a severity`, { hint: `use one of ${SEVERITIES.join(', ')} (sev1 is the worst)` });
+  throw new GreenlightError('USAGE', `"${s.slice(0, 100)}" is not a severity`, { hint: `use one of ${SEVERITIES.join(', ')} (sev1 is the worst)` });
 }
 
 /** How an alert's `severity` label maps to an incident severity. */

@@ -26,13 +26,16 @@ const size = z
   .transform((v) => parseSize(v)!);
 
 export const DEFAULT_MAX_ARTIFACT_BYTES = 1024 ** 3;
+export const DEFAULT_MAX_ARTIFACT_FILES = 50_000;
 
 export const releasesSchema = z
   .strictObject({
     /** the largest artifact `greenlight release` accepts (all regular files together) */
     max_artifact_size: size.default(DEFAULT_MAX_ARTIFACT_BYTES),
+    /** the most entries (files, directories, links) an artifact may hold */
+    max_artifact_files: z.int().min(1).max(10_000_000).default(DEFAULT_MAX_ARTIFACT_FILES),
   })
-  .default({ max_artifact_size: DEFAULT_MAX_ARTIFACT_BYTES });
+  .default({ max_artifact_size: DEFAULT_MAX_ARTIFACT_BYTES, max_artifact_files: DEFAULT_MAX_ARTIFACT_FILES });
 
 function inside(child: string, parent: string): boolean {
   const rel = relative(parent, child);
@@ -42,6 +45,8 @@ function inside(child: string, parent: string): boolean {
 export interface ArtifactLimits {
   stateDir: string;
   maxBytes: number;
+  /** entries of any kind; default DEFAULT_MAX_ARTIFACT_FILES */
+  maxEntries?: number;
 }
 
 /** Throws a USAGE error naming the first entry that makes `root` unacceptable as an artifact. */
@@ -61,14 +66,22 @@ export async function inspectArtifact(root: string, limits: ArtifactLimits): Pro
   const stateId = await stat(stateReal).then((s) => `${s.dev}:${s.ino}`, () => undefined);
   let files = 0;
   let bytes = 0;
+  let entries = 0;
+  const maxEntries = limits.maxEntries ?? DEFAULT_MAX_ARTIFACT_FILES;
   const walk = async (dir: string): Promise<void> => {
-    for (const name of (await readdir(dir)).sort()) {
+    // Dirent types save an lstat per directory entry; only files (for their size) are stat'ed.
+    for (const ent of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const name = ent.name;
       const full = join(dir, name);
       const rel = relative(rootReal, full);
-      const st = await lstat(full);
+      if (++entries > maxEntries) {
+        refuse(`artifact ${root} holds more than ${maxEntries} entries (reached at ${rel})`, 'register the build output only (is --artifact pointing at a directory above it?), or raise releases.max_artifact_files in greenlight.yaml');
+      }
+      const st = ent.isFile() || ent.isDirectory() || ent.isSymbolicLink() ? (ent.isFile() ? await lstat(full) : ent) : await lstat(full);
       if (st.isDirectory()) {
         // the same directory reached another way (a bind mount): compared by device and inode
-        if (stateId && `${st.dev}:${st.ino}` === stateId) refuse(`artifact ${root} contains Greenlight's state directory (as ${rel})`, 'remove it from the artifact or register a directory that does not hold it');
+        const ds = stateId ? await lstat(full) : undefined;
+        if (ds && `${ds.dev}:${ds.ino}` === stateId) refuse(`artifact ${root} contains Greenlight's state directory (as ${rel})`, 'remove it from the artifact or register a directory that does not hold it');
         await walk(full);
       } else if (st.isSymbolicLink()) {
         const target = await readlink(full);
@@ -79,7 +92,7 @@ export async function inspectArtifact(root: string, limits: ArtifactLimits): Pro
         }
       } else if (st.isFile()) {
         files++;
-        bytes += st.size;
+        bytes += (st as { size: number }).size;
         if (bytes > limits.maxBytes) {
           refuse(`artifact ${root} is larger than the limit of ${limits.maxBytes} bytes (reached at ${rel})`, 'register the build output only, or raise releases.max_artifact_size in greenlight.yaml');
         }

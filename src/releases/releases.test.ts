@@ -87,8 +87,15 @@ test('the artifact size limit is configurable and validated', async (t) => {
   assert.throws(() => parseConfigText(CONFIG('releases: { max_artifact_size: lots }\n')), /releases\.max_artifact_size: expected a positive size/);
   assert.throws(() => parseConfigText(CONFIG('releases: { max_artifact_size: -5 }\n')), /releases\.max_artifact_size/);
   assert.equal(parseConfigText(CONFIG()).releases.max_artifact_size, 1024 ** 3);
+  assert.throws(() => parseConfigText(CONFIG('releases: { max_artifact_files: 0 }\n')), /releases\.max_artifact_files/);
   assert.equal(parseSize('2GiB'), 2 * 1024 ** 3);
   assert.equal(parseSize('512MB'), 512e6);
+});
+
+test('an artifact with more entries than releases.max_artifact_files is refused before it is hashed', async (t) => {
+  const s = setup(t, 'releases: { max_artifact_files: 5 }\n');
+  for (let i = 0; i < 6; i++) writeFileSync(join(s.app, `f${i}.txt`), 'x');
+  await assert.rejects(s.register(s.app), /holds more than 5 entries/);
 });
 
 test('"__proto__" and "constructor" are unknown services (no prototype reach), refused before the artifact is read', async (t) => {

@@ -51,7 +51,7 @@ export async function registerRelease(
   if (!st?.isDirectory()) {
     throw new GreenlightError('ARTIFACT_MISSING', `artifact ${source} ${st ? 'is not a directory' : 'does not exist'}`, { hint: 'pass --artifact <directory> holding the built service' });
   }
-  await inspectArtifact(source, { stateDir: deps.stateDir, maxBytes: deps.config.releases.max_artifact_size });
+  await inspectArtifact(source, { stateDir: deps.stateDir, maxBytes: deps.config.releases.max_artifact_size, maxEntries: deps.config.releases.max_artifact_files });
   const { digest } = await digestDirectory(source);
   const fileRequires = await readRequirements(join(source, service.requirements_file));
   const requires = { ...fileRequires, ...(req.requires ?? {}) };

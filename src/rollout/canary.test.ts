@@ -54,7 +54,9 @@ async function withStable(f: PipelineFixture): Promise<void> {
 }
 
 test('a canary answering 500 to every request is rolled back: the table first, then its instances', async (t) => {
-  const f = await pipelineFixture([{ name: 'production', instances: 2, rollout: { ...fast, steps: [{ weight: 20, hold: '30s' }] } }], { versionEnv: { '2.0.0': { FAKE_STATUS: '500' } } });
+  // synthetic checks off: they refuse such a canary before any user request (synthetic.test.ts);
+  // this is the analysis's own guard behind them
+  const f = await pipelineFixture([{ name: 'production', instances: 2, synthetic: false, rollout: { ...fast, steps: [{ weight: 20, hold: '30s' }] } }], { versionEnv: { '2.0.0': { FAKE_STATUS: '500' } } });
   t.after(() => f.close());
   await withStable(f);
   const l = load(f.routers.get('production')!.url);
@@ -182,7 +184,7 @@ test('when the router cannot be read, the verdict is error (not fail) and the ro
 });
 
 test('a client the router put on a failing canary is moved back to stable on its next request, without an error', async (t) => {
-  const f = await pipelineFixture([{ name: 'production', instances: 1, rollout: { ...fast, steps: [{ weight: 30, hold: '30s' }] } }], { versionEnv: { '2.0.0': { FAKE_STATUS: '500' } } });
+  const f = await pipelineFixture([{ name: 'production', instances: 1, synthetic: false, rollout: { ...fast, steps: [{ weight: 30, hold: '30s' }] } }], { versionEnv: { '2.0.0': { FAKE_STATUS: '500' } } });
   t.after(() => f.close());
   await withStable(f);
   const url = f.routers.get('production')!.url;

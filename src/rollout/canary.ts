@@ -12,6 +12,8 @@ import type { RolloutControl } from './control.ts';
 import type { EnvironmentOutcome, EnvironmentStep } from './environment.ts';
 import { sampleSince, totalsSince } from './samples.ts';
 import { starvation, WAIT_NOTICE_MS } from './starvation.ts';
+import { createMetricSource } from '../metrics/registry.ts';
+import type { MetricWindow } from '../metrics/source.ts';
 import type { RolloutPolicy } from './schema.ts';
 import type { Split } from './traffic.ts';
 
@@ -131,6 +133,43 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
     return a.end('blocked', `the router of ${env.name} cannot be read, so the canary could not be analysed: ${describe(err)}`, { stage: 'canary' });
   }
 
+  // Extra metrics (analysis.metrics[]): each read from its source at most once a second, all
+  // readings of the window kept per version; a source that cannot answer makes that metric `error`.
+  const canaryStartedAt = clock.now();
+  const extras = policy.analysis.metrics.map((m) => ({ name: m.name, kind: m.source.kind, source: createMetricSource(m.source, m.name, { clock, routerStats: () => env.traffic.stats() }) }));
+  const extraReadings: Record<string, Record<string, number[]>> = { [canary]: {}, [controlLabel]: {} };
+  const extraErrors: Record<string, string> = {};
+  const extraEvery = Math.max(policy.interval, 1000);
+  let extraReadAt = -Infinity;
+  const readExtras = async () => {
+    if (extras.length === 0 || clock.now() - extraReadAt < extraEvery) return;
+    extraReadAt = clock.now();
+    const w: MetricWindow = {
+      environment: env.name,
+      service: release.service,
+      since: canaryStartedAt,
+      now: clock.now(),
+      versions: [
+        { label: canary, version: canary, instanceUrls: urls(list(canary)) },
+        { label: controlLabel, version: stable, instanceUrls: urls(fresh ? list(stable, 'baseline') : list(stable)) },
+      ],
+    };
+    await Promise.all(
+      extras.map(async (x) => {
+        try {
+          const r = await x.source.read(w);
+          delete extraErrors[x.name];
+          extraReadings[canary]![x.name] = r[canary] ?? [];
+          extraReadings[controlLabel]![x.name] = r[controlLabel] ?? [];
+        } catch (err) {
+          extraErrors[x.name] = `${x.source.describe}: ${describe(err)}`;
+        }
+      }),
+    );
+  };
+  const sourceOf = new Map<string, string>([['error_rate', 'router'], ['latency', 'router'], ...extras.map((x) => [x.name, x.kind] as [string, string])]);
+  const metricVerdicts = new Map<string, string>();
+
   let errorSince: number | undefined;
   let lastEmitted = { verdict: '', at: 0 };
   const analyseNow = async (stepIndex: number): Promise<AnalysisResult> => {
@@ -138,11 +177,20 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
     try {
       const now = await env.traffic.stats();
       lastStats = now;
-      result = analyse(sampleSince(now, before, canary), sampleSince(now, before, controlLabel), policy.analysis);
+      await readExtras();
+      const c = { ...sampleSince(now, before, canary), metrics: extraReadings[canary], metricErrors: extraErrors };
+      const ctl = { ...sampleSince(now, before, controlLabel), metrics: extraReadings[controlLabel] };
+      result = analyse(c, ctl, policy.analysis);
     } catch (err) {
       result = { verdict: 'error', summary: `error: could not measure: ${describe(err)}`, metrics: [], alphaPerMetric: 0 };
     }
     if (result.verdict === 'fail') verdictAt ??= clock.now();
+    // each metric's verdict is its own event, with its numbers, when it changes
+    for (const m of result.metrics) {
+      if (metricVerdicts.get(m.metric) === m.verdict) continue;
+      metricVerdicts.set(m.metric, m.verdict);
+      await emit('analysis.metric.verdict', { environment: env.name, step: stepIndex, weight, source: sourceOf.get(m.metric) ?? 'router', controlVersion: controlLabel, ...m });
+    }
     const changed = result.verdict !== lastEmitted.verdict;
     if (changed || clock.now() - lastEmitted.at >= 10_000 || result.verdict === 'fail') {
       lastEmitted = { verdict: result.verdict, at: clock.now() };

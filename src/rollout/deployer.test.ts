@@ -97,7 +97,8 @@ test('an instance that never becomes ready blocks the deployment; the stable ver
 });
 
 test('a failing post-switch check switches traffic back to the previous version', async (t) => {
-  const f = await pipelineFixture([{ name: 'production', checks: smoke('"version":"1.0.0"') }]);
+  // synthetic checks off: they would refuse 2.0.0 before the switch (synthetic.test.ts)
+  const f = await pipelineFixture([{ name: 'production', checks: smoke('"version":"1.0.0"'), synthetic: false }]);
   t.after(() => f.close());
   await f.register('1.0.0');
   await f.register('2.0.0');

@@ -109,6 +109,15 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
   if (pre.verdict !== 'pass') {
     return cleanup(step, freshIds, end('blocked', summarise(pre.results), { stage: 'checks:pre' }));
   }
+  // 2b. Synthetic requests to the new instances before any user request reaches them.
+  if (env.synthetic && env.synthetic.length > 0) {
+    await stage('checks:synthetic', { checks: env.synthetic.map((c) => c.name) });
+    const synthetic = await runChecks(env.synthetic, ctx(), { events: deps.events, actor: 'controller', subject: `deployment/${step.id}` });
+    if (step.signal.aborted) return cleanup(step, freshIds, end('aborted', describe(step.signal.reason)));
+    if (synthetic.verdict !== 'pass') {
+      return cleanup(step, freshIds, end('blocked', `refused before any user request: ${summarise(synthetic.results)}`, { stage: 'checks:synthetic', userRequests: 0 }));
+    }
+  }
 
   // 3. Switch all traffic; the previous version stays listed at weight 0 so pinned clients move.
   const upstreamsOf = (version: string) => env.target.list({ service: release.service, version, environment: env.name }).filter((i) => i.state !== 'stopped').map((i) => i.url);

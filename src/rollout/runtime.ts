@@ -25,6 +25,8 @@ export interface EnvironmentRuntime {
   /** the router's public address, e.g. http://127.0.0.1:8082 */
   routerUrl: string;
   checks: Check[];
+  /** run against the new instances before any user request reaches them (synthetic.ts); empty: off */
+  synthetic?: Check[];
   dependencies: Record<string, DependencySource>;
   /** drill faults on the dependency sources (the drills module writes them) */
   dependencyFaults?: DependencyFaultLookup;

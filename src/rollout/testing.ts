@@ -15,6 +15,7 @@ import { Deployer } from './deployer.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from './runtime.ts';
 import { TrafficControl, type RouterAdmin } from './traffic.ts';
 import { rolloutSchema, type RolloutPolicyInput } from './schema.ts';
+import { syntheticChecks } from './synthetic.ts';
 
 export interface FixtureEnv {
   name: string;
@@ -23,6 +24,8 @@ export interface FixtureEnv {
   dependencies?: EnvironmentRuntime['dependencies'];
   instances?: number;
   verifyForMs?: number;
+  /** synthetic requests to new instances before users (default true, as in the config) */
+  synthetic?: boolean;
 }
 
 export interface PipelineFixture {
@@ -83,6 +86,7 @@ export async function pipelineFixture(envs: FixtureEnv[], opts: { clock?: Clock;
       traffic: new TrafficControl(inProcessAdmin(router)),
       routerUrl: url,
       checks,
+      synthetic: env.synthetic === false ? [] : syntheticChecks(Object.entries(env.checks ?? {}), { parsed: false }),
       dependencies: env.dependencies ?? {},
       instances: env.instances ?? 1,
       env: {},

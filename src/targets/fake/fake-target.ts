@@ -211,6 +211,12 @@ export class FakeTarget implements Target {
         res.statusCode = neverReady ? 503 : 200;
         return res.end(neverReady ? 'not ready' : 'ok');
       }
+      // FAKE_METRICS: the exposition text of /metrics ("name value" lines separated by ";"), so
+      // a release can regress on a metric only a metric source sees.
+      if (req.url === '/metrics' && inst.spec.env?.FAKE_METRICS !== undefined) {
+        res.setHeader('content-type', 'text/plain; version=0.0.4');
+        return res.end(inst.spec.env.FAKE_METRICS.split(';').map((l) => l.trim()).join('\n') + '\n');
+      }
       // FAKE_STATUS / FAKE_DELAY_MS in the spec's env make a misbehaving release for rollout tests.
       const status = Number(inst.spec.env?.FAKE_STATUS ?? 200);
       const delay = Number(inst.spec.env?.FAKE_DELAY_MS ?? 0);
