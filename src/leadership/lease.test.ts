@@ -49,7 +49,7 @@ test('one leader at a time; a paused leader that wakes after its lease was taken
     assert.equal(e.code, 'FENCED');
     return true;
   });
-  assert.deepEqual((await b.log.query()).map((e) => e.type), ['leader.wrote', 'new.leader.wrote']);
+  assert.deepEqual((await b.log.query()).map((e) => (e.data as { text: string }).text), ['leader.wrote', 'new.leader.wrote']);
   assert.equal(await a.lease.renew(), false, 'and its renewal says it lost the lease');
   await a.log.close();
   await b.log.close();
