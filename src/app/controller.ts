@@ -25,7 +25,7 @@ import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
 import { syntheticChecks } from '../rollout/synthetic.ts';
 import { RouterProcesses } from './routers.ts';
-import { ensureToken, tokenPath } from './token.ts';
+import { ensureRouterToken, ensureToken, routerTokenPath } from './token.ts';
 import { secureStateDir } from './state-dir.ts';
 import { refuseEmptyLogFile, refuseShortLog } from './log-evidence.ts';
 import { RouterSupervisor } from './router-supervisor.ts';
@@ -305,7 +305,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       if (adopted.length) log(`adopted ${adopted.length} running instance(s) in ${name}`);
     }
 
-    const routers = new RouterProcesses({ stateDir, tokenFile: tokenPath(stateDir), token, events, clock });
+    const routers = new RouterProcesses({ stateDir, tokenFile: routerTokenPath(stateDir), token: ensureRouterToken(stateDir), legacyToken: token, events, clock });
     const traffic = new Map<string, TrafficControl>();
     for (const env of config.environments) {
       for (const service of Object.keys(config.services)) {
@@ -396,7 +396,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       clock,
       log,
       crashLoop: { deaths: config.controller.router_crash_loop.deaths, windowMs: config.controller.router_crash_loop.window, maxBackoffMs: 30_000 },
-      entries: config.environments.flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin }))),
+      entries: config.environments.flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin, identity: formatIdentity(routerFor(env, service).identity) }))),
       ...(operations.alerting ? { alert: (a: IncomingAlert[]) => operations.alerting!.receive(a, 'controller') } : {}),
     });
     supervisor.start();
