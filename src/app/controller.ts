@@ -396,7 +396,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       clock,
       log,
       crashLoop: { deaths: config.controller.router_crash_loop.deaths, windowMs: config.controller.router_crash_loop.window, maxBackoffMs: 30_000 },
-      entries: config.environments.flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin }))),
+      entries: config.environments.flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin, identity: formatIdentity(routerFor(env, service).identity) }))),
       ...(operations.alerting ? { alert: (a: IncomingAlert[]) => operations.alerting!.receive(a, 'controller') } : {}),
     });
     supervisor.start();
