@@ -3,6 +3,8 @@
 // never in a URL) tells which panels to reload; a slow poll only refreshes router counters, which
 // change without events.
 
+import { createChartsPanel } from './charts.js';
+
 const STATUS_POLL_MS = 10_000;
 const MIN_REFRESH_GAP_MS = 1_000;
 const FEED_MAX = 200;
@@ -307,6 +309,7 @@ async function loadDeployments() {
   await loadRunningEvents();
   renderDeployments();
   renderRunning();
+  charts().setDeployments(state.deployments);
   // the environment cards mark where a deployment is going
   if (state.status) renderEnvironments();
 }
@@ -1103,10 +1106,18 @@ function panelsFor(type) {
   return [...p];
 }
 
+// the chart panel is its own module (web/charts.js); created on first use, once the page is shown
+let chartsPanel;
+function charts() {
+  chartsPanel ??= createChartsPanel({ container: $('charts'), api });
+  return chartsPanel;
+}
+
 function onEvent(e) {
   if (typeof e.seq !== 'number' || e.seq <= state.lastSeq) return;
   state.lastSeq = e.seq;
   pushFeed([e]);
+  if (e.type === 'analysis.samples') charts().refresh(e.data?.deploymentId);
   const panels = panelsFor(e.type);
   if (panels.length) scheduleRefresh(...panels);
   if (e.type === 'incident.opened') announce(`Incident opened: ${e.data?.title ?? ''}`);
