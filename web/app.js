@@ -4,6 +4,7 @@
 // change without events.
 
 import { createChartsPanel } from './charts.js';
+import { createDrillsPanel } from './drills.js';
 
 const STATUS_POLL_MS = 10_000;
 const MIN_REFRESH_GAP_MS = 1_000;
@@ -226,10 +227,13 @@ function signIn(token) {
 
 // ---------------------------------------------------------------- refresh scheduling
 
+const drills = createDrillsPanel({ api, h, render, empty, badge, time, fmtDuration, $ });
+
 const loaders = {
   status: loadStatus,
   deployments: loadDeployments,
   incidents: loadIncidents,
+  drills: drills.load,
 };
 
 const refresh = {
@@ -1103,6 +1107,7 @@ function panelsFor(type) {
   if (/^check\./.test(type)) p.add('deployments');
   if (/^(router|environment|instance|monitor|alert|page)\./.test(type)) p.add('status');
   if (/^(incident|page)\./.test(type) || type === 'deployment.rolled_back') p.add('incidents');
+  if (/^drill\./.test(type)) p.add('drills');
   return [...p];
 }
 
@@ -1146,7 +1151,7 @@ async function stream(signal) {
       if (!state.connected) {
         // after a reconnect the stream replays what was missed; panels reload once to be sure
         state.connected = true;
-        if (backoff > 1000) scheduleRefresh('status', 'deployments', 'incidents');
+        if (backoff > 1000) scheduleRefresh('status', 'deployments', 'incidents', 'drills');
       }
       setConn('live', 'live');
       backoff = 1000;
@@ -1199,7 +1204,7 @@ async function start() {
     state.feed = [];
     state.lastSeq = events[0]?.seq ?? 0;
     pushFeed([...events].reverse());
-    await Promise.all([loadStatus(), loadDeployments(), loadIncidents()].map((p) => p.catch((err) => reportError('dashboard', err))));
+    await Promise.all([loadStatus(), loadDeployments(), loadIncidents(), drills.load()].map((p) => p.catch((err) => reportError('dashboard', err))));
   } catch (err) {
     if (err instanceof AuthError) return;
     setConn('down', 'controller unreachable');

@@ -94,6 +94,9 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   for (const v of ['1.0.0', '2.0.0']) {
     await registerRelease({ service: 'web', version: v, artifact: `${ws.dir}/web/v${v[0]}`, actor: 'user:test' }, { config: ctl.config, stateDir: ctl.loaded.stateDir, events: ctl.events, state: async () => ctl.state.view });
   }
+  // the page signs in as a person, with her own token, and her actions carry her name
+  const made = await fetch(`${ctl.url}/v1/users`, { method: 'POST', headers: { authorization: `Bearer ${ctl.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'alice', roles: ['deployer', 'admin'] }) });
+  const token = ((await made.json()) as { token: string }).token;
   const v1 = await ctl.deployer.start({ service: 'web', version: '1.0.0', actor: 'user:test' });
   assert.equal((await v1.done).state, 'promoted');
 
@@ -108,11 +111,11 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
   });
 
-  await page.goto(dashboardUrl(ctl.url, ctl.token));
+  await page.goto(dashboardUrl(ctl.url, token));
   const prod = page.locator('[data-env="production"]');
   await prod.locator('[data-role="stable-version"]', { hasText: '1.0.0' }).waitFor({ timeout: 15_000 });
   assert.equal(await page.evaluate(() => location.hash), '', 'the token leaves the address bar');
-  assert.equal(await page.evaluate(() => sessionStorage.getItem('greenlight.token')), ctl.token);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('greenlight.token')), token);
   assert.equal(await prod.locator('[data-role="split"] [data-version="1.0.0"]').getAttribute('data-weight'), '100');
   assert.match((await prod.locator('[data-role="split"]').getAttribute('aria-label')) ?? '', /production\/web: 1\.0\.0 100%/);
   await page.locator(`#deployments-table tr[data-deployment="${v1.id}"]`, { hasText: 'promoted' }).waitFor({ timeout: 10_000 });
@@ -121,8 +124,18 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'no reload'));
 
   // v2 forced into production without traffic: the canary waits at its first step (too few requests)
-  const v2 = await ctl.deployer.start({ service: 'web', version: '2.0.0', actor: 'user:test', force: true, reason: 'test', only: ['production'] });
-  const done2 = v2.done;
+  // forced by alice through the API: the break-glass carries her authenticated name
+  const forced = await fetch(`${ctl.url}/v1/deployments`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-greenlight-actor': 'not-alice' }, body: JSON.stringify({ service: 'web', version: '2.0.0', force: true, reason: 'test', environments: ['production'] }) });
+  assert.equal(forced.status, 202);
+  const v2 = (await forced.json()) as { id: string };
+  const done2 = (async () => {
+    for (let i = 0; i < 1800; i++) {
+      const d = ctl.state.view.deployments.get(v2.id);
+      if (d && d.state !== 'running') return d;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`deployment ${v2.id} did not end`);
+  })();
   done2.catch(() => undefined);
   const card = page.locator(`#running [data-deployment="${v2.id}"]`);
   await card.locator('[data-role="canary-weight"]', { hasText: '1%' }).waitFor({ timeout: 15_000 });
@@ -150,8 +163,8 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   }
   await act('Pause', /Hold the rollout of web@2\.0\.0/);
   await pausedBadge.waitFor({ timeout: 10_000 });
-  await page.locator('#feed li[data-type="rollout.paused"]', { hasText: 'api' }).waitFor({ timeout: 10_000 });
-  await card.getByText('paused by api').waitFor();
+  await page.locator('#feed li[data-type="rollout.paused"]', { hasText: 'alice' }).waitFor({ timeout: 10_000 });
+  await card.getByText('paused by alice').waitFor();
   // keyboard: Enter opens the dialog, Escape cancels it and nothing is sent
   const resumedBefore = await resumed.count();
   await card.getByRole('button', { name: 'Resume', exact: true }).focus();
@@ -171,7 +184,7 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   const row = page.locator(`#deployments-table tr[data-deployment="${v2.id}"]`);
   await row.locator('.badge', { hasText: 'rolled back' }).waitFor({ timeout: 15_000 });
   assert.match((await row.getAttribute('class')) ?? '', /row-breakglass/, 'the break-glass deployment is highlighted');
-  await page.locator('#deployments-table .bg-note', { hasText: /overridden by test — “test”/ }).waitFor({ timeout: 5_000 });
+  await page.locator('#deployments-table .bg-note', { hasText: /overridden by alice — “test”/ }).waitFor({ timeout: 5_000 });
   const incident = page.locator('#incidents details.incident', { hasText: 'web@2.0.0 rolled back in production' });
   await incident.waitFor({ timeout: 15_000 });
   await incident.locator('.timeline li', { hasText: 'analysis verdict fail' }).waitFor({ timeout: 10_000 });
@@ -185,6 +198,9 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   await incident.getByRole('button', { name: 'Show postmortem' }).click();
   await incident.locator('pre.postmortem', { hasText: '# Postmortem: web@2.0.0 rolled back in production' }).waitFor({ timeout: 10_000 });
   assert.doesNotMatch(await incident.locator('pre.postmortem').innerText(), /greenlight:section/);
+  // the break-glass by alice, with her authenticated name, in the incident and its postmortem
+  assert.match(await incident.innerText(), /overridden by\s*alice/);
+  assert.match(await incident.locator('pre.postmortem').innerText(), /break-glass by alice: 'test'/);
 
   // Let the router counters and the SLO catch up with the traffic, then take the picture.
   await new Promise((r) => setTimeout(r, 6_000));
@@ -202,13 +218,13 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   await other.getByLabel('API token').fill('wrong');
   await other.getByRole('button', { name: 'Sign in' }).click();
   await other.locator('#signin-error', { hasText: 'refused' }).waitFor({ timeout: 10_000 });
-  await other.getByLabel('API token').fill(ctl.token);
+  await other.getByLabel('API token').fill(token);
   await other.keyboard.press('Enter');
   await other.locator('[data-env="production"] [data-role="stable-version"]', { hasText: '1.0.0' }).waitFor({ timeout: 15_000 });
 
   const outside = requests.filter((u) => !u.startsWith(`${ctl.url}/`) && !u.startsWith('data:') && !u.startsWith('blob:'));
   assert.deepEqual(outside, [], 'no request leaves the controller');
-  assert.ok(requests.every((u) => !u.includes(ctl.token)), 'the token is never in a requested URL');
+  assert.ok(requests.every((u) => !u.includes(token)), 'the token is never in a requested URL');
   // the wrong token's 401 is expected; nothing else may fail
   assert.deepEqual(problems.filter((p) => !/401/.test(p)), []);
   await page.close();

@@ -10,14 +10,17 @@ import { statusOf } from './status.ts';
 import { incidentRoutes } from './incident-routes.ts';
 import { alertingRoutes } from './alerting-routes.ts';
 import { dashboardRoutes } from './dashboard.ts';
+import { authRoutes } from './auth-routes.ts';
+import { requirementsOf, type PermissionContext } from './permissions.ts';
+import { actorOf as actorOfIdentity } from '../auth/permissions.ts';
+import type { Auth } from './http.ts';
 import { drillRoutes } from './drill-routes.ts';
 import { defaultDrillsConfig } from '../drills/schema.ts';
+import { recordInventory, runNamedChange } from '../app/fleet-ops.ts';
 
 export function apiRoutes(c: Controller): Routes {
-  const actorOf = (req: Request) => {
-    const a = req.raw.headers['x-greenlight-actor'];
-    return typeof a === 'string' && a.trim() ? `user:${a.trim().slice(0, 64)}` : 'user:api';
-  };
+  // The actor of every event is who authenticated; a header saying otherwise is ignored.
+  const actorOf = (req: Request) => (req.identity ? actorOfIdentity(req.identity) : 'controller');
   const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
   const requireString = (b: Record<string, unknown>, key: string): string => {
     const v = b[key];
@@ -29,6 +32,7 @@ export function apiRoutes(c: Controller): Routes {
   incidentRoutes(routes, { events: c.events, clock: c.clock, actorOf });
   alertingRoutes(routes, { alerting: () => c.operations.alerting, clock: c.clock, actorOf });
   dashboardRoutes(routes);
+  authRoutes(routes, { directory: c.directory, policy: c.policy });
   drillRoutes(routes, { events: c.events, clock: c.clock, drills: () => c.drills, schedule: () => c.drillSchedule, config: () => c.config.drills ?? defaultDrillsConfig(), baseDir: c.loaded.baseDir, actorOf });
   return routes
     .add('GET', '/v1/health', async () => ({ ok: true, service: 'greenlight-controller' }), { public: true })
@@ -42,6 +46,26 @@ export function apiRoutes(c: Controller): Routes {
         { config: c.config, stateDir: c.loaded.stateDir, events: c.events, state: async () => c.state.view },
       );
       return { status: created ? 201 : 200, body: { release, created } };
+    })
+    .add('POST', '/v1/changes', async (req) => {
+      const b = body(req);
+      const result = await runNamedChange(c.fleet, {
+        name: requireString(b, 'change'),
+        actor: actorOf(req),
+        force: b.force === true,
+        ...(typeof b.reason === 'string' ? { reason: b.reason } : {}),
+        ...(Array.isArray(b.environments) ? { only: b.environments as string[] } : {}),
+      });
+      return { status: 200, body: result };
+    })
+    .add('POST', '/v1/inventory', async () => {
+      // on demand: every fleet environment read now, recorded (and drift raised) like the schedule
+      const environments = [];
+      for (const env of c.config.environments) {
+        const inv = await recordInventory(c.fleet, env.name);
+        if (inv) environments.push(inv);
+      }
+      return { environments };
     })
     .add('GET', '/v1/deployments', async () => ({ deployments: [...c.state.view.deployments.values()].reverse() }))
     .add('GET', '/v1/deployments/:id', async (req) => {
@@ -67,6 +91,11 @@ export function apiRoutes(c: Controller): Routes {
       handle.done.catch(() => undefined);
       return { status: 202, body: { id: handle.id } };
     })
+    .add('POST', '/v1/deployments/:id/approve', async (req) => {
+      const comment = typeof body(req).comment === 'string' ? String(body(req).comment).slice(0, 500) : undefined;
+      return { approval: await c.approvals.approve(req.params.id!, actorOf(req), comment) };
+    })
+    .add('POST', '/v1/deployments/:id/reject', async (req) => ({ approval: await c.approvals.reject(req.params.id!, actorOf(req), requireString(body(req), 'reason').slice(0, 500)) }))
     .add('POST', '/v1/services/:service/abort', async (req) => {
       const id = c.deployer.abort(req.params.service!, actorOf(req));
       if (!id) throw new GreenlightError('NOT_FOUND', `no deployment of ${req.params.service} is running`);
@@ -131,4 +160,34 @@ function previousVersion(c: Controller, env: string, service: string): string | 
     .sort((a, b) => b.at - a.at);
   void describe;
   return passed[0]?.version;
+}
+
+/** The controller's authentication (user and service tokens, the bootstrap token) and its per-route permissions. */
+export function apiAuth(c: Controller): Auth {
+  const ctx: PermissionContext = {
+    environments: () => c.config.environments.map((e) => e.name),
+    deploymentEnvironments: (id) => {
+      // approving is about the environment waiting for it
+      const waiting = c.approvals.get(id)?.environment;
+      return waiting ? [waiting] : c.state.view.deployments.get(id)?.environments.map((e) => e.name);
+    },
+    runningEnvironments: (service) => {
+      const id = c.deployer.runningDeployment(service);
+      return id ? c.state.view.deployments.get(id)?.environments.map((e) => e.name) : undefined;
+    },
+    silenceMatchers: (id) => c.operations.alerting?.silences.get(id)?.matchers,
+    pageLabels: (id) => c.operations.alerting?.escalations.get(id)?.notification.labels,
+    incidentEnvironment: async (id) => {
+      const first = (await c.events.query({ subject: `incident/${id}`, limit: 1 }))[0];
+      const env = first?.data.environment;
+      return typeof env === 'string' ? env : undefined;
+    },
+    drillEnvironment: () => c.drills.running()?.environment,
+  };
+  return {
+    authenticate: (t) => c.directory.authenticate(t),
+    refusal: (t) => c.directory.refusal(t),
+    limiter: c.loginLimiter,
+    authorize: async (route, req, identity) => c.policy.require(identity, await requirementsOf(route, req, ctx)),
+  };
 }

@@ -28,7 +28,11 @@ import { refuseEmptyLogFile, refuseShortLog } from './log-evidence.ts';
 import { RouterSupervisor } from './router-supervisor.ts';
 import type { IncomingAlert } from '../alerting/alerts/alert.ts';
 import { splitHostPort, urlOf } from './free-port.ts';
-import { apiRoutes } from '../api/routes.ts';
+import { apiAuth, apiRoutes } from '../api/routes.ts';
+import { Directory } from '../auth/directory.ts';
+import { Approvals } from '../approvals/approvals.ts';
+import { Policy } from '../auth/permissions.ts';
+import { FailureLimiter } from '../auth/rate-limit.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { startOperations, type Operations } from './operations.ts';
 import { DrillRunner } from '../drills/runner.ts';
@@ -36,6 +40,7 @@ import { drillScheduler } from '../drills/wire.ts';
 import type { DrillScheduler } from '../drills/schedule.ts';
 import { defaultDrillsConfig } from '../drills/schema.ts';
 import { Incidents } from '../incidents/incidents.ts';
+import { scheduleInventory, type FleetDeps } from './fleet-ops.ts';
 import { CHAIN_HINT, verifyChain } from '../audit/chain.ts';
 import { startHeadWebhook } from '../audit/head-webhook.ts';
 
@@ -53,16 +58,23 @@ export interface Controller {
   events: EventLog;
   state: LiveState;
   deployer: Deployer;
+  approvals: Approvals;
   runtime: Runtime;
   targets: Map<string, Target>;
   routers: RouterProcesses;
   supervisor: RouterSupervisor;
   operations: Operations;
   drills: DrillRunner;
+  /** fleets: host changes and inventory over the environments' ssh targets */
+  fleet: FleetDeps;
   /** the drills: schedule, when configured */
   drillSchedule?: DrillScheduler;
   url: string;
   token: string;
+  /** users, service accounts and tokens (a projection of the log) */
+  directory: Directory;
+  policy: Policy;
+  loginLimiter: FailureLimiter;
   /** set by `greenlight up`: what POST /v1/shutdown does */
   onShutdown?: (stopAll: boolean) => void;
   /** stops the controller; routers and instances keep running unless stopAll */
@@ -90,6 +102,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     await events.close();
     throw err;
   }
+  const directory = await new Directory({ events, clock, bootstrapToken: () => token }).start();
 
   // The API port is taken first so a second controller on the same state fails before touching anything.
   const server = createServer();
@@ -115,6 +128,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     for (const stop of spawned) await stop().catch(() => undefined);
     server.close();
     state.stop();
+    directory.stop();
     await events.close();
     throw err;
   }
@@ -174,7 +188,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       },
     };
 
-    const deployer = new Deployer({ events, state: state.view, runtime, clock });
+    const approvals = new Approvals({ events, clock, policy: (env) => config.access.environments[env] });
+    const deployer = new Deployer({ events, state: state.view, runtime, clock, approvals });
     const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime, clock });
     for (const id of recovered) log(`deployment ${id} was cut off by a restart: ${state.view.deployments.get(id)?.state === 'promoted' ? 'finished: it had been promoted' : 'traffic returned to the stable version'}`);
     for (const service of Object.keys(config.services)) {
@@ -225,6 +240,12 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       ...(operations.alerting ? { alert: (a: IncomingAlert[]) => operations.alerting!.receive(a, 'controller') } : {}),
     });
     supervisor.start();
+    const fleet: FleetDeps = { config, events, clock, targets, traffic: (environment, service) => traffic.get(`${environment}/${service}`) };
+    const inventorySchedule = scheduleInventory({
+      ...fleet,
+      warn: log,
+      ...(operations.alerting ? { alert: (a: IncomingAlert[]) => void operations.alerting!.receive(a, 'controller') } : {}),
+    });
 
     const controller: Controller = {
       loaded,
@@ -233,20 +254,26 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       events,
       state,
       deployer,
+      approvals,
       runtime,
       targets,
       routers,
       supervisor,
       operations,
       drills,
+      fleet,
       ...(drillSchedule ? { drillSchedule } : {}),
       url: urlOf(config.controller.listen),
       token,
+      directory,
+      policy: new Policy(config.access),
+      loginLimiter: new FailureLimiter(clock),
       async stop(o = {}) {
         await new Promise<void>((r) => {
           server.close(() => r());
           server.closeAllConnections();
         });
+        inventorySchedule.stop();
         // first, so routers stopped on purpose below are not restarted
         await supervisor.stop();
         // Never leave traffic on an unverified release because the controller went away.
@@ -263,10 +290,11 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         for (const t of targets.values()) await t.close({ stopInstances: !!o.stopAll });
         await events.append({ type: 'controller.stopped', actor: 'controller', subject: 'controller', data: { pid: process.pid, stoppedAll: !!o.stopAll } });
         state.stop();
+        directory.stop();
         await events.close();
       },
     };
-    server.on('request', apiRoutes(controller).handler(() => token));
+    server.on('request', apiRoutes(controller).handler(apiAuth(controller)));
     return controller;
   }
 }

@@ -5,21 +5,23 @@ import type { StoredEvent } from '../events/log.ts';
 import { readToken } from '../app/token.ts';
 import { urlOf } from '../app/free-port.ts';
 import type { LoadedConfig } from '../config/load.ts';
+import { storedToken } from './credentials.ts';
 
 export class ApiClient {
   readonly base: string;
   private readonly token: string;
-  private readonly actor: string;
 
-  constructor(base: string, token: string, actor = process.env.GREENLIGHT_ACTOR ?? process.env.USER ?? 'cli') {
+  // No actor is sent: the controller records whoever the token belongs to.
+  constructor(base: string, token: string) {
     this.base = base;
     this.token = token;
-    this.actor = actor;
   }
 
+  /** GREENLIGHT_TOKEN, else the token `greenlight login` stored for this controller, else the bootstrap token */
   static fromConfig(loaded: LoadedConfig): ApiClient {
-    const token = process.env.GREENLIGHT_TOKEN ?? readToken(loaded.stateDir);
-    return new ApiClient(process.env.GREENLIGHT_URL ?? urlOf(loaded.config.controller.listen), token);
+    const base = process.env.GREENLIGHT_URL ?? urlOf(loaded.config.controller.listen);
+    const token = process.env.GREENLIGHT_TOKEN ?? storedToken(base) ?? readToken(loaded.stateDir);
+    return new ApiClient(base, token);
   }
 
   async request<T>(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
@@ -27,7 +29,7 @@ export class ApiClient {
     try {
       res = await fetch(this.base + path, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, 'x-greenlight-actor': this.actor, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(timeoutMs),
       });

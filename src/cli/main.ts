@@ -14,6 +14,8 @@ import { registerAlerting } from './commands/alerting.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDrill } from './commands/drill.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerUsers } from './commands/users.ts';
+import { registerApprove } from './commands/approve.ts';
 import { registerFleet } from './commands/fleet.ts';
 import { registerLoad } from './commands/load.ts';
 import { reportError } from './output.ts';
@@ -41,6 +43,8 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerDrill(program);
   registerAudit(program);
+  registerUsers(program);
+  registerApprove(program);
   registerFleet(program);
   registerLoad(program);
   program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');

@@ -21,6 +21,16 @@ export function describeEvent(e: StoredEvent): string | undefined {
       if (d.stage === 'already-stable') return `  ${env}${d.message}`;
       if (String(d.stage).startsWith('checks:')) return (d.checks as string[]).length ? `  ${env}${d.stage.slice(7)} checks: ${(d.checks as string[]).join(', ')}` : undefined;
       return `  ${env}${d.stage}`;
+    case 'approval.requested':
+      return `  ${env}${color.yellow(`waiting for ${d.required} approval(s) from someone other than ${d.requester}${d.breakGlass ? ' (break-glass review)' : ''}: greenlight approve ${d.deploymentId}`)}`;
+    case 'approval.granted':
+      return `  ${env}approved by ${e.actor} (${d.count} of ${d.required})`;
+    case 'approval.refused':
+      return `  ${env}${color.yellow(`approval by ${e.actor} refused: ${d.reason}`)}`;
+    case 'approval.rejected':
+      return `  ${env}${color.red(`rejected by ${e.actor}: ${d.reason}`)}`;
+    case 'approval.expired':
+      return `  ${env}${color.red('approval request expired')}`;
     case 'rollout.step.started':
       return `  ${env}canary at ${d.weight}% for ${Math.round(Number(d.holdMs) / 100) / 10} s`;
     case 'analysis.verdict':

@@ -8,8 +8,10 @@ import { monitorsSchema, slosSchema } from '../monitor/schema.ts';
 import { alertingConfigSchema } from '../alerting/schema.ts';
 import { drillsConfigSchema } from '../drills/schema.ts';
 import { auditConfigSchema } from '../audit/schema.ts';
+import { accessConfigSchema } from '../auth/schema.ts';
 import { releasesSchema } from '../releases/artifact.ts';
 import { storeConfigSchema } from '../store/registry.ts';
+import { changesSchema } from '../changes/schema.ts';
 
 export const componentSchemas = {
   target: targetConfigSchema,
@@ -21,6 +23,8 @@ export const componentSchemas = {
   alerting: alertingConfigSchema,
   drills: drillsConfigSchema,
   audit: auditConfigSchema,
+  access: accessConfigSchema,
   releases: releasesSchema,
   store: storeConfigSchema,
+  changes: changesSchema,
 };

@@ -105,7 +105,10 @@ export const configSchema = z
     checks: z.record(name('a check name'), componentSchemas.check).default({}),
     alerting: componentSchemas.alerting.optional(),
     drills: componentSchemas.drills.optional(),
+    /** declared changes of the hosts (greenlight change <name>): apply, verify, undo, waves */
+    changes: componentSchemas.changes,
     audit: componentSchemas.audit.default({}),
+    access: componentSchemas.access.default({ roles: {}, environments: {} }),
     releases: componentSchemas.releases,
   })
   .superRefine((cfg, ctx) => {
@@ -120,6 +123,10 @@ export const configSchema = z
       else seenListen.set(addr, what);
     };
     claim(cfg.controller.listen, ['controller', 'listen'], 'controller.listen');
+    const envNames = cfg.environments.map((e) => e.name);
+    for (const env of Object.keys(cfg.access.environments)) {
+      if (!envNames.includes(env)) ctx.addIssue({ code: 'custom', path: ['access', 'environments', env], message: `unknown environment "${env}"`, params: { hint: `environments: ${envNames.join(', ')}` } });
+    }
     cfg.environments.forEach((env, i) => {
       const prev = seenEnv.get(env.name);
       if (prev !== undefined) ctx.addIssue({ code: 'custom', path: ['environments', i, 'name'], message: `environment "${env.name}" is defined twice (also at environments[${prev}])` });

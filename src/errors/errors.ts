@@ -23,6 +23,9 @@ export type ErrorCode =
   | 'HOST_COMMAND_FAILED'
   | 'DISK_FULL'
   | 'AUDIT_CHAIN_BROKEN'
+  /** authenticated, but lacking a permission (data.missing) */
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED'
   /** the event log's files are corrupted, truncated, or were replaced under the open store */
   | 'LOG_DAMAGED'
   /** the event store cannot be opened or reached, or is not in a state Greenlight can use */
@@ -78,6 +81,10 @@ export function httpStatusFor(code: ErrorCode): number {
       return 400;
     case 'UNAUTHORIZED':
       return 401;
+    case 'FORBIDDEN':
+      return 403;
+    case 'RATE_LIMITED':
+      return 429;
     case 'NOT_FOUND':
     case 'CONFIG_NOT_FOUND':
       return 404;

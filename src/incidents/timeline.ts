@@ -77,6 +77,16 @@ export function describeIncidentEvent(e: StoredEvent): string | undefined {
       return `${env}gate refused`;
     case 'deployment.gate.overridden':
       return `${env}BREAK-GLASS: gate overridden by ${who(String(d.forcedBy ?? e.actor))} ("${d.reason}"): ${d.missing}`;
+    case 'approval.requested':
+      return `${env}waiting for ${d.required} approval(s) from someone other than ${who(String(d.requester))}${d.breakGlass ? ' (break-glass review)' : ''}`;
+    case 'approval.granted':
+      return `${env}approved by ${who(e.actor)}${d.comment ? `: "${d.comment}"` : ''}`;
+    case 'approval.refused':
+      return `${env}approval by ${who(e.actor)} refused: ${d.reason}`;
+    case 'approval.rejected':
+      return `${env}rejected by ${who(e.actor)}: ${d.reason}`;
+    case 'approval.expired':
+      return `${env}approval request expired`;
     case 'deployment.stage':
       if (d.stage === 'switch') return `${env}switching traffic from ${d.from ?? '(none)'} to ${d.to}`;
       if (d.stage === 'switch-back') return `${env}switching back to ${d.to}: ${d.reason}`;

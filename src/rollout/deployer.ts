@@ -12,6 +12,7 @@ import type { Deployment, StateView } from '../state/projection.ts';
 import { deployToEnvironment, type EnvironmentOutcome } from './environment.ts';
 import type { EnvironmentRuntime, Runtime } from './runtime.ts';
 import { RolloutControl, type PromoteRequest } from './control.ts';
+import type { ApprovalGate } from '../approvals/approvals.ts';
 
 export interface DeployRequest {
   service: string;
@@ -36,6 +37,8 @@ export interface DeployerDeps {
   state: StateView;
   runtime: Runtime;
   clock: Clock;
+  /** environments that need approvals wait here after their gate, before anything starts there */
+  approvals?: ApprovalGate;
 }
 
 export class Deployer {
@@ -162,6 +165,15 @@ export class Deployer {
           final = { type: 'deployment.blocked', reason: gate.reason };
           break;
         }
+        // A rollback restores what already ran here: it does not wait for approvals.
+        if (this.deps.approvals && !req.rollback) {
+          const approval = await this.deps.approvals.wait({ deploymentId: id, service: req.service, version: req.version, environment: env.name, requester: req.actor, breakGlass: gate.overridden === true, signal });
+          if (!approval.ok) {
+            await emit('deployment.environment.blocked', { environment: env.name, reason: approval.reason, stage: 'approval' });
+            final = { type: signal.aborted ? 'deployment.aborted' : 'deployment.blocked', reason: `${env.name}: ${approval.reason}` };
+            break;
+          }
+        }
         const outcome: EnvironmentOutcome = await deployToEnvironment({ id, release, env, emit, deps: this.deps, signal, control, rollback: !!req.rollback });
         if (outcome.result !== 'passed') {
           final = {
@@ -185,7 +197,7 @@ export class Deployer {
     env: EnvironmentRuntime,
     all: EnvironmentRuntime[],
     emit: (type: string, data: Record<string, unknown>, actor?: string) => Promise<unknown>,
-  ): Promise<{ ok: true } | { ok: false; reason: string }> {
+  ): Promise<{ ok: true; overridden?: boolean } | { ok: false; reason: string }> {
     const { state } = this.deps;
     const pos = all.findIndex((e) => e.name === env.name);
     if (req.rollback) {
@@ -210,7 +222,7 @@ export class Deployer {
       : `${req.service}@${req.version} has not passed ${prev.name}`;
     if (req.force) {
       await emit('deployment.gate.overridden', { environment: env.name, previous: prev.name, missing: why, reason: req.reason, forcedBy: req.actor }, req.actor);
-      return { ok: true };
+      return { ok: true, overridden: true };
     }
     const reason = `${env.name} refuses ${req.service}@${req.version}: ${why}. Deploy it through ${prev.name} first (greenlight deploy ${req.service}@${req.version}); in an emergency, --force --reason "<why>" is recorded as a break-glass`;
     await emit('deployment.gate.refused', { environment: env.name, previous: prev.name, reason });

@@ -33,6 +33,22 @@ export interface Deployment {
   reason?: string;
   environments: EnvironmentProgress[];
   overrides: Override[];
+  /** approvals asked for in an environment (approval.* events), latest last */
+  approvals?: ApprovalProgress[];
+}
+
+export interface ApprovalProgress {
+  environment: string;
+  required: number;
+  requester: string;
+  state: 'waiting' | 'approved' | 'rejected' | 'expired';
+  approvedBy: string[];
+  refused: string[];
+  requestedAt: number;
+  expiresAt: number;
+  breakGlass: boolean;
+  rejectedBy?: string;
+  reason?: string;
 }
 
 export interface Placement {
@@ -99,6 +115,26 @@ export function apply(state: StateView, e: StoredEvent): StateView {
     case 'deployment.gate.overridden': {
       const dep = state.deployments.get(str(d, 'deploymentId'));
       dep?.overrides.push({ environment: str(d, 'environment'), actor: e.actor, reason: str(d, 'reason'), at: e.time });
+      break;
+    }
+    case 'approval.requested': {
+      withEnv(state, d, (env) => (env.stage = 'approval'));
+      const dep = state.deployments.get(str(d, 'deploymentId'));
+      (dep && (dep.approvals ??= []))?.push({ environment: str(d, 'environment'), required: Number(d.required), requester: str(d, 'requester'), state: 'waiting', approvedBy: [], refused: [], requestedAt: e.time, expiresAt: Number(d.expiresAt), breakGlass: d.breakGlass === true });
+      break;
+    }
+    case 'approval.granted':
+    case 'approval.refused':
+    case 'approval.rejected':
+    case 'approval.expired': {
+      const a = state.deployments.get(str(d, 'deploymentId'))?.approvals?.findLast((x) => x.environment === str(d, 'environment'));
+      if (!a) break;
+      if (e.type === 'approval.granted') {
+        a.approvedBy.push(e.actor);
+        if (d.satisfied === true) a.state = 'approved';
+      } else if (e.type === 'approval.refused') a.refused.push(e.actor);
+      else if (e.type === 'approval.rejected') Object.assign(a, { state: 'rejected', rejectedBy: e.actor, reason: str(d, 'reason') });
+      else a.state = 'expired';
       break;
     }
     case 'deployment.environment.passed':

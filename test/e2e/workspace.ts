@@ -1,32 +1,48 @@
 // The demo's workspace (examples with free ports, acme-auth running) plus a way to run the real
 // CLI against it, for the end-to-end tests.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWorkspace, repoRoot, type DemoWorkspace } from '../../src/demo/workspace.ts';
 
 const bin = join(repoRoot, 'bin/greenlight.js');
 
 export interface Workspace extends DemoWorkspace {
-  /** actor: who the CLI acts as (GREENLIGHT_ACTOR), default e2e */
-  cli(args: string[], opts?: { timeoutMs?: number; actor?: string }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** actor: who the CLI acts as: a user of that name (admin role), created with the bootstrap token on first use */
+  cli(args: string[], opts?: { timeoutMs?: number; actor?: string; env?: Record<string, string>; input?: string }): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 export async function workspace(opts: { authVersion?: string; syntheticChecks?: boolean } = {}): Promise<Workspace> {
   const base = await createWorkspace({ prefix: 'gl-e2e-', ...opts });
-  const env = { ...process.env, PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}`, NO_COLOR: '1', GREENLIGHT_ACTOR: 'e2e' };
-  const cli: Workspace['cli'] = (args, opts = {}) =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [bin, '--config', base.config, ...args], { cwd: base.dir, env: opts.actor ? { ...env, GREENLIGHT_ACTOR: opts.actor } : env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env, PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}`, NO_COLOR: '1' };
+  // The controller records whoever authenticated, so acting as someone means holding their token.
+  const tokens = new Map<string, string>();
+  const tokenFor = async (actor: string): Promise<string> => {
+    const known = tokens.get(actor);
+    if (known) return known;
+    const bootstrap = readFileSync(join(base.dir, '.greenlight', 'token'), 'utf8').trim();
+    const res = await fetch(`http://127.0.0.1:${base.ports.controller}/v1/users`, { method: 'POST', headers: { authorization: `Bearer ${bootstrap}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: actor, roles: ['admin'] }) });
+    if (res.status !== 201) throw new Error(`creating user ${actor}: ${res.status} ${await res.text()}`);
+    const token = ((await res.json()) as { token: string }).token;
+    tokens.set(actor, token);
+    return token;
+  };
+  const cli: Workspace['cli'] = async (args, opts = {}) => {
+    const as = opts.actor ? { GREENLIGHT_TOKEN: await tokenFor(opts.actor) } : {};
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [bin, '--config', base.config, ...args], { cwd: base.dir, env: { ...env, ...as, ...opts.env }, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+      if (opts.input !== undefined) child.stdin!.end(opts.input);
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
+      child.stdout!.on('data', (d) => (stdout += d));
+      child.stderr!.on('data', (d) => (stderr += d));
       const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
       child.on('close', (code) => {
         clearTimeout(timer);
         resolve({ code: code ?? -1, stdout, stderr });
       });
     });
+  };
   return {
     ...base,
     cli,

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 const here = new URL('.', import.meta.url);
 const meta = JSON.parse(readFileSync(new URL('./release.json', here), 'utf8'));
 const port = Number(process.env.PORT ?? 8080);
-const authUrl = process.env.AUTH_URL ?? 'http://127.0.0.1:7100';
+// {HOST} in AUTH_URL is this host's address: on a fleet each server talks to its own acme-auth
+const authUrl = (process.env.AUTH_URL ?? 'http://127.0.0.1:7100').replace('{HOST}', process.env.HOST ?? '127.0.0.1');
 // Fault knobs used by the rollout benchmark and tests (never set in the walk-through).
 const failRate = Number(process.env.FAIL_RATE ?? 0);
 const extraLatencyMs = Number(process.env.EXTRA_LATENCY_MS ?? 0);

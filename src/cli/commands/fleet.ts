@@ -15,7 +15,8 @@ import { createTarget } from '../../targets/registry.ts';
 import { tailLines } from '../../targets/local/log-tail.ts';
 import type { SshTarget } from '../../targets/ssh/ssh-target.ts';
 import { shq } from '../../targets/ssh/connection.ts';
-import { configOf, globals } from '../context.ts';
+import { clientOf, configOf, globals } from '../context.ts';
+import type { ChangeResult } from '../../changes/runner.ts';
 import { printJson } from '../output.ts';
 
 type Loaded = ReturnType<typeof configOf>;
@@ -71,6 +72,30 @@ export function registerFleet(program: Command): void {
       else console.log(texts.join('\n\n') || 'no environment with hosts (target: { kind: ssh })');
       // drift or an unreachable host is worth a non-zero exit for scripts
       if (out.some((i) => i.drift.length > 0 || i.hosts.some((h) => !h.reachable))) process.exitCode = 1;
+    });
+
+  program
+    .command('change <name>')
+    .description('apply a declared host change (changes.<name>): the first environment\'s hosts, then the next in waves, each host drained, verified, undone on failure')
+    .option('--env <names...>', 'only these environments (the gate still applies)')
+    .option('--force', 'skip the gate (break-glass; needs --reason)')
+    .option('--reason <text>', 'why the gate is skipped')
+    .action(async function (this: Command, name: string, opts: { env?: string[]; force?: boolean; reason?: string }) {
+      const result = await clientOf(this).request<ChangeResult>(
+        'POST',
+        '/v1/changes',
+        { change: name, force: opts.force === true, ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.env ? { environments: opts.env } : {}) },
+        60 * 60_000,
+      );
+      if (globals(this).json) printJson(result);
+      else {
+        for (const e of result.environments) {
+          console.log(`${e.name}: ${e.state}`);
+          for (const h of e.hosts) console.log(`  ${h.host}: ${h.state} (${h.message})`);
+        }
+        console.log(`${result.state === 'completed' ? '✓' : '✗'} ${result.message}${result.incidentId ? ` (incident ${result.incidentId})` : ''}`);
+      }
+      if (result.state !== 'completed') process.exitCode = 1;
     });
 
   program

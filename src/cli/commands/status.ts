@@ -17,7 +17,7 @@ interface StatusView {
   }[];
   monitors?: MonitorView[];
   pages?: { id: string; state: string; summary?: string }[];
-  deployments: { id: string; service: string; version: string; state: string; reason?: string; overrides: { environment: string; actor: string; reason: string }[]; requestedAt: number }[];
+  deployments: { id: string; service: string; version: string; state: string; reason?: string; overrides: { environment: string; actor: string; reason: string }[]; requestedAt: number; requestedBy?: string; approvals?: { environment: string; state: string; required: number; approvedBy: string[]; requester: string }[] }[];
 }
 
 interface MonitorView {
@@ -112,7 +112,9 @@ export function registerStatus(program: Command): void {
         console.log(color.bold('recent deployments'));
         for (const d of s.deployments) {
           const forced = d.overrides.map((o) => color.yellow(` [break-glass in ${o.environment} by ${o.actor}: "${o.reason}"]`)).join('');
-          console.log(`  ${d.id} ${d.service}@${d.version} ${d.state}${forced}${d.reason ? color.dim(` ${d.reason}`) : ''}`);
+          const waiting = (d.approvals ?? []).filter((a) => a.state === 'waiting' && d.state === 'running').map((a) => color.yellow(` [waiting for approval in ${a.environment}: ${a.approvedBy.length} of ${a.required}, requested by ${a.requester}; greenlight approve ${d.id}]`)).join('');
+          const approved = (d.approvals ?? []).filter((a) => a.state === 'approved').map((a) => color.dim(` [approved in ${a.environment} by ${a.approvedBy.join(', ')}]`)).join('');
+          console.log(`  ${d.id} ${d.service}@${d.version} ${d.state}${forced}${waiting}${approved}${d.reason ? color.dim(` ${d.reason}`) : ''}`);
         }
       }
     });

@@ -54,6 +54,8 @@ export const sshTargetConfigSchema = z
     restart_backoff: z
       .strictObject({ initial: ms.default(1000), max: ms.default(30_000), reset_after: ms.default(60_000) })
       .default({ initial: 1000, max: 30_000, reset_after: 60_000 }),
+    /** the controller reads every host's inventory this often (drift is an event and an alert) */
+    inventory_interval: ms.default(300_000),
     /** a host's clock this far from the controller's is reported (event host.clock_skew) */
     max_clock_skew: ms.default(2000),
   })

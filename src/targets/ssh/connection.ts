@@ -10,6 +10,9 @@ import type { SshHostConfig, SshTargetConfig } from './config.ts';
 
 /** channels open at once on one connection: below sshd's default MaxSessions of 10 */
 const MAX_CHANNELS = 8;
+const CHANNEL_OPEN_MS = 10_000;
+/** every command ends within this unless told otherwise: nothing waits forever on a host */
+const DEFAULT_EXEC_TIMEOUT_MS = 120_000;
 
 export interface ExecResult {
   code: number | null;
@@ -125,6 +128,13 @@ export class HostConnection {
     if (this.client === c) this.client = undefined;
   }
 
+  /** forgets the current connection (the next command opens a new one) */
+  private dropAll(): void {
+    const c = this.client;
+    this.client = undefined;
+    c?.end();
+  }
+
   private connectError(err: Error & { level?: string; code?: string }, verdict: HostKeyVerdict | undefined): GreenlightError {
     const h = this.host;
     const data = { host: h.name, address: h.address, port: h.port, user: h.user };
@@ -204,9 +214,16 @@ export class HostConnection {
     let client = await this.connect();
     const attempt = () =>
       new Promise<ClientChannel>((resolve, reject) => {
+        // a connection that died without telling may never answer the channel request
+        const timer = setTimeout(() => reject(new Error(`no channel within ${CHANNEL_OPEN_MS}ms`)), CHANNEL_OPEN_MS);
         try {
-          client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+          client.exec(command, (err, channel) => {
+            clearTimeout(timer);
+            if (err) reject(err);
+            else resolve(channel);
+          });
         } catch (err) {
+          clearTimeout(timer);
           reject(err as Error);
         }
       });
@@ -237,14 +254,18 @@ export class HostConnection {
       let stderr = '';
       let code: number | null = null;
       let signal: string | null = null;
-      let timer: NodeJS.Timeout | undefined;
       let timedOut = false;
-      if (opts.timeoutMs) {
-        timer = setTimeout(() => {
-          timedOut = true;
-          channel.close();
-        }, opts.timeoutMs);
-      }
+      const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+      const short = command.length > 120 ? command.slice(0, 117) + '...' : command;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        channel.close();
+        // a dead connection may never report the close: give up on it here
+        setTimeout(() => {
+          this.dropAll();
+          reject(new GreenlightError('HOST_UNREACHABLE', `${this.where}: "${short}" did not finish within ${timeoutMs}ms`, { retryable: true, hint: `check the load and the network of ${this.host.name}`, data: { host: this.host.name } }));
+        }, 1000).unref();
+      }, timeoutMs);
       channel.on('data', (d: Buffer) => {
         if (stdout.length < limit) stdout += d.toString('utf8');
       });
@@ -256,10 +277,9 @@ export class HostConnection {
         signal = s ?? null;
       });
       channel.once('close', () => {
-        if (timer) clearTimeout(timer);
-        const short = command.length > 120 ? command.slice(0, 117) + '...' : command;
+        clearTimeout(timer);
         if (timedOut) {
-          return reject(new GreenlightError('HOST_UNREACHABLE', `${this.where}: "${short}" did not finish within ${opts.timeoutMs}ms`, { retryable: true, hint: `check the load and the network of ${this.host.name}`, data: { host: this.host.name } }));
+          return reject(new GreenlightError('HOST_UNREACHABLE', `${this.where}: "${short}" did not finish within ${timeoutMs}ms`, { retryable: true, hint: `check the load and the network of ${this.host.name}`, data: { host: this.host.name } }));
         }
         if (code === null && signal === null) {
           return reject(new GreenlightError('HOST_UNREACHABLE', `${this.where}: the connection dropped while running "${short}"`, { retryable: true, hint: `check that ${this.host.name} is up and reachable; the operation can be retried`, data: { host: this.host.name } }));

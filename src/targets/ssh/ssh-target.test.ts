@@ -161,4 +161,52 @@ if (!made.fleet) {
     assert.deepEqual(crashes.map((e) => e.data.restartInMs), [100, 200]);
     await target.close({ stopInstances: true });
   });
+
+  test('SshTarget: disk full on a host is refused before anything is written, naming the host', async () => {
+    const dir = join(fleet.host('web-2').dir, 'tiny');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkdir', ['-p', dir]);
+    fleet.exec('web-2', ['mount', '-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir]);
+    try {
+      const big = writeFixtureApp();
+      writeFileSync(join(big, 'blob.bin'), Buffer.alloc(3 * 1024 * 1024, 7));
+      const { target, events } = setup({ hosts: [{ name: 'web-2', address: fleet.host('web-2').address, dir }] });
+      await assert.rejects(target.start(fixtureSpec(big, 'healthy'), 1), (e: unknown) => e instanceof GreenlightError && e.code === 'DISK_FULL' && /host web-2/.test(e.message) && /free space/.test(e.hint!));
+      assert.equal((await events.query({ types: ['artifact.uploaded'] })).length, 0);
+      assert.deepEqual(fleet.exec('web-2', ['ls', '-A', join(dir, 'releases')]).trim(), '', 'nothing was written');
+      await target.close();
+    } finally {
+      fleet.exec('web-2', ['umount', '-l', dir]);
+    }
+  });
+
+  test('SshTarget: an SSH connection dropped mid-upload leaves nothing half applied; the retry installs it', async () => {
+    const big = writeFixtureApp();
+    writeFileSync(join(big, 'blob.bin'), Buffer.alloc(40 * 1024 * 1024, 1));
+    const { target, events } = setup();
+    const releases = join(fleet.host('web-1').dir, 'greenlight', 'releases');
+    const p = target.start(fixtureSpec(big, 'healthy'), 1, { hosts: ['web-1'] });
+    // cut once the upload is under way (its temporary file exists)
+    for (let i = 0; i < 400; i++) {
+      if (fleet.exec('web-1', ['ls', '-A', releases]).includes('.upload-')) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await fleet.cutLink('web-1');
+    let error: unknown;
+    await p.catch((e: unknown) => (error = e));
+    await fleet.restoreLink('web-1');
+    assert.ok(error instanceof GreenlightError, String(error));
+    assert.equal(error.code, 'HOST_UNREACHABLE');
+    assert.match(error.message, /web-1/);
+    const { digestDirectory } = await import('../../releases/digest.ts');
+    const { digest } = await digestDirectory(big);
+    const listing = fleet.exec('web-1', ['ls', '-A', releases]).split('\n').filter(Boolean);
+    assert.ok(!listing.includes(digest.slice(7)), 'no release directory from a cut upload');
+    assert.equal(target.list().length, 0);
+    const [i] = await target.start(fixtureSpec(big, 'healthy'), 1, { hosts: ['web-1'] });
+    assert.equal(await httpStatus(i!.url + '/healthz'), 200);
+    assert.ok(fleet.exec('web-1', ['ls', '-A', releases]).includes(digest.slice(7)));
+    assert.equal((await events.query({ types: ['artifact.uploaded'] })).length, 1);
+    await target.close({ stopInstances: true });
+  });
 }

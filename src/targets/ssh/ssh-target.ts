@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../clock/clock.ts';
 import { GreenlightError, describe } from '../../errors/errors.ts';
@@ -94,7 +95,10 @@ export class SshTarget implements Target {
 
   /** config: raw or parsed `target:` of kind ssh */
   constructor(config: SshTargetInput, deps: TargetDeps) {
-    this.config = sshTargetConfigSchema.parse({ kind: 'ssh', ...config });
+    const parsed = sshTargetConfigSchema.parse({ kind: 'ssh', ...config });
+    // "~/.ssh/..." as in ssh_config
+    const home = (p: string) => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : p);
+    this.config = { ...parsed, known_hosts: home(parsed.known_hosts), auth: { ...parsed.auth, ...(parsed.auth.key_file ? { key_file: home(parsed.auth.key_file) } : {}) } };
     this.events = deps.events;
     this.clock = deps.clock;
     this.logger = deps.logger;

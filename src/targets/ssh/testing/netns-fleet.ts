@@ -54,7 +54,7 @@ export interface TestFleet {
   /** known_hosts with every host's key */
   knownHosts: string;
   host(name: string): TestHost;
-  /** runs a command inside a host's namespace (as root), returns stdout */
+  /** runs a command on a host as its SSH sessions would (network and mount namespace), returns stdout */
   exec(name: string, cmd: string[]): string;
   /** cuts the host's link: connections closed first, then the link goes down and its route away */
   cutLink(name: string): Promise<void>;
@@ -264,7 +264,11 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
         return h;
       },
       exec(name, cmd) {
-        return run('ip', ['netns', 'exec', fleet.host(name).netns, ...cmd]);
+        // in sshd's own mount namespace (ip netns exec makes a new one per call), so a mount made
+        // there is seen the way an SSH session sees it
+        const h = fleet.host(name);
+        if (h.sshd?.pid && h.sshd.exitCode === null) return run('nsenter', ['-t', String(h.sshd.pid), '-m', '-n', '--', ...cmd]);
+        return run('ip', ['netns', 'exec', h.netns, ...cmd]);
       },
       async cutLink(name) {
         const h = fleet.host(name);
