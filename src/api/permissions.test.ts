@@ -30,6 +30,7 @@ const EXPECTED: Record<string, { allowed: Role[]; body?: unknown; public?: true 
   'POST /v1/releases': { allowed: DEPLOY, body: {} },
   'GET /v1/deployments': { allowed: ALL },
   'GET /v1/deployments/:id': { allowed: ALL },
+  'GET /v1/deployments/:id/series': { allowed: ALL },
   'POST /v1/deployments': { allowed: DEPLOY, body: { service: 'nope', version: '0.0.0' } },
   'POST /v1/deployments/:id/approve': { allowed: ['approver', 'admin'], body: {} },
   'POST /v1/deployments/:id/reject': { allowed: ['approver', 'admin'], body: {} },
