@@ -22,6 +22,8 @@ const EXPECTED: Record<string, { allowed: Role[]; body?: unknown; public?: true 
   'GET /': { allowed: ALL, public: true },
   'GET /ui': { allowed: ALL, public: true },
   'GET /ui/:file': { allowed: ALL, public: true },
+  'GET /ui/uplot.js': { allowed: ALL, public: true },
+  'GET /ui/uplot.css': { allowed: ALL, public: true },
   'GET /v1/action/pages/:id/:action': { allowed: ALL, public: true },
   'POST /v1/action/pages/:id/:action': { allowed: ALL, public: true },
   'GET /v1/status': { allowed: ALL },
