@@ -5,6 +5,7 @@
 
 import { createChartsPanel } from './charts.js';
 import { createDrillsPanel } from './drills.js';
+import { createApprovalsPanel } from './approvals.js';
 
 const STATUS_POLL_MS = 10_000;
 const MIN_REFRESH_GAP_MS = 1_000;
@@ -228,12 +229,14 @@ function signIn(token) {
 // ---------------------------------------------------------------- refresh scheduling
 
 const drills = createDrillsPanel({ api, h, render, empty, badge, time, fmtDuration, $ });
+const approvals = createApprovalsPanel({ api, h, render, empty, time, $ });
 
 const loaders = {
   status: loadStatus,
   deployments: loadDeployments,
   incidents: loadIncidents,
   drills: drills.load,
+  approvals: approvals.load,
 };
 
 const refresh = {
@@ -1111,6 +1114,7 @@ function panelsFor(type) {
   if (/^(router|environment|instance|monitor|alert|page)\./.test(type)) p.add('status');
   if (/^(incident|page)\./.test(type) || type === 'deployment.rolled_back') p.add('incidents');
   if (/^drill\./.test(type)) p.add('drills');
+  if (/^approval\./.test(type) || /^deployment\.(promoted|blocked|rolled_back|failed|aborted)$/.test(type)) p.add('approvals');
   return [...p];
 }
 
@@ -1154,7 +1158,7 @@ async function stream(signal) {
       if (!state.connected) {
         // after a reconnect the stream replays what was missed; panels reload once to be sure
         state.connected = true;
-        if (backoff > 1000) scheduleRefresh('status', 'deployments', 'incidents', 'drills');
+        if (backoff > 1000) scheduleRefresh('status', 'deployments', 'incidents', 'drills', 'approvals');
       }
       setConn('live', 'live');
       backoff = 1000;
@@ -1207,7 +1211,7 @@ async function start() {
     state.feed = [];
     state.lastSeq = events[0]?.seq ?? 0;
     pushFeed([...events].reverse());
-    await Promise.all([loadStatus(), loadDeployments(), loadIncidents(), drills.load()].map((p) => p.catch((err) => reportError('dashboard', err))));
+    await Promise.all([loadStatus(), loadDeployments(), loadIncidents(), drills.load(), approvals.load()].map((p) => p.catch((err) => reportError('dashboard', err))));
   } catch (err) {
     if (err instanceof AuthError) return;
     setConn('down', 'controller unreachable');

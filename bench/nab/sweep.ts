@@ -1,5 +1,5 @@
 // Split-half sweep of a candidate factory: prints even / odd / all (standard, low FP, low FN).
-// Usage: HALF=even node --no-warnings bench/nab/sweep.ts record '{"decay":1e-4}'
+// Usage: HALF=even node --no-warnings bench/nab/sweep.ts alarm-bar '{"raise":1.15}'  (or: default '{}')
 import { loadCorpus } from './corpus.ts';
 import { runCorpus } from './run.ts';
 import { createRecord } from './candidates/alarm-bar.ts';
@@ -9,7 +9,7 @@ const even = corpus.filter((_, i) => i % 2 === 0);
 const odd = corpus.filter((_, i) => i % 2 === 1);
 const f = (n: number) => n.toFixed(1).padStart(5);
 const kind = process.argv[2];
-const makers: Record<string, (o: any) => any> = { record: createRecord, default: createDetector };
+const makers: Record<string, (o: any) => any> = { 'alarm-bar': createRecord, default: createDetector };
 for (const arg of process.argv.slice(3)) {
   const o = JSON.parse(arg);
   const make = () => makers[kind!]!(o);

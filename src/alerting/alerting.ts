@@ -43,7 +43,7 @@ export interface Alerting {
   /** POST body of an Alertmanager webhook_configs delivery */
   receiveAlertmanagerWebhook(body: unknown): WebhookResult;
   /** GET and POST `<action_links.base_url>/pages/:id/:action`; 404 when action_links is not configured */
-  handleActionLink(url: string | URL, opts?: { method?: string; actor?: string }): Promise<ActionLinkResponse>;
+  handleActionLink(url: string | URL, opts?: { method?: string; actor?: string; authorize?: (by: string | undefined, pageId: string, action: string) => string | undefined }): Promise<ActionLinkResponse>;
   /**
    * Rebuilds silences, alerts, groups, pages and their timers from the log: on start, and when a
    * standby takes over. Escalations that fell due meanwhile fire at once, marked late.

@@ -7,7 +7,10 @@ import { GreenlightError } from '../errors/errors.ts';
 import { parseApiAlerts } from '../alerting/incoming/api.ts';
 import { STREAMING, type Request, type Routes } from './http.ts';
 
-export function alertingRoutes(routes: Routes, deps: { alerting: () => Alerting | undefined; clock: Clock; actorOf: (req: Request) => string }): Routes {
+export function alertingRoutes(
+  routes: Routes,
+  deps: { alerting: () => Alerting | undefined; clock: Clock; actorOf: (req: Request) => string; authorizeLink?: (by: string | undefined, pageId: string, action: string) => string | undefined },
+): Routes {
   const need = (): Alerting => {
     const a = deps.alerting();
     if (!a) throw new GreenlightError('NOT_FOUND', 'alerting is not configured', { hint: 'add an "alerting:" section to greenlight.yaml (see docs/alerting.md)' });
@@ -20,7 +23,7 @@ export function alertingRoutes(routes: Routes, deps: { alerting: () => Alerting 
   };
   const actionLink = async (req: Request) => {
     const url = new URL(req.raw.url ?? '/', 'http://localhost');
-    const out = await need().handleActionLink(url, { method: req.method, actor: 'link' });
+    const out = await need().handleActionLink(url, { method: req.method, actor: 'link', ...(deps.authorizeLink ? { authorize: deps.authorizeLink } : {}) });
     req.res.writeHead(out.status, out.headers);
     req.res.end(out.body);
     return STREAMING;

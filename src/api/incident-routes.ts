@@ -13,7 +13,7 @@ import type { Request, Routes } from './http.ts';
 export interface IncidentRouteDeps {
   events: EventLog;
   clock: Clock;
-  /** who is calling, e.g. "user:alice" (the controller reads the x-greenlight-actor header) */
+  /** who is calling, e.g. "user:alice": the authenticated identity (never a header) */
   actorOf: (req: Request) => string;
   /** thresholds for the suggested measures (slow acknowledgement, slow detection) */
   assess?: AssessOptions;

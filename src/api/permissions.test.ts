@@ -34,6 +34,8 @@ const EXPECTED: Record<string, { allowed: Role[]; body?: unknown; public?: true 
   'GET /v1/deployments/:id': { allowed: ALL },
   'GET /v1/deployments/:id/series': { allowed: ALL },
   'POST /v1/deployments': { allowed: DEPLOY, body: { service: 'nope', version: '0.0.0' } },
+  'POST /v1/changes': { allowed: DEPLOY, body: { change: 'nope' } },
+  'POST /v1/inventory': { allowed: DEPLOY, body: {} },
   'POST /v1/deployments/:id/approve': { allowed: ['approver', 'admin'], body: {} },
   'POST /v1/deployments/:id/reject': { allowed: ['approver', 'admin'], body: {} },
   'POST /v1/services/:service/abort': { allowed: DEPLOY },

@@ -67,6 +67,13 @@ export const ROUTE_PERMISSIONS: Record<string, Rule> = {
     // a break-glass may override the gate of any environment it goes through
     return [...inEach('deploy', envs), ...(body(req).force === true ? inEach('break_glass', envs) : [])];
   },
+  // a host change goes through the same gate as a release: deploy, and break_glass to force it
+  'POST /v1/changes': (req, ctx) => {
+    const envs = deployTargets(req, ctx);
+    return [...inEach('deploy', envs), ...(body(req).force === true ? inEach('break_glass', envs) : [])];
+  },
+  // reads every host now and records it (drift raises alerts): an operation, not a plain read
+  'POST /v1/inventory': (_req, ctx) => inEach('deploy', ctx.environments()),
   'POST /v1/deployments/:id/approve': (req, ctx) => inEach('approve', ctx.deploymentEnvironments(req.params.id!) ?? ctx.environments()),
   'POST /v1/deployments/:id/reject': (req, ctx) => inEach('approve', ctx.deploymentEnvironments(req.params.id!) ?? ctx.environments()),
   'POST /v1/services/:service/abort': rolloutControl,

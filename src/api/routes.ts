@@ -30,7 +30,20 @@ export function apiRoutes(c: Controller): Routes {
 
   const routes = new Routes();
   incidentRoutes(routes, { events: c.events, clock: c.clock, actorOf });
-  alertingRoutes(routes, { alerting: () => c.operations.alerting, clock: c.clock, actorOf });
+  // A signed page link acts as the person it was sent to: when that person is a Greenlight user,
+  // their roles apply (a user who lost "acknowledge" cannot act through an old link). On-call people
+  // who are not Greenlight users act by the signature alone, as the link was made for them.
+  const authorizeLink = (by: string | undefined, pageId: string) => {
+    const user = by ? c.directory.users.get(by) : undefined;
+    if (!user) return undefined;
+    const labels = c.operations.alerting?.escalations.get(pageId)?.notification.labels;
+    const env = labels?.environment ?? labels?.env;
+    const envs = env && c.config.environments.some((e) => e.name === env) ? [env] : c.config.environments.map((e) => e.name);
+    const identity = { name: user.name, kind: user.kind, roles: user.roles };
+    const missing = envs.find((environment) => !c.policy.allows(identity, { permission: 'acknowledge', environment }));
+    return missing ? `${user.kind}:${user.name} (roles: ${user.roles.join(', ') || 'none'}) lacks the permission "acknowledge" in ${missing}` : undefined;
+  };
+  alertingRoutes(routes, { alerting: () => c.operations.alerting, clock: c.clock, actorOf, authorizeLink });
   dashboardRoutes(routes);
   authRoutes(routes, { directory: c.directory, policy: c.policy });
   drillRoutes(routes, { events: c.events, clock: c.clock, drills: () => c.drills, schedule: () => c.drillSchedule, config: () => c.config.drills ?? defaultDrillsConfig(), baseDir: c.loaded.baseDir, actorOf });

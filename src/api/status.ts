@@ -39,7 +39,7 @@ export async function statusOf(c: Controller): Promise<Record<string, unknown>> 
   const deployments = [...c.state.view.deployments.values()].slice(-10).reverse();
   const alerting = c.operations.alerting;
   return {
-    controller: { url: c.url, pid: process.pid, config: c.loaded.file },
+    controller: { url: c.url, pid: process.pid, config: c.loaded.file, role: 'leader', leaseToken: c.leadership?.token ?? null },
     environments,
     deployments,
     monitors: c.operations.status(),

@@ -10,6 +10,9 @@ import type { Check } from '../checks/check.ts';
 import { createCheck } from '../checks/registry.ts';
 import type { EventLog } from '../events/log.ts';
 import { describeStore, openEventLog, storeSpec } from '../store/registry.ts';
+import type { PostgresEventLog } from '../store/postgres/postgres-event-log.ts';
+import { Leadership, type LeaseHolder } from '../leadership/lease.ts';
+import { standbyHandler } from '../leadership/standby.ts';
 import { LiveState } from '../state/projection.ts';
 import { createTarget } from '../targets/registry.ts';
 import type { Target } from '../targets/target.ts';
@@ -22,7 +25,7 @@ import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
 import { syntheticChecks } from '../rollout/synthetic.ts';
 import { RouterProcesses } from './routers.ts';
-import { ensureToken, tokenPath } from './token.ts';
+import { ensureRouterToken, ensureToken, routerTokenPath } from './token.ts';
 import { secureStateDir } from './state-dir.ts';
 import { refuseEmptyLogFile, refuseShortLog } from './log-evidence.ts';
 import { RouterSupervisor } from './router-supervisor.ts';
@@ -49,6 +52,14 @@ export interface ControllerOptions {
   clock?: Clock;
   /** progress lines for the terminal; silent when absent */
   log?: (line: string) => void;
+  /** overrides controller.listen: several controllers of one store on one machine */
+  listen?: string;
+  /**
+   * A leader that lost its lease (paused, cut off from the database) must stop acting at once;
+   * `greenlight up` exits (a supervisor restarts it as a standby). Without it, the controller
+   * stops its loops and API in-process without writing anything.
+   */
+  onLeadershipLost?: (why: string) => void;
 }
 
 export interface Controller {
@@ -71,6 +82,13 @@ export interface Controller {
   drillSchedule?: DrillScheduler;
   url: string;
   token: string;
+  /** PostgreSQL store: this controller's lease (absent with SQLite: a single controller leads) */
+  leadership: Leadership | undefined;
+  role(): 'leader' | 'standby';
+  /** resolves once this controller leads (at once with SQLite) */
+  leading: Promise<void>;
+  /** the leader as the store says (with SQLite: this controller) */
+  leader(): Promise<LeaseHolder | undefined>;
   /** users, service accounts and tokens (a projection of the log) */
   directory: Directory;
   policy: Policy;
@@ -88,10 +106,16 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   const { config, stateDir } = loaded;
   for (const w of secureStateDir(stateDir)) log(`warning: ${w}`);
   const token = ensureToken(stateDir);
+  const listen = opts.listen ?? config.controller.listen;
   const spec = storeSpec(config.store, stateDir);
+  let leadership: Leadership | undefined;
   // never let SQLite turn a missing or emptied log into a fresh one while things still run
   if (spec.kind === 'sqlite') refuseEmptyLogFile(spec.file, stateDir);
-  const events = await openEventLog(spec, { clock });
+  // every append carries the lease's fencing token; the database refuses it once the lease is gone
+  const events = await openEventLog(spec, { clock, fence: () => leadership?.fence() });
+  if (spec.kind === 'postgres' && config.store.kind === 'postgres') {
+    leadership = new Leadership({ log: events as PostgresEventLog, address: urlOf(listen), clock, ttlMs: config.store.lease });
+  }
   const state = new LiveState(events);
   try {
     await refuseBrokenChain(events, describeStore(spec), log);
@@ -106,12 +130,12 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
 
   // The API port is taken first so a second controller on the same state fails before touching anything.
   const server = createServer();
-  const { host, port } = splitHostPort(config.controller.listen);
+  const { host, port } = splitHostPort(listen);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE'
-          ? new GreenlightError('PORT_IN_USE', `the controller cannot listen on ${config.controller.listen}: the port is in use`, {
+          ? new GreenlightError('PORT_IN_USE', `the controller cannot listen on ${listen}: the port is in use`, {
               hint: 'is another `greenlight up` running? (greenlight status) Otherwise change controller.listen',
             })
           : err,
@@ -120,21 +144,157 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     server.listen(port, host, () => resolve());
   });
 
+  // What only the leader has: built when it is elected (at once with SQLite).
+  interface Parts {
+    deployer: Deployer;
+    approvals: Approvals;
+    runtime: Runtime;
+    fleet: FleetDeps;
+    inventorySchedule: { stop(): void };
+    targets: Map<string, Target>;
+    routers: RouterProcesses;
+    supervisor: RouterSupervisor;
+    operations: Operations;
+    drills: DrillRunner;
+    drillSchedule: DrillScheduler | undefined;
+    headWebhook: { stop(): void } | undefined;
+  }
+  let parts: Parts | undefined;
+  const need = <K extends keyof Parts>(k: K): Parts[K] => {
+    if (!parts) throw new GreenlightError('NOT_LEADER', 'this controller is a standby', { hint: 'send writes to the leader (greenlight status names it)' });
+    return parts[k];
+  };
+  let resolveLeading: () => void = () => undefined;
+  const leading = new Promise<void>((r) => (resolveLeading = r));
+  let stopped = false;
+  const url = urlOf(listen);
+  const controller: Controller = {
+    loaded,
+    config,
+    clock,
+    events,
+    state,
+    get deployer() { return need('deployer'); },
+    get runtime() { return need('runtime'); },
+    get targets() { return need('targets'); },
+    get routers() { return need('routers'); },
+    get operations() { return need('operations'); },
+    get supervisor() { return need('supervisor'); },
+    get drills() { return need('drills'); },
+    get drillSchedule() { return parts?.drillSchedule; },
+    get approvals() { return need('approvals'); },
+    get fleet() { return need('fleet'); },
+    directory,
+    policy: new Policy(config.access),
+    loginLimiter: new FailureLimiter(clock),
+    url,
+    token,
+    leadership,
+    leading,
+    role: () => (parts ? 'leader' : 'standby'),
+    leader: async () => (leadership ? leadership.current() : { holder: `pid ${process.pid}`, address: url, token: 0, expiresAt: Infinity, live: true }),
+    async stop(o = {}) {
+      stopped = true;
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+      if (!parts) {
+        leadership?.stop();
+        state.stop();
+        directory.stop();
+        await events.close();
+        return;
+      }
+      const { deployer, operations, routers, targets, supervisor, drills, drillSchedule, headWebhook, inventorySchedule } = parts;
+      inventorySchedule.stop();
+      // first, so routers stopped on purpose below are not restarted
+      await supervisor.stop();
+      // Never leave traffic on an unverified release because the controller went away.
+      await deployer.abortAll('controller (shutting down)');
+      // a drill does not outlive its controller: its faults are removed now (they would expire anyway)
+      if (drills.running()) await drills.halt('controller', 'the controller is shutting down').catch(() => undefined);
+      drills.stop();
+      drillSchedule?.stop();
+      await operations.stop();
+      headWebhook?.stop();
+      if (o.stopAll) {
+        await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));
+      }
+      for (const t of targets.values()) await t.close({ stopInstances: !!o.stopAll });
+      await events.append({ type: 'controller.stopped', actor: 'controller', subject: 'controller', data: { pid: process.pid, stoppedAll: !!o.stopAll } });
+      state.stop();
+      directory.stop();
+      // a clean stop hands the lease over at once instead of after its ttl
+      await leadership?.release();
+      await events.close();
+    },
+  };
+  const full = apiRoutes(controller).handler(apiAuth(controller));
+  const standby = standbyHandler(controller, full);
+  server.on('request', (req, res) => (parts ? full : standby)(req, res));
+
   // Routers this start spawned: if the start fails half-way, they are stopped again (nothing half-applied).
   const spawned: (() => Promise<void>)[] = [];
-  try {
-    return await assemble();
-  } catch (err) {
+  const fail = async (err: unknown) => {
     for (const stop of spawned) await stop().catch(() => undefined);
     server.close();
+    leadership?.stop();
     state.stop();
     directory.stop();
     await events.close();
     throw err;
+  };
+  if (!leadership) {
+    await assemble().catch(fail);
+    return controller;
+  }
+  const first = await leadership.tryAcquire().catch((err) => fail(err));
+  // The loop runs (and renews the lease) while the leader assembles: adopting routers and
+  // instances can take longer than the lease on a busy machine.
+  let assembling: Promise<void> | undefined;
+  leadership.start({
+    onElected: () => {
+      if (parts || stopped || assembling) return;
+      if (!first || parts === undefined) log(`elected leader (token ${leadership!.token})${first ? '' : ': taking over'}`);
+      assembling = assemble();
+      if (!first) {
+        assembling.catch((err: unknown) => {
+          log(`taking over failed: ${String(err)}`);
+          lost(`taking over failed: ${String(err)}`);
+        });
+      }
+    },
+    onLost: (why) => lost(why),
+  });
+  if (first) await assembling!.catch(fail);
+  else log(`standby: ${(await leadership.current())?.address ?? 'another controller'} leads; this one serves reads and takes over if it goes away`);
+  return controller;
+
+  function lost(why: string): void {
+    if (stopped) return;
+    log(`leadership lost: ${why}`);
+    if (opts.onLeadershipLost) return opts.onLeadershipLost(why);
+    // Stop acting without writing (the store refuses our writes now anyway).
+    stopped = true;
+    server.close();
+    server.closeAllConnections();
+    void (async () => {
+      parts?.inventorySchedule.stop();
+      await parts?.supervisor.stop().catch(() => undefined);
+      parts?.drills.stop();
+      parts?.drillSchedule?.stop();
+      parts?.headWebhook?.stop();
+      await parts?.operations.stop().catch(() => undefined);
+      for (const t of parts?.targets.values() ?? []) await t.close({ stopInstances: false }).catch(() => undefined);
+      state.stop();
+      await events.close();
+    })();
   }
 
-  async function assemble(): Promise<Controller> {
-    await events.append({ type: 'controller.started', actor: 'controller', subject: 'controller', data: { pid: process.pid, config: loaded.file, listen: config.controller.listen } });
+  async function assemble(): Promise<void> {
+    const token_ = leadership?.token;
+    await events.append({ type: 'controller.started', actor: 'controller', subject: 'controller', data: { pid: process.pid, config: loaded.file, listen, ...(leadership ? { holder: leadership.id, token: token_, store: 'postgres' } : {}) } });
 
     const targets = new Map<string, Target>();
     for (const env of config.environments) {
@@ -145,14 +305,14 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       if (adopted.length) log(`adopted ${adopted.length} running instance(s) in ${name}`);
     }
 
-    const routers = new RouterProcesses({ stateDir, tokenFile: tokenPath(stateDir), token, events, clock });
+    const routers = new RouterProcesses({ stateDir, tokenFile: routerTokenPath(stateDir), token: ensureRouterToken(stateDir), legacyToken: token, events, clock });
     const traffic = new Map<string, TrafficControl>();
     for (const env of config.environments) {
       for (const service of Object.keys(config.services)) {
         const r = routerFor(env, service);
         const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin, formatIdentity(r.identity));
         if (!adopted) spawned.push(() => routers.stop(env.name, service));
-        traffic.set(`${env.name}/${service}`, new TrafficControl(client));
+        traffic.set(`${env.name}/${service}`, new TrafficControl(client, { epoch: () => leadership?.token }));
         log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
       }
     }
@@ -229,14 +389,14 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     await drills.start();
     const drillSchedule = drillScheduler(config, loaded.file, { clock, events, runner: drills, onError: (err) => log(`drill schedule: ${String(err)}`) });
     await drillSchedule?.start();
-    const headWebhook = config.audit.head_webhook ? startHeadWebhook(config.audit.head_webhook, { events, clock, controller: urlOf(config.controller.listen), log }) : undefined;
+    const headWebhook = config.audit.head_webhook ? startHeadWebhook(config.audit.head_webhook, { events, clock, controller: url, log }) : undefined;
     const supervisor = new RouterSupervisor({
       routers,
       events,
       clock,
       log,
       crashLoop: { deaths: config.controller.router_crash_loop.deaths, windowMs: config.controller.router_crash_loop.window, maxBackoffMs: 30_000 },
-      entries: config.environments.flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin }))),
+      entries: config.environments.flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin, identity: formatIdentity(routerFor(env, service).identity) }))),
       ...(operations.alerting ? { alert: (a: IncomingAlert[]) => operations.alerting!.receive(a, 'controller') } : {}),
     });
     supervisor.start();
@@ -247,55 +407,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       ...(operations.alerting ? { alert: (a: IncomingAlert[]) => void operations.alerting!.receive(a, 'controller') } : {}),
     });
 
-    const controller: Controller = {
-      loaded,
-      config,
-      clock,
-      events,
-      state,
-      deployer,
-      approvals,
-      runtime,
-      targets,
-      routers,
-      supervisor,
-      operations,
-      drills,
-      fleet,
-      ...(drillSchedule ? { drillSchedule } : {}),
-      url: urlOf(config.controller.listen),
-      token,
-      directory,
-      policy: new Policy(config.access),
-      loginLimiter: new FailureLimiter(clock),
-      async stop(o = {}) {
-        await new Promise<void>((r) => {
-          server.close(() => r());
-          server.closeAllConnections();
-        });
-        inventorySchedule.stop();
-        // first, so routers stopped on purpose below are not restarted
-        await supervisor.stop();
-        // Never leave traffic on an unverified release because the controller went away.
-        await deployer.abortAll('controller (shutting down)');
-        // a drill does not outlive its controller: its faults are removed now (they would expire anyway)
-        if (drills.running()) await drills.halt('controller', 'the controller is shutting down').catch(() => undefined);
-        drills.stop();
-        drillSchedule?.stop();
-        await operations.stop();
-        headWebhook?.stop();
-        if (o.stopAll) {
-          await Promise.all(config.environments.flatMap((env) => Object.keys(config.services).map((service) => routers.stop(env.name, service).catch((err) => log(`router ${env.name}/${service}: ${String(err)}`)))));
-        }
-        for (const t of targets.values()) await t.close({ stopInstances: !!o.stopAll });
-        await events.append({ type: 'controller.stopped', actor: 'controller', subject: 'controller', data: { pid: process.pid, stoppedAll: !!o.stopAll } });
-        state.stop();
-        directory.stop();
-        await events.close();
-      },
-    };
-    server.on('request', apiRoutes(controller).handler(apiAuth(controller)));
-    return controller;
+    parts = { deployer, approvals, runtime, targets, routers, supervisor, operations, drills, fleet, inventorySchedule, drillSchedule, headWebhook };
+    resolveLeading();
   }
 }
 

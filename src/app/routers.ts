@@ -22,6 +22,8 @@ export interface RouterRecord {
   startedAt: number;
   /** the --identity the router was started with (absent in records of older routers: greenlight) */
   identity?: string;
+  /** "router-token": started with its own admin credential; absent: an older router holding the controller's token */
+  credential?: 'router-token';
 }
 
 const routerEntry = fileURLToPath(new URL('../router/main.ts', import.meta.url));
@@ -32,12 +34,19 @@ export class RouterProcesses {
   private readonly events: EventLog;
   private readonly clock: Clock;
   private readonly token: string;
+  private readonly legacyToken: string | undefined;
   private readonly exitListeners = new Set<(environment: string, service: string, code: number | null, signal: string | null) => void>();
 
-  constructor(opts: { stateDir: string; tokenFile: string; token: string; events: EventLog; clock: Clock }) {
+  /**
+   * tokenFile/token: the routers' own admin credential; legacyToken: the controller's API token,
+   * which routers started by an older Greenlight still hold (they are adopted as they are, and get
+   * their own credential when next restarted, so an upgrade does not interrupt traffic).
+   */
+  constructor(opts: { stateDir: string; tokenFile: string; token: string; legacyToken?: string; events: EventLog; clock: Clock }) {
     this.dir = join(opts.stateDir, 'routers');
     this.tokenFile = opts.tokenFile;
     this.token = opts.token;
+    this.legacyToken = opts.legacyToken;
     this.events = opts.events;
     this.clock = opts.clock;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
@@ -61,8 +70,9 @@ export class RouterProcesses {
     }
   }
 
-  client(rec: { admin: string }): RouterClient {
-    return new RouterClient({ adminUrl: urlOf(rec.admin), token: this.token });
+  client(rec: { admin: string; credential?: string }): RouterClient {
+    const token = rec.credential === 'router-token' || this.legacyToken === undefined ? this.token : this.legacyToken;
+    return new RouterClient({ adminUrl: urlOf(rec.admin), token });
   }
 
   /** Adopts a running router for this environment/service, or starts one. */
@@ -121,7 +131,7 @@ export class RouterProcesses {
       for (const l of this.exitListeners) l(environment, service, code, signal);
     });
     child.unref();
-    const record: RouterRecord = { environment, service, pid: child.pid!, listen, admin: adminAddr, stateFile, logFile, startedAt: this.clock.now(), identity };
+    const record: RouterRecord = { environment, service, pid: child.pid!, listen, admin: adminAddr, stateFile, logFile, startedAt: this.clock.now(), identity, credential: 'router-token' };
     writeFileSync(this.recordFile(environment, service), JSON.stringify(record, null, 2), { mode: 0o600 });
     await this.events.append({ type: 'router.started', actor: 'controller', subject: `router/${environment}/${service}`, data: { ...record } });
     return { record, client: this.client(record), adopted: false };

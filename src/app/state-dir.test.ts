@@ -24,6 +24,11 @@ test('a state dir left readable by every local user is reported and tightened at
   assert.equal(statSync(dir).mode & 0o777, 0o700);
   for (const f of ['events.db', 'controller.log', 'routers/production--web.json', 'targets/production/logs/web/i-1.log']) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
   assert.deepEqual(secureStateDir(dir), [], 'nothing to say the second time');
+  // files that are not Greenlight's are left alone (state_dir may be shared)
+  writeFileSync(join(dir, 'README.txt'), 'x', { mode: 0o644 });
+  chmodSync(join(dir, 'README.txt'), 0o644);
+  assert.deepEqual(secureStateDir(dir), []);
+  assert.equal(statSync(join(dir, 'README.txt')).mode & 0o777, 0o644);
   const fresh = join(root, 'fresh');
   assert.deepEqual(secureStateDir(fresh), []);
   assert.equal(statSync(fresh).mode & 0o777, 0o700);

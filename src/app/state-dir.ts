@@ -3,10 +3,16 @@
 // files 0600 whatever the umask; at start, looser modes left by an older version, a copy or a
 // restore are reported as warnings and tightened, so nothing stays readable by every local user.
 import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
-/** Sub-directories whose files are private; artifacts are the releases' own code and keep their modes. */
+/**
+ * Only Greenlight's own entries are touched (state_dir may be shared with other files, or even be
+ * "/", which is warned about by config validation): files at the top, and the sub-directories
+ * whose files are private. Artifacts are the releases' own code and keep their modes.
+ */
+const PRIVATE_FILES = /^(events\.db(-wal|-shm)?|token|controller\.log)$/;
 const PRIVATE_DIRS = ['routers', 'targets', 'logs', 'instances'];
+const OWN_DIRS = [...PRIVATE_DIRS, 'artifacts'];
 const MAX_ENTRIES = 20_000;
 
 export function createStateDir(stateDir: string): void {
@@ -26,7 +32,7 @@ export function secureStateDir(stateDir: string): string[] {
     const where = relative(stateDir, path) || '.';
     warnings.push(`${where === '.' ? stateDir : join(stateDir, where)} was mode ${mode.toString(8).padStart(4, '0')}, readable by other local users; tightened to ${(want | (isDir ? 0 : mode & 0o100)).toString(8).padStart(4, '0')}`);
   };
-  fix(stateDir, 0o700, true);
+  if (resolve(stateDir) !== resolve('/')) fix(stateDir, 0o700, true);
   let seen = 0;
   const walk = (dir: string) => {
     let names: string[];
@@ -53,11 +59,11 @@ export function secureStateDir(stateDir: string): string[] {
   for (const name of readdirSync(stateDir)) {
     const full = join(stateDir, name);
     const st = lstatSync(full);
-    if (st.isFile()) fix(full, 0o600, false);
+    if (st.isFile() && PRIVATE_FILES.test(name)) fix(full, 0o600, false);
     else if (st.isDirectory() && PRIVATE_DIRS.includes(name)) {
       fix(full, 0o700, true);
       walk(full);
-    } else if (st.isDirectory()) fix(full, 0o700, true);
+    } else if (st.isDirectory() && OWN_DIRS.includes(name)) fix(full, 0o700, true);
   }
   return warnings;
 }

@@ -7,9 +7,17 @@ export function tokenPath(stateDir: string): string {
   return join(stateDir, 'token');
 }
 
+/** The routers' admin credential: their own, so a router's token file does not grant the controller's API. */
+export function routerTokenPath(stateDir: string): string {
+  return join(stateDir, 'router-token');
+}
+
+export function ensureRouterToken(stateDir: string): string {
+  return ensureToken(stateDir, routerTokenPath(stateDir));
+}
+
 /** The API token, created on first start, readable only by its owner (mode 0600). */
-export function ensureToken(stateDir: string): string {
-  const file = tokenPath(stateDir);
+export function ensureToken(stateDir: string, file = tokenPath(stateDir)): string {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   try {
     const t = readFileSync(file, 'utf8').trim();

@@ -5,26 +5,64 @@ import type { StoredEvent } from '../events/log.ts';
 import { readToken } from '../app/token.ts';
 import { urlOf } from '../app/free-port.ts';
 import type { LoadedConfig } from '../config/load.ts';
+import { resolveUrl } from '../store/registry.ts';
+import { readLease } from '../leadership/lease.ts';
+import pg from 'pg';
+
+/** The live leader's API address from the lease row, or undefined. */
+async function leaderAddress(url: string): Promise<string | undefined> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  await c.connect();
+  try {
+    const l = await readLease(c);
+    return l?.live ? l.address : undefined;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
 import { storedToken } from './credentials.ts';
 
 export class ApiClient {
-  readonly base: string;
+  base: string;
   private readonly token: string;
+  /** with several controllers: where the store says the leader is (its lease row) */
+  private readonly locate: (() => Promise<string | undefined>) | undefined;
 
   // No actor is sent: the controller records whoever the token belongs to.
-  constructor(base: string, token: string) {
+  constructor(base: string, token: string, locate?: () => Promise<string | undefined>) {
     this.base = base;
     this.token = token;
+    this.locate = locate;
   }
 
   /** GREENLIGHT_TOKEN, else the token `greenlight login` stored for this controller, else the bootstrap token */
   static fromConfig(loaded: LoadedConfig): ApiClient {
     const base = process.env.GREENLIGHT_URL ?? urlOf(loaded.config.controller.listen);
     const token = process.env.GREENLIGHT_TOKEN ?? storedToken(base) ?? readToken(loaded.stateDir);
-    return new ApiClient(base, token);
+    const store = loaded.config.store;
+    const locate = store.kind === 'postgres' ? () => leaderAddress(resolveUrl(store.url)) : undefined;
+    return new ApiClient(base, token, locate);
   }
 
+  /**
+   * Follows the leader: a standby's NOT_LEADER names it, and when the controller configured is
+   * unreachable (the leader died) the store's lease says who took over. Retried once, there.
+   */
   async request<T>(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
+    try {
+      return await this.requestOnce<T>(method, path, body, timeoutMs);
+    } catch (err) {
+      if (!(err instanceof GreenlightError)) throw err;
+      let leader: string | undefined;
+      if (err.code === 'NOT_LEADER' && typeof err.data?.leader === 'string') leader = err.data.leader;
+      else if (err.code === 'CONTROLLER_UNREACHABLE' && this.locate) leader = await this.locate().catch(() => undefined);
+      if (!leader || leader === this.base) throw err;
+      this.base = leader;
+      return this.requestOnce<T>(method, path, body, timeoutMs);
+    }
+  }
+
+  private async requestOnce<T>(method: string, path: string, body: unknown, timeoutMs: number): Promise<T> {
     let res: Response;
     try {
       res = await fetch(this.base + path, {

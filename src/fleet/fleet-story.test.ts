@@ -72,4 +72,27 @@ if (!made.pipeline) {
       await load.stop();
     }
   });
+
+  test('a host whose link is cut mid-rollout: the rollout stops and names it, production keeps serving', { timeout: 300_000 }, async () => {
+    const load = startLoad(`${p.routers.get('production')!.url}/`, { rate: 40, maxMs: 120_000, timeoutMs: 3000 });
+    const off = p.events.subscribe((e) => {
+      if (e.type === 'instance.started' && e.data.environment === 'production' && e.data.version === '1.0.0' && e.data.host === 'web-3') void p.fleet.cutLink('web-3');
+    });
+    try {
+      const from = Date.now();
+      const d = await (await p.deployer.start({ service: 'web', version: '1.0.0', actor: 'test' })).done;
+      assert.notEqual(d.state, 'promoted');
+      const record = (await p.events.query({ subject: `deployment/${d.id}` })).map((e) => JSON.stringify(e.data)).join('\n');
+      assert.match(record, /web-3/, 'the record names the host');
+      const table = p.routers.get('production')!.router.table()!;
+      assert.deepEqual(table.versions.filter((v) => v.weight > 0).map((v) => v.version), ['2.0.0'], 'stable stays on 2.0.0');
+      const w = load.window(from, Date.now());
+      assert.ok(w.requests > 20, `load ran (${w.requests})`);
+      assert.equal(w.failed, 0, 'the router kept serving from the hosts still reachable');
+    } finally {
+      off();
+      await load.stop();
+      await p.fleet.restoreLink('web-3');
+    }
+  });
 }

@@ -6,6 +6,10 @@
 //   - otherwise the release was not proven there: traffic goes back to the stable version, the
 //     candidate's instances (and a fresh baseline) are stopped, and the environment fails.
 // The deployment then ends promoted when every environment passed, failed otherwise, with why.
+// The same runs when a standby takes over from a dead leader. A cut-off phase is not resumed:
+// what decides it lived in the old controller's memory (check verdicts in flight, the canary
+// analysis's sequential evidence and hold timers, the post-switch watch), and judging a release
+// on part of that evidence is worse than trying again (PHASES says why, per phase).
 import { describe } from '../errors/errors.ts';
 import type { EventLog } from '../events/log.ts';
 import type { StateView } from '../state/projection.ts';
@@ -13,6 +17,19 @@ import type { Clock } from '../clock/clock.ts';
 import { placementOf } from './placement.ts';
 import { upstreamsOf } from './reconcile.ts';
 import type { Runtime } from './runtime.ts';
+
+/** Per phase (the environment's last recorded stage): what the new controller does and why. */
+export const PHASES: Record<string, string> = {
+  gate: 'no traffic had moved; the gate is decided again when the deployment is re-run',
+  instances: 'no traffic had moved; the candidate instances that were starting are stopped',
+  'checks:pre': 'no traffic had moved; the pre-checks\' verdicts in flight were lost, the candidate is stopped',
+  baseline: 'no traffic had moved to the canary; its fresh baseline is stopped',
+  canary: "the canary's analysis evidence and hold timers were in the old controller's memory: traffic goes back to the stable version instead of judging the canary on part of its evidence",
+  switch: 'the new version was not recorded as stable: traffic goes back to the stable version (a switch recorded as final is completed instead)',
+  'checks:post': 'the post-switch checks were cut off before their verdict: traffic goes back to the stable version',
+  'switch-back': 'the switch back to the stable version is completed',
+  'already-stable': 'the release already served this environment: nothing to undo',
+};
 
 export async function recoverInterruptedDeployments(deps: { events: EventLog; state: StateView; runtime: Runtime; clock?: Clock }): Promise<string[]> {
   const recovered: string[] = [];
@@ -55,7 +72,7 @@ export async function recoverInterruptedDeployments(deps: { events: EventLog; st
             type: 'router.switched',
             actor: 'controller',
             subject: `environment/${env.name}/${dep.service}`,
-            data: { deploymentId: dep.id, environment: env.name, service: dep.service, to: stable.version, from: dep.version, reason: 'controller restarted during the deployment' },
+            data: { deploymentId: dep.id, environment: env.name, service: dep.service, to: stable.version, from: dep.version, reason: `controller restarted or taken over during the deployment (phase ${progress.stage ?? 'unknown'})` },
           });
           notes.push(`${env.name} is back on ${dep.service}@${stable.version}`);
         } else if (!stable) {
@@ -67,7 +84,13 @@ export async function recoverInterruptedDeployments(deps: { events: EventLog; st
           const baselines = env.target.list({ service: dep.service, environment: env.name }).filter((i) => i.role === 'baseline');
           await env.target.stop([...candidates, ...baselines].map((i) => i.id));
         }
-        await emit('deployment.environment.failed', { environment: env.name, reason: 'the controller stopped during this step; traffic was returned to the stable version' });
+        const phase = progress.stage ?? 'unknown';
+        await emit('deployment.environment.failed', {
+          environment: env.name,
+          phase,
+          recovery: 'put back on stable',
+          reason: `the controller stopped during ${phase}; ${PHASES[phase] ?? 'traffic was returned to the stable version'}`,
+        });
       } catch (err) {
         failed = true;
         notes.push(`${env.name}: could not finish recovery: ${describe(err)}`);
@@ -76,10 +99,10 @@ export async function recoverInterruptedDeployments(deps: { events: EventLog; st
     const after = deps.state.deployments.get(dep.id)!;
     const pending = after.environments.filter((e) => e.state === 'pending').map((e) => e.name);
     if (!failed && pending.length === 0 && after.environments.every((e) => e.state === 'passed')) {
-      await emit('deployment.promoted', { reason: `finished after a controller restart${notes.length ? `; ${notes.join('; ')}` : ''}`, recovered: true });
+      await emit('deployment.promoted', { reason: `finished after a controller restart or takeover${notes.length ? `; ${notes.join('; ')}` : ''}`, recovered: true });
     } else {
       const rest = pending.length ? `; not started: ${pending.join(', ')} (deploy ${dep.service}@${dep.version} again to continue)` : '';
-      await emit('deployment.failed', { reason: `interrupted by a controller restart${notes.length ? `; ${notes.join('; ')}` : ''}${rest}` });
+      await emit('deployment.failed', { reason: `interrupted by a controller restart or takeover${notes.length ? `; ${notes.join('; ')}` : ''}${rest}` });
     }
     recovered.push(dep.id);
   }

@@ -1,5 +1,6 @@
 // How the rollout moves traffic: it only ever states the split it wants; this adapter turns it
 // into a routing table with a fresh revision and pushes it to the environment's router.
+import { GreenlightError } from '../errors/errors.ts';
 import type { RoutingTable } from '../router/table.ts';
 import type { RouterStats } from '../router/stats.ts';
 
@@ -16,18 +17,39 @@ export interface Split {
   upstreams: string[];
 }
 
+/**
+ * With several controllers, a leader's revisions live in its own band: [token × EPOCH_SPAN,
+ * (token + 1) × EPOCH_SPAN). A new leader's first table jumps to its band, so revisions stay
+ * monotonic across leaders and the router (which refuses older revisions) refuses whatever a
+ * deposed leader still sends.
+ */
+export const EPOCH_SPAN = 1_000_000;
+
 export class TrafficControl {
   private readonly admin: RouterAdmin;
   private revision: number | undefined;
+  private readonly epoch: () => number | undefined;
 
-  constructor(admin: RouterAdmin) {
+  /** epoch: the leader's fencing token (none with a single controller) */
+  constructor(admin: RouterAdmin, opts: { epoch?: () => number | undefined } = {}) {
     this.admin = admin;
+    this.epoch = opts.epoch ?? (() => undefined);
   }
 
   /** Applies a split; versions with weight 0 stay listed so their pinned clients are re-pinned, not refused. */
   async route(split: Split[]): Promise<RoutingTable> {
     if (this.revision === undefined) this.revision = (await this.admin.getTable())?.revision ?? 0;
-    const table: RoutingTable = { revision: this.revision + 1, versions: split.filter((s) => s.weight > 0 || s.upstreams.length > 0) };
+    let revision = this.revision + 1;
+    const epoch = this.epoch();
+    if (epoch !== undefined) {
+      if (revision >= (epoch + 1) * EPOCH_SPAN) {
+        throw new GreenlightError('FENCED', `the router holds routing table revision ${this.revision}, from a newer leader than this controller (token ${epoch})`, {
+          hint: 'another controller leads now; this one must not move traffic',
+        });
+      }
+      revision = Math.max(revision, epoch * EPOCH_SPAN);
+    }
+    const table: RoutingTable = { revision, versions: split.filter((s) => s.weight > 0 || s.upstreams.length > 0) };
     await this.admin.setTable(table);
     this.revision = table.revision;
     return table;

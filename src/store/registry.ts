@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../clock/clock.ts';
 import { GreenlightError } from '../errors/errors.ts';
+import { duration } from '../config/duration.ts';
 import type { EventLog } from '../events/log.ts';
 import { PostgresEventLog } from './postgres/postgres-event-log.ts';
 import { SqliteEventLog } from './sqlite/sqlite-event-log.ts';
@@ -19,6 +20,8 @@ export const postgresStoreSchema = z.strictObject({
   kind: z.literal('postgres'),
   /** postgres://user:password@host:port/database; `$NAME` takes it from the environment variable NAME */
   url: z.string().regex(/^(postgres(ql)?:\/\/|\$[A-Z_][A-Z0-9_]*$)/, { message: 'expected a postgres:// URL or $ENV_VAR holding one' }),
+  /** the leader's lease: a standby takes over at most this long after the leader's last renewal */
+  lease: duration.default(4000),
 });
 
 export const storeConfigSchema = z.discriminatedUnion('kind', [sqliteStoreSchema, postgresStoreSchema]);

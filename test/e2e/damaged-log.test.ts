@@ -12,6 +12,12 @@ test('an emptied or corrupted events.db is refused at start with guidance; resto
   assert.equal((await ws.cli(['up', '--detach'])).code, 0);
   assert.equal((await ws.cli(['release', 'web', '1.0.0', '--artifact', 'web/v1'])).code, 0);
   assert.equal((await ws.cli(['deploy', 'web@1.0.0'])).code, 0);
+  // issue 9's first fault: an artifact holding the state dir is refused, and the log stays whole
+  const dot = await ws.cli(['release', 'web', '3.0.0', '--artifact', '.']);
+  assert.equal(dot.code, 2);
+  assert.match(dot.stderr, /contains Greenlight's state directory[\s\S]*hint: point --artifact at the directory holding the built service/);
+  const seqs = (await ws.cli(['events', '--json'])).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq);
+  assert.equal(seqs.length, seqs.at(-1), 'count(events) == max(seq)');
   assert.equal((await ws.cli(['down'])).code, 0, 'controller only: routers and instances keep serving');
   const db = join(ws.dir, '.greenlight/events.db');
   const backup = join(ws.dir, 'events.db.backup');

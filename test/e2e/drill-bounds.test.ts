@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DependencyFaults } from '../../src/checks/compatibility/faults.ts';
 import { systemClock } from '../../src/clock/clock.ts';
 import { RouterClient } from '../../src/router/client.ts';
+import { routerTokenPath } from '../../src/app/token.ts';
 import { workspace } from './workspace.ts';
 
 test('a drill whose controller is killed has its faults removed by their time limit', { timeout: 240_000 }, async (t) => {
@@ -39,7 +40,7 @@ faults:
 
   const pid = JSON.parse((await ws.cli(['status', '--json'])).stdout).controller.pid as number;
   process.kill(pid, 'SIGKILL');
-  const token = readFileSync(join(ws.dir, '.greenlight/token'), 'utf8').trim();
+  const token = readFileSync(routerTokenPath(join(ws.dir, '.greenlight')), 'utf8').trim();
   const rec = JSON.parse(readFileSync(join(ws.dir, '.greenlight/routers/staging--web.json'), 'utf8')) as { admin: string };
   const router = new RouterClient({ adminUrl: `http://${rec.admin}`, token });
   const deps = new DependencyFaults(join(ws.dir, '.greenlight/drills/dependency-faults.json'), systemClock);

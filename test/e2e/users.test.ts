@@ -3,7 +3,7 @@
 // stops working with a message saying so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { workspace } from './workspace.ts';
 
@@ -11,6 +11,18 @@ test('users: bootstrap admin creates alice; login; the actor is who authenticate
   const ws = await workspace();
   t.after(() => ws.close());
   assert.equal((await ws.cli(['up', '--detach'])).code, 0);
+  // the routers' admin API has its own credential: the controller's API token does not open it
+  const state = join(ws.dir, '.greenlight');
+  const routerToken = readFileSync(join(state, 'router-token'), 'utf8').trim();
+  const apiToken = readFileSync(join(state, 'token'), 'utf8').trim();
+  assert.notEqual(routerToken, apiToken);
+  assert.equal(statSync(join(state, 'router-token')).mode & 0o777, 0o600);
+  const rec = JSON.parse(readFileSync(join(state, 'routers', 'production--web.json'), 'utf8')) as { admin: string; credential: string };
+  assert.equal(rec.credential, 'router-token');
+  assert.equal((await fetch(`http://${rec.admin}/stats`, { headers: { authorization: `Bearer ${apiToken}` } })).status, 401);
+  assert.equal((await fetch(`http://${rec.admin}/stats`, { headers: { authorization: `Bearer ${routerToken}` } })).status, 200);
+  assert.equal((await fetch(`http://127.0.0.1:${ws.ports.controller}/v1/status`, { headers: { authorization: `Bearer ${routerToken}` } })).status, 401, 'and the router credential does not open the API');
+
   const me0 = await ws.cli(['whoami']);
   assert.match(me0.stdout, /service:bootstrap-admin \(roles: admin\).*bootstrap admin token/);
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { Clock } from '../../clock/clock.ts';
 import { duration } from '../../config/duration.ts';
+import { readFileSync, statSync } from 'node:fs';
 import { GreenlightError } from '../../errors/errors.ts';
 
 export const notifierName = z
@@ -27,8 +28,12 @@ export const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an http:
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const envName = z.string().regex(ENV_NAME, { message: 'expected an environment variable name' });
 
-/** A secret given inline or, better, read from an environment variable: `{ env: NAME }`. */
-export const secretRef = z.union([z.string().min(1), z.strictObject({ env: envName })]);
+/**
+ * A secret given inline or, better, read from an environment variable (`{ env: NAME }`) or a file
+ * (`{ file: /run/secrets/x }`, e.g. a mounted secret; its content, trailing newline dropped). Read
+ * when used, never copied into events, logs or API answers.
+ */
+export const secretRef = z.union([z.string().min(1), z.strictObject({ env: envName }), z.strictObject({ file: z.string().min(1) })]);
 export type SecretRef = z.output<typeof secretRef>;
 
 export interface CreateDeps {
@@ -48,5 +53,20 @@ export function readEnv(name: string, deps: CreateDeps, field: string): string {
 }
 
 export function resolveSecret(ref: SecretRef, deps: CreateDeps, field: string): string {
-  return typeof ref === 'string' ? ref : readEnv(ref.env, deps, field);
+  if (typeof ref === 'string') return ref;
+  if ('env' in ref) return readEnv(ref.env, deps, field);
+  return readSecretFile(ref.file, field);
+}
+
+export function readSecretFile(file: string, field: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new GreenlightError('CONFIG_INVALID', `${field}: cannot read the secret file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { hint: 'give the path of a file readable by the controller' });
+  }
+  if (!text) throw new GreenlightError('CONFIG_INVALID', `${field}: the secret file ${file} is empty`);
+  // a secret readable by everyone on the machine is not one: say so (the value itself is never shown)
+  if ((statSync(file).mode & 0o004) !== 0) process.emitWarning(`${field}: the secret file ${file} is readable by every user (chmod 600 it)`);
+  return text;
 }

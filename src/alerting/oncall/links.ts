@@ -96,6 +96,8 @@ export interface ActionLinkDeps {
   method?: string;
   /** who acts when the link names nobody (e.g. the authenticated API user) */
   actor?: string;
+  /** the controller's permission check for the person the link was sent to: a refusal message, or undefined */
+  authorize?: (by: string | undefined, pageId: string, action: PageAction) => string | undefined;
 }
 
 export interface ActionLinkResponse {
@@ -128,6 +130,8 @@ export async function handleActionLink(url: string | URL, deps: ActionLinkDeps):
     const status = v.reason === 'expired' ? 410 : v.reason === 'bad-signature' ? 403 : 400;
     return html(status, v.reason === 'expired' ? 'Link expired' : 'Invalid link', `<p>${escapeHtml(v.message)}.</p><p>Open Greenlight to act on the page.</p>`);
   }
+  const refused = deps.authorize?.(v.by, v.pageId, v.action);
+  if (refused) return html(403, 'Not allowed', `<p>${escapeHtml(refused)}.</p>`);
   const method = (deps.method ?? 'GET').toUpperCase();
   if (method !== 'POST') {
     const action = typeof url === 'string' ? url : url.pathname + url.search;

@@ -9,6 +9,7 @@ import { dashboardUrl } from '../../api/dashboard.ts';
 import { GreenlightError } from '../../errors/errors.ts';
 import { configOf, globals } from '../context.ts';
 import { ApiClient } from '../client.ts';
+import { urlOf } from '../../app/free-port.ts';
 import { color, printJson } from '../output.ts';
 
 const bin = fileURLToPath(new URL('../../../bin/greenlight.js', import.meta.url));
@@ -18,24 +19,28 @@ export function registerUp(program: Command): void {
     .command('up')
     .description('start the controller: API, routers of every environment, supervision of instances')
     .option('--detach', 'run in the background (logs in <state_dir>/controller.log) and return once it answers')
-    .action(async function (this: Command, opts: { detach?: boolean }) {
+    .option('--listen <host:port>', 'API address of this controller instead of controller.listen (several controllers of one PostgreSQL store on one machine)')
+    .action(async function (this: Command, opts: { detach?: boolean; listen?: string }) {
       const g = globals(this);
       const loaded = configOf(this);
       for (const w of loaded.warnings) process.stderr.write(`${color.yellow('warning:')} ${w}\n`);
       if (opts.detach) {
         for (const w of secureStateDir(loaded.stateDir)) process.stderr.write(`${color.yellow('warning:')} ${w}\n`);
-        const logFile = join(loaded.stateDir, 'controller.log');
+        const logFile = join(loaded.stateDir, opts.listen ? `controller-${opts.listen.replace(/[^0-9A-Za-z.]/g, '_')}.log` : 'controller.log');
         const fd = openSync(logFile, 'a', 0o600);
         const logStart = fstatSync(fd).size;
-        const child = spawn(process.execPath, [bin, '--config', loaded.file, 'up'], { detached: true, stdio: ['ignore', fd, fd], env: process.env });
+        const child = spawn(process.execPath, [bin, '--config', loaded.file, 'up', ...(opts.listen ? ['--listen', opts.listen] : [])], { detached: true, stdio: ['ignore', fd, fd], env: process.env });
         closeSync(fd);
         child.unref();
         const started = Date.now();
         for (;;) {
           if (child.exitCode !== null) throw startFailure(logFile, logStart, child.exitCode);
           try {
-            const client = ApiClient.fromConfig(loaded);
-            await client.request('GET', '/v1/status', undefined, 2000);
+            // this controller itself (leader or standby), not whichever leads
+            const base = opts.listen ? `http://${opts.listen}` : (process.env.GREENLIGHT_URL ?? urlOf(loaded.config.controller.listen));
+            const client = new ApiClient(base, process.env.GREENLIGHT_TOKEN ?? readFileSync(join(loaded.stateDir, 'token'), 'utf8').trim());
+            const st = await client.request<{ controller: { role?: string } }>('GET', '/v1/status', undefined, 5000);
+            if (st.controller.role === 'starting') throw new Error('still starting');
             const token = process.env.GREENLIGHT_TOKEN ?? readFileSync(join(loaded.stateDir, 'token'), 'utf8').trim();
             if (g.json) printJson({ started: true, pid: child.pid, url: client.base, log: logFile, dashboard: dashboardUrl(client.base, token) });
             else console.log(`controller running (pid ${child.pid}) at ${client.base}; log: ${logFile}\ndashboard: ${dashboardUrl(client.base, token)}`);
@@ -46,8 +51,17 @@ export function registerUp(program: Command): void {
           }
         }
       }
-      const controller = await startController({ configPath: loaded.file, log: (l) => console.log(color.dim(l)) });
-      console.log(`${color.green('greenlight controller')} listening on ${controller.url} (token in ${join(loaded.stateDir, 'token')})`);
+      const controller = await startController({
+        configPath: loaded.file,
+        log: (l) => console.log(color.dim(l)),
+        ...(opts.listen ? { listen: opts.listen } : {}),
+        // fail-stop: a leader that lost its lease exits at once; restarted, it comes back as a standby
+        onLeadershipLost: (why) => {
+          console.error(`greenlight controller: leadership lost (${why}); exiting so nothing acts on a stale view`);
+          process.exit(4);
+        },
+      });
+      console.log(`${color.green('greenlight controller')} listening on ${controller.url} as ${controller.role()} (token in ${join(loaded.stateDir, 'token')})`);
       console.log(`dashboard: ${dashboardUrl(controller.url, controller.token)}`);
       let stopping = false;
       const stop = async (stopAll: boolean) => {
@@ -75,7 +89,8 @@ export function registerUp(program: Command): void {
       let gone = false;
       while (!gone && Date.now() < until) {
         await new Promise((r) => setTimeout(r, 200));
-        gone = await client.request('GET', '/v1/health', undefined, 1000).then(() => false, () => true);
+        // this address itself, not the leader the client would follow to
+        gone = await fetch(`${client.base}/v1/health`, { signal: AbortSignal.timeout(1000) }).then(() => false, () => true);
       }
       if (!gone) throw new GreenlightError('INTERNAL', 'the controller is still answering 60 s after it was asked to stop', { hint: 'see <state_dir>/controller.log' });
       if (globals(this).json) printJson({ stopped: true, all: !!opts.all });

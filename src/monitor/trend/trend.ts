@@ -1,17 +1,18 @@
 // Predicts when a gauge with a limit (memory, disk, connections, error budget) reaches it, and tells a
-// process that warms up and levels off from one that leaks. Two Theil–Sen fits (median of pairwise
-// slopes, with Sen's confidence interval from the Mann–Kendall variance): one over the whole window
-// (robust to noise, covers a seasonal period) and one over the most recent minute or so (what the
-// gauge is doing now).
-// - levelling off: the recent slope is confidently below half the window's, or the newer half of the
-//   window's below half the older half's (a warm-up reaching its plateau, a cache filled): no
-//   warning, whatever the window's slope says;
-// - speeding up: the recent slope is confidently above the window's (a leak that started, or
-//   accelerated): the forecast follows the recent slope, so it is not hours out of date;
-// - otherwise the window's slope, the steadier estimate.
-// A warning needs the slow end of the chosen slope's interval to head to the limit and the central
-// forecast within the horizon; the forecast carries the interval (etaEarliestMs .. etaLatestMs). No
-// warning in the first `settleMs` of a series' life: a process warming up rises fastest when it starts.
+// process that warms up and levels off from one that leaks. Theil–Sen fits (median of pairwise slopes,
+// with Sen's confidence interval from the Mann–Kendall variance) over the whole window (robust to noise,
+// covers a seasonal period), over its newer half, and over the most recent minute or so.
+// - levelling off: the recent slope is confidently below half the window's, or the newer half's below
+//   half the older half's (a warm-up reaching its plateau, a cache filled): no warning;
+// - the forecast follows the longest of the three fits that heads to the limit with confidence, is
+//   straight (its own two halves agree) and agrees with the last minute; the newer half and the recent
+//   fit also need the gauge to be beyond everything before them (new territory), so the rising half of
+//   a daily swing seen before is not a leak. A leak that starts after a plateau is forecast from the
+//   recent fit once that minute is straight, and an acceleration moves the forecast to it too;
+// - no fit qualifies: no warning (the gauge is changing shape; wait for it to show which).
+// A warning needs the chosen fit's slow end to head to the limit and the central forecast within the
+// horizon; the forecast carries its 95% range (etaEarliestMs .. etaLatestMs). No warning in the first
+// `settleMs` of a series' life: a process warming up rises fastest when it starts.
 // Time comes from the points' own timestamps.
 import { normalTail } from '../anomaly/gaussian.ts';
 
@@ -177,15 +178,46 @@ export function createTrendPredictor(opts: TrendOptions): TrendPredictor {
       const o = older ? dir(older) : undefined;
       const nw = newer ? dir(newer) : undefined;
       const levelling = (r !== undefined && w.slope > 0 && r.high < 0.5 * w.slope) || (o !== undefined && nw !== undefined && o.slope > 0 && nw.high < 0.5 * o.slope);
-      // speeding up also needs new territory: beyond everything before the recent fit, so the rising
-      // half of a daily swing the window has seen before is not taken for a leak
-      let before = Number.NEGATIVE_INFINITY;
-      for (let i = 0; i < from; i++) before = Math.max(before, sign * (vs[i] as number));
-      const speeding = r !== undefined && r.low > Math.max(0, w.high) && sign * (vs[n - 1] as number) > before;
-      const chosen = speeding && r ? r : w;
+      // which fit the forecast follows: the longest one (steadiest) that heads to the limit with
+      // confidence, is straight (its two halves agree within their intervals, so a plateau followed by
+      // the first seconds of a leak is not averaged into one slope) and agrees with what the last minute
+      // does; the newer half and the recent fit also need new territory, beyond everything before
+      // them, so the rising half of a daily swing the window has seen before is not taken for a leak
+      const straight = (lo: number, hi: number): boolean => {
+        const m = (lo + hi) >> 1;
+        const a = theilSen(ts, vs, lo, m, Math.max(1, Math.ceil((m - lo) / fitPoints)), z);
+        const b = theilSen(ts, vs, m, hi, Math.max(1, Math.ceil((hi - m) / fitPoints)), z);
+        if (!a || !b) return true;
+        return a.low <= b.high && b.low <= a.high;
+      };
+      const beyondBefore = (start: number): boolean => {
+        let before = Number.NEGATIVE_INFINITY;
+        for (let i = 0; i < start; i++) before = Math.max(before, sign * (vs[i] as number));
+        return sign * (vs[n - 1] as number) > before;
+      };
+      const candidates: Array<[Fit | undefined, number, 'recent' | 'window']> = [
+        [w, 0, 'window'],
+        [nw, mid, 'window'],
+        [r, Math.max(0, from), 'recent'],
+      ];
+      let chosen = w;
+      let chosenFrom = 0;
+      let basis: 'recent' | 'window' = 'window';
+      let usable = false;
+      for (const [f, start, b] of candidates) {
+        if (!f || !(f.low > 0)) continue;
+        if (start > 0 && !beyondBefore(start)) continue;
+        if (!straight(start, n)) continue;
+        if (r && f !== r && !(r.low <= f.slope && f.slope <= r.high)) continue;
+        chosen = f;
+        chosenFrom = start;
+        basis = b;
+        usable = true;
+        break;
+      }
       const slopeRaw = sign > 0 ? chosen.slope : -chosen.slope;
       // level now: median of the recent points projected to `at` along the chosen slope
-      const lvFrom = speeding ? Math.max(0, from) : 0;
+      const lvFrom = chosenFrom;
       const resid: number[] = [];
       for (let i = lvFrom; i < n; i++) resid.push((vs[i] as number) - slopeRaw * ((ts[i] as number) - at));
       const level = median(resid);
@@ -197,7 +229,7 @@ export function createTrendPredictor(opts: TrendOptions): TrendPredictor {
         slope: sign > 0 ? chosen.slope : -chosen.slope,
         slopeLow: sign > 0 ? chosen.low : -chosen.high,
         slopeHigh: sign > 0 ? chosen.high : -chosen.low,
-        basis: speeding ? 'recent' : 'window',
+        basis,
       };
       if (recent) out.recentSlope = recent.slope;
       const gap = sign * (opts.limit - level);
@@ -207,7 +239,7 @@ export function createTrendPredictor(opts: TrendOptions): TrendPredictor {
       if (chosen.high > 0) out.etaEarliestMs = gap / chosen.high;
       if (levelling) return { ...out, status: 'levelling' };
       const settled = at - firstAt >= settleMs;
-      out.warn = settled && out.etaConservativeMs !== undefined && out.etaMs !== undefined && out.etaMs <= opts.horizonMs;
+      out.warn = settled && usable && out.etaConservativeMs !== undefined && out.etaMs !== undefined && out.etaMs <= opts.horizonMs;
       if (out.warn) out.status = 'approaching';
       return out;
     },

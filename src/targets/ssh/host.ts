@@ -119,10 +119,19 @@ export class RemoteHost {
   private async upload(digest: string, pack: () => Promise<Buffer>, minFreeBytes: number): Promise<{ uploaded: boolean; bytes: number; ms: number }> {
     await this.prepare();
     const dest = this.releaseDir(digest);
-    const present = await this.conn.exec(`test -d ${shq(dest)} && touch ${shq(dest)} && echo present || true`, { timeoutMs: 10_000 });
-    if (present.stdout.trim() === 'present') return { uploaded: false, bytes: 0, ms: 0 };
+    const q = shq;
+    // one round trip: present? else remove stale temporaries of an upload cut off earlier (an hour
+    // old: not one still running) and report the free space
+    const first = await this.conn.exec(
+      `if [ -d ${q(dest)} ]; then touch ${q(dest)}; echo present; else ` +
+        `find ${q(this.path('releases'))} -maxdepth 1 \\( -name '.upload-*' -o -name '.unpack-*' \\) -mmin +60 -exec rm -rf {} + 2>/dev/null; df -Pk ${q(this.dir)} | tail -n 1; fi`,
+      { timeoutMs: 30_000 },
+    );
+    if (first.stdout.trim() === 'present') return { uploaded: false, bytes: 0, ms: 0 };
     const tar = await pack();
-    const free = await this.freeBytes();
+    const available = Number(first.stdout.trim().split(/\s+/)[3]);
+    if (!Number.isFinite(available)) throw new GreenlightError('HOST_COMMAND_FAILED', `host ${this.host.name}: cannot read the free space of ${this.dir} (df said "${first.stdout.trim()}")`, { hint: `check that ${this.dir} exists on ${this.host.name}` });
+    const free = available * 1024;
     // the tar and the unpacked tree are both on disk for a moment
     const needed = tar.length * 2 + minFreeBytes;
     if (free < needed) {
@@ -136,9 +145,6 @@ export class RemoteHost {
     const tmpTar = this.path('releases', `.upload-${token}.tar`);
     const tmpDir = this.path('releases', `.unpack-${token}`);
     const started = Date.now();
-    const q = shq;
-    // stale temporaries of an upload cut off earlier (an hour old: not one still running)
-    await this.conn.exec(`find ${q(this.path('releases'))} -maxdepth 1 -name '.upload-*' -mmin +60 -exec rm -rf {} + ; find ${q(this.path('releases'))} -maxdepth 1 -name '.unpack-*' -mmin +60 -exec rm -rf {} + ; true`, { timeoutMs: 30_000 });
     try {
       const written = await this.conn.exec(`cat > ${q(tmpTar)} && sha256sum ${q(tmpTar)}`, { stdin: tar, timeoutMs: 10 * 60_000 });
       const got = written.stdout.trim().split(/\s+/)[0];

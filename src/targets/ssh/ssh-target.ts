@@ -167,12 +167,20 @@ export class SshTarget implements Target {
       }
     };
     try {
-      for (const host of placement) {
-        if (batch.signal.aborted) break;
-        const inst = await this.limiter.run(() => this.launchNew(spec, host, digest));
-        started.push(inst);
-        progress(inst);
-      }
+      // launched on all hosts at once (bounded by concurrency): a fleet starts in the time of one host
+      const launches = await Promise.allSettled(
+        placement.map((host) =>
+          this.limiter.run(async () => {
+            if (batch.signal.aborted) return undefined;
+            const inst = await this.launchNew(spec, host, digest);
+            started.push(inst);
+            progress(inst);
+            return inst;
+          }),
+        ),
+      );
+      const launchFailure = launches.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (launchFailure) throw launchFailure.reason;
       const results = batch.signal.aborted
         ? []
         : await Promise.all(
@@ -442,7 +450,6 @@ export class SshTarget implements Target {
 
   private async launchNew(spec: InstanceSpec, host: RemoteHost, digest: string): Promise<Instance> {
     const port = await this.pickPort(host);
-    this.reservedPorts.add(port);
     try {
       const id = this.newId(spec.service);
       const env = { ...this.config.env, ...spec.env, PORT: String(port), HOST: host.host.address };
@@ -482,8 +489,11 @@ export class SshTarget implements Target {
     const offset = Math.floor(Math.random() * span);
     for (let k = 0; k < span; k++) {
       const port = from + ((offset + k) % span);
-      if (used.has(port)) continue;
+      if (used.has(port) || this.reservedPorts.has(port)) continue;
+      // held while it is checked, so launches running at the same time never pick the same port
+      this.reservedPorts.add(port);
       if (await portFree(host.host.address, port)) return port;
+      this.reservedPorts.delete(port);
     }
     throw new GreenlightError('PORT_IN_USE', `no free port in ${from}-${to} on host ${host.host.name}`, { hint: 'widen target.port_range or stop what uses those ports', data: { host: host.host.name } });
   }

@@ -1,0 +1,58 @@
+// What a standby controller's API answers: reads from its own projection (kept current by the
+// store's subscription to the leader's appends), and for everything else the leader's address:
+// API writes get 503 NOT_LEADER with data.leader (the CLI follows it), a browser asking for the
+// dashboard is redirected to the leader's (the #token fragment survives the redirect).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Controller } from '../app/controller.ts';
+import { GreenlightError } from '../errors/errors.ts';
+import { sendError, sendJson } from '../api/http.ts';
+import { tokensEqual } from '../app/token.ts';
+
+/** GET paths a standby answers itself: they read only the event log and the projection. */
+const READS = [/^\/v1\/health$/, /^\/v1\/releases$/, /^\/v1\/deployments(\/[^/]+)?$/, /^\/v1\/events(\/stream)?$/, /^\/v1\/incidents(\/.*)?$/];
+
+export function standbyHandler(c: Controller, full: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (req.method === 'GET' && READS.some((r) => r.test(path))) return full(req, res);
+    void (async () => {
+      // elected (or the only controller) but still adopting routers and instances
+      const starting = !c.leadership || c.leadership.isLeader();
+      const lease = starting ? undefined : await c.leader().catch(() => undefined);
+      const leader = lease?.live && lease.address !== c.url ? lease.address : undefined;
+      const auth = req.headers.authorization ?? '';
+      const authorized = auth.startsWith('Bearer ') && tokensEqual(auth.slice(7).trim(), c.token);
+      if (req.method === 'GET' && path === '/v1/status') {
+        if (!authorized) throw new GreenlightError('UNAUTHORIZED', 'missing or wrong API token', { hint: 'send "Authorization: Bearer <token>"; the token is in <state_dir>/token' });
+        // the standby's own view, plus who leads; the CLI shows it when the leader is down
+        return sendJson(res, 200, {
+          controller: { url: c.url, pid: process.pid, config: c.loaded.file, role: starting ? 'starting' : 'standby', leader: leader ?? null, leaseToken: lease?.token ?? null },
+          environments: [],
+          deployments: [...c.state.view.deployments.values()].slice(-10).reverse(),
+          monitors: [],
+          alerts: [],
+          pages: [],
+        });
+      }
+      if (req.method === 'POST' && path === '/v1/shutdown') {
+        // `greenlight down` stops a standby too (nothing to hand over)
+        if (!authorized) throw new GreenlightError('UNAUTHORIZED', 'missing or wrong API token');
+        if (!c.onShutdown) throw new GreenlightError('USAGE', 'this controller was not started by greenlight up and cannot be shut down over the API');
+        setImmediate(() => c.onShutdown!(false));
+        return sendJson(res, 200, { stopping: true, stopAll: false, role: 'standby' });
+      }
+      if (req.method === 'GET' && leader && !path.startsWith('/v1/')) {
+        res.writeHead(307, { location: leader + (req.url ?? '/') });
+        return res.end();
+      }
+      sendError(
+        res,
+        new GreenlightError('NOT_LEADER', starting ? 'this controller is still starting (adopting routers and instances)' : leader ? `this controller is a standby; the leader is ${leader}` : 'this controller is a standby and no controller leads right now', {
+          retryable: true,
+          hint: leader ? `send it to ${leader} (the CLI does this by itself)` : 'a standby takes over within the lease time; try again in a few seconds',
+          data: { leader: leader ?? null },
+        }),
+      );
+    })().catch((err) => sendError(res, err));
+  };
+}
