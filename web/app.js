@@ -3,6 +3,7 @@
 // never in a URL) tells which panels to reload; a slow poll only refreshes router counters, which
 // change without events.
 
+import { createChartsPanel } from './charts.js';
 import { createDrillsPanel } from './drills.js';
 import { createApprovalsPanel } from './approvals.js';
 
@@ -315,6 +316,7 @@ async function loadDeployments() {
   await loadRunningEvents();
   renderDeployments();
   renderRunning();
+  charts().setDeployments(state.deployments);
   // the environment cards mark where a deployment is going
   if (state.status) renderEnvironments();
 }
@@ -519,6 +521,8 @@ function rolloutFacts(events) {
     if (e.type === 'rollout.step.started' && env && !of(env).step) of(env).step = { step: d.step, weight: d.weight, holdMs: d.holdMs, at: e.time };
     if (e.type === 'analysis.verdict' && env && !of(env).verdict) of(env).verdict = { verdict: d.verdict, summary: d.summary, at: e.time, step: d.step, weight: d.weight };
     if (e.type === 'rollout.weight.zero' && env && !of(env).zero) of(env).zero = { reason: d.reason, at: e.time };
+    // a step short of canary traffic says what it waits for (its step's notice only)
+    if (e.type === 'rollout.waiting' && env && !of(env).waiting) of(env).waiting = { message: d.message, step: d.step, at: e.time };
     if ((e.type === 'rollout.paused' || e.type === 'rollout.resumed') && !of('*').pause) of('*').pause = { paused: e.type === 'rollout.paused', actor: e.actor, reason: d.reason, at: e.time };
   }
   return facts;
@@ -593,6 +597,7 @@ function runningCard(d) {
         )
       : null,
     paused && pause.reason && !/^paused by /.test(pause.reason) ? h('p', { class: 'warnline' }, `Paused: ${pause.reason}`) : null,
+    !paused && f.waiting && f.step && f.waiting.step === f.step.step ? h('p', { class: 'warnline', dataset: { role: 'waiting' } }, `Waiting for canary traffic: ${f.waiting.message}`) : null,
     f.verdict ? h('p', { class: 'verdict' }, h('span', { class: 'label' }, 'latest analysis '), badge(f.verdict.verdict), ' ', f.verdict.summary, ' ', h('span', { class: 'muted small' }, time(f.verdict.at))) : null,
     h(
       'div',
@@ -1113,10 +1118,18 @@ function panelsFor(type) {
   return [...p];
 }
 
+// the chart panel is its own module (web/charts.js); created on first use, once the page is shown
+let chartsPanel;
+function charts() {
+  chartsPanel ??= createChartsPanel({ container: $('charts'), api });
+  return chartsPanel;
+}
+
 function onEvent(e) {
   if (typeof e.seq !== 'number' || e.seq <= state.lastSeq) return;
   state.lastSeq = e.seq;
   pushFeed([e]);
+  if (e.type === 'analysis.samples') charts().refresh(e.data?.deploymentId);
   const panels = panelsFor(e.type);
   if (panels.length) scheduleRefresh(...panels);
   if (e.type === 'incident.opened') announce(`Incident opened: ${e.data?.title ?? ''}`);
