@@ -13,6 +13,7 @@
 //   escalations missed  an escalation not fired by max(due, takeover) + 1 s
 //   npm run bench:failover            (50 runs, ~20-25 minutes on a quiet 2-core machine)
 //   BENCH_RUNS=n npm run bench:failover
+// SIGINT/SIGTERM ends it after the current run, with the figures of the runs done (and cleans up).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { cluster } from '../test/e2e/cluster.ts';
@@ -60,6 +61,8 @@ interface Run {
   escalationDelayMs: number | null;
 }
 
+let stopRequested = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => ((stopRequested = true), console.log(`${sig}: stopping after this run`)));
 const started = Date.now();
 const load = os.loadavg();
 const c = await cluster({ steps: '        - { weight: 20, hold: 3s }\n        - { weight: 50, hold: 3s }\n' });
@@ -87,7 +90,8 @@ try {
     for (; seenFailed < client!.seen.failed; seenFailed++) failuresAt.push(Date.now());
   }, 50);
 
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < RUNS && !stopRequested; i++) {
+    const runStarted = Date.now();
     const leader = await until(20_000, () => c.leaderIndex().then((x) => (x === undefined ? undefined : { x })));
     if (!leader) throw new Error(`run ${i}: no leader`);
     const li = leader.x;
@@ -147,7 +151,7 @@ try {
       }
     }
     runs.push({ run: i, version, killAfterMs, killedPhase, takeoverMs, outcome, consistent, ...(why ? { why } : {}), escalation, escalationDelayMs });
-    console.log(`run ${String(i + 1).padStart(2)}/${RUNS}: web@${version}, killed after ${killAfterMs} ms in ${killedPhase}; takeover ${takeoverMs ?? '-'} ms; ${outcome}${consistent ? '' : ` INCONSISTENT (${why})`}; escalation ${escalation}${escalationDelayMs !== null ? ` (${escalationDelayMs} ms after due)` : ''}; client failures so far ${client.seen.failed}`);
+    console.log(`run ${String(i + 1).padStart(2)}/${RUNS}: web@${version}, killed after ${killAfterMs} ms in ${killedPhase}; takeover ${takeoverMs ?? '-'} ms; ${outcome}${consistent ? '' : ` INCONSISTENT (${why})`}; escalation ${escalation}${escalationDelayMs !== null ? ` (${escalationDelayMs} ms after due)` : ''}; client failures so far ${client.seen.failed}; ${Math.round((Date.now() - runStarted) / 1000)} s`);
     // the killed controller comes back, as a standby
     await c.up(li);
   }
@@ -179,6 +183,7 @@ const result = {
   durationS: Math.round((Date.now() - started) / 1000),
   machine: { cpus: os.cpus().length, loadavgAtStart: load, loadavgAtEnd: os.loadavg() },
   runs: runs.length,
+  runsRequested: RUNS,
   takeoverMs: { median: median(takeovers), worst: Math.max(...takeovers), withoutTakeover: runs.length - takeovers.length },
   inconsistentRollouts: runs.filter((r) => !r.consistent).length,
   outcomes: count((r) => r.outcome),
@@ -191,7 +196,7 @@ const result = {
   perRun: runs,
 };
 console.log('\nfailover benchmark');
-console.log(`  runs                        ${result.runs} (leader SIGKILLed at a random point, 0.5-${MAX_KILL_MS / 1000} s into each deployment)`);
+console.log(`  runs                        ${result.runs}${result.runs < RUNS ? ` of ${RUNS} requested (stopped early)` : ''} (leader SIGKILLed at a random point, 0.5-${MAX_KILL_MS / 1000} s into each deployment)`);
 console.log(`  takeover time               median ${result.takeoverMs.median} ms, worst ${result.takeoverMs.worst} ms (${result.takeoverMs.withoutTakeover} without takeover)`);
 console.log(`  inconsistent rollouts       ${result.inconsistentRollouts}   outcomes ${JSON.stringify(result.outcomes)}`);
 console.log(`  events lost / duplicated    seq gaps ${gaps}, duplicate ids ${duplicates}, deployments without end ${unended}, projection mismatches ${projectionMismatches} (of ${all.length} events)`);

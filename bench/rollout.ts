@@ -3,6 +3,8 @@
 //   BENCH_QUICK=1 npm run bench:rollout   (2 runs each, 5 healthy: for trying the bench itself)
 //   BENCH_RUNS=n BENCH_HEALTHY_RUNS=n BENCH_RATE=req/s BENCH_ONLY=hard-failure,healthy
 //   BENCH_REPORT=1 npm run bench:rollout   (print the table of bench/results/rollout.json again)
+//   BENCH_CLIENTS=returning npm run bench:rollout   (1,000 returning clients keeping their cookies, 20%
+//     POSTs, synthetic pre-checks on as by default: results in bench/results/rollout-returning.json)
 // Real parts, real processes: the router is its own process (src/router/main.ts) driven through
 // RouterClient + TrafficControl; instances are child processes of the local target; events go to a
 // SQLite file; the Deployer and runCanary are the production code. Only the controller's HTTP API
@@ -27,6 +29,7 @@ import { Deployer } from '../src/rollout/deployer.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../src/rollout/runtime.ts';
 import { rolloutSchema, type RolloutPolicyInput } from '../src/rollout/schema.ts';
 import { TrafficControl } from '../src/rollout/traffic.ts';
+import { syntheticChecks } from '../src/rollout/synthetic.ts';
 import { LiveState } from '../src/state/projection.ts';
 import { SqliteEventLog } from '../src/store/sqlite/sqlite-event-log.ts';
 import { LocalTarget } from '../src/targets/local/local-target.ts';
@@ -39,6 +42,11 @@ const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 2 : 7));
 const HEALTHY_RUNS = Number(process.env.BENCH_HEALTHY_RUNS ?? (QUICK ? 5 : 100));
 const ONLY = process.env.BENCH_ONLY?.split(',');
+/** returning clients (cookies kept, 20% POSTs) and the synthetic pre-checks of a real config */
+const RETURNING = process.env.BENCH_CLIENTS === 'returning';
+const RETURNING_CLIENTS = 1000;
+const POST_SHARE = 0.2;
+const RESULTS = RETURNING ? 'rollout-returning.json' : 'rollout.json';
 const TIMEOUT_MS = 2000;
 const BASE_LATENCY_MS = 10;
 const INSTANCES = 1;
@@ -75,7 +83,9 @@ interface Scenario {
 }
 
 const ALL_SCENARIOS: Scenario[] = [
-  { name: 'hard-failure', what: 'every canary request answers 500 (3 June 2023)', knobs: { FAIL_RATE: 1 }, runs: RUNS, expect: 'rolled_back' },
+  // with synthetic pre-checks (returning mode) a release failing every request never meets a user
+  { name: 'hard-failure', what: 'every canary request answers 500 (3 June 2023)', knobs: { FAIL_RATE: 1 }, runs: RUNS, expect: RETURNING ? 'blocked' : 'rolled_back' },
+  ...(RETURNING ? [{ name: 'real-traffic-only', what: 'canary answers 500 only to real users (requests with cookies); synthetic checks pass', knobs: { FAIL_REAL: 1 }, runs: RUNS, expect: 'rolled_back' as const }] : []),
   { name: 'partial-failure', what: '5% of canary requests answer 500', knobs: { FAIL_RATE: 0.05 }, runs: RUNS, expect: 'rolled_back' },
   { name: 'latency-x2', what: `canary ${BASE_LATENCY_MS * 2} ms vs stable ${BASE_LATENCY_MS} ms per request`, knobs: { EXTRA_LATENCY_MS: BASE_LATENCY_MS }, runs: RUNS, expect: 'rolled_back' },
   { name: 'crash-at-start', what: 'canary exits before listening (never ready)', knobs: { CRASH_AT_START: '1' }, runs: RUNS, expect: 'blocked' },
@@ -220,7 +230,7 @@ async function main(): Promise<void> {
     stopGraceMs: 2000,
     instances: INSTANCES,
   };
-  const env: EnvironmentRuntime = { name: 'production', index: 0, target, traffic, routerUrl: router.url, checks: [], dependencies: {}, instances: INSTANCES, env: {}, verifyForMs: 0, drainMs: DRAIN_MS, rollout: policy };
+  const env: EnvironmentRuntime = { name: 'production', index: 0, target, traffic, routerUrl: router.url, checks: [], synthetic: RETURNING ? syntheticChecks([], { parsed: true }) : [], dependencies: {}, instances: INSTANCES, env: {}, verifyForMs: 0, drainMs: DRAIN_MS, rollout: policy };
   const runtime: Runtime = { service: (n) => (n === 'web' ? service : undefined), environments: (n) => (n === 'web' ? [env] : []) };
   const deployer = new Deployer({ events, state: state.view, runtime, clock: systemClock });
 
@@ -241,7 +251,7 @@ async function main(): Promise<void> {
   await register('1.0.0', {});
   const first = await deploy('1.0.0');
   if (first.d.state !== 'promoted') throw new Error(`initial deployment: ${first.d.state} ${first.d.reason ?? ''}`);
-  const clients = await startClients({ url: `${router.url}/`, rate: RATE, connections: 64, timeoutMs: TIMEOUT_MS, maxMs: 3 * 3600_000 });
+  const clients = await startClients({ url: `${router.url}/`, rate: RATE, connections: 64, timeoutMs: TIMEOUT_MS, maxMs: 3 * 3600_000, ...(RETURNING ? { returning: { clients: RETURNING_CLIENTS, postShare: POST_SHARE } } : {}) });
   await sleep(3000);
 
   const machine = {
@@ -252,14 +262,16 @@ async function main(): Promise<void> {
     platform: `${os.platform()} ${os.release()}`,
     loadavgAtStart: os.loadavg(),
     note: 'shared 2-core machine: other work ran at the same time (see loadavg per run)',
+    clients: RETURNING ? { returning: RETURNING_CLIENTS, postShare: POST_SHARE, synthetic: true } : { returning: 0, postShare: 0, synthetic: false },
   };
   console.log(`rollout bench: ${RATE} req/s open loop through the router process, ${INSTANCES} instance(s) per version, service delay ${BASE_LATENCY_MS} ms`);
+  console.log(RETURNING ? `clients: ${RETURNING_CLIENTS} returning clients keeping their cookies, ${POST_SHARE * 100}% POSTs; synthetic pre-checks on (GET / must not be a 5xx)` : 'clients: a new client (no cookie) per request, GETs only; no synthetic pre-checks');
   console.log(`policy: ${JSON.stringify(POLICY)} + defaults (min_requests ${policy.min_requests}, interval ${policy.interval} ms, baseline ${policy.baseline}, canary_crash_limit ${policy.canary_crash_limit}, confidence ${policy.analysis.confidence})`);
   console.log(`machine: ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}, loadavg ${machine.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')}`);
 
   // BENCH_KEEP=healthy: keep those scenarios' runs from the last results instead of running them
   const keep = process.env.BENCH_KEEP?.split(',') ?? [];
-  const records: RunRecord[] = keep.length ? (JSON.parse(readFileSync(here('./results/rollout.json'), 'utf8')) as Summary).runs.filter((r) => keep.includes(r.scenario)) : [];
+  const records: RunRecord[] = keep.length ? (JSON.parse(readFileSync(here(`./results/${RESULTS}`), 'utf8')) as Summary).runs.filter((r) => keep.includes(r.scenario)) : [];
   const pendingWindows: Promise<void>[] = [];
   let restores = 0;
   const write = (done: boolean, totals?: unknown) => writeResults({ machine, records, started, done }, totals);
@@ -455,7 +467,7 @@ function writeResults(o: { machine: Record<string, unknown>; records: RunRecord[
     runs: o.records,
   };
   summary.targets = targets(summary);
-  writeFileSync(here('./results/rollout.json'), JSON.stringify(summary, null, 1) + '\n');
+  writeFileSync(here(`./results/${RESULTS}`), JSON.stringify(summary, null, 1) + '\n');
   lastSummary = summary;
   return summary;
 }
@@ -542,7 +554,7 @@ async function shutdown(code: number): Promise<never> {
 process.on('SIGINT', () => void shutdown(130));
 if (process.env.BENCH_REPORT === '1') {
   // print the table of the last results again (and refresh their target lines) without running
-  const file = here('./results/rollout.json');
+  const file = here(`./results/${RESULTS}`);
   const s = JSON.parse(readFileSync(file, 'utf8')) as Summary;
   s.scenarios = ALL_SCENARIOS.map((sc) => summarise(sc, s.runs.filter((r) => r.scenario === sc.name))).filter((x) => x.runs > 0);
   s.targets = targets(s);
@@ -555,6 +567,6 @@ try {
   await shutdown(0);
 } catch (err) {
   console.error(err);
-  if (lastSummary) console.error('partial results were written to bench/results/rollout.json');
+  if (lastSummary) console.error(`partial results were written to bench/results/${RESULTS}`);
   await shutdown(1);
 }

@@ -122,6 +122,7 @@ export const RENDER = {
   'drill.scored': generic,
   'audit.chain_started': generic,
   'audit.break_accepted': generic,
+  'analysis.samples': (e) => `${envOf(e.data)}${(e.data.points ?? []).length} analysis point(s) for the charts`,
   'analysis.metric.verdict': generic,
   'approval.requested': (e) => `${envOf(e.data)}${relOf(e.data)} waits for ${e.data.required} approval(s)`,
   'approval.granted': (e) => `${envOf(e.data)}${relOf(e.data)} approved by ${who(e.actor)}`,

@@ -1,6 +1,7 @@
 // The loaders: each fetches one part of the API into the state and re-renders the panels it feeds.
 import { api } from './api.js';
 import { createApprovalsPanel } from './approvals.js';
+import { createChartsPanel } from './charts.js';
 import { $, empty, h, render } from './dom.js';
 import { createDrillsPanel } from './drills.js';
 import { badge, fmtDuration, time } from './format.js';
@@ -27,6 +28,7 @@ export async function loadDeployments() {
   await loadRunningEvents();
   renderDeployments();
   renderRunning();
+  charts().setDeployments(state.deployments);
   // the environment cards mark where a deployment is going
   if (state.status) renderEnvironments();
 }
@@ -60,6 +62,13 @@ export async function loadIncidents() {
 }
 
 const active = (i) => (i.state === 'resolved' ? 0 : 1);
+
+// the chart panel is its own module (web/charts.js); created on first use, once the page is shown
+let chartsPanel;
+export function charts() {
+  chartsPanel ??= createChartsPanel({ container: $('charts'), api });
+  return chartsPanel;
+}
 
 // panels that build themselves from the helpers they are given (web/drills.js, web/approvals.js)
 export const drills = createDrillsPanel({ api, h, render, empty, badge, time, fmtDuration, $ });

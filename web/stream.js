@@ -1,6 +1,7 @@
 // The event stream: SSE read with fetch (an EventSource cannot send the token in a header), resumed
 // from the last sequence number seen after a dropped connection.
 import { panelsFor } from './events.js';
+import { charts } from './loaders.js';
 import { announce, setConn } from './notify.js';
 import { pushFeed } from './panels/feed.js';
 import { scheduleRefresh } from './refresh.js';
@@ -11,6 +12,7 @@ function onEvent(e) {
   if (typeof e.seq !== 'number' || e.seq <= state.lastSeq) return;
   state.lastSeq = e.seq;
   pushFeed([e]);
+  if (e.type === 'analysis.samples') charts().refresh(e.data?.deploymentId);
   const panels = panelsFor(e.type);
   if (panels.length) scheduleRefresh(...panels);
   if (e.type === 'incident.opened') announce(`Incident opened: ${e.data?.title ?? ''}`);

@@ -12,6 +12,13 @@ export interface ClientSpec {
   connections: number;
   timeoutMs: number;
   maxMs: number;
+  /**
+   * returning clients: this many visitors that keep the cookies they are given (as browsers do),
+   * each request from one of them picked at random (one request at a time per visitor), postShare
+   * of them POSTs with a body (which the router never replays). Absent: every request is a new
+   * client with no cookie.
+   */
+  returning?: { clients: number; postShare: number };
 }
 
 /** What clients saw for the requests SENT in [from, to) (epoch ms). */
@@ -73,6 +80,10 @@ async function main(spec: ClientSpec): Promise<void> {
   const interval = 1000 / spec.rate;
   let stopping = false;
 
+  const returning = spec.returning;
+  const jars: (string | undefined)[] = returning ? new Array(returning.clients) : [];
+  const busy = new Uint8Array(returning?.clients ?? 0);
+  const body = Buffer.from('{"order":1}');
   const fire = () => {
     const slot = sent % size;
     sent++;
@@ -81,18 +92,43 @@ async function main(spec: ClientSpec): Promise<void> {
     version[slot] = 0;
     const deadline = setTimeout(() => ac.abort(), spec.timeoutMs);
     const ac = new AbortController();
-    pool.request({ path, method: 'GET', signal: ac.signal }).then(
+    let client = -1;
+    let post = false;
+    const headers: Record<string, string> = {};
+    if (returning) {
+      client = Math.floor(Math.random() * returning.clients);
+      for (let k = 0; k < 16 && busy[client]; k++) client = (client + 1) % returning.clients;
+      busy[client] = 1;
+      const jar = jars[client];
+      if (jar !== undefined) headers.cookie = jar;
+      post = Math.random() < returning.postShare;
+      if (post) headers['content-type'] = 'application/json';
+    }
+    pool.request({ path, method: post ? 'POST' : 'GET', headers, ...(post ? { body } : {}), signal: ac.signal }).then(
       (r) => {
         version[slot] = codeOf(r.headers['x-greenlight-version'] as string | undefined);
+        if (client >= 0) {
+          const sc = r.headers['set-cookie'];
+          const set = sc === undefined ? [] : Array.isArray(sc) ? sc : [sc];
+          if (set.length) {
+            const m = new Map((jars[client] ?? '').split('; ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv] as [string, string]));
+            for (const c of set) {
+              const kv = c.split(';')[0]!;
+              m.set(kv.slice(0, kv.indexOf('=')), kv);
+            }
+            jars[client] = [...m.values()].join('; ');
+          }
+        }
         return r.body.dump().then(
-          () => finish(slot, r.statusCode, deadline),
-          () => finish(slot, ac.signal.aborted ? TIMEOUT : TRANSPORT, deadline),
+          () => finish(slot, r.statusCode, deadline, client),
+          () => finish(slot, ac.signal.aborted ? TIMEOUT : TRANSPORT, deadline, client),
         );
       },
-      (err: { code?: string }) => finish(slot, ac.signal.aborted || err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' ? TIMEOUT : TRANSPORT, deadline),
+      (err: { code?: string }) => finish(slot, ac.signal.aborted || err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' ? TIMEOUT : TRANSPORT, deadline, client),
     );
   };
-  const finish = (slot: number, s: number, deadline: NodeJS.Timeout) => {
+  const finish = (slot: number, s: number, deadline: NodeJS.Timeout, client = -1) => {
+    if (client >= 0) busy[client] = 0;
     clearTimeout(deadline);
     status[slot] = s;
     completed++;

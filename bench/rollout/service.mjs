@@ -3,7 +3,8 @@
 // Fault knobs come from knobs.json in the working directory (the release's artifact, so two
 // releases differ by their content, as real ones do), overridden by the same names in the env:
 //   BASE_LATENCY_MS (every request), EXTRA_LATENCY_MS (added), FAIL_RATE (0..1, answers 500),
-//   CRASH_AFTER_REQUESTS (exits on that request), CRASH_AT_START=1 (exits before listening).
+//   CRASH_AFTER_REQUESTS (exits on that request), CRASH_AT_START=1 (exits before listening),
+//   FAIL_REAL=1 (answers 500 to requests of real users, those with a cookie: synthetic checks pass).
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 
@@ -19,6 +20,7 @@ const baseLatencyMs = knob('BASE_LATENCY_MS', 0);
 const extraLatencyMs = knob('EXTRA_LATENCY_MS', 0);
 const failRate = knob('FAIL_RATE', 0);
 const crashAfter = knob('CRASH_AFTER_REQUESTS', 0);
+const failReal = knob('FAIL_REAL', 0) === 1;
 if (String(process.env.CRASH_AT_START ?? file.CRASH_AT_START ?? '') === '1') {
   console.error('crashing at start as asked by CRASH_AT_START');
   process.exit(3);
@@ -32,12 +34,13 @@ const server = http.createServer((req, res) => {
     return res.end('ok\n');
   }
   served++;
+  req.resume();
   if (crashAfter > 0 && served >= crashAfter) {
     console.error(`crashing after ${served} requests as asked by CRASH_AFTER_REQUESTS`);
     process.exit(4);
   }
   const answer = () => {
-    if (failRate > 0 && Math.random() < failRate) {
+    if ((failRate > 0 && Math.random() < failRate) || (failReal && req.headers.cookie !== undefined)) {
       res.writeHead(500, { 'content-type': 'text/plain' });
       return res.end('injected failure\n');
     }

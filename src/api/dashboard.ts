@@ -9,6 +9,8 @@ import { GreenlightError } from '../errors/errors.ts';
 import { STREAMING, type Request, type Routes } from './http.ts';
 
 export const webRoot = fileURLToPath(new URL('../../web/', import.meta.url));
+/** uPlot (npm), served from the controller like the page itself, so the dashboard makes no external request */
+const uplotDir = fileURLToPath(new URL('../../node_modules/uplot/dist/', import.meta.url));
 
 /** Only these kinds are served: tests, sources and screenshots beside the page stay private. */
 const CONTENT_TYPES: Record<string, string> = {
@@ -46,19 +48,15 @@ export function safeWebFile(name: string): string | undefined {
   return name;
 }
 
-/** The folders under web/ whose files are served too: one ES module per panel lives in panels/. */
-export const WEB_FOLDERS = ['panels'] as const;
-
 export function dashboardRoutes(routes: Routes, opts: { root?: string } = {}): Routes {
   const root = opts.root ?? webRoot;
-  const serve = (name: string | undefined, folder?: (typeof WEB_FOLDERS)[number]) => async (req: Request) => {
-    const one = name ?? safeWebFile(req.params.file ?? '');
-    const file = one && folder ? join(folder, one) : one;
+  const serve = (name: string | undefined, dir = root) => async (req: Request) => {
+    const file = name ?? safeWebFile(req.params.file ?? '');
     const notFound = () => new GreenlightError('NOT_FOUND', `no dashboard file ${req.path}`, { hint: 'open / for the dashboard' });
     if (!file) throw notFound();
     let body: Buffer;
     try {
-      body = await readFile(join(root, file));
+      body = await readFile(join(dir, file));
     } catch {
       throw notFound();
     }
@@ -78,6 +76,9 @@ export function dashboardRoutes(routes: Routes, opts: { root?: string } = {}): R
   return routes
     .add('GET', '/', serve('index.html'), { public: true })
     .add('GET', '/ui', serve('index.html'), { public: true })
+    .add('GET', '/ui/uplot.js', serve('uPlot.esm.js', uplotDir), { public: true })
+    .add('GET', '/ui/uplot.css', serve('uPlot.min.css', uplotDir), { public: true })
     .add('GET', '/ui/:file', serve(undefined), { public: true })
-    .add('GET', '/ui/panels/:file', serve(undefined, 'panels'), { public: true });
+    // one ES module per panel lives in web/panels/
+    .add('GET', '/ui/panels/:file', serve(undefined, join(root, 'panels')), { public: true });
 }

@@ -61,6 +61,7 @@ export const ROUTE_PERMISSIONS: Record<string, Rule> = {
   'POST /v1/releases': global('release'),
   'GET /v1/deployments': read,
   'GET /v1/deployments/:id': read,
+  'GET /v1/deployments/:id/series': read,
   'POST /v1/deployments': (req, ctx) => {
     const envs = deployTargets(req, ctx);
     // a break-glass may override the gate of any environment it goes through

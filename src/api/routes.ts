@@ -1,5 +1,6 @@
 // The controller's HTTP JSON API (v1). The CLI and the dashboard use only this.
 import { catalogueJsonSchema } from '../events/catalogue/index.ts';
+import { seriesOf } from './series.ts';
 import type { Controller } from '../app/controller.ts';
 import { registerRelease } from '../releases/releases.ts';
 import { GreenlightError, describe } from '../errors/errors.ts';
@@ -85,6 +86,11 @@ export function apiRoutes(c: Controller): Routes {
       const d = c.state.view.deployments.get(req.params.id!);
       if (!d) throw new GreenlightError('NOT_FOUND', `no deployment ${req.params.id}`);
       return d;
+    })
+    .add('GET', '/v1/deployments/:id/series', async (req) => {
+      const d = c.state.view.deployments.get(req.params.id!);
+      if (!d) throw new GreenlightError('NOT_FOUND', `no deployment ${req.params.id}`);
+      return seriesOf(await c.events.query({ subject: `deployment/${d.id}` }));
     })
     .add('POST', '/v1/deployments', async (req) => {
       const b = body(req);

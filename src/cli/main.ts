@@ -18,6 +18,7 @@ import { registerUsers } from './commands/users.ts';
 import { registerApprove } from './commands/approve.ts';
 import { registerFleet } from './commands/fleet.ts';
 import { registerLoad } from './commands/load.ts';
+import { registerStore } from './commands/store.ts';
 import { reportError } from './output.ts';
 import { guardTerminalOutput } from './terminal.ts';
 import { exitCodes } from '../errors/errors.ts';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerApprove(program);
   registerFleet(program);
   registerLoad(program);
+  registerStore(program);
   program.addHelpText('after', '\nExit codes: 0 success, 1 deployment blocked or rolled back, 2 usage or configuration error, 3 controller unreachable.');
   return program;
 }

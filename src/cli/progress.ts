@@ -138,6 +138,7 @@ export const PROGRESS: PerType<string | undefined> = {
     'drill.scored',
     'audit.chain_started',
     'audit.break_accepted',
+    'analysis.samples',
     'inventory.collected',
     'inventory.drift',
     'user.created',

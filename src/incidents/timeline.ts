@@ -151,6 +151,7 @@ export const TIMELINE: PerType<string | undefined> = {
     'drill.scored',
     'audit.chain_started',
     'audit.break_accepted',
+    'analysis.samples',
     'analysis.metric.verdict',
     'inventory.collected',
     'inventory.drift',

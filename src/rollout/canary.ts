@@ -13,6 +13,7 @@ import type { RolloutControl } from './control.ts';
 import type { EndStep, EnvironmentOutcome, EnvironmentStep } from './environment.ts';
 import { sampleSince, totalsSince } from './samples.ts';
 import { starvation, WAIT_NOTICE_MS } from './starvation.ts';
+import { SeriesRecorder } from './series.ts';
 import { createMetricSource } from '../metrics/registry.ts';
 import type { MetricWindow } from '../metrics/source.ts';
 import type { RolloutPolicy } from './schema.ts';
@@ -88,6 +89,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
     const table = await env.traffic.route(split(0).map((s) => (s.version === stable ? { ...s, weight: 100 } : s)));
     const weightZeroAt = clock.now();
     await emit('rollout.weight.zero', { environment: env.name, revision: table.revision, reason, at: weightZeroAt });
+    await flushSeries();
     await deps.events.append({
       type: 'router.switched',
       actor: 'controller',
@@ -171,6 +173,12 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
   const sourceOf = new Map<string, string>([['error_rate', 'router'], ['latency', 'router'], ...extras.map((x) => [x.name, x.kind] as [string, string])]);
   const metricVerdicts = new Map<string, string>();
 
+  const series = new SeriesRecorder(clock.now());
+  const flushSeries = async () => {
+    const points = series.take(clock.now());
+    if (points.length) await emit('analysis.samples', { environment: env.name, controlVersion: controlLabel, points });
+  };
+
   let errorSince: number | undefined;
   let lastEmitted = { verdict: '', at: 0 };
   const analyseNow = async (stepIndex: number): Promise<AnalysisResult> => {
@@ -182,6 +190,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
       const c = { ...sampleSince(now, before, canary), metrics: extraReadings[canary], metricErrors: extraErrors };
       const ctl = { ...sampleSince(now, before, controlLabel), metrics: extraReadings[controlLabel] };
       result = analyse(c, ctl, policy.analysis);
+      if (series.add(clock.now(), weight, c, ctl, result)) await flushSeries();
     } catch (err) {
       result = { verdict: 'error', summary: `error: could not measure: ${describe(err)}`, metrics: [], alphaPerMetric: 0 };
     }
@@ -272,6 +281,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
       const promote = control.takePromote();
       if (promote === 'full') {
         off();
+        await flushSeries();
         await env.target.stop(baselineIds).catch(() => undefined);
         return 'promote';
       }
@@ -305,6 +315,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
     }
   }
   off();
+  await flushSeries();
   control.waiting = undefined;
   await env.target.stop(baselineIds).catch(() => undefined);
   return 'promote';

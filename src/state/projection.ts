@@ -273,6 +273,7 @@ export function apply(state: StateView, e: StoredEvent): StateView {
     case 'drill.scored':
     case 'audit.chain_started':
     case 'audit.break_accepted':
+    case 'analysis.samples':
     case 'analysis.metric.verdict':
     case 'inventory.collected':
     case 'inventory.drift':

@@ -25,6 +25,8 @@ function rolloutFacts(events) {
     if (e.type === 'rollout.step.started' && env && !of(env).step) of(env).step = { step: d.step, weight: d.weight, holdMs: d.holdMs, at: e.time };
     if (e.type === 'analysis.verdict' && env && !of(env).verdict) of(env).verdict = { verdict: d.verdict, summary: d.summary, at: e.time, step: d.step, weight: d.weight };
     if (e.type === 'rollout.weight.zero' && env && !of(env).zero) of(env).zero = { reason: d.reason, at: e.time };
+    // a step short of canary traffic says what it waits for (its step's notice only)
+    if (e.type === 'rollout.waiting' && env && !of(env).waiting) of(env).waiting = { message: d.message, step: d.step, at: e.time };
     if ((e.type === 'rollout.paused' || e.type === 'rollout.resumed') && !of('*').pause) of('*').pause = { paused: e.type === 'rollout.paused', actor: e.actor, reason: d.reason, at: e.time };
   }
   return facts;
@@ -99,6 +101,7 @@ function runningCard(d) {
         )
       : null,
     paused && pause.reason && !/^paused by /.test(pause.reason) ? h('p', { class: 'warnline' }, `Paused: ${pause.reason}`) : null,
+    !paused && f.waiting && f.step && f.waiting.step === f.step.step ? h('p', { class: 'warnline', dataset: { role: 'waiting' } }, `Waiting for canary traffic: ${f.waiting.message}`) : null,
     f.verdict ? h('p', { class: 'verdict' }, h('span', { class: 'label' }, 'latest analysis '), badge(f.verdict.verdict), ' ', f.verdict.summary, ' ', h('span', { class: 'muted small' }, time(f.verdict.at))) : null,
     h(
       'div',

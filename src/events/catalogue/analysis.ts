@@ -7,7 +7,21 @@ const verdict = z.enum(['pass', 'fail', 'inconclusive', 'error']);
 /** requests and errors of one side, with the rate's confidence bounds when measured */
 const side = z.object({ requests: count, errors: count, rate: measured.optional(), lower: measured.optional(), upper: measured.optional() });
 
+/** one side of a point of the rollout's picture (src/rollout/series.ts) */
+const sidePoint = z.strictObject({ requests: count, errors: count, rate: measured, lower: measured, upper: measured, p50Ms: num.nullable(), p99Ms: num.nullable() });
+
 export const analysisEvents = [
+  defineEvent({
+    type: 'analysis.samples',
+    owner,
+    meaning: 'the canary against its control over the last seconds, as points to draw (error rate and band, p50, p99)',
+    data: z.strictObject({
+      ...deploymentRef,
+      environment: nonEmpty,
+      controlVersion: str,
+      points: z.array(z.strictObject({ t: num, weight: num, canary: sidePoint, control: sidePoint })),
+    }),
+  }),
   defineEvent({
     type: 'analysis.metric.verdict',
     owner,

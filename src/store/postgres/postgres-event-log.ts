@@ -149,6 +149,46 @@ export class PostgresEventLog implements EventLog {
     return stored;
   }
 
+  /**
+   * `store migrate`: appends events copied from another log verbatim (seq, id, time, hashes).
+   * They must continue this log exactly (first seq = head + 1, contiguous); all or none.
+   */
+  async importEvents(events: StoredEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT set_config('greenlight.fence', $1, true)`, [this.fence() ?? 'none']);
+      const head = Number((await client.query('SELECT seq FROM greenlight_head WHERE id = 1 FOR UPDATE')).rows[0].seq);
+      events.forEach((e, i) => {
+        if (e.seq !== head + 1 + i) throw new GreenlightError('CONFLICT', `imported event ${e.seq} does not follow the target's head ${head + i}`, { hint: 'the target changed during the migration; run it again' });
+      });
+      await client.query(
+        `INSERT INTO greenlight_events (seq, id, type, time, actor, subject, data, hash, prev_hash)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::json[], $8::text[], $9::text[])`,
+        [events.map((e) => e.seq), events.map((e) => e.id), events.map((e) => e.type), events.map((e) => e.time), events.map((e) => e.actor), events.map((e) => e.subject), events.map((e) => JSON.stringify(e.data)), events.map((e) => e.hash ?? null), events.map((e) => e.prevHash ?? null)],
+      );
+      await client.query('UPDATE greenlight_head SET seq = $1 WHERE id = 1', [events[events.length - 1]!.seq]);
+      await client.query('SELECT pg_notify($1, $2)', [CHANNEL, String(events[events.length - 1]!.seq)]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw translate(err, this.where);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Runs fn with a pooled client (the lease, store check). */
+  async withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.connect();
+    try {
+      return await fn(c);
+    } finally {
+      c.release();
+    }
+  }
+
   async query(filter: EventFilter = {}): Promise<StoredEvent[]> {
     const where: string[] = [];
     const params: unknown[] = [];
