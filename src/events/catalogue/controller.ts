@@ -6,8 +6,16 @@ export const controllerEvents = [
   defineEvent({
     type: 'controller.started',
     owner: 'controller',
-    meaning: 'a controller process started with a config file and listens on an address',
-    data: z.strictObject({ pid: count, config: str, listen: str }),
+    meaning: 'a controller process started with a config file and listens on an address (holder, token: it leads, with this fencing token)',
+    data: z.strictObject({
+      pid: count,
+      config: str,
+      listen: str,
+      /** with a PostgreSQL store and leader election: this controller's id, its fencing token, the store */
+      holder: str.optional(),
+      token: count.optional(),
+      store: str.optional(),
+    }),
   }),
   defineEvent({
     type: 'controller.stopped',
