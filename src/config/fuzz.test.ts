@@ -8,21 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError, parseConfigText } from './load.ts';
+import { seededRandom } from '../analysis/simulation.ts';
 
 const SEED = 0x9e3779b9;
 const CASES = 3000;
 const example = readFileSync(new URL('../../examples/greenlight.yaml', import.meta.url), 'utf8');
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 const FRAGMENTS = ['&a', '*a', '*nope', '<<: *a', '{', '}', '[', ']', ': ', '- ', '\t', '"', "'", '!!binary', '!!js/function', '? ', '|', '>', '%YAML 1.1', '---', '...', '~', 'null', '1e999', '-0', '0x1F', '__proto__: {}', 'constructor: 1', '\u0000', '\uFEFF', '\u202e', '😀', 'state_dir: /', 'listen: "0.0.0.0:1"', 'version: 2', 'port: 99999', '{a: *a}', '&b [*b]'];
 

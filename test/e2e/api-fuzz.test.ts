@@ -11,21 +11,13 @@ import { startController } from '../../src/app/controller.ts';
 import { apiRoutes } from '../../src/api/routes.ts';
 import { HttpReceiver } from '../../src/alerting/notifiers/loopback-receivers.ts';
 import { createWorkspace } from '../../src/demo/workspace.ts';
+import { seededRandom } from '../../src/analysis/simulation.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 const PER_ENDPOINT = Number(process.env.FUZZ_PER_ENDPOINT ?? 60);
 const HANG_MS = 5000;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 const KEYS = ['service', 'version', 'artifact', 'requires', 'force', 'reason', 'environments', 'environment', 'to', 'full', 'stopAll', 'labels', 'annotations', 'startsAt', 'endsAt', 'generatorURL', 'status', 'alerts', 'receiver', 'title', 'summary', 'severity', 'text', 'note', 'cause', 'rootCause', 'deploymentId', 'matchers', 'starts_at', 'ends_at', 'comment', 'created_by', 'ms', 'drill', 'name', 'scenario', 'kind', 'id', 'alertname', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf'];
 const STRINGS = ['web', '1.0.0', '2.0.0', 'production', 'staging', '__proto__', 'constructor', 'toString', '', ' ', '/', '/dev', '/dev/zero', '/proc/self', '..', '.', 'web/v1', 'not-a-date', '2026-12-01T10:00:00Z', '0001-01-01T00:00:00Z', 'sev1', 'page', 'critical', 'alertname="x"', 'x=~"("', '%', '%zz', '\u0000', '\x1b[2J\x1b]0;t\x07', '\u202e', '😀'.repeat(50), 'a'.repeat(5000), 'NaN', '-1', '1e309', 'true', 'null', '{}', '[]'];

@@ -3,18 +3,10 @@
 // meet the same deployment again, as real logs do. Seeded: a failing seed replays exactly.
 import type { z } from 'zod';
 import { definitions, validateEvent, type NewCatalogueEvent } from './index.ts';
+import { seededRandom } from '../../analysis/simulation.ts';
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** the project's one seeded PRNG (mulberry32), so a seed gives the same events everywhere */
+export const random = seededRandom;
 
 const POOLS: Record<string, readonly string[]> = {
   deploymentId: ['d1', 'd2'],
