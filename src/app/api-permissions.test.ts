@@ -4,10 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
-import { startController, type Controller } from '../app/controller.ts';
+import { startController, type Controller } from './controller.ts';
 import { createWorkspace, type DemoWorkspace } from '../demo/workspace.ts';
-import { apiRoutes } from './routes.ts';
-import { ROUTE_PERMISSIONS, routeKey } from './permissions.ts';
+import { apiRoutes } from '../api/routes.ts';
+import { ROUTE_PERMISSIONS, routeKey } from '../api/permissions.ts';
 
 const ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const;
 type Role = (typeof ROLES)[number];
