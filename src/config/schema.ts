@@ -67,7 +67,7 @@ export const switchSchema = z.strictObject({
 export const environmentSchema = z.strictObject({
   name: name('an environment name'),
   description: z.string().optional(),
-  target: componentSchemas.target.default({ kind: 'local' }),
+  target: componentSchemas.target.prefault({ kind: 'local' }),
   /** before any user request reaches new instances, they answer the environment's http checks (or GET /) directly; false turns it off */
   synthetic_checks: z.boolean().default(true),
   /** one router per service: either {listen, admin} (one service) or a map service -> {listen, admin} */

@@ -46,3 +46,19 @@ test('the default detector (with its KNN member) equals the level + KNN ensemble
     c.update(i * 60_000, x);
   }
 });
+
+test('the research detector composes the shipped parts: with its defaults it equals the shipped detector', async () => {
+  const exp = await import('./experimental-detector.ts');
+  const a = createDetector();
+  const b = exp.createDetector();
+  // and an experimental option is not ignored
+  const c = exp.createDetector({ alarmRate: 0.1 });
+  let differs = false;
+  for (let i = 0; i < 3000; i++) {
+    const x = wave(i) + (i >= 2000 ? 60 : 0) + (i === 1200 ? 30 : 0);
+    const s = a.update(i * 300_000, x);
+    assert.equal(b.update(i * 300_000, x), s, `point ${i}`);
+    if (c.update(i * 300_000, x) !== s) differs = true;
+  }
+  assert.ok(differs, 'alarmRate changed nothing');
+});

@@ -18,9 +18,11 @@ export interface KnnCadOptions {
   k?: number;
   /** use every stride-th training vector */
   stride?: number;
+  /** keep every calibEvery-th nonconformity, so the calibration set spans calib x calibEvery points */
+  calibEvery?: number;
 }
 
-export const defaultKnnCadOptions: Required<KnnCadOptions> = { lag: 19, train: 300, calib: 200, k: 10, stride: 2 };
+export const defaultKnnCadOptions: Required<KnnCadOptions> = { lag: 19, train: 300, calib: 200, k: 10, stride: 2, calibEvery: 1 };
 
 /** A streaming model: one surprise (>= 0, roughly a |z|) per point, from that point and earlier ones. */
 export class KnnCadModel {
@@ -30,6 +32,7 @@ export class KnnCadModel {
   private readonly best: Float64Array;
   private n = 0;
   private na = 0;
+  private seen = 0;
   private prev = 0;
 
   /** bytes held: the value ring, past nonconformities and the neighbour buffer */
@@ -85,8 +88,10 @@ export class KnnCadModel {
       if (c >= alpha) ge++;
       if (c > max) max = c;
     }
-    this.alphas[this.na % M] = alpha;
-    this.na++;
+    if (this.seen++ % this.o.calibEvery === 0) {
+      this.alphas[this.na % M] = alpha;
+      this.na++;
+    }
     if (m < 20) return 0;
     const p = (ge + 1) / (m + 1);
     // z-like: sqrt(-2 ln p); beyond the calibration set's resolution, grow with how far alpha exceeds its max
