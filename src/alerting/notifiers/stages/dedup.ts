@@ -3,8 +3,8 @@
 // went out; repeated acknowledges and resolves are suppressed too. Only successful deliveries are
 // remembered, so a failed page is still sent when the caller tries again. Sends for one key are
 // serialised so a trigger racing its own resolve cannot deliver them out of order.
-import type { EventLog } from '../../events/log.ts';
-import type { Action, DeliveryResult, Notification, Notifier } from './notifier.ts';
+import type { EventLog } from '../../../events/log.ts';
+import type { Action, DeliveryResult, Notification, Notifier } from '../notifier.ts';
 
 export type DedupState = 'triggered' | 'acknowledged' | 'resolved';
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { systemClock } from '../../clock/clock.ts';
-import { HttpReceiver, type HttpRecord } from './loopback-receivers.ts';
-import { notifierContract, sampleNotification, type Received } from './notifier.contract.ts';
+import { systemClock } from '../../../clock/clock.ts';
+import { HttpReceiver, type HttpRecord } from '../loopback-receivers.ts';
+import { notifierContract, sampleNotification, type Received } from '../notifier.contract.ts';
 import { slackMessage, SlackNotifier } from './slack.ts';
 
 type Block = Record<string, unknown> & { type: string };

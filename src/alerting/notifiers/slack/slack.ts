@@ -2,10 +2,10 @@
 // context, buttons for the signed action links) plus the `text` fallback Slack shows in
 // notifications and on clients that cannot render blocks. Limits are Slack's documented ones.
 import { z } from 'zod';
-import type { Clock } from '../../clock/clock.ts';
-import { postJson } from './http-post.ts';
-import { actionLinks, actionTitle, type DeliveryResult, type Notification, type Notifier } from './notifier.ts';
-import { commonSpecFields, httpUrl, type CreateDeps } from './spec.ts';
+import type { Clock } from '../../../clock/clock.ts';
+import { postJson } from '../http-post.ts';
+import { actionLinks, actionTitle, type DeliveryResult, type Notification, type Notifier } from '../notifier.ts';
+import { commonSpecFields, httpUrl, type CreateDeps } from '../spec.ts';
 
 export const slackSpecSchema = z.strictObject({
   kind: z.literal('slack'),

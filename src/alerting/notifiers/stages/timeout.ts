@@ -1,8 +1,8 @@
 // Stage: one attempt gets at most timeoutMs. The inner notifier sees an AbortSignal that fires at
 // the deadline; if it ignores the signal, the attempt is abandoned anyway so a hanging receiver can
 // never hold the pipeline.
-import type { Clock } from '../../clock/clock.ts';
-import { describeError, type DeliveryResult, type Notification, type Notifier } from './notifier.ts';
+import type { Clock } from '../../../clock/clock.ts';
+import { describeError, type DeliveryResult, type Notification, type Notifier } from '../notifier.ts';
 
 export interface TimeoutOptions {
   clock: Clock;

@@ -1,5 +1,5 @@
 import { FakeNotifier } from './fake.ts';
-import { notifierContract, type ContractSubject } from './notifier.contract.ts';
+import { notifierContract, type ContractSubject } from '../notifier.contract.ts';
 
 notifierContract('fake', async (): Promise<ContractSubject> => {
   const fake = new FakeNotifier();

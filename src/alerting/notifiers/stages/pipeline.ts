@@ -2,11 +2,11 @@
 //   dedup -> events -> retry -> timeout -> the kind's single attempt
 // Dedup sits outside so a suppressed duplicate leaves no event; events sit outside retry so one
 // delivery is one event carrying its attempt count; the timeout bounds each attempt, not the total.
-import type { Clock } from '../../clock/clock.ts';
-import type { EventLog } from '../../events/log.ts';
+import type { Clock } from '../../../clock/clock.ts';
+import type { EventLog } from '../../../events/log.ts';
 import { DedupStage } from './dedup.ts';
 import { EventsStage } from './events.ts';
-import type { DeliveryResult, Notification, Notifier } from './notifier.ts';
+import type { DeliveryResult, Notification, Notifier } from '../notifier.ts';
 import { RetryStage, defaultRetryPolicy, type RetryPolicy } from './retry.ts';
 import { TimeoutStage } from './timeout.ts';
 

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ManualClock, systemClock } from '../../clock/clock.ts';
-import { GreenlightError } from '../../errors/errors.ts';
-import { HttpReceiver, type HttpRecord } from './loopback-receivers.ts';
-import { notifierContract, sampleNotification, type Received } from './notifier.contract.ts';
-import { notifierSpecSchema } from './registry.ts';
+import { ManualClock, systemClock } from '../../../clock/clock.ts';
+import { GreenlightError } from '../../../errors/errors.ts';
+import { HttpReceiver, type HttpRecord } from '../loopback-receivers.ts';
+import { notifierContract, sampleNotification, type Received } from '../notifier.contract.ts';
+import { notifierSpecSchema } from '../registry.ts';
 import { createWebhook, verifyWebhook, webhookSpecSchema, WebhookNotifier } from './webhook.ts';
 
 const SECRET = 'contract-secret';

@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { z } from 'zod';
-import type { Clock } from '../../clock/clock.ts';
-import { actionLinks, actionTitle, describeError, type DeliveryResult, type Notification, type Notifier } from './notifier.ts';
-import { commonSpecFields, envName, readEnv, type CreateDeps } from './spec.ts';
+import type { Clock } from '../../../clock/clock.ts';
+import { actionLinks, actionTitle, describeError, type DeliveryResult, type Notification, type Notifier } from '../notifier.ts';
+import { commonSpecFields, envName, readEnv, type CreateDeps } from '../spec.ts';
 
 const address = z.email({ message: 'expected an email address like oncall@example.com' });
 

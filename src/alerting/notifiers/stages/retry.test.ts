@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../../clock/clock.ts';
-import { FakeNotifier } from './fake.ts';
-import { sampleNotification } from './notifier.contract.ts';
-import type { DeliveryResult, Notification, Notifier } from './notifier.ts';
+import { ManualClock } from '../../../clock/clock.ts';
+import { FakeNotifier } from '../fake/fake.ts';
+import { sampleNotification } from '../notifier.contract.ts';
+import type { DeliveryResult, Notification, Notifier } from '../notifier.ts';
 import { backoffDelay, withRetry } from './retry.ts';
 
 /** Records when each attempt happened, on the manual clock, and answers from a script. */

@@ -4,10 +4,10 @@
 // incident.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Clock } from '../../clock/clock.ts';
-import { postJson } from './http-post.ts';
-import { actionLinks, type DeliveryResult, type Notification, type Notifier } from './notifier.ts';
-import { commonSpecFields, envName, httpUrl, readEnv, type CreateDeps } from './spec.ts';
+import type { Clock } from '../../../clock/clock.ts';
+import { postJson } from '../http-post.ts';
+import { actionLinks, type DeliveryResult, type Notification, type Notifier } from '../notifier.ts';
+import { commonSpecFields, envName, httpUrl, readEnv, type CreateDeps } from '../spec.ts';
 
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 

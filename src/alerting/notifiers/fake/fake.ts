@@ -1,7 +1,7 @@
 // The fake notifier: an in-memory receiver with scripted answers, for tests of the alerting,
 // escalation and incident modules. It passes the same contract as the real kinds.
-import { systemClock, type Clock } from '../../clock/clock.ts';
-import type { DeliveryResult, Notification, Notifier } from './notifier.ts';
+import { systemClock, type Clock } from '../../../clock/clock.ts';
+import type { DeliveryResult, Notification, Notifier } from '../notifier.ts';
 
 /** How the fake answers one attempt: delivered, a retryable failure (503), a final refusal (400), or never. */
 export type FakeAnswer = 'ok' | 'retryable' | 'fatal' | 'hang';

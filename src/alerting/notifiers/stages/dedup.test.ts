@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../../clock/clock.ts';
-import { MemoryEventLog } from '../../events/memory-log.ts';
+import { ManualClock } from '../../../clock/clock.ts';
+import { MemoryEventLog } from '../../../events/memory-log.ts';
 import { withDedup } from './dedup.ts';
 import { withEvents } from './events.ts';
-import { FakeNotifier } from './fake.ts';
-import { sampleNotification } from './notifier.contract.ts';
+import { FakeNotifier } from '../fake/fake.ts';
+import { sampleNotification } from '../notifier.contract.ts';
 
 test('dedup: a trigger pages once per dedup key until it is resolved; then it may page again', async () => {
   const fake = new FakeNotifier();

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock, systemClock } from '../../clock/clock.ts';
-import { MemoryEventLog } from '../../events/memory-log.ts';
-import { FakeNotifier } from './fake.ts';
-import { HttpReceiver } from './loopback-receivers.ts';
-import { sampleNotification } from './notifier.contract.ts';
+import { ManualClock, systemClock } from '../../../clock/clock.ts';
+import { MemoryEventLog } from '../../../events/memory-log.ts';
+import { FakeNotifier } from '../fake/fake.ts';
+import { HttpReceiver } from '../loopback-receivers.ts';
+import { sampleNotification } from '../notifier.contract.ts';
 import { pipeline } from './pipeline.ts';
-import { buildNotifier, notifierSpecSchema } from './registry.ts';
+import { buildNotifier, notifierSpecSchema } from '../registry.ts';
 
 test('events: a delivery is recorded once as notification.sent on the incident, with its attempts', async () => {
   const clock = new ManualClock();

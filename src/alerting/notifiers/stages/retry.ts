@@ -2,8 +2,8 @@
 // (delay = random() * min(max, initial * 2^(retry-1))), so many Greenlight controllers paging the
 // same struggling receiver spread out instead of retrying in lockstep. Clock and random are
 // injected so tests can assert exact delays.
-import type { Clock } from '../../clock/clock.ts';
-import { describeError, type DeliveryResult, type Notification, type Notifier } from './notifier.ts';
+import type { Clock } from '../../../clock/clock.ts';
+import { describeError, type DeliveryResult, type Notification, type Notifier } from '../notifier.ts';
 
 export interface RetryPolicy {
   /** total attempts including the first; 1 disables retrying */

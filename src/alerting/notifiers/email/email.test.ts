@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { systemClock } from '../../clock/clock.ts';
+import { systemClock } from '../../../clock/clock.ts';
 import { createEmail, emailMessage, EmailNotifier, emailSpecSchema } from './email.ts';
-import { SmtpReceiver, type MailRecord } from './loopback-receivers.ts';
-import { notifierContract, sampleNotification, type Received } from './notifier.contract.ts';
-import { notifierSpecSchema } from './registry.ts';
+import { SmtpReceiver, type MailRecord } from '../loopback-receivers.ts';
+import { notifierContract, sampleNotification, type Received } from '../notifier.contract.ts';
+import { notifierSpecSchema } from '../registry.ts';
 
 const FROM = 'Greenlight <greenlight@example.com>';
 

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../../clock/clock.ts';
-import { FakeNotifier } from './fake.ts';
-import { sampleNotification } from './notifier.contract.ts';
-import type { DeliveryResult, Notifier } from './notifier.ts';
+import { ManualClock } from '../../../clock/clock.ts';
+import { FakeNotifier } from '../fake/fake.ts';
+import { sampleNotification } from '../notifier.contract.ts';
+import type { DeliveryResult, Notifier } from '../notifier.ts';
 import { withTimeout } from './timeout.ts';
 
 test('timeout: an attempt that ignores its signal is still abandoned at the deadline', async () => {

@@ -1,8 +1,8 @@
 // Stage: every delivery outcome becomes an event (`notification.sent` / `notification.failed`), so
 // incident timelines and postmortems show who was paged, when, through what, and why it failed.
-import type { DataOf } from '../../events/catalogue/index.ts';
-import type { EventLog } from '../../events/log.ts';
-import { describeError, type DeliveryResult, type Notification, type Notifier } from './notifier.ts';
+import type { DataOf } from '../../../events/catalogue/index.ts';
+import type { EventLog } from '../../../events/log.ts';
+import { describeError, type DeliveryResult, type Notification, type Notifier } from '../notifier.ts';
 
 export interface EventsOptions {
   log: EventLog;

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { systemClock } from '../../clock/clock.ts';
-import { GreenlightError } from '../../errors/errors.ts';
-import { HttpReceiver, type HttpRecord } from './loopback-receivers.ts';
-import { notifierContract, sampleNotification, type Received } from './notifier.contract.ts';
+import { systemClock } from '../../../clock/clock.ts';
+import { GreenlightError } from '../../../errors/errors.ts';
+import { HttpReceiver, type HttpRecord } from '../loopback-receivers.ts';
+import { notifierContract, sampleNotification, type Received } from '../notifier.contract.ts';
 import { createPagerDuty, PAGERDUTY_EVENTS_URL, pagerdutyDedupKey, pagerdutyEvent, PagerDutyNotifier, pagerdutySpecSchema } from './pagerduty.ts';
-import { pipeline } from './pipeline.ts';
-import { notifierSpecSchema } from './registry.ts';
+import { pipeline } from '../stages/pipeline.ts';
+import { notifierSpecSchema } from '../registry.ts';
 
 const KEY = 'R0UT1NGKEY0000000000000000000000';
 const ACCEPTED = JSON.stringify({ status: 'success', message: 'Event processed', dedup_key: 'x' });

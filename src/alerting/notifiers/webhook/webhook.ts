@@ -5,10 +5,10 @@
 // The timestamp is inside the signed content so a captured request cannot be replayed later.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { Clock } from '../../clock/clock.ts';
-import { postJson } from './http-post.ts';
-import type { DeliveryResult, Notification, Notifier } from './notifier.ts';
-import { commonSpecFields, httpUrl, resolveSecret, secretRef, type CreateDeps } from './spec.ts';
+import type { Clock } from '../../../clock/clock.ts';
+import { postJson } from '../http-post.ts';
+import type { DeliveryResult, Notification, Notifier } from '../notifier.ts';
+import { commonSpecFields, httpUrl, resolveSecret, secretRef, type CreateDeps } from '../spec.ts';
 
 const RESERVED_HEADERS = ['content-type', 'x-greenlight-signature', 'x-greenlight-timestamp', 'x-greenlight-notification-id'];
 
