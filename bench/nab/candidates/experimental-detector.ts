@@ -62,6 +62,8 @@ export interface DetectorOptions {
   knnCalib?: number;
   knnK?: number;
   knnStride?: number;
+  /** KNN member: excess beyond the calibration set against at least this multiple of the mean nonconformity */
+  knnExcessFloor?: number;
   /** while damped after an alarm, the slow baseline learns at least this fast (0 = off): the new regime becomes the reference */
   alarmRate?: number;
   /** same for the time-of-day buckets */
@@ -98,6 +100,7 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   knnCalib: 200,
   knnK: 10,
   knnStride: 4,
+  knnExcessFloor: 1,
   alarmRate: 0,
   alarmSeasonRate: 0,
 };
@@ -142,7 +145,7 @@ class Detector implements AnomalyDetector {
     this.sDays = new Uint32Array(b);
     this.sLastDay = new Float64Array(b).fill(Number.NaN);
     this.ring = new Float64Array(Math.max(1, this.o.likelihoodShort | 0));
-    if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride });
+    if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride, excessFloor: this.o.knnExcessFloor });
   }
 
   update(timestamp: number, value: number): number {
