@@ -5,6 +5,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LiveState } from '../state/projection.ts';
 import type { LeaseHolder } from './lease.ts';
+import type { Directory } from '../auth/directory.ts';
+import type { Policy } from '../auth/permissions.ts';
+import type { FailureLimiter } from '../auth/rate-limit.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { authenticate, sendError, sendJson } from '../api/http.ts';
 
@@ -17,9 +20,12 @@ export interface StandbyContext {
   /** the leader as the store says */
   leader(): Promise<LeaseHolder | undefined>;
   url: string;
-  token: string;
   loaded: { file: string };
   state: Pick<LiveState, 'view'>;
+  /** users and tokens, a projection of the shared log: a standby authenticates users as the leader does */
+  directory: Pick<Directory, 'authenticate' | 'refusal'>;
+  policy: Pick<Policy, 'require'>;
+  loginLimiter: FailureLimiter;
   onShutdown?: (stopAll: boolean) => void;
 }
 
