@@ -7,10 +7,11 @@ import { createCheck } from '../checks/registry.ts';
 import { checkResultEvent } from '../checks/runner.ts';
 import { describe } from '../errors/errors.ts';
 import type { RouterStats } from '../router/stats.ts';
-import type { InstanceEvent, InstanceInfo } from '../targets/target.ts';
+import type { InstanceEvent } from '../targets/target.ts';
+import { upstreamsOf } from './upstreams.ts';
 import type { Placement } from '../state/projection.ts';
 import type { RolloutControl } from './control.ts';
-import type { EndStep, EnvironmentOutcome, EnvironmentStep } from './environment.ts';
+import type { EndStep, EnvironmentOutcome, EnvironmentStep } from './step.ts';
 import { sampleSince, totalsSince } from './samples.ts';
 import { starvation, WAIT_NOTICE_MS } from './starvation.ts';
 import { SeriesRecorder } from './series.ts';
@@ -40,9 +41,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
   const baselineLabel = `${stable}+baseline`;
   const controlLabel = fresh ? baselineLabel : stable;
   const service = deps.runtime.service(release.service)!;
-  const list = (version: string, role?: string) =>
-    env.target.list({ service: release.service, version, environment: env.name }).filter((i) => (role === 'baseline' ? i.role === 'baseline' : i.role !== 'baseline'));
-  const urls = (is: InstanceInfo[]) => is.filter((i) => i.state !== 'stopped').map((i) => i.url);
+  const upstreams = (version: string, role?: 'baseline') => upstreamsOf(env, release.service, version, role ? { role } : {});
 
   let baselineIds: string[] = [];
   if (fresh) {
@@ -62,9 +61,10 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
   }
 
   const split = (canaryWeight: number): Split[] => [
-    { version: stable, weight: Math.max(0, 100 - canaryWeight * (fresh ? 2 : 1)), upstreams: urls(list(stable)) },
-    { version: canary, weight: canaryWeight, upstreams: urls(list(canary)) },
-    ...(fresh ? [{ version: baselineLabel, weight: canaryWeight, upstreams: urls(list(stable, 'baseline')) }] : []),
+    { version: stable, weight: Math.max(0, 100 - canaryWeight * (fresh ? 2 : 1)), upstreams: upstreams(stable) },
+    // a canary with no ready instance (all crashed) gets no traffic until one is back
+    ...[upstreams(canary)].map((u) => ({ version: canary, weight: u.length ? canaryWeight : 0, upstreams: u })),
+    ...(fresh ? [{ version: baselineLabel, weight: canaryWeight, upstreams: upstreams(stable, 'baseline') }] : []),
   ];
 
   let crashes: { id: string; detail: string }[] = [];
@@ -153,8 +153,8 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
       since: canaryStartedAt,
       now: clock.now(),
       versions: [
-        { label: canary, version: canary, instanceUrls: urls(list(canary)) },
-        { label: controlLabel, version: stable, instanceUrls: urls(fresh ? list(stable, 'baseline') : list(stable)) },
+        { label: canary, version: canary, instanceUrls: upstreams(canary) },
+        { label: controlLabel, version: stable, instanceUrls: fresh ? upstreams(stable, 'baseline') : upstreams(stable) },
       ],
     };
     await Promise.all(

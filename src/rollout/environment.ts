@@ -5,40 +5,17 @@
 import { describe, GreenlightError } from '../errors/errors.ts';
 import { runChecks } from '../checks/runner.ts';
 import type { Check, CheckContext } from '../checks/check.ts';
-import type { Release } from '../releases/releases.ts';
 import type { InstanceInfo } from '../targets/target.ts';
-import type { DeployerDeps } from './deployer.ts';
-import type { EnvironmentRuntime } from './runtime.ts';
+import type { EndStep, EnvironmentOutcome, EnvironmentStep } from './step.ts';
 import { placementOf } from './placement.ts';
+import { upstreamsOf } from './upstreams.ts';
 import { runCanary } from './canary.ts';
 import { fleetOf } from '../fleet/fleet.ts';
-import type { RolloutControl } from './control.ts';
-import type { DeploymentRef, Emit } from './emit.ts';
+import type { DeploymentRef } from './emit.ts';
 import type { DataOf } from '../events/catalogue/index.ts';
 
-export type EnvironmentResult = 'passed' | 'blocked' | 'rolled_back' | 'failed' | 'aborted';
 type Stage = DataOf<'deployment.stage'>['stage'];
 type StageFields = Omit<DataOf<'deployment.stage'>, keyof DeploymentRef | 'environment' | 'stage'>;
-/** what an environment step that did not pass records besides its reason */
-export type EndFields = Omit<DataOf<'deployment.environment.failed'>, keyof DeploymentRef | 'environment' | 'reason'>;
-export type EndStep = (result: Exclude<EnvironmentResult, 'passed'>, reason: string, extra?: EndFields) => Promise<EnvironmentOutcome>;
-export interface EnvironmentOutcome {
-  result: EnvironmentResult;
-  reason?: string;
-}
-
-
-export interface EnvironmentStep {
-  id: string;
-  release: Release;
-  env: EnvironmentRuntime;
-  emit: Emit;
-  deps: DeployerDeps;
-  signal: AbortSignal;
-  control: RolloutControl;
-  /** a rollback to a version that ran here before: switch at once, no canary steps */
-  rollback?: boolean;
-}
 
 export async function deployToEnvironment(step: EnvironmentStep): Promise<EnvironmentOutcome> {
   const { release, env, emit, deps } = step;
@@ -127,12 +104,12 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
   }
 
   // 3. Switch all traffic; the previous version stays listed at weight 0 so pinned clients move.
-  const upstreamsOf = (version: string) => env.target.list({ service: release.service, version, environment: env.name }).filter((i) => i.state !== 'stopped').map((i) => i.url);
+  const upstreams = (version: string) => upstreamsOf(env, release.service, version);
   const previous = stable && stable.version !== release.version ? stable : undefined;
   const switchTo = async (to: string, from: string | undefined, why: string) => {
     const table = await env.traffic.route([
-      { version: to, weight: 100, upstreams: upstreamsOf(to) },
-      ...(from ? [{ version: from, weight: 0, upstreams: upstreamsOf(from) }] : []),
+      { version: to, weight: 100, upstreams: upstreams(to) },
+      ...(from ? [{ version: from, weight: 0, upstreams: upstreams(from) }] : []),
     ]);
     await deps.events.append({
       type: 'router.switched',
@@ -183,7 +160,7 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
     data: { deploymentId: step.id, environment: env.name, service: release.service, version: release.version, digest: release.digest, previous: previous?.version ?? null },
   });
   await emit('deployment.environment.passed', { environment: env.name, digest: release.digest });
-  await env.traffic.route([{ version: release.version, weight: 100, upstreams: upstreamsOf(release.version) }]);
+  await env.traffic.route([{ version: release.version, weight: 100, upstreams: upstreams(release.version) }]);
   const old = env.target.list({ service: release.service, environment: env.name }).filter((i) => i.version !== release.version);
   if (old.length) {
     await deps.clock.sleep(env.drainMs).catch(() => undefined);

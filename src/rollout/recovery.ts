@@ -17,7 +17,7 @@ import type { Emit } from './emit.ts';
 import type { StateView } from '../state/projection.ts';
 import type { Clock } from '../clock/clock.ts';
 import { placementOf } from './placement.ts';
-import { upstreamsOf } from './reconcile.ts';
+import { upstreamsOf } from './upstreams.ts';
 import type { Runtime } from './runtime.ts';
 
 /** Per phase (the environment's last recorded stage): what the new controller does and why. */

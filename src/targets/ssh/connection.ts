@@ -33,6 +33,10 @@ export interface ExecOptions {
 export interface ConnectionHooks {
   /** an unknown key accepted because accept_new is set */
   onKeyAccepted?: (host: SshHostConfig, verdict: HostKeyVerdict) => void;
+  /** an open connection was lost (reset, keepalive unanswered, a command given up on) */
+  onDropped?: (host: SshHostConfig, reason: string) => void;
+  /** a connection is open and authenticated */
+  onConnected?: (host: SshHostConfig) => void;
 }
 
 /** single-quoted for /bin/sh */
@@ -107,18 +111,23 @@ export class HostConnection {
     return new Promise<Client>((resolve, reject) => {
       const c = new Client();
       let ready = false;
+      let lost: string | undefined;
       c.once('ready', () => {
         ready = true;
         this.client = c;
         resolve(c);
+        this.hooks.onConnected?.(h);
       });
       c.on('error', (err: Error & { level?: string; code?: string }) => {
         if (!ready) return reject(this.connectError(err, keyVerdict));
+        lost ??= describe(err);
         this.drop(c);
       });
       c.on('close', () => {
-        if (!ready) reject(this.connectError(new Error('connection closed during the handshake'), keyVerdict));
+        if (!ready) return reject(this.connectError(new Error('connection closed during the handshake'), keyVerdict));
         this.drop(c);
+        // not when this side ended it on purpose (close(), a fresh try after a failed channel)
+        if (!this.closed && !this.ended.has(c)) this.hooks.onDropped?.(h, lost ?? 'the SSH connection closed');
       });
       c.connect(settings);
     });
@@ -128,10 +137,19 @@ export class HostConnection {
     if (this.client === c) this.client = undefined;
   }
 
+  /** connections this side ended on purpose: their close is not a lost host */
+  private readonly ended = new WeakSet<Client>();
+
+  private end(c: Client): void {
+    this.ended.add(c);
+    c.end();
+  }
+
   /** forgets the current connection (the next command opens a new one) */
   private dropAll(): void {
     const c = this.client;
     this.client = undefined;
+    // given up on because it stopped answering: that is a lost host, so its close is reported
     c?.end();
   }
 
@@ -232,7 +250,7 @@ export class HostConnection {
     } catch (err) {
       // the connection may have died since it was opened: one fresh try
       this.drop(client);
-      client.end();
+      this.end(client);
       try {
         client = await this.connect();
         return await attempt();
@@ -306,7 +324,7 @@ export class HostConnection {
 
   close(): void {
     this.closed = true;
-    this.client?.end();
+    if (this.client) this.end(this.client);
     this.client = undefined;
   }
 }
