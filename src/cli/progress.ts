@@ -30,6 +30,8 @@ export const PROGRESS: PerType<string | undefined> = {
       case 'checks:pre':
       case 'checks:post':
         return d.checks?.length ? `  ${env}${d.stage.slice(7)} checks: ${d.checks.join(', ')}` : undefined;
+      case 'waves':
+        return `  ${env}${d.message ?? 'waves'}`;
       case 'canary':
       case 'baseline':
         return `  ${env}${d.stage}`;

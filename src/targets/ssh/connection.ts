@@ -39,6 +39,14 @@ export interface ConnectionHooks {
   onConnected?: (host: SshHostConfig) => void;
 }
 
+/**
+ * How each command ended, heard from the moment its channel exists. A fast command's output,
+ * exit status and close can arrive in the same TCP read as the channel's confirmation; ssh2 then
+ * emits 'exit' before the caller's `await` resumes, so a listener attached there misses it and
+ * the command looked like a dropped connection (it did with a shell that starts in a millisecond).
+ */
+const exits = new WeakMap<ClientChannel, { code: number | null; signal: string | null }>();
+
 /** single-quoted for /bin/sh */
 export function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -237,8 +245,9 @@ export class HostConnection {
         try {
           client.exec(command, (err, channel) => {
             clearTimeout(timer);
-            if (err) reject(err);
-            else resolve(channel);
+            if (err) return reject(err);
+            channel.once('exit', (c: number | null, s?: string) => exits.set(channel, { code: c ?? null, signal: s ?? null }));
+            resolve(channel);
           });
         } catch (err) {
           clearTimeout(timer);
@@ -270,8 +279,6 @@ export class HostConnection {
     return new Promise<ExecResult>((resolve, reject) => {
       let stdout = '';
       let stderr = '';
-      let code: number | null = null;
-      let signal: string | null = null;
       let timedOut = false;
       const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
       const short = command.length > 120 ? command.slice(0, 117) + '...' : command;
@@ -290,12 +297,10 @@ export class HostConnection {
       channel.stderr.on('data', (d: Buffer) => {
         if (stderr.length < limit) stderr += d.toString('utf8');
       });
-      channel.on('exit', (c: number | null, s?: string) => {
-        code = c;
-        signal = s ?? null;
-      });
       channel.once('close', () => {
         clearTimeout(timer);
+        const code = exits.get(channel)?.code ?? null;
+        const signal = exits.get(channel)?.signal ?? null;
         if (timedOut) {
           return reject(new GreenlightError('HOST_UNREACHABLE', `${this.where}: "${short}" did not finish within ${timeoutMs}ms`, { retryable: true, hint: `check the load and the network of ${this.host.name}`, data: { host: this.host.name } }));
         }
