@@ -11,7 +11,7 @@ import { SqliteEventLog } from '../store/sqlite/sqlite-event-log.ts';
 import { Dispatcher } from './dispatch/dispatcher.ts';
 import { NotifierReceiver } from './dispatch/receiver.ts';
 import { buildRoute } from './dispatch/route.ts';
-import { FakeNotifier } from './notifiers/fake.ts';
+import { FakeNotifier } from './notifiers/fake/fake.ts';
 import type { Notification } from './notifiers/notifier.ts';
 import { EscalationEngine, type EscalationPolicy } from './oncall/escalation.ts';
 

@@ -1,6 +1,6 @@
 // What each API route needs, in one table: "METHOD /pattern" -> the permissions (and, for the
 // per-environment ones, the environments) a request needs. The HTTP layer refuses a route missing
-// from this table, and permissions.test.ts enumerates the routes from the router itself against it
+// from this table, and src/app/api-permissions.test.ts enumerates the routes from the router itself against it
 // for every role, so a new route cannot be forgotten open.
 import { z } from 'zod';
 import { GreenlightError } from '../errors/errors.ts';

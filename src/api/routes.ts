@@ -1,9 +1,9 @@
 // The controller's HTTP JSON API (v1). The CLI and the dashboard use only this.
 import { catalogueJsonSchema } from '../events/catalogue/index.ts';
 import { seriesOf } from './series.ts';
-import type { Controller } from '../app/controller.ts';
+import type { ApiContext } from './context.ts';
 import { registerRelease } from '../releases/releases.ts';
-import { GreenlightError, describe } from '../errors/errors.ts';
+import { GreenlightError } from '../errors/errors.ts';
 import type { EventFilter } from '../events/log.ts';
 import { Routes, STREAMING, type Request } from './http.ts';
 import { followEvents } from './sse.ts';
@@ -19,7 +19,7 @@ import { drillRoutes } from './drill-routes.ts';
 import { defaultDrillsConfig } from '../drills/schema.ts';
 import { recordInventory, runNamedChange } from '../app/fleet-ops.ts';
 
-export function apiRoutes(c: Controller): Routes {
+export function apiRoutes(c: ApiContext): Routes {
   // The actor of every event is who authenticated; a header saying otherwise is ignored.
   const actorOf = (req: Request) => (req.identity ? actorOfIdentity(req.identity) : 'controller');
   const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
@@ -167,19 +167,18 @@ export function filterFrom(q: URLSearchParams): EventFilter {
   return f;
 }
 
-function previousVersion(c: Controller, env: string, service: string): string | undefined {
+function previousVersion(c: ApiContext, env: string, service: string): string | undefined {
   const current = c.state.view.stable.get(`${env}/${service}`)?.version;
   const passed = [...c.state.view.passed.entries()]
     .filter(([k]) => k.startsWith(`${env}/${service}@`))
     .map(([k, v]) => ({ version: k.slice(`${env}/${service}@`.length), at: v.at }))
     .filter((p) => p.version !== current)
     .sort((a, b) => b.at - a.at);
-  void describe;
   return passed[0]?.version;
 }
 
 /** The controller's authentication (user and service tokens, the bootstrap token) and its per-route permissions. */
-export function apiAuth(c: Controller): Auth {
+export function apiAuth(c: ApiContext): Auth {
   const ctx: PermissionContext = {
     environments: () => c.config.environments.map((e) => e.name),
     deploymentEnvironments: (id) => {

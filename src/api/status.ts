@@ -1,8 +1,8 @@
-import type { Controller } from '../app/controller.ts';
+import type { ApiContext } from './context.ts';
 import { describe } from '../errors/errors.ts';
 
 /** What runs where, as the API and `greenlight status` show it. */
-export async function statusOf(c: Controller): Promise<Record<string, unknown>> {
+export async function statusOf(c: ApiContext): Promise<Record<string, unknown>> {
   const services = Object.keys(c.config.services);
   const environments = await Promise.all(
     c.config.environments.map(async (env) => ({

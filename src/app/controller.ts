@@ -22,6 +22,9 @@ import { reconcileEnvironment } from '../rollout/reconcile.ts';
 import { fleetOf } from '../fleet/fleet.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
 import { TrafficControl } from '../rollout/traffic.ts';
+import { BuiltinProvider } from '../traffic/builtin/provider.ts';
+import { createTrafficProvider } from '../traffic/registry.ts';
+import type { TrafficProvider } from '../traffic/provider.ts';
 import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
 import { syntheticChecks } from '../rollout/synthetic.ts';
@@ -308,13 +311,21 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
 
     const routers = new RouterProcesses({ stateDir, tokenFile: routerTokenPath(stateDir), token: ensureRouterToken(stateDir), legacyToken: token, events, clock });
     const traffic = new Map<string, TrafficControl>();
+    const publicUrl = new Map<string, string>();
     for (const env of config.environments) {
       for (const service of Object.keys(config.services)) {
-        const r = routerFor(env, service);
-        const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin, formatIdentity(r.identity));
-        if (!adopted) spawned.push(() => routers.stop(env.name, service));
-        traffic.set(`${env.name}/${service}`, new TrafficControl(client, { epoch: () => leadership?.token }));
-        log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
+        let builtin: TrafficProvider | undefined;
+        if (env.traffic.kind === 'builtin') {
+          const r = routerFor(env, service);
+          const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin, formatIdentity(r.identity));
+          if (!adopted) spawned.push(() => routers.stop(env.name, service));
+          builtin = new BuiltinProvider(client, urlOf(r.listen), `router ${env.name}/${service}`);
+          log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
+        }
+        const provider = createTrafficProvider(env.traffic, { clock, builtin: () => builtin! });
+        if (!builtin) log(`traffic of ${env.name}/${service} through ${provider.describe} (clients reach it at ${provider.url})`);
+        publicUrl.set(`${env.name}/${service}`, provider.url);
+        traffic.set(`${env.name}/${service}`, new TrafficControl(provider, { epoch: () => leadership?.token }));
       }
     }
 
@@ -335,7 +346,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           index,
           target: targets.get(env.name)!,
           traffic: traffic.get(`${env.name}/${service}`)!,
-          routerUrl: urlOf(routerFor(env, service).listen),
+          routerUrl: publicUrl.get(`${env.name}/${service}`)!,
           checks: env.checks.map((c) => checks.get(c)!),
           synthetic: env.synthetic_checks ? syntheticChecks(env.checks.map((c) => [c, config.checks[c]]), { parsed: true }) : [],
           dependencies: env.dependencies as EnvironmentRuntime['dependencies'],
@@ -401,7 +412,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       clock,
       log,
       crashLoop: { deaths: config.controller.router_crash_loop.deaths, windowMs: config.controller.router_crash_loop.window, maxBackoffMs: 30_000 },
-      entries: config.environments.flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin, identity: formatIdentity(routerFor(env, service).identity) }))),
+      // only the built-in routers are Greenlight's processes to restart; an HAProxy is the team's
+      entries: config.environments.filter((env) => env.traffic.kind === 'builtin').flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin, identity: formatIdentity(routerFor(env, service).identity) }))),
       ...(operations.alerting ? { alert: (a: IncomingAlert[]) => operations.alerting!.receive(a, 'controller') } : {}),
     });
     supervisor.start();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { GreenlightError } from '../errors/errors.ts';
 import { dependencySourceSchema } from './compatibility/sources.ts';
-import { checkKinds, checkSpecSchema, createCheck, parseCheck } from './registry.ts';
+import { checkKinds, checkSpecSchema, createCheck, parseCheck, type CheckSpec } from './registry.ts';
 
 test('registry: every kind builds a check with its default phase, and config can move it', () => {
   const specs = { http: { kind: 'http', path: '/healthz' }, command: { kind: 'command', command: 'true' }, compatibility: { kind: 'compatibility' } };
@@ -11,12 +11,12 @@ test('registry: every kind builds a check with its default phase, and config can
     const check = parseCheck(`${kind}-check`, raw);
     assert.equal(check.kind, kind);
     assert.equal(check.name, `${kind}-check`);
-    assert.equal(check.phase, checkKinds[kind as keyof typeof checkKinds].defaultPhase);
+    assert.equal(check.phase, checkKinds.get(kind).defaultPhase);
     assert.notEqual(parseCheck('x', { ...raw, phase: check.phase === 'pre' ? 'post' : 'pre' }).phase, check.phase);
   }
-  assert.equal(checkKinds.http.defaultPhase, 'post');
-  assert.equal(checkKinds.command.defaultPhase, 'pre');
-  assert.equal(checkKinds.compatibility.defaultPhase, 'pre');
+  assert.equal(checkKinds.kinds.http.defaultPhase, 'post');
+  assert.equal(checkKinds.kinds.command.defaultPhase, 'pre');
+  assert.equal(checkKinds.kinds.compatibility.defaultPhase, 'pre');
 });
 
 test('registry: an http pre check targets instances, a post check the router, unless told', async () => {
@@ -42,7 +42,7 @@ test('registry: config errors name the check and the field; unknown kinds name t
     (err: unknown) => err instanceof GreenlightError && err.code === 'CONFIG_INVALID' && /checks\.smoke\.timeout: expected a duration/.test(err.message),
   );
   assert.throws(
-    () => createCheck('x', { kind: 'grpc' } as never),
+    () => createCheck('x', { kind: 'grpc' } as unknown as CheckSpec),
     (err: unknown) => err instanceof GreenlightError && err.code === 'CONFIG_INVALID' && /unknown kind "grpc"/.test(err.message) && /http, command, compatibility/.test(err.hint ?? ''),
   );
 });

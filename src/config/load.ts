@@ -3,18 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { isAlias, isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
 import { GreenlightError } from '../errors/errors.ts';
-import { formatPath, locate } from './locate.ts';
+import { formatPath, locate, type ConfigProblem } from './locate.ts';
 import { configSchema, type Config } from './schema.ts';
-
-export interface ConfigProblem {
-  file: string;
-  line?: number;
-  column?: number;
-  /** field path like environments[1].router.listen */
-  path: string;
-  message: string;
-  hint?: string;
-}
 
 export interface LoadedConfig {
   config: Config;

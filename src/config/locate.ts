@@ -13,6 +13,17 @@ function pairOf(map: YAMLMap, key: string): Pair | undefined {
   return index.get(key);
 }
 
+/** One problem in a YAML file (the config, a drill scenario), with where it sits. */
+export interface ConfigProblem {
+  file: string;
+  line?: number;
+  column?: number;
+  /** field path like environments[1].router.listen */
+  path: string;
+  message: string;
+  hint?: string;
+}
+
 export interface SourcePosition {
   line: number;
   column: number;

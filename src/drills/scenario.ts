@@ -9,8 +9,7 @@ import semver from 'semver';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { duration } from '../config/duration.ts';
-import type { ConfigProblem } from '../config/load.ts';
-import { formatPath, locate } from '../config/locate.ts';
+import { formatPath, locate, type ConfigProblem } from '../config/locate.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { MAX_FAULT_MS } from '../router/faults.ts';
 

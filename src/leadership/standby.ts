@@ -3,7 +3,8 @@
 // API writes get 503 NOT_LEADER with data.leader (the CLI follows it), a browser asking for the
 // dashboard is redirected to the leader's (the #token fragment survives the redirect).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Controller } from '../app/controller.ts';
+import type { LiveState } from '../state/projection.ts';
+import type { LeaseHolder } from './lease.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { sendError, sendJson } from '../api/http.ts';
 import { tokensEqual } from '../app/token.ts';
@@ -11,7 +12,19 @@ import { tokensEqual } from '../app/token.ts';
 /** GET paths a standby answers itself: they read only the event log and the projection. */
 const READS = [/^\/v1\/health$/, /^\/v1\/releases$/, /^\/v1\/deployments(\/[^/]+)?$/, /^\/v1\/events(\/stream)?$/, /^\/v1\/incidents(\/.*)?$/];
 
-export function standbyHandler(c: Controller, full: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+/** What a standby's API needs of its controller (which satisfies it; importing app/controller.ts back made a circle). */
+export interface StandbyContext {
+  leadership: { isLeader(): boolean } | undefined;
+  /** the leader as the store says */
+  leader(): Promise<LeaseHolder | undefined>;
+  url: string;
+  token: string;
+  loaded: { file: string };
+  state: Pick<LiveState, 'view'>;
+  onShutdown?: (stopAll: boolean) => void;
+}
+
+export function standbyHandler(c: StandbyContext, full: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (req.method === 'GET' && READS.some((r) => r.test(path))) return full(req, res);

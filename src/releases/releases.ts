@@ -4,7 +4,6 @@ import semver from 'semver';
 import { GreenlightError } from '../errors/errors.ts';
 import type { EventLog } from '../events/log.ts';
 import type { Config } from '../config/schema.ts';
-import type { StateView } from '../state/projection.ts';
 import { digestDirectory, shortDigest } from './digest.ts';
 import { inspectArtifact } from './artifact.ts';
 
@@ -36,7 +35,7 @@ export interface Release {
  */
 export async function registerRelease(
   req: RegisterRequest,
-  deps: { config: Config; stateDir: string; events: EventLog; state: () => Promise<StateView> },
+  deps: { config: Config; stateDir: string; events: EventLog; state: () => Promise<{ releases: ReadonlyMap<string, Release> }> },
 ): Promise<{ release: Release; created: boolean }> {
   // Own keys only: "__proto__" or "constructor" must not reach Object.prototype.
   const service = Object.hasOwn(deps.config.services, req.service) ? deps.config.services[req.service] : undefined;

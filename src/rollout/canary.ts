@@ -2,7 +2,7 @@
 // (the stable version, or a fresh baseline of it) on the same window, and is pulled back the
 // moment the evidence says it is worse. On a fail the router's table is changed first, before
 // anything slow; only then are instances stopped and the failure diagnosed.
-import { analyse, type AnalysisResult } from '../analysis/verdict.ts';
+import { analyse, LatencyWindows, type AnalysisResult } from '../analysis/verdict.ts';
 import { createCheck } from '../checks/registry.ts';
 import { checkResultEvent } from '../checks/runner.ts';
 import { describe } from '../errors/errors.ts';
@@ -192,6 +192,8 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
   const metricVerdicts = new Map<string, string>();
 
   const series = new SeriesRecorder(clock.now());
+  // latency per time window: the control is compared at the canary's moments (analysis/windows.ts)
+  const latencyWindows = new LatencyWindows();
   const flushSeries = async () => {
     const points = series.take(clock.now());
     if (points.length) await emit('analysis.samples', { environment: env.name, controlVersion: controlLabel, points });
@@ -207,7 +209,8 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
       await readExtras();
       const c = { ...sampleSince(now, before, canary), metrics: extraReadings[canary], metricErrors: extraErrors };
       const ctl = { ...sampleSince(now, before, controlLabel), metrics: extraReadings[controlLabel] };
-      result = analyse(c, ctl, policy.analysis);
+      latencyWindows.record(clock.now(), c.latency, ctl.latency);
+      result = analyse(c, ctl, policy.analysis, latencyWindows.matched());
       if (series.add(clock.now(), weight, c, ctl, result)) await flushSeries();
     } catch (err) {
       result = { verdict: 'error', summary: `error: could not measure: ${describe(err)}`, metrics: [], alphaPerMetric: 0 };

@@ -61,6 +61,19 @@ export const rolloutSchema = z.strictObject({
   analysis: AnalysisParams.prefault({}),
   /** releases in waves across a fleet's hosts (ssh target); absent: the canary's instances are spread over every host */
   waves: wavesSchema.optional(),
+}).superRefine((p, ctx) => {
+  // A fresh baseline is only a comparable control if every source reads it alone: Prometheus knows
+  // versions, not which stable instances are the baseline, unless the query names the instances.
+  if (p.baseline !== 'fresh') return;
+  p.analysis.metrics.forEach((m, i) => {
+    if (m.source.kind === 'prometheus' && !m.source.query.includes('{{instances}}')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['analysis', 'metrics', i, 'source', 'query'],
+        message: `metric "${m.name}": with baseline: fresh the query must select the instances compared, or its control is every instance of the stable version (the long-running ones included): add instance=~"{{instances}}" to its selector`,
+      });
+    }
+  });
 });
 
 export type RolloutPolicy = z.output<typeof rolloutSchema>;

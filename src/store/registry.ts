@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock/clock.ts';
 import { GreenlightError } from '../errors/errors.ts';
 import { duration } from '../config/duration.ts';
+import { kind, Registry } from '../registry/registry.ts';
 import type { EventLog } from '../events/log.ts';
 import { PostgresEventLog } from './postgres/postgres-event-log.ts';
 import { SqliteEventLog } from './sqlite/sqlite-event-log.ts';
@@ -24,16 +25,22 @@ export const postgresStoreSchema = z.strictObject({
   lease: duration.default(4000),
 });
 
-export const storeConfigSchema = z.discriminatedUnion('kind', [sqliteStoreSchema, postgresStoreSchema]);
-export type StoreConfig = z.output<typeof storeConfigSchema>;
-export const defaultStore: StoreConfig = { kind: 'sqlite', path: 'events.db' };
-
 /** What a child process needs to open the same store (tests, tools). */
 export type StoreSpec = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
 
+// Each kind once: its config, and where that config says the store is. Opening and naming a store
+// read the StoreSpec (below), which a child process gets without the config.
+export const storeKinds = new Registry('store', {
+  sqlite: kind(sqliteStoreSchema, (config, d: { stateDir: string }): StoreSpec => ({ kind: 'sqlite', file: join(d.stateDir, config.path) })),
+  postgres: kind(postgresStoreSchema, (config): StoreSpec => ({ kind: 'postgres', url: resolveUrl(config.url) })),
+});
+
+export const storeConfigSchema = storeKinds.schema();
+export type StoreConfig = z.output<typeof storeConfigSchema>;
+export const defaultStore: StoreConfig = { kind: 'sqlite', path: 'events.db' };
+
 export function storeSpec(config: StoreConfig, stateDir: string): StoreSpec {
-  if (config.kind === 'sqlite') return { kind: 'sqlite', file: join(stateDir, config.path) };
-  return { kind: 'postgres', url: resolveUrl(config.url) };
+  return storeKinds.create(config, { stateDir }, 'store');
 }
 
 export function resolveUrl(url: string): string {

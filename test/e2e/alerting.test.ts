@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyWebhook } from '../../src/alerting/notifiers/webhook.ts';
+import { verifyWebhook } from '../../src/alerting/notifiers/webhook/webhook.ts';
 import { workspace } from './workspace.ts';
 
 interface Page { action: string; summary: string; incidentId: string | null; recipient: { name: string } | null; links: { acknowledge?: string } }

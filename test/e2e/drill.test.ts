@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ManualClock } from '../../src/clock/clock.ts';
 import { startController, type Controller } from '../../src/app/controller.ts';
-import { verifyWebhook } from '../../src/alerting/notifiers/webhook.ts';
+import { verifyWebhook } from '../../src/alerting/notifiers/webhook/webhook.ts';
 import { lintDrillReport, drillReport } from '../../src/drills/report.ts';
 import type { Scorecard } from '../../src/drills/scorecard.ts';
 import { steadyClient, workspace } from './workspace.ts';

@@ -6,6 +6,7 @@
 // out so the candidates are compared on what they model, not on how they are scored.
 import { normalTail } from '../../../src/monitor/anomaly/gaussian.ts';
 import { scoreFromTail, ANOMALY_THRESHOLD } from '../../../src/monitor/anomaly/detector.ts';
+import { QuantileCalibrator } from '../../../src/monitor/anomaly/calibrate.ts';
 import type { AnomalyDetector } from './experimental-detector.ts';
 
 /** A streaming model: one surprise (>= 0, roughly a |z|) per point, using that point and earlier ones only. */
@@ -30,22 +31,8 @@ export const defaultScoringOptions: Required<ScoringOptions> = {
   threshold: ANOMALY_THRESHOLD,
 };
 
-/** Running high quantile by stochastic approximation (constant memory), as in the default detector. */
-export class QuantileCalibrator {
-  private q = 3;
-  private readonly level: number;
-  constructor(level: number) {
-    this.level = level;
-  }
-  /** calibrated z of this surprise (against earlier surprises only), then learns from it */
-  next(z: number): number {
-    if (!(this.level > 0)) return z;
-    const zc = (3 * z) / Math.max(this.q, 3);
-    const step = 0.05 * Math.max(this.q, 1);
-    this.q += z > this.q ? step * this.level : -step * (1 - this.level);
-    return zc;
-  }
-}
+/** The shipped detector's per-series calibration (src/monitor/anomaly/calibrate.ts), shared. */
+export { QuantileCalibrator };
 
 /** Warm-up, tail score and post-alarm damping over a calibrated z. */
 export class AlarmStage {

@@ -38,11 +38,27 @@ test('each model finds a level jump: its surprise right after the jump exceeds e
 
 test('the default detector (with its KNN member) equals the level + KNN ensemble', () => {
   const d = createDetector();
-  const e = createEnsemble({ members: [{ kind: 'level' }, { kind: 'knncad', opts: { stride: 4 } }] });
+  const e = createEnsemble({ members: [{ kind: 'level' }, { kind: 'knncad', opts: { stride: 4, excessFloor: 1 } }] });
   const c = calibratedDetector(createKnnCadModel());
   for (let i = 0; i < 2500; i++) {
     const x = wave(i) + (i === 1800 ? 40 : 0);
     assert.equal(d.update(i * 60_000, x), e.update(i * 60_000, x));
     c.update(i * 60_000, x);
   }
+});
+
+test('the research detector composes the shipped parts: with its defaults it equals the shipped detector', async () => {
+  const exp = await import('./experimental-detector.ts');
+  const a = createDetector();
+  const b = exp.createDetector();
+  // and an experimental option is not ignored
+  const c = exp.createDetector({ alarmRate: 0.1 });
+  let differs = false;
+  for (let i = 0; i < 3000; i++) {
+    const x = wave(i) + (i >= 2000 ? 60 : 0) + (i === 1200 ? 30 : 0);
+    const s = a.update(i * 300_000, x);
+    assert.equal(b.update(i * 300_000, x), s, `point ${i}`);
+    if (c.update(i * 300_000, x) !== s) differs = true;
+  }
+  assert.ok(differs, 'alarmRate changed nothing');
 });

@@ -1,10 +1,15 @@
-// Research copy of the streaming detector with every experimental option the NAB rounds tried (an
-// HTM-style anomaly-likelihood stage, seasonal gate, shift test, escape, season days), kept here so the
-// sweeps in bench/nab/experiment.ts and the ensembles in ensemble.ts can be re-run. With its defaults it
-// scores exactly like the shipped src/monitor/anomaly/detector.ts (candidates.test.ts checks it); the
-// shipped detector has none of these options.
+// Research variant of the streaming detector with every experimental option the NAB rounds tried (an
+// HTM-style anomaly-likelihood stage, seasonal gate, shift test, escape, season days, faster learning
+// while damped), kept so the sweeps in bench/nab/experiment.ts and the ensembles in ensemble.ts can be
+// re-run. It composes the shipped detector's parts (src/monitor/anomaly/baseline.ts, seasonal.ts,
+// calibrate.ts, knncad.ts) and adds only the experimental stages; with its defaults it scores exactly
+// like the shipped detector (candidates.test.ts checks it point for point).
 import { normalTail } from '../../../src/monitor/anomaly/gaussian.ts';
 import { KnnCadModel } from '../../../src/monitor/anomaly/knncad.ts';
+import { RobustBaseline } from '../../../src/monitor/anomaly/baseline.ts';
+import { TimeOfDayProfile } from '../../../src/monitor/anomaly/seasonal.ts';
+import { QuantileCalibrator } from '../../../src/monitor/anomaly/calibrate.ts';
+import { scoreFromTail, ANOMALY_THRESHOLD, type AnomalyDetector as ShippedDetector } from '../../../src/monitor/anomaly/detector.ts';
 
 export interface DetectorOptions {
   /** points before any score above 0 is emitted (statistics still warm up) */
@@ -57,10 +62,13 @@ export interface DetectorOptions {
   knnCalib?: number;
   knnK?: number;
   knnStride?: number;
+  /** KNN member: excess beyond the calibration set against at least this multiple of the mean nonconformity */
+  knnExcessFloor?: number;
+  /** while damped after an alarm, the slow baseline learns at least this fast (0 = off): the new regime becomes the reference */
+  alarmRate?: number;
+  /** same for the time-of-day buckets */
+  alarmSeasonRate?: number;
 }
-
-/** Scores at or above this are an early warning; calibrated on NAB (standard profile). */
-export const ANOMALY_THRESHOLD = 0.3;
 
 export const defaultDetectorOptions: Required<DetectorOptions> = {
   warmup: 300,
@@ -92,41 +100,24 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   knnCalib: 200,
   knnK: 10,
   knnStride: 4,
+  knnExcessFloor: 1,
+  alarmRate: 0,
+  alarmSeasonRate: 0,
 };
 
-export interface AnomalyDetector {
-  /** Feeds one point and returns its anomaly score in [0, 1]. */
-  update(timestamp: number, value: number): number;
-  /** true when the last score reached the threshold (and was not suppressed) */
-  readonly alarm: boolean;
-}
-
-const DAY_MS = 86_400_000;
-/** log-scale the final tail probability so scores do not saturate at 1 before p ~ 1e-12 */
-const LOG_SCALE = 12;
-/** z beyond which an input is winsorised before it updates a baseline, so spikes do not inflate it */
-const CLIP = 4;
-
-export function scoreFromTail(p: number): number {
-  if (!(p > 0)) return 1;
-  const s = -Math.log10(p) / LOG_SCALE;
-  return s <= 0 ? 0 : s >= 1 ? 1 : s;
-}
+/** The shipped detector's contract without explain() (the research stages do not say why). */
+export type AnomalyDetector = Pick<ShippedDetector, 'update' | 'alarm'>;
 
 class Detector implements AnomalyDetector {
   private readonly o: Required<DetectorOptions>;
+  private readonly base: RobustBaseline;
+  private readonly season: TimeOfDayProfile;
+  private readonly cal: QuantileCalibrator;
+  private readonly knnCal: QuantileCalibrator;
+  private readonly knn: KnnCadModel | undefined;
   private n = 0;
-  private prev = 0;
-  // slow robust baseline of the level and of the first difference
-  private mean = 0;
-  private dev = 0;
-  private diffDev = 0;
-  private fast = 0;
   private mid = 0;
-  // time-of-day profile
-  private readonly sMean: Float64Array;
-  private readonly sDev: Float64Array;
-  private readonly sCount: Uint32Array;
+  // distinct days seen per time-of-day slot (seasonDays)
   private readonly sDays: Uint32Array;
   private readonly sLastDay: Float64Array;
   // anomaly likelihood over raw scores
@@ -135,11 +126,8 @@ class Detector implements AnomalyDetector {
   private ringPos = 0;
   private rMean = 0;
   private rVar = 0;
-  private zq = 3;
   private sinceAlarm = Number.POSITIVE_INFINITY;
   private zAlarm = 0;
-  private readonly knn: KnnCadModel | undefined;
-  private knnQ = 3;
   alarm = false;
   /** the last point's uncalibrated ensemble z (read by the ensemble in ensemble.ts) */
   z = 0;
@@ -148,84 +136,56 @@ class Detector implements AnomalyDetector {
 
   constructor(opts: DetectorOptions) {
     this.o = { ...defaultDetectorOptions, ...opts };
-    const b = Math.max(0, this.o.dailyBuckets | 0);
-    this.sMean = new Float64Array(b);
-    this.sDev = new Float64Array(b);
-    this.sCount = new Uint32Array(b);
+    this.base = new RobustBaseline(this.o.slowRate, this.o.fastRate);
+    // with seasonDays the slot's maturity is decided here (days seen), so the profile scores every slot
+    this.season = new TimeOfDayProfile(this.o.dailyBuckets, this.o.seasonalRate, this.o.seasonDays > 0 ? 0 : 3);
+    this.cal = new QuantileCalibrator(this.o.calibQuantile);
+    this.knnCal = new QuantileCalibrator(this.o.calibQuantile);
+    const b = this.season.buckets;
     this.sDays = new Uint32Array(b);
     this.sLastDay = new Float64Array(b).fill(Number.NaN);
     this.ring = new Float64Array(Math.max(1, this.o.likelihoodShort | 0));
-    if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride });
+    if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride, excessFloor: this.o.knnExcessFloor });
   }
 
   update(timestamp: number, value: number): number {
     const o = this.o;
-    const x = Number.isFinite(value) ? value : this.prev;
+    const b = this.base;
+    const x = Number.isFinite(value) ? value : b.prev;
     const n = ++this.n;
+    const damped = this.sinceAlarm < o.suppress;
     let raw = 0;
     let zAll = 0;
-    if (n === 1) {
-      this.mean = x;
-      this.fast = x;
-      this.mid = x;
-    } else {
-      // scales never collapse to 0, so a perfectly flat series that moves is surprising but finite
-      const floor = 1e-9 + 1e-6 * Math.abs(this.mean);
-      const dev = this.dev + floor;
-      const diff = x - this.prev;
-      const zLevel = Math.abs(x - this.mean) / dev;
-      const zDiff = Math.abs(diff) / (this.diffDev + floor);
-      this.fast += o.fastRate * (x - this.fast);
-      const zFast = Math.abs(this.fast - this.mean) / dev;
+    const r = b.read(x);
+    if (!r) this.mid = x;
+    else {
+      const s = this.season.observe(timestamp, x, r.dev, b.dev, r.floor, damped ? Math.max(o.seasonalRate, o.alarmSeasonRate) : o.seasonalRate);
       let zSeason = 0;
       let mature = false;
-      const nb = this.sMean.length;
-      if (nb > 0 && Number.isFinite(timestamp)) {
-        const k = Math.floor((((timestamp % DAY_MS) + DAY_MS) % DAY_MS) / (DAY_MS / nb));
-        const c = this.sCount[k] as number;
-        const sm = this.sMean[k] as number;
-        const sd = (this.sDev[k] as number) + floor;
-        const day = Math.floor(timestamp / DAY_MS);
-        if (day !== this.sLastDay[k]) {
-          this.sLastDay[k] = day;
-          this.sDays[k] = (this.sDays[k] as number) + 1;
+      if (s) {
+        mature = s.mature;
+        if (o.seasonDays > 0) {
+          const day = Math.floor(timestamp / 86_400_000);
+          if (day !== this.sLastDay[s.slot]) {
+            this.sLastDay[s.slot] = day;
+            this.sDays[s.slot] = (this.sDays[s.slot] as number) + 1;
+          }
+          mature = (this.sDays[s.slot] as number) > o.seasonDays;
         }
-        if (o.seasonDays > 0 ? (this.sDays[k] as number) > o.seasonDays : c >= 3) {
-          zSeason = Math.abs(x - sm) / Math.max(sd, 0.25 * dev);
-          mature = true;
-        }
-        // update the bucket (winsorised)
-        if (c === 0) {
-          this.sMean[k] = x;
-          this.sDev[k] = this.dev;
-        } else {
-          const e = x - sm;
-          const ce = Math.max(-CLIP * sd, Math.min(CLIP * sd, e));
-          this.sMean[k] = sm + o.seasonalRate * ce;
-          this.sDev[k] = (this.sDev[k] as number) + o.seasonalRate * (Math.abs(ce) - (this.sDev[k] as number));
-        }
-        this.sCount[k] = c + 1;
+        if (mature) zSeason = s.z;
       }
-      let zOther = Math.max(zLevel * o.wLevel, zDiff * o.wDiff, zFast * o.wFast);
+      let zOther = Math.max(r.zLevel * o.wLevel, r.zDiff * o.wDiff, r.zFast * o.wFast);
       if (o.wShift > 0) {
         this.mid += o.shiftRate * (x - this.mid);
-        const se = dev * Math.sqrt(o.shiftRate / (2 - o.shiftRate));
-        zOther = Math.max(zOther, (o.wShift * Math.abs(this.mid - this.mean)) / se);
+        const se = r.dev * Math.sqrt(o.shiftRate / (2 - o.shiftRate));
+        zOther = Math.max(zOther, (o.wShift * Math.abs(this.mid - b.mean)) / se);
       }
       if (mature && o.seasonGate > 0) zOther = Math.min(zOther, o.seasonGate * Math.max(zSeason * o.wSeason, 1));
       const z = Math.max(zOther, zSeason * o.wSeason);
       zAll = z;
       raw = z <= o.rawLow ? 0 : z >= o.rawHigh ? 1 : (z - o.rawLow) / (o.rawHigh - o.rawLow);
-      // baselines, winsorised so an anomaly does not immediately become the new normal
-      const rate = n < 1 / o.slowRate ? 1 / n : o.slowRate;
-      const e = x - this.mean;
-      const ce = Math.max(-CLIP * dev, Math.min(CLIP * dev, e));
-      this.mean += rate * ce;
-      this.dev += rate * (Math.abs(ce) - this.dev);
-      const cd = Math.min(Math.abs(diff), CLIP * (this.diffDev + floor));
-      this.diffDev += rate * (cd - this.diffDev);
     }
-    this.prev = x;
+    b.learn(x, damped ? o.alarmRate : 0);
 
     // anomaly likelihood: short mean of raw scores against their long-run mean and spread
     const len = this.ring.length;
@@ -241,24 +201,8 @@ class Detector implements AnomalyDetector {
     this.rVar += lr * (d * (raw - this.rMean) - this.rVar);
 
     this.z = zAll;
-    let zc = zAll;
-    if (o.calibQuantile > 0) {
-      zc = (3 * zAll) / Math.max(this.zq, 3);
-      // stochastic-approximation quantile: steps up by (1-q) and down by q, relative to its size
-      const step = 0.05 * Math.max(this.zq, 1);
-      this.zq += zAll > this.zq ? step * o.calibQuantile : -step * (1 - o.calibQuantile);
-    }
-    if (this.knn) {
-      // second opinion on the shape of the recent lag window, calibrated on its own running quantile
-      const zk = this.knn.surprise(timestamp, x);
-      let zkc = zk;
-      if (o.calibQuantile > 0) {
-        zkc = (3 * zk) / Math.max(this.knnQ, 3);
-        const step = 0.05 * Math.max(this.knnQ, 1);
-        this.knnQ += zk > this.knnQ ? step * o.calibQuantile : -step * (1 - o.calibQuantile);
-      }
-      zc = Math.max(zc, o.knn * zkc);
-    }
+    let zc = this.cal.next(zAll);
+    if (this.knn) zc = Math.max(zc, o.knn * this.knnCal.next(this.knn.surprise(timestamp, x)));
     this.zc = zc;
     let score = n <= o.warmup ? 0 : scoreFromTail(o.likelihood ? tail : normalTail(zc));
     this.sinceAlarm++;

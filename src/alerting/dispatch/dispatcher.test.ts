@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../clock/clock.ts';
 import { MemoryEventLog } from '../../events/memory-log.ts';
-import { FakeNotifier } from '../notifiers/fake.ts';
+import { FakeNotifier } from '../notifiers/fake/fake.ts';
 import type { Alert } from '../alerts/alert.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { parseMatcher, type Matcher } from './matchers.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock, systemClock } from '../../clock/clock.ts';
 import { MemoryEventLog } from '../../events/memory-log.ts';
-import { FakeNotifier } from '../notifiers/fake.ts';
+import { FakeNotifier } from '../notifiers/fake/fake.ts';
 import { fingerprint } from '../alerts/fingerprint.ts';
 import { Dispatcher } from '../dispatch/dispatcher.ts';
 import { NotifierReceiver } from '../dispatch/receiver.ts';

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../clock/clock.ts';
-import { FakeNotifier } from './fake.ts';
+import { FakeNotifier } from './fake/fake.ts';
 import { fanOut, FanOutNotifier } from './fanout.ts';
 import { sampleNotification } from './notifier.contract.ts';
 import type { DeliveryResult, Notifier } from './notifier.ts';
-import { pipeline } from './pipeline.ts';
+import { pipeline } from './stages/pipeline.ts';
 
 const throwing: Notifier = {
   kind: 'broken',

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ManualClock, systemClock, type Clock } from '../../clock/clock.ts';
 import type { Answer } from './loopback-receivers.ts';
 import type { Action, DeliveryResult, Notification, Notifier } from './notifier.ts';
-import { pipeline } from './pipeline.ts';
+import { pipeline } from './stages/pipeline.ts';
 
 /** One delivery as the receiver understood it. */
 export interface Received {

@@ -1,42 +1,32 @@
 // Notifier kinds by name. The config module embeds notifierSpecSchema; the app builds each
-// configured notifier with buildNotifier. Adding a kind means one entry here, no if-chain elsewhere.
-import { z } from 'zod';
+// configured notifier with buildNotifier. Adding a kind means its folder and one entry here, no if-chain elsewhere.
+import type { z } from 'zod';
+import { kind, Registry } from '../../registry/registry.ts';
 import type { EventLog } from '../../events/log.ts';
-import { createEmail, emailSpecSchema } from './email.ts';
+import { createEmail, emailSpecSchema } from './email/email.ts';
 import type { Notifier } from './notifier.ts';
-import { createPagerDuty, pagerdutySpecSchema } from './pagerduty.ts';
-import { pipeline, type DeliveryPipeline } from './pipeline.ts';
-import { createSlack, slackSpecSchema } from './slack.ts';
+import { createPagerDuty, pagerdutySpecSchema } from './pagerduty/pagerduty.ts';
+import { pipeline, type DeliveryPipeline } from './stages/pipeline.ts';
+import { createSlack, slackSpecSchema } from './slack/slack.ts';
 import type { CreateDeps } from './spec.ts';
-import { createWebhook, webhookSpecSchema } from './webhook.ts';
+import { createWebhook, webhookSpecSchema } from './webhook/webhook.ts';
 
-interface KindEntry<S extends z.ZodType> {
-  schema: S;
-  /** the kind's single delivery attempt, without the pipeline stages */
-  create(spec: z.output<S>, deps: CreateDeps): Notifier;
-}
-
-function kind<S extends z.ZodType>(schema: S, create: (spec: z.output<S>, deps: CreateDeps) => Notifier): KindEntry<S> {
-  return { schema, create };
-}
-
-export const notifierKinds = {
+export const notifierKinds = new Registry('notifier', {
   webhook: kind(webhookSpecSchema, createWebhook),
   slack: kind(slackSpecSchema, createSlack),
   pagerduty: kind(pagerdutySpecSchema, createPagerDuty),
   email: kind(emailSpecSchema, createEmail),
-};
+});
 
-export type NotifierKind = keyof typeof notifierKinds;
+export type NotifierKind = keyof typeof notifierKinds.kinds;
 
-export const notifierSpecSchema = z.discriminatedUnion('kind', [webhookSpecSchema, slackSpecSchema, pagerdutySpecSchema, emailSpecSchema]);
+export const notifierSpecSchema = notifierKinds.schema();
 export type NotifierSpec = z.output<typeof notifierSpecSchema>;
 export type NotifierSpecInput = z.input<typeof notifierSpecSchema>;
 
-/** The kind's bare single-attempt notifier; throws GreenlightError CONFIG_INVALID when a secret's variable is unset. */
+/** The kind's bare single-attempt notifier (the kind's delivery, without the pipeline stages); throws GreenlightError CONFIG_INVALID when a secret's variable is unset. */
 export function createNotifier(spec: NotifierSpec, deps: CreateDeps): Notifier {
-  const entry = notifierKinds[spec.kind] as KindEntry<z.ZodType<NotifierSpec>>;
-  return entry.create(spec, deps);
+  return notifierKinds.create(spec, deps);
 }
 
 export interface BuildDeps extends CreateDeps {

@@ -3,7 +3,7 @@ import { queryType } from '../../events/log.ts';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../clock/clock.ts';
 import { MemoryEventLog } from '../../events/memory-log.ts';
-import { FakeNotifier } from '../notifiers/fake.ts';
+import { FakeNotifier } from '../notifiers/fake/fake.ts';
 import type { Notification } from '../notifiers/notifier.ts';
 import { EscalationEngine, type EscalationPolicy, type Person } from './escalation.ts';
 import { buildSchedule } from './schedule.ts';

@@ -11,6 +11,7 @@ import { GreenlightError } from '../../errors/errors.ts';
 import { describeCommand, runCommand, CommandStartError } from '../command/process.ts';
 import { httpRequest, HttpRequestError } from '../http/request.ts';
 import { pickJsonPath, snippet } from '../json-path.ts';
+import { kind, Registry } from '../../registry/registry.ts';
 import { hostCommandSourceSchema, hostHttpSourceSchema, type HostDependencySource } from './host-source-schema.ts';
 
 const looseField = z.boolean().optional().describe('accept versions like "2.4" or "v2.4.1-build7" by coercing them to semver (off by default: an unclear version is an error)');
@@ -43,10 +44,23 @@ export const fixedSourceSchema = z.strictObject({
   loose: looseField,
 });
 
-export const dependencySourceSchema = z.discriminatedUnion('kind', [httpSourceSchema, commandSourceSchema, fixedSourceSchema, hostCommandSourceSchema, hostHttpSourceSchema]);
+/** what a source is built with besides its config */
+interface SourceDeps {
+  dependency: string;
+}
+
+export const dependencySourceKinds = new Registry('dependency source', {
+  http: kind(httpSourceSchema, (spec, d: SourceDeps) => createHttpSource(d.dependency, spec)),
+  command: kind(commandSourceSchema, (spec, d: SourceDeps) => createCommandSource(d.dependency, spec)),
+  fixed: kind(fixedSourceSchema, (spec, d: SourceDeps) => createFixedSource(d.dependency, spec)),
+  host_command: kind(hostCommandSourceSchema, (spec, d: SourceDeps) => createNoFleetSource(d.dependency, spec)),
+  host_http: kind(hostHttpSourceSchema, (spec, d: SourceDeps) => createNoFleetSource(d.dependency, spec)),
+});
+
+export const dependencySourceSchema = dependencySourceKinds.schema();
 
 /** A dependency's version source as parsed from config (durations already in milliseconds). */
-export type DependencySource = z.infer<typeof dependencySourceSchema>;
+export type DependencySource = z.output<typeof dependencySourceSchema>;
 export type HttpSourceSpec = z.infer<typeof httpSourceSchema>;
 export type CommandSourceSpec = z.infer<typeof commandSourceSchema>;
 export type FixedSourceSpec = z.infer<typeof fixedSourceSchema>;
@@ -75,26 +89,7 @@ export interface DependencyVersionReader {
   read(opts: ReadOptions): Promise<DependencyVersion>;
 }
 
-interface SourceKind<S extends z.ZodType> {
-  schema: S;
-  create(dependency: string, spec: z.output<S>): DependencyVersionReader;
-}
-
 const defaultTimeoutMs = 5000;
-
-export const dependencySourceKinds: {
-  http: SourceKind<typeof httpSourceSchema>;
-  command: SourceKind<typeof commandSourceSchema>;
-  fixed: SourceKind<typeof fixedSourceSchema>;
-  host_command: SourceKind<typeof hostCommandSourceSchema>;
-  host_http: SourceKind<typeof hostHttpSourceSchema>;
-} = {
-  http: { schema: httpSourceSchema, create: createHttpSource },
-  command: { schema: commandSourceSchema, create: createCommandSource },
-  fixed: { schema: fixedSourceSchema, create: createFixedSource },
-  host_command: { schema: hostCommandSourceSchema, create: createNoFleetSource },
-  host_http: { schema: hostHttpSourceSchema, create: createNoFleetSource },
-};
 
 /** host sources are read per host (host-sources.ts); read as one version, there is no host to ask */
 function createNoFleetSource(dependency: string, spec: HostDependencySource): DependencyVersionReader {
@@ -112,13 +107,7 @@ function createNoFleetSource(dependency: string, spec: HostDependencySource): De
 }
 
 export function createDependencySource(dependency: string, spec: DependencySource): DependencyVersionReader {
-  const kind = dependencySourceKinds[spec.kind] as SourceKind<z.ZodType<DependencySource>> | undefined;
-  if (!kind) {
-    throw new GreenlightError('CONFIG_INVALID', `unknown dependency source kind "${(spec as { kind: string }).kind}" for ${dependency}`, {
-      hint: `use one of: ${Object.keys(dependencySourceKinds).join(', ')}`,
-    });
-  }
-  return kind.create(dependency, spec);
+  return dependencySourceKinds.create(spec, { dependency }, `the version source of ${dependency}`);
 }
 
 /** Reads one dependency's running version; throws GreenlightError DEPENDENCY_UNREADABLE when it cannot. */

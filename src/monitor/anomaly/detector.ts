@@ -5,9 +5,13 @@
 // once) is calibrated per series by a running high quantile of its own surprise, so one threshold means
 // the same thing on every series; a detection then damps further alarms for a while, because one alarm
 // per incident is what an operator (and NAB) wants. Research variants (an anomaly-likelihood stage,
-// seasonal gate, shift test, escape, other models and ensembles) live in bench/nab/candidates/.
+// seasonal gate, shift test, escape, other models and ensembles) live in bench/nab/candidates/ and
+// compose the same parts: baseline.ts, seasonal.ts, calibrate.ts, knncad.ts.
 import { normalTail } from './gaussian.ts';
 import { KnnCadModel } from './knncad.ts';
+import { RobustBaseline } from './baseline.ts';
+import { TimeOfDayProfile } from './seasonal.ts';
+import { QuantileCalibrator } from './calibrate.ts';
 
 export interface DetectorOptions {
   /** points before any score above 0 is emitted (statistics still warm up) */
@@ -41,6 +45,8 @@ export interface DetectorOptions {
   knnCalib?: number;
   knnK?: number;
   knnStride?: number;
+  /** KNN member: beyond its calibration set, the excess is measured against at least this multiple of its long-run mean nonconformity (knncad.ts; 0 = off) */
+  knnExcessFloor?: number;
 }
 
 /** Scores at or above this are an early warning; calibrated on NAB (standard profile). */
@@ -66,6 +72,9 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   knnCalib: 200,
   knnK: 10,
   knnStride: 4,
+  // sixth round (docs/anomaly.md): without it, a series coming back from a near-flat stretch looks
+  // unboundedly new to the KNN member (its calibration set then holds only near-perfect matches)
+  knnExcessFloor: 1,
 };
 
 /** What the last point was compared with, in words a person can act on (see explain()). */
@@ -90,11 +99,8 @@ export interface AnomalyDetector {
   explain(): Explanation;
 }
 
-const DAY_MS = 86_400_000;
 /** log-scale the final tail probability so scores do not saturate at 1 before p ~ 1e-12 */
 const LOG_SCALE = 12;
-/** z beyond which an input is winsorised before it updates a baseline, so spikes do not inflate it */
-const CLIP = 4;
 
 export function scoreFromTail(p: number): number {
   if (!(p > 0)) return 1;
@@ -104,21 +110,13 @@ export function scoreFromTail(p: number): number {
 
 class Detector implements AnomalyDetector {
   private readonly o: Required<DetectorOptions>;
-  private n = 0;
-  private prev = 0;
-  // slow robust baseline of the level and of the first difference
-  private mean = 0;
-  private dev = 0;
-  private diffDev = 0;
-  private fast = 0;
-  // time-of-day profile
-  private readonly sMean: Float64Array;
-  private readonly sDev: Float64Array;
-  private readonly sCount: Uint32Array;
-  private zq = 3;
-  private sinceAlarm = Number.POSITIVE_INFINITY;
+  private readonly base: RobustBaseline;
+  private readonly season: TimeOfDayProfile;
+  private readonly cal: QuantileCalibrator;
   private readonly knn: KnnCadModel | undefined;
-  private knnQ = 3;
+  private readonly knnCal: QuantileCalibrator;
+  private n = 0;
+  private sinceAlarm = Number.POSITIVE_INFINITY;
   private why: Explanation = { expected: 0, deviations: 0, basis: 'level', calibratedZ: 0 };
   alarm = false;
   /** the last point's uncalibrated ensemble z (read by the ensembles in bench/nab/candidates) */
@@ -128,16 +126,16 @@ class Detector implements AnomalyDetector {
 
   constructor(opts: DetectorOptions) {
     this.o = { ...defaultDetectorOptions, ...opts };
-    const b = Math.max(0, this.o.dailyBuckets | 0);
-    this.sMean = new Float64Array(b);
-    this.sDev = new Float64Array(b);
-    this.sCount = new Uint32Array(b);
-    if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride });
+    this.base = new RobustBaseline(this.o.slowRate, this.o.fastRate);
+    this.season = new TimeOfDayProfile(this.o.dailyBuckets, this.o.seasonalRate);
+    this.cal = new QuantileCalibrator(this.o.calibQuantile);
+    this.knnCal = new QuantileCalibrator(this.o.calibQuantile);
+    if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride, excessFloor: this.o.knnExcessFloor });
   }
 
   /** Bytes held per series: the typed arrays plus the KNN member's rings (fields are a few hundred bytes). */
   get bytes(): number {
-    return this.sMean.byteLength + this.sDev.byteLength + this.sCount.byteLength + (this.knn?.bytes ?? 0) + 256;
+    return this.season.bytes + (this.knn?.bytes ?? 0) + 256;
   }
 
   explain(): Explanation {
@@ -146,89 +144,35 @@ class Detector implements AnomalyDetector {
 
   update(timestamp: number, value: number): number {
     const o = this.o;
-    const x = Number.isFinite(value) ? value : this.prev;
+    const b = this.base;
+    const x = Number.isFinite(value) ? value : b.prev;
     const n = ++this.n;
     let zAll = 0;
     let why: Explanation = { expected: x, deviations: 0, basis: 'level', calibratedZ: 0 };
     let levelWhy = why;
-    if (n === 1) {
-      this.mean = x;
-      this.fast = x;
-    } else {
-      // scales never collapse to 0, so a perfectly flat series that moves is surprising but finite
-      const floor = 1e-9 + 1e-6 * Math.abs(this.mean);
-      const dev = this.dev + floor;
-      const diff = x - this.prev;
-      const zLevel = Math.abs(x - this.mean) / dev;
-      const zDiff = Math.abs(diff) / (this.diffDev + floor);
-      this.fast += o.fastRate * (x - this.fast);
-      const zFast = Math.abs(this.fast - this.mean) / dev;
-      let zSeason = 0;
-      let seasonExpected = 0;
-      let seasonScale = 1;
-      const nb = this.sMean.length;
-      if (nb > 0 && Number.isFinite(timestamp)) {
-        const k = Math.floor((((timestamp % DAY_MS) + DAY_MS) % DAY_MS) / (DAY_MS / nb));
-        const c = this.sCount[k] as number;
-        const sm = this.sMean[k] as number;
-        const sd = (this.sDev[k] as number) + floor;
-        if (c >= 3) {
-          seasonExpected = sm;
-          seasonScale = Math.max(sd, 0.25 * dev);
-          zSeason = Math.abs(x - sm) / seasonScale;
-        }
-        // update the bucket (winsorised)
-        if (c === 0) {
-          this.sMean[k] = x;
-          this.sDev[k] = this.dev;
-        } else {
-          const e = x - sm;
-          const ce = Math.max(-CLIP * sd, Math.min(CLIP * sd, e));
-          this.sMean[k] = sm + o.seasonalRate * ce;
-          this.sDev[k] = (this.sDev[k] as number) + o.seasonalRate * (Math.abs(ce) - (this.sDev[k] as number));
-        }
-        this.sCount[k] = c + 1;
-      }
+    const r = b.read(x);
+    if (r) {
+      const s = this.season.observe(timestamp, x, r.dev, b.dev, r.floor);
       // the component that decides the z is also the one the explanation names
       const parts: Array<[number, Explanation]> = [
-        [zLevel * o.wLevel, { expected: this.mean, deviations: (x - this.mean) / dev, basis: 'level', calibratedZ: 0 }],
-        [zDiff * o.wDiff, { expected: this.prev, deviations: diff / (this.diffDev + floor), basis: 'step', calibratedZ: 0 }],
-        [zFast * o.wFast, { expected: this.mean, deviations: (this.fast - this.mean) / dev, basis: 'recent mean', calibratedZ: 0 }],
-        [zSeason * o.wSeason, { expected: seasonExpected, deviations: (x - seasonExpected) / seasonScale, basis: 'time of day', calibratedZ: 0 }],
+        [r.zLevel * o.wLevel, { expected: b.mean, deviations: (x - b.mean) / r.dev, basis: 'level', calibratedZ: 0 }],
+        [r.zDiff * o.wDiff, { expected: b.prev, deviations: (x - b.prev) / r.diffDev, basis: 'step', calibratedZ: 0 }],
+        [r.zFast * o.wFast, { expected: b.mean, deviations: (b.fast - b.mean) / r.dev, basis: 'recent mean', calibratedZ: 0 }],
+        [(s?.z ?? 0) * o.wSeason, { expected: s?.expected ?? 0, deviations: (x - (s?.expected ?? 0)) / (s?.scale ?? 1), basis: 'time of day', calibratedZ: 0 }],
       ];
       let best = parts[0] as [number, Explanation];
       levelWhy = best[1];
       for (const p of parts) if (p[0] > best[0]) best = p;
       zAll = best[0];
       why = best[1];
-      // baselines, winsorised so an anomaly does not immediately become the new normal
-      const rate = n < 1 / o.slowRate ? 1 / n : o.slowRate;
-      const e = x - this.mean;
-      const ce = Math.max(-CLIP * dev, Math.min(CLIP * dev, e));
-      this.mean += rate * ce;
-      this.dev += rate * (Math.abs(ce) - this.dev);
-      const cd = Math.min(Math.abs(diff), CLIP * (this.diffDev + floor));
-      this.diffDev += rate * (cd - this.diffDev);
     }
-    this.prev = x;
+    b.learn(x);
 
     this.z = zAll;
-    let zc = zAll;
-    if (o.calibQuantile > 0) {
-      zc = (3 * zAll) / Math.max(this.zq, 3);
-      // stochastic-approximation quantile: steps up by (1-q) and down by q, relative to its size
-      const step = 0.05 * Math.max(this.zq, 1);
-      this.zq += zAll > this.zq ? step * o.calibQuantile : -step * (1 - o.calibQuantile);
-    }
+    let zc = this.cal.next(zAll);
     if (this.knn) {
       // second opinion on the shape of the recent lag window, calibrated on its own running quantile
-      const zk = this.knn.surprise(timestamp, x);
-      let zkc = zk;
-      if (o.calibQuantile > 0) {
-        zkc = (3 * zk) / Math.max(this.knnQ, 3);
-        const step = 0.05 * Math.max(this.knnQ, 1);
-        this.knnQ += zk > this.knnQ ? step * o.calibQuantile : -step * (1 - o.calibQuantile);
-      }
+      const zkc = this.knnCal.next(this.knn.surprise(timestamp, x));
       // a shape surprise has no single expected value: say so, with the value against the usual level
       if (o.knn * zkc > zc) why = { ...levelWhy, basis: 'shape' };
       zc = Math.max(zc, o.knn * zkc);

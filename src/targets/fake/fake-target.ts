@@ -10,6 +10,7 @@ import { GreenlightError } from '../../errors/errors.ts';
 import type { DataBesides } from '../../events/catalogue/index.ts';
 import type { EventLog } from '../../events/log.ts';
 import { probeHealth } from '../health.ts';
+import { kind } from '../../registry/registry.ts';
 import {
   heardInstanceEvent,
   instanceEvent,
@@ -311,8 +312,5 @@ function info(i: FakeInstance): InstanceInfo {
   return out;
 }
 
-export const fakeTargetKind = {
-  kind: 'fake',
-  configSchema: fakeTargetConfigSchema,
-  create: (config: FakeTargetConfig, deps: TargetDeps): Target => new FakeTarget(config, deps),
-};
+/** The fake as a target kind, for a registry of test kinds (see registry/registry.test.ts). */
+export const fakeTargetKind = kind(fakeTargetConfigSchema, (config: FakeTargetConfig, deps: TargetDeps): Target => new FakeTarget(config, deps));

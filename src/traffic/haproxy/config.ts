@@ -1,0 +1,67 @@
+// `traffic: { kind: haproxy }`: Greenlight drives one backend of a team's own HAProxy through its
+// runtime API. The backend is Greenlight's: every server in it is a slot that Greenlight points
+// at an instance (set server addr/port/weight/state), and one map file holds the table (which
+// slot serves which version, the weights, the revision) inside HAProxy itself, so a restarted
+// controller reads back what HAProxy serves. Stickiness is HAProxy's own: its `cookie` directive
+// or a consistent hash of a client id; `backendConfig()` writes either section.
+import { z } from 'zod';
+import { duration } from '../../config/duration.ts';
+
+const HAPROXY_NAME = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export const haproxyTrafficSchema = z.strictObject({
+  kind: z.literal('haproxy'),
+  /** HAProxy's stats socket with `level admin`: a unix socket path, or host:port of a TCP one */
+  socket: z.string().regex(/^(\/[^\s;]+|[A-Za-z0-9.-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/, { message: 'expected an absolute unix socket path or host:port' }),
+  /** the backend Greenlight manages; every server in it is one of Greenlight's slots */
+  backend: z.string().regex(HAPROXY_NAME, { message: 'must be an HAProxy backend name (A-Z a-z 0-9 . _ : -)' }),
+  /** the map file the backend's config reads (as written in haproxy.cfg): the table lives there */
+  map: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, { message: 'expected the absolute path of the map file, as written in haproxy.cfg' }),
+  /** where clients reach this backend through HAProxy (post-switch checks go there), e.g. http://10.0.0.5:80 */
+  url: z.url({ protocol: /^https?$/ }),
+  /** per runtime API command */
+  timeout: duration.default(3000),
+});
+export type HaproxyTrafficConfig = z.output<typeof haproxyTrafficSchema>;
+
+export type Stickiness =
+  /** HAProxy's `cookie` directive: the first answer pins the client to a server (and so to its version) */
+  | { kind: 'cookie'; name?: string }
+  /** a consistent hash of the client's gl_cid cookie (HAProxy sets one when absent) over the weighted servers */
+  | { kind: 'hash' };
+
+export interface BackendConfigOptions {
+  backend: string;
+  map: string;
+  /** server slots; a rollout needs (stable + canary instances) of them at once */
+  slots: number;
+  stickiness: Stickiness;
+}
+
+export const CID_COOKIE = 'gl_cid';
+
+/**
+ * The backend section Greenlight needs (paste into haproxy.cfg; the map file must exist, empty).
+ * `option redispatch` plus `retry-on conn-failure` move a request whose server refused the connection (it
+ * was never sent, so this is safe for any method); a server in maintenance finishes what it has in flight.
+ */
+export function backendConfig(o: BackendConfigOptions): string {
+  const lines = [`backend ${o.backend}`, '  mode http', '  option redispatch', '  retries 2', '  retry-on conn-failure'];
+  if (o.stickiness.kind === 'cookie') {
+    lines.push('  balance roundrobin', `  cookie ${o.stickiness.name ?? 'GLSRV'} insert indirect nocache httponly dynamic`, '  dynamic-cookie-key greenlight');
+  } else {
+    lines.push(
+      `  http-request set-var(txn.cid) req.cook(${CID_COOKIE})`,
+      `  http-request set-var(txn.newcid) bool(1) if !{ req.cook(${CID_COOKIE}) -m found }`,
+      '  http-request set-var(txn.cid) uuid if { var(txn.newcid) -m bool }',
+      '  balance hash var(txn.cid)',
+      '  hash-type consistent',
+      `  http-response add-header set-cookie "${CID_COOKIE}=%[var(txn.cid)]; Path=/; HttpOnly; SameSite=Lax" if { var(txn.newcid) -m bool }`,
+    );
+  }
+  lines.push(
+    `  http-response set-header x-greenlight-version %[srv_name,map(${o.map})] if { srv_name -m found }`,
+    `  server-template gl 1-${o.slots} 127.0.0.1:9 disabled`,
+  );
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,87 @@
+// A real HAProxy (Debian's /usr/sbin/haproxy) for tests and the benchmark: a throw-away config
+// with a stats socket in a temp dir, a frontend on a free loopback port and Greenlight's backend.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../app/free-port.ts';
+import { RuntimeApi } from './runtime-api.ts';
+import { backendConfig, type Stickiness } from './config.ts';
+import type { HaproxyTrafficConfig } from './config.ts';
+
+export const HAPROXY_BIN = process.env.GREENLIGHT_HAPROXY_BIN ?? '/usr/sbin/haproxy';
+
+/** Why HAProxy tests cannot run here, or undefined when they can. */
+export function haproxyMissing(): string | undefined {
+  return existsSync(HAPROXY_BIN) ? undefined : `HAProxy is not installed (${HAPROXY_BIN}); apt-get install haproxy (.ci/run does)`;
+}
+
+export interface TestHaproxy {
+  /** the frontend clients use */
+  url: string;
+  config: HaproxyTrafficConfig;
+  dir: string;
+  process: ChildProcess;
+  /** stops HAProxy (SIGUSR1: soft stop, in-flight requests finish; SIGTERM after 2 s) */
+  stop(): Promise<void>;
+}
+
+export async function startHaproxy(opts: { stickiness?: Stickiness; slots?: number; backend?: string; port?: number } = {}): Promise<TestHaproxy> {
+  const missing = haproxyMissing();
+  if (missing) throw new Error(missing);
+  const dir = mkdtempSync(join(tmpdir(), 'gl-haproxy-'));
+  const port = opts.port ?? (await freePort());
+  const backend = opts.backend ?? 'gl_web';
+  const socket = join(dir, 'admin.sock');
+  const map = join(dir, 'greenlight.map');
+  writeFileSync(map, '');
+  const cfg = [
+    'global',
+    `  stats socket ${socket} level admin mode 600`,
+    '  maxconn 4096',
+    '',
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    '  timeout client 30s',
+    '  timeout server 30s',
+    '  timeout http-keep-alive 10s',
+    '',
+    'frontend fe',
+    `  bind 127.0.0.1:${port}`,
+    `  default_backend ${backend}`,
+    '',
+    backendConfig({ backend, map, slots: opts.slots ?? 16, stickiness: opts.stickiness ?? { kind: 'hash' } }),
+  ].join('\n');
+  writeFileSync(join(dir, 'haproxy.cfg'), cfg);
+  // -db: stay in the foreground, so the test owns the process and its stderr
+  const child = spawn(HAPROXY_BIN, ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const api = new RuntimeApi({ socket, timeoutMs: 500 });
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}: ${stderr}`);
+    if (await api.command('show', 'info').then(() => true, () => false)) break;
+    if (i > 100) {
+      child.kill('SIGKILL');
+      throw new Error(`haproxy did not open its stats socket within 10 s: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    config: { kind: 'haproxy', socket, backend, map, url: `http://127.0.0.1:${port}`, timeout: 3000 },
+    dir,
+    process: child,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGUSR1');
+        const t = setTimeout(() => child.kill('SIGTERM'), 2000);
+        await exited;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
