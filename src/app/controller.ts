@@ -19,6 +19,7 @@ import type { Target } from '../targets/target.ts';
 import { Deployer } from '../rollout/deployer.ts';
 import { recoverInterruptedDeployments } from '../rollout/recovery.ts';
 import { reconcileEnvironment } from '../rollout/reconcile.ts';
+import { fleetOf } from '../fleet/fleet.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
 import { TrafficControl } from '../rollout/traffic.ts';
 import { BuiltinProvider } from '../traffic/builtin/provider.ts';
@@ -392,6 +393,10 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           if ((e.type === 'instance.ready' || e.type === 'instance.restarted') && e.instance.service === service && !deployer.runningDeployment(service)) {
             void reconcileEnvironment({ events, state: state.view, runtime }, env, service, { replaceMissing: false });
           }
+        });
+        // A host that left rotation (unreachable, drained) or came back: the router follows at once.
+        fleetOf(env.target)?.onRotation(() => {
+          if (!deployer.runningDeployment(service)) void reconcileEnvironment({ events, state: state.view, runtime }, env, service, { replaceMissing: false });
         });
       }
     }
