@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, parseConfigText } from '../config/load.ts';
+import { Registry } from '../registry/registry.ts';
+import { trafficKinds } from './registry.ts';
 
 const config = (env: string, services = '  web: { command: [node, server.mjs] }\n') => `version: 1
 services:
@@ -37,4 +39,10 @@ test('traffic: a wrong kind, a bad field, router: beside haproxy, no router for 
   assert.match(refused(config('    traffic: { kind: builtin }\n')).message, /the built-in router needs router:/);
   const two = refused(config(HAPROXY, '  web: { command: [node, server.mjs] }\n  api: { command: [node, api.mjs] }\n'));
   assert.match(two.message, /traffic kind haproxy drives one backend, and there are 2 services/);
+});
+
+test('traffic providers are one Registry family: builtin and haproxy', () => {
+  assert.ok(trafficKinds instanceof Registry);
+  assert.equal(trafficKinds.family, 'traffic provider');
+  assert.deepEqual(trafficKinds.names(), ['builtin', 'haproxy']);
 });
