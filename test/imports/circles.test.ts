@@ -12,8 +12,9 @@ import { circleThrough, components, importGraph } from './graph.ts';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
- * Circles known and owned by someone else, each to be removed from here when main has the fix (a
- * stale entry fails the test, so it cannot outlive the circle).
+ * Circles known and owned by someone else, each to be removed from here when main has the fix. An
+ * entry allows only a circle among its own files; once the circle is gone the test says so (as a
+ * diagnostic, not a failure, so the owner's fix does not land on a red test).
  */
 const ALLOWED: { files: string[]; why: string }[] = [
   {
@@ -38,7 +39,7 @@ test('the graph builder sees a circle made only of type imports, and re-exports'
   }
 });
 
-test('src/ imports in no circle (type-only imports included)', () => {
+test('src/ imports in no circle (type-only imports included)', (t) => {
   const graph = importGraph(ROOT);
   assert.ok(graph.size > 100, `only ${graph.size} files read under src/`);
   const found = components(graph);
@@ -49,6 +50,7 @@ test('src/ imports in no circle (type-only imports included)', () => {
     [],
     'import circle(s): break each by moving the shared type or function to the module both sides may import, or by passing a narrow interface',
   );
-  const stale = ALLOWED.filter((a) => !found.some((c) => allowedOf(c) === a));
-  assert.deepEqual(stale.map((a) => a.files.join(', ')), [], 'these allowed circles are gone: remove their entry from ALLOWED in test/imports/circles.test.ts');
+  for (const a of ALLOWED.filter((x) => !found.some((c) => allowedOf(c) === x))) {
+    t.diagnostic(`the allowed circle among ${a.files.join(', ')} is gone: remove its entry from ALLOWED in test/imports/circles.test.ts`);
+  }
 });
