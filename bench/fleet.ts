@@ -2,7 +2,9 @@
 // the ssh target, an in-process router, the real Deployer): time from `deploy` to promoted, median
 // and worst of ROUNDS; and the upload time per MB of an artifact to one host. Needs root (the
 // hosts are network namespaces); says why and exits 0 without figures otherwise.
-// Writes bench/results/fleet.json.
+// First, without root: the latency HAProxy adds as the traffic provider against the built-in
+// router and direct (bench/traffic-latency.ts), written to bench/results/fleet-traffic.json.
+// Writes bench/results/fleet.json (with the provider latency in trafficProviders).
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -20,11 +22,18 @@ import { LiveState } from '../src/state/projection.ts';
 import { packArtifact } from '../src/targets/ssh/host.ts';
 import { SshTarget } from '../src/targets/ssh/ssh-target.ts';
 import { createTestFleet } from '../src/targets/ssh/testing/netns-fleet.ts';
+import { measureProviderLatency, printProviderLatency } from './traffic-latency.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SIZES = [1, 3, 6];
 const UPLOAD_MB = [4, 16, 64];
+
+const providers = await measureProviderLatency();
+printProviderLatency(providers);
+mkdirSync(here('./results'), { recursive: true });
+writeFileSync(here('./results/fleet-traffic.json'), JSON.stringify({ measuredAt: new Date().toISOString(), ...providers }, null, 1) + '\n');
+console.log('wrote bench/results/fleet-traffic.json');
 
 const made = await createTestFleet(Array.from({ length: 6 }, (_, i) => ({ name: `web-${i + 1}` })));
 if (!made.fleet) {
@@ -105,7 +114,7 @@ try {
     console.log(`upload ${mb} MB to one host (write, sha256 on the host, unpack, rename): ${Math.round(ms)} ms, ${(ms / mb).toFixed(1)} ms per MB`);
   }
   await target.close();
-  const result = { measuredAt: new Date().toISOString(), rounds: ROUNDS, roll, upload, note: 'hosts are network namespaces on this machine (veth + bridge): no real network latency; the machine is shared' };
+  const result = { measuredAt: new Date().toISOString(), rounds: ROUNDS, roll, upload, trafficProviders: providers, note: 'hosts are network namespaces on this machine (veth + bridge): no real network latency; the machine is shared' };
   mkdirSync(here('./results'), { recursive: true });
   writeFileSync(here('./results/fleet.json'), JSON.stringify(result, null, 1) + '\n');
   console.log('wrote bench/results/fleet.json');

@@ -3,6 +3,10 @@
 //   BENCH_QUICK=1 npm run bench:rollout   (2 runs each, 5 healthy: for trying the bench itself)
 //   BENCH_RUNS=n BENCH_HEALTHY_RUNS=n BENCH_RATE=req/s BENCH_ONLY=hard-failure,healthy
 //   BENCH_REPORT=1 npm run bench:rollout   (print the table of bench/results/rollout.json again)
+//   BENCH_OUT=name.json   (write bench/results/name.json, or an absolute path, instead: for bounded trial runs that must not
+//     replace the recorded results)
+//   BENCH_TRACE=1   (record per half-second and per version the requests and p50/p90 of that window in
+//     each run: to see whether canary and stable differ in the same time windows)
 //   BENCH_CLIENTS=returning npm run bench:rollout   (1,000 returning clients keeping their cookies, 20%
 //     POSTs, synthetic pre-checks on as by default: results in bench/results/rollout-returning.json)
 // Real parts, real processes: the router is its own process (src/router/main.ts) driven through
@@ -19,7 +23,7 @@ import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../src/clock/clock.ts';
 import { ofType, type EventType } from '../src/events/catalogue/index.ts';
@@ -46,7 +50,10 @@ const ONLY = process.env.BENCH_ONLY?.split(',');
 const RETURNING = process.env.BENCH_CLIENTS === 'returning';
 const RETURNING_CLIENTS = 1000;
 const POST_SHARE = 0.2;
-const RESULTS = RETURNING ? 'rollout-returning.json' : 'rollout.json';
+const RESULTS = process.env.BENCH_OUT ?? (RETURNING ? 'rollout-returning.json' : 'rollout.json');
+const resultsFile = resolve(fileURLToPath(new URL('./results/', import.meta.url)), RESULTS);
+const TRACE = process.env.BENCH_TRACE === '1';
+const TRACE_EVERY_MS = Number(process.env.BENCH_TRACE_MS ?? 500);
 const TIMEOUT_MS = 2000;
 const BASE_LATENCY_MS = 10;
 const INSTANCES = 1;
@@ -122,6 +129,54 @@ interface RunRecord {
   codeCommit: string;
   routerImpact: Record<string, unknown> | null;
   loadavg: number[];
+  /** BENCH_TRACE=1: per window of TRACE_EVERY_MS, per version, requests and p50/p90 of that window alone */
+  trace?: TraceWindow[];
+}
+
+interface TraceWindow {
+  t: number;
+  versions: Record<string, { n: number; p50: number | null; p90: number | null; counts: number[] }>;
+}
+
+/** The bucket bound holding the q-quantile of one window's counts (null: no requests). */
+function windowQuantile(bounds: number[], counts: number[], q: number): number | null {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  let seen = 0;
+  for (let i = 0; i < counts.length; i++) {
+    seen += counts[i]!;
+    if (seen >= q * total) return bounds[i] ?? Infinity;
+  }
+  return null;
+}
+
+/** Polls the router until stopped; each window's histogram is the difference of two snapshots. */
+function startTrace(traffic: TrafficControl): { stop(): Promise<TraceWindow[]> } {
+  const out: TraceWindow[] = [];
+  let running = true;
+  const loop = (async () => {
+    let prev = await traffic.stats();
+    while (running) {
+      await sleep(TRACE_EVERY_MS);
+      const now = await traffic.stats().catch(() => prev);
+      const versions: TraceWindow['versions'] = {};
+      for (const [v, st] of Object.entries(now.versions)) {
+        const b = prev.versions[v];
+        const counts = st.latency.counts.map((c, i) => c - (b?.latency.counts[i] ?? 0));
+        const n = counts.reduce((a, c) => a + c, 0);
+        if (n > 0) versions[v] = { n, p50: windowQuantile(now.latencyBoundsMs, counts, 0.5), p90: windowQuantile(now.latencyBoundsMs, counts, 0.9), counts };
+      }
+      out.push({ t: now.now, versions });
+      prev = now;
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop.catch(() => undefined);
+      return out;
+    },
+  };
 }
 
 const children: ChildProcess[] = [];
@@ -271,7 +326,7 @@ async function main(): Promise<void> {
 
   // BENCH_KEEP=healthy: keep those scenarios' runs from the last results instead of running them
   const keep = process.env.BENCH_KEEP?.split(',') ?? [];
-  const records: RunRecord[] = keep.length ? (JSON.parse(readFileSync(here(`./results/${RESULTS}`), 'utf8')) as Summary).runs.filter((r) => keep.includes(r.scenario)) : [];
+  const records: RunRecord[] = keep.length ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Summary).runs.filter((r) => keep.includes(r.scenario)) : [];
   const pendingWindows: Promise<void>[] = [];
   let restores = 0;
   const write = (done: boolean, totals?: unknown) => writeResults({ machine, records, started, done }, totals);
@@ -283,7 +338,9 @@ async function main(): Promise<void> {
       const version = `2.${SCENARIOS.indexOf(sc)}.${run}-${sc.name}`;
       const stableVersion = state.view.stable.get('production/web')?.version ?? '?';
       await register(version, sc.knobs);
+      const tracer = TRACE ? startTrace(traffic) : undefined;
       const { id, d } = await deploy(version);
+      const trace = await tracer?.stop();
       const evs = await events.query({ subject: `deployment/${id}` });
       const of = <T extends EventType>(t: T) => evs.find(ofType(t));
       const envStarted = of('deployment.environment.started')!;
@@ -327,6 +384,7 @@ async function main(): Promise<void> {
         codeCommit: CODE_COMMIT,
         routerImpact: impact,
         loadavg: os.loadavg(),
+        ...(trace ? { trace } : {}),
       };
       records.push(rec);
       // Ask the clients once every request of the windows has had its answer or its timeout.
@@ -467,7 +525,7 @@ function writeResults(o: { machine: Record<string, unknown>; records: RunRecord[
     runs: o.records,
   };
   summary.targets = targets(summary);
-  writeFileSync(here(`./results/${RESULTS}`), JSON.stringify(summary, null, 1) + '\n');
+  writeFileSync(resultsFile, JSON.stringify(summary, null, 1) + '\n');
   lastSummary = summary;
   return summary;
 }
@@ -554,7 +612,7 @@ async function shutdown(code: number): Promise<never> {
 process.on('SIGINT', () => void shutdown(130));
 if (process.env.BENCH_REPORT === '1') {
   // print the table of the last results again (and refresh their target lines) without running
-  const file = here(`./results/${RESULTS}`);
+  const file = resultsFile;
   const s = JSON.parse(readFileSync(file, 'utf8')) as Summary;
   s.scenarios = ALL_SCENARIOS.map((sc) => summarise(sc, s.runs.filter((r) => r.scenario === sc.name))).filter((x) => x.runs > 0);
   s.targets = targets(s);
@@ -567,6 +625,6 @@ try {
   await shutdown(0);
 } catch (err) {
   console.error(err);
-  if (lastSummary) console.error(`partial results were written to bench/results/${RESULTS}`);
+  if (lastSummary) console.error(`partial results were written to ${resultsFile}`);
   await shutdown(1);
 }

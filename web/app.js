@@ -9,6 +9,7 @@ import { approvals, drills, loadDeployments, loadIncidents, loadStatus } from '.
 import { setConn, toast } from './notify.js';
 import { pushFeed, renderFeed } from './panels/feed.js';
 import { reportError, scheduleRefresh } from './refresh.js';
+import { rememberControllers } from './leader.js';
 import { signOut } from './session.js';
 import { STATUS_POLL_MS, TOKEN_KEY, state } from './state.js';
 import { stream } from './stream.js';
@@ -45,6 +46,7 @@ async function start() {
     state.feed = [];
     state.lastSeq = events[0]?.seq ?? 0;
     pushFeed([...events].reverse());
+    void api('/v1/health').then(rememberControllers, () => undefined);
     await Promise.all([loadStatus(), loadDeployments(), loadIncidents(), drills.load(), approvals.load()].map((p) => p.catch((err) => reportError('dashboard', err))));
   } catch (err) {
     if (err instanceof AuthError) return;

@@ -15,6 +15,7 @@ import { binomialConfidenceSequence, strongestEvidence } from './confidence-sequ
 import * as fmt from './format.ts';
 import type { LatencyParams, Verdict } from './params.ts';
 import { type LatencyHistogram, type NormalisedHistogram, normaliseHistogram } from './sample.ts';
+import { dispersion, type MatchedWindows, mergeUnmatched } from './windows.ts';
 
 export interface QuantileEstimate {
   /** interpolated point estimate, ms; Infinity when it lies beyond the last finite bound */
@@ -46,29 +47,108 @@ export function toleratedLatency(controlMs: number, params: LatencyParams): numb
   return Math.max(controlMs * params.minEffectRatio, controlMs + params.minEffectMs);
 }
 
+/** A point estimate of the CDF at finite bound k, and the (effective) counts its band is built from. */
+interface CdfCounts {
+  point(k: number): number;
+  counts(k: number): { successes: number; trials: number };
+}
+
+function pooledCounts(histogram: NormalisedHistogram): CdfCounts {
+  let running = 0;
+  const cumulative = histogram.counts.map((c) => (running += c));
+  return {
+    point: (k) => (cumulative[k] as number) / histogram.total,
+    counts: (k) => ({ successes: cumulative[k] as number, trials: histogram.total }),
+  };
+}
+
+/** Per window, the cumulative count at each finite bound and the window's total. */
+function windowPrefixes(windows: number[][], finite: number): { below: number[][]; totals: number[] } {
+  const below = windows.map((w) => {
+    let running = 0;
+    return w.slice(0, finite).map((c) => (running += c));
+  });
+  return { below, totals: windows.map((w) => w.reduce((a, b) => a + b, 0)) };
+}
+
+/**
+ * The canary from its windows: the pooled proportion, with the counts shrunk by the dispersion
+ * between windows (n requests in bursts weigh as n / dispersion independent ones).
+ */
+function canaryWindowCounts(windows: number[][], finite: number): CdfCounts {
+  const { below, totals } = windowPrefixes(windows, finite);
+  const total = totals.reduce((a, b) => a + b, 0);
+  const cache = new Map<number, { point: number; successes: number; trials: number }>();
+  const at = (k: number) => {
+    let v = cache.get(k);
+    if (v === undefined) {
+      const column = below.map((b) => b[k] as number);
+      const x = column.reduce((a, b) => a + b, 0);
+      const phi = dispersion(column, totals);
+      v = { point: x / total, successes: x / phi, trials: total / phi };
+      cache.set(k, v);
+    }
+    return v;
+  };
+  return { point: (k) => at(k).point, counts: (k) => at(k) };
+}
+
+/**
+ * The control read at the canary's moments: window i weighs as the canary's share of requests in it
+ * (post-stratification), so load that came and went is the same for both. The variance of that
+ * weighted proportion is that of sum(w_i^2 / n_i) independent requests' worth, i.e. Kish's effective
+ * size 1 / sum(w_i^2 / n_i); it is shrunk further by the dispersion between the windows used.
+ */
+function controlWindowCounts(windows: number[][], canaryWindows: number[][], finite: number): CdfCounts {
+  const { below, totals } = windowPrefixes(windows, finite);
+  const canaryTotals = canaryWindows.map((w) => w.reduce((a, b) => a + b, 0));
+  const canaryTotal = canaryTotals.reduce((a, b) => a + b, 0);
+  const used = totals.map((n, i) => n > 0 && (canaryTotals[i] as number) > 0);
+  const weight = canaryTotals.map((c) => c / canaryTotal);
+  let inverse = 0;
+  for (let i = 0; i < totals.length; i++) if (used[i]) inverse += (weight[i] as number) ** 2 / (totals[i] as number);
+  const effective = 1 / inverse;
+  const cache = new Map<number, { point: number; successes: number; trials: number }>();
+  const at = (k: number) => {
+    let v = cache.get(k);
+    if (v === undefined) {
+      let point = 0;
+      for (let i = 0; i < totals.length; i++) if (used[i]) point += ((weight[i] as number) * (below[i]![k] as number)) / (totals[i] as number);
+      const phi = dispersion(
+        below.filter((_, i) => used[i]).map((b) => b[k] as number),
+        totals.filter((_, i) => used[i]),
+      );
+      v = { point, successes: (point * effective) / phi, trials: effective / phi };
+      cache.set(k, v);
+    }
+    return v;
+  };
+  return { point: (k) => at(k).point, counts: (k) => at(k) };
+}
+
 /** Band for the CDF at each finite bound, computed lazily: only bounds near the compared quantiles are needed. */
 class CdfBand {
-  private readonly cumulative: number[];
   private readonly cache = new Map<number, { lower: number; upper: number }>();
-  readonly histogram: NormalisedHistogram;
+  readonly bounds: number[];
+  private readonly source: CdfCounts;
   private readonly alphaEach: number;
 
-  constructor(histogram: NormalisedHistogram, alpha: number) {
-    this.histogram = histogram;
+  constructor(bounds: number[], source: CdfCounts, alpha: number) {
+    this.bounds = bounds;
+    this.source = source;
     // Bonferroni over the bounds of this histogram; the bound count is fixed by the router's configuration.
-    this.alphaEach = alpha / Math.max(1, histogram.bounds.length);
-    let running = 0;
-    this.cumulative = histogram.counts.map((c) => (running += c));
+    this.alphaEach = alpha / Math.max(1, bounds.length);
   }
 
   point(k: number): number {
-    return (this.cumulative[k] as number) / this.histogram.total;
+    return this.source.point(k);
   }
 
   private band(k: number): { lower: number; upper: number } {
     let value = this.cache.get(k);
     if (value === undefined) {
-      value = binomialConfidenceSequence(this.cumulative[k] as number, this.histogram.total, this.alphaEach);
+      const { successes, trials } = this.source.counts(k);
+      value = binomialConfidenceSequence(successes, trials, this.alphaEach);
       this.cache.set(k, value);
     }
     return value;
@@ -135,11 +215,11 @@ function bisect(lo: number, hi: number, test: (i: number) => boolean): number {
 
 /** Always-valid interval for the q-quantile of one histogram, the band at `alpha` over all its bounds. */
 export function quantileInterval(histogram: NormalisedHistogram, q: number, alpha: number): QuantileEstimate {
-  return quantileEstimate(new CdfBand(histogram, alpha), q);
+  return quantileEstimate(new CdfBand(histogram.bounds, pooledCounts(histogram), alpha), q);
 }
 
 function quantileEstimate(band: CdfBand, q: number): QuantileEstimate {
-  const { bounds } = band.histogram;
+  const { bounds } = band;
   const size = bounds.length;
   let first = 0;
   while (first < size && band.point(first) < q) first++;
@@ -160,6 +240,15 @@ function quantileEstimate(band: CdfBand, q: number): QuantileEstimate {
   return { estimate, lower, upper };
 }
 
+/** The windows are of these histograms: same buckets, and together the same canary requests. */
+function windowsFit(w: MatchedWindows, canary: NormalisedHistogram, control: NormalisedHistogram): boolean {
+  if (w.canary.length === 0 || w.canary.length !== w.control.length || canary.bounds.length !== control.bounds.length) return false;
+  const width = w.canary[0]!.length;
+  if (width <= canary.bounds.length || ![...w.canary, ...w.control].every((x) => x.length === width)) return false;
+  const total = (ws: number[][]) => ws.reduce((a, x) => a + x.reduce((b, c) => b + c, 0), 0);
+  return total(w.canary) === canary.total && total(w.control) === control.total;
+}
+
 function describeEffect(params: LatencyParams): string {
   return `x${params.minEffectRatio} or +${params.minEffectMs} ms`;
 }
@@ -176,6 +265,7 @@ export function compareLatency(
   controlHistogram: LatencyHistogram,
   params: LatencyParams,
   alpha: number,
+  windows?: MatchedWindows,
 ): LatencyResult {
   const base = { metric: 'latency' as const, confidence: null, canaryRequests: 0, controlRequests: 0, quantiles: [] };
   const canary = normaliseHistogram('canary', canaryHistogram);
@@ -200,9 +290,15 @@ export function compareLatency(
     return { ...base, ...counts, verdict: 'error', summary: 'cannot measure latency: the histogram has no finite bucket bound' };
   }
 
+  // With the windows of the same moments, both sides are read per window (see windows.ts); without
+  // them (a caller with only cumulative counts), as independent requests pooled over the whole time.
+  const finite = canary.bounds.length;
+  const matched = windows && windowsFit(windows, canary, control) ? mergeUnmatched(windows) : undefined;
+  const canaryCounts = matched ? canaryWindowCounts(matched.canary, finite) : pooledCounts(canary);
+  const controlCounts = matched ? controlWindowCounts(matched.control, matched.canary, finite) : pooledCounts(control);
   const compare = (a: number): QuantileComparison[] => {
-    const canaryBand = new CdfBand(canary, a / 2);
-    const controlBand = new CdfBand(control, a / 2);
+    const canaryBand = new CdfBand(canary.bounds, canaryCounts, a / 2);
+    const controlBand = new CdfBand(control.bounds, controlCounts, a / 2);
     return params.quantiles.map((quantile) => {
       const c = quantileEstimate(canaryBand, quantile);
       const s = quantileEstimate(controlBand, quantile);

@@ -9,6 +9,7 @@ import { compareLatency, type LatencyResult } from './latency.ts';
 import { compareNumeric, type NumericMetricResult } from './numeric.ts';
 import { AnalysisParams, type AnalysisParamsInput, type Verdict } from './params.ts';
 import type { VersionSample } from './sample.ts';
+import type { MatchedWindows } from './windows.ts';
 
 export { AnalysisParams, defaultAnalysisParams } from './params.ts';
 export type { AnalysisParamsInput, Verdict } from './params.ts';
@@ -16,6 +17,7 @@ export type { LatencyHistogram, VersionSample } from './sample.ts';
 export type { ErrorRateResult } from './error-rate.ts';
 export type { LatencyResult, QuantileComparison } from './latency.ts';
 export type { NumericMetricResult } from './numeric.ts';
+export { LatencyWindows, type MatchedWindows } from './windows.ts';
 
 export type MetricResult = ErrorRateResult | LatencyResult | NumericMetricResult;
 
@@ -53,7 +55,11 @@ function parseParams(params: AnalysisParams | AnalysisParamsInput): ReturnType<t
   return parsed;
 }
 
-export function analyse(canary: VersionSample, control: VersionSample, params: AnalysisParams | AnalysisParamsInput = {}): AnalysisResult {
+/**
+ * @param windows the latency of both versions per time window (windows.ts): the control is then read
+ *   at the canary's moments and bursts widen the bands; without, requests are taken as independent
+ */
+export function analyse(canary: VersionSample, control: VersionSample, params: AnalysisParams | AnalysisParamsInput = {}, windows?: MatchedWindows): AnalysisResult {
   const parsed = parseParams(params);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
@@ -64,7 +70,7 @@ export function analyse(canary: VersionSample, control: VersionSample, params: A
   const alpha = (1 - p.confidence) / metricCount;
 
   const metrics: MetricResult[] = [compareErrorRates(canary, control, p.errorRate, alpha)];
-  if (p.latency.enabled) metrics.push(compareLatency(canary.latency, control.latency, p.latency, alpha));
+  if (p.latency.enabled) metrics.push(compareLatency(canary.latency, control.latency, p.latency, alpha, windows));
   for (const metric of p.metrics) {
     const unreadable = canary.metricErrors?.[metric.name] ?? control.metricErrors?.[metric.name];
     if (unreadable !== undefined) {

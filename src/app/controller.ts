@@ -19,8 +19,12 @@ import type { Target } from '../targets/target.ts';
 import { Deployer } from '../rollout/deployer.ts';
 import { recoverInterruptedDeployments } from '../rollout/recovery.ts';
 import { reconcileEnvironment } from '../rollout/reconcile.ts';
+import { fleetOf } from '../fleet/fleet.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
 import { TrafficControl } from '../rollout/traffic.ts';
+import { BuiltinProvider } from '../traffic/builtin/provider.ts';
+import { createTrafficProvider } from '../traffic/registry.ts';
+import type { TrafficProvider } from '../traffic/provider.ts';
 import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
 import { syntheticChecks } from '../rollout/synthetic.ts';
@@ -60,6 +64,11 @@ export interface ControllerOptions {
    * stops its loops and API in-process without writing anything.
    */
   onLeadershipLost?: (why: string) => void;
+  /**
+   * PostgreSQL: when the store does not answer at start, keep trying (every 2 s) instead of
+   * failing: a deposed leader restarting as a standby while its partition lasts.
+   */
+  waitForStore?: boolean;
 }
 
 export interface Controller {
@@ -112,7 +121,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   // never let SQLite turn a missing or emptied log into a fresh one while things still run
   if (spec.kind === 'sqlite') refuseEmptyLogFile(spec.file, stateDir);
   // every append carries the lease's fencing token; the database refuses it once the lease is gone
-  const events = await openEventLog(spec, { clock, fence: () => leadership?.fence() });
+  const events = await openStore();
   if (spec.kind === 'postgres' && config.store.kind === 'postgres') {
     leadership = new Leadership({ log: events as PostgresEventLog, address: urlOf(listen), clock, ttlMs: config.store.lease });
   }
@@ -292,6 +301,22 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     })();
   }
 
+  async function openStore(): Promise<EventLog> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // a transaction cut off by a partition must not hold the head and lease rows for longer
+        // than half a lease, or the standby could not take over in time
+        const idle = config.store.kind === 'postgres' ? Math.max(500, Math.floor(config.store.lease / 2)) : undefined;
+        return await openEventLog(spec, { clock, fence: () => leadership?.fence(), ...(idle ? { idleInTransactionMs: idle } : {}) });
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (!opts.waitForStore || spec.kind !== 'postgres' || code !== 'STORE_UNAVAILABLE') throw err;
+        if (attempt % 5 === 0) log(`the store does not answer (${(err as Error).message}); trying again every 2 s`);
+        await clock.sleep(2000);
+      }
+    }
+  }
+
   async function assemble(): Promise<void> {
     const token_ = leadership?.token;
     await events.append({ type: 'controller.started', actor: 'controller', subject: 'controller', data: { pid: process.pid, config: loaded.file, listen, ...(leadership ? { holder: leadership.id, token: token_, store: 'postgres' } : {}) } });
@@ -307,13 +332,21 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
 
     const routers = new RouterProcesses({ stateDir, tokenFile: routerTokenPath(stateDir), token: ensureRouterToken(stateDir), legacyToken: token, events, clock });
     const traffic = new Map<string, TrafficControl>();
+    const publicUrl = new Map<string, string>();
     for (const env of config.environments) {
       for (const service of Object.keys(config.services)) {
-        const r = routerFor(env, service);
-        const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin, formatIdentity(r.identity));
-        if (!adopted) spawned.push(() => routers.stop(env.name, service));
-        traffic.set(`${env.name}/${service}`, new TrafficControl(client, { epoch: () => leadership?.token }));
-        log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
+        let builtin: TrafficProvider | undefined;
+        if (env.traffic.kind === 'builtin') {
+          const r = routerFor(env, service);
+          const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin, formatIdentity(r.identity));
+          if (!adopted) spawned.push(() => routers.stop(env.name, service));
+          builtin = new BuiltinProvider(client, urlOf(r.listen), `router ${env.name}/${service}`);
+          log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
+        }
+        const provider = createTrafficProvider(env.traffic, { clock, builtin: () => builtin! });
+        if (!builtin) log(`traffic of ${env.name}/${service} through ${provider.describe} (clients reach it at ${provider.url})`);
+        publicUrl.set(`${env.name}/${service}`, provider.url);
+        traffic.set(`${env.name}/${service}`, new TrafficControl(provider, { epoch: () => leadership?.token }));
       }
     }
 
@@ -334,7 +367,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           index,
           target: targets.get(env.name)!,
           traffic: traffic.get(`${env.name}/${service}`)!,
-          routerUrl: urlOf(routerFor(env, service).listen),
+          routerUrl: publicUrl.get(`${env.name}/${service}`)!,
           checks: env.checks.map((c) => checks.get(c)!),
           synthetic: env.synthetic_checks ? syntheticChecks(env.checks.map((c) => [c, config.checks[c]]), { parsed: true }) : [],
           dependencies: env.dependencies as EnvironmentRuntime['dependencies'],
@@ -360,6 +393,10 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           if ((e.type === 'instance.ready' || e.type === 'instance.restarted') && e.instance.service === service && !deployer.runningDeployment(service)) {
             void reconcileEnvironment({ events, state: state.view, runtime }, env, service, { replaceMissing: false });
           }
+        });
+        // A host that left rotation (unreachable, drained) or came back: the router follows at once.
+        fleetOf(env.target)?.onRotation(() => {
+          if (!deployer.runningDeployment(service)) void reconcileEnvironment({ events, state: state.view, runtime }, env, service, { replaceMissing: false });
         });
       }
     }
@@ -396,7 +433,8 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       clock,
       log,
       crashLoop: { deaths: config.controller.router_crash_loop.deaths, windowMs: config.controller.router_crash_loop.window, maxBackoffMs: 30_000 },
-      entries: config.environments.flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin, identity: formatIdentity(routerFor(env, service).identity) }))),
+      // only the built-in routers are Greenlight's processes to restart; an HAProxy is the team's
+      entries: config.environments.filter((env) => env.traffic.kind === 'builtin').flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin, identity: formatIdentity(routerFor(env, service).identity) }))),
       ...(operations.alerting ? { alert: (a: IncomingAlert[]) => operations.alerting!.receive(a, 'controller') } : {}),
     });
     supervisor.start();

@@ -12,6 +12,7 @@ import { accessConfigSchema } from '../auth/schema.ts';
 import { releasesSchema } from '../releases/artifact.ts';
 import { storeConfigSchema } from '../store/registry.ts';
 import { changesSchema } from '../changes/schema.ts';
+import { trafficConfigSchema } from '../traffic/registry.ts';
 
 export const componentSchemas = {
   target: targetConfigSchema,
@@ -27,4 +28,5 @@ export const componentSchemas = {
   releases: releasesSchema,
   store: storeConfigSchema,
   changes: changesSchema,
+  traffic: trafficConfigSchema,
 };

@@ -70,8 +70,10 @@ export const environmentSchema = z.strictObject({
   target: componentSchemas.target.prefault({ kind: 'local' }),
   /** before any user request reaches new instances, they answer the environment's http checks (or GET /) directly; false turns it off */
   synthetic_checks: z.boolean().default(true),
-  /** one router per service: either {listen, admin} (one service) or a map service -> {listen, admin} */
-  router: z.union([routerSchema, z.record(z.string(), routerSchema)]),
+  /** what splits traffic between versions: the built-in router (default, configured under router:) or HAProxy */
+  traffic: componentSchemas.traffic.default({ kind: 'builtin' }),
+  /** the built-in router, one per service: either {listen, admin} (one service) or a map service -> {listen, admin}; not with traffic kind haproxy */
+  router: z.union([routerSchema, z.record(z.string(), routerSchema)]).optional(),
   /** overrides the service's instance count in this environment */
   instances: z.int().min(1).max(64).optional(),
   /** environment variables for the service's instances here, over the service's own env */
@@ -141,7 +143,19 @@ export const configSchema = z
           });
         }
       });
-      if (isSingleRouter(env.router)) {
+      refineWaves(env, i, ctx);
+      if (env.traffic.kind !== 'builtin') {
+        if (env.router !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['environments', i, 'router'], message: `router: is the built-in router's, and this environment's traffic goes through ${env.traffic.kind}`, params: { hint: 'remove router: here, or use traffic: { kind: builtin }' } });
+        }
+        if (services.length > 1) {
+          ctx.addIssue({ code: 'custom', path: ['environments', i, 'traffic'], message: `traffic kind ${env.traffic.kind} drives one backend, and there are ${services.length} services`, params: { hint: 'use it with a configuration of one service, or the built-in router (traffic: { kind: builtin })' } });
+        }
+        return;
+      }
+      if (env.router === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['environments', i, 'router'], message: 'the built-in router needs router: { listen: "host:port" }', params: { hint: 'e.g. router: { listen: "127.0.0.1:8081" }, or traffic: { kind: haproxy, ... }' } });
+      } else if (isSingleRouter(env.router)) {
         if (services.length > 1) {
           ctx.addIssue({ code: 'custom', path: ['environments', i, 'router'], message: 'with several services, router must map each service to its own {listen, admin}', params: { hint: `e.g. router: { ${services[0]}: { listen: "127.0.0.1:8081" } }` } });
         }
@@ -160,6 +174,28 @@ export const configSchema = z
     });
   });
 
+/** rollout.waves needs hosts to go in waves, and a canary selection that names some of them */
+function refineWaves(env: z.infer<typeof environmentSchema>, i: number, ctx: z.RefinementCtx): void {
+  const waves = env.rollout?.waves;
+  if (!waves) return;
+  const path = ['environments', i, 'rollout', 'waves'];
+  const hosts = (env.target as { hosts?: { name: string; labels?: Record<string, string> }[] }).hosts;
+  if (env.target.kind !== 'ssh' || !hosts) {
+    ctx.addIssue({ code: 'custom', path, message: `releases in waves go host by host, and target kind "${env.target.kind}" has no hosts`, params: { hint: 'use target: { kind: ssh, hosts: [...] }, or remove rollout.waves' } });
+    return;
+  }
+  const c = waves.canary;
+  if ('hosts' in c && c.hosts > hosts.length) {
+    ctx.addIssue({ code: 'custom', path: [...path, 'canary', 'hosts'], message: `the canary cannot run on ${c.hosts} hosts: the target has ${hosts.length}`, params: { hint: `at most ${hosts.length}; usually 1` } });
+  }
+  if ('labels' in c) {
+    const match = hosts.filter((h) => Object.entries(c.labels).every(([k, v]) => h.labels?.[k] === v));
+    if (match.length === 0) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'canary', 'labels'], message: `no host of the target has the labels ${Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(', ')}`, params: { hint: `label a host (hosts[].labels), or pick one of: ${hosts.map((h) => h.name).join(', ')}` } });
+    }
+  }
+}
+
 function isSingleRouter(r: unknown): r is z.infer<typeof routerSchema> {
   return typeof r === 'object' && r !== null && 'listen' in r && typeof (r as { listen: unknown }).listen === 'string';
 }
@@ -169,10 +205,12 @@ export type ServiceConfig = z.infer<typeof serviceSchema>;
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 export type RouterConfig = z.infer<typeof routerSchema>;
 
-/** The router of a service in an environment, whichever of the two forms the config used. */
+/** The built-in router of a service in an environment, whichever of the two forms the config used. */
 export function routerFor(env: EnvironmentConfig, service: string): RouterConfig {
+  if (!env.router) throw new Error(`environment ${env.name} has no built-in router (its traffic goes through ${env.traffic.kind})`);
   if (isSingleRouter(env.router)) return env.router;
   const r = (env.router as Record<string, RouterConfig>)[service];
   if (!r) throw new Error(`environment ${env.name} has no router for ${service}`);
   return r;
 }
+

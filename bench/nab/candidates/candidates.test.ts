@@ -38,7 +38,7 @@ test('each model finds a level jump: its surprise right after the jump exceeds e
 
 test('the default detector (with its KNN member) equals the level + KNN ensemble', () => {
   const d = createDetector();
-  const e = createEnsemble({ members: [{ kind: 'level' }, { kind: 'knncad', opts: { stride: 4 } }] });
+  const e = createEnsemble({ members: [{ kind: 'level' }, { kind: 'knncad', opts: { stride: 4, excessFloor: 1 } }] });
   const c = calibratedDetector(createKnnCadModel());
   for (let i = 0; i < 2500; i++) {
     const x = wave(i) + (i === 1800 ? 40 : 0);

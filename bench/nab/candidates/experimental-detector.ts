@@ -62,10 +62,15 @@ export interface DetectorOptions {
   knnCalib?: number;
   knnK?: number;
   knnStride?: number;
+  /** KNN member: excess beyond the calibration set against at least this multiple of the mean nonconformity */
+  knnExcessFloor?: number;
   /** while damped after an alarm, the slow baseline learns at least this fast (0 = off): the new regime becomes the reference */
   alarmRate?: number;
   /** same for the time-of-day buckets */
   alarmSeasonRate?: number;
+  /** while damped, a point whose calibrated z is at least holdZ keeps the damping on for holdPoints more points: the incident is still going on (0 = off) */
+  holdZ?: number;
+  holdPoints?: number;
 }
 
 export const defaultDetectorOptions: Required<DetectorOptions> = {
@@ -98,8 +103,11 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   knnCalib: 200,
   knnK: 10,
   knnStride: 4,
+  knnExcessFloor: 1,
   alarmRate: 0,
   alarmSeasonRate: 0,
+  holdZ: 0,
+  holdPoints: 50,
 };
 
 /** The shipped detector's contract without explain() (the research stages do not say why). */
@@ -142,7 +150,7 @@ class Detector implements AnomalyDetector {
     this.sDays = new Uint32Array(b);
     this.sLastDay = new Float64Array(b).fill(Number.NaN);
     this.ring = new Float64Array(Math.max(1, this.o.likelihoodShort | 0));
-    if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride });
+    if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride, excessFloor: this.o.knnExcessFloor });
   }
 
   update(timestamp: number, value: number): number {
@@ -203,6 +211,7 @@ class Detector implements AnomalyDetector {
     this.zc = zc;
     let score = n <= o.warmup ? 0 : scoreFromTail(o.likelihood ? tail : normalTail(zc));
     this.sinceAlarm++;
+    if (o.holdZ > 0 && this.sinceAlarm <= o.suppress && zc >= o.holdZ) this.sinceAlarm = Math.min(this.sinceAlarm, o.suppress - o.holdPoints);
     if (this.sinceAlarm <= o.suppress && !(o.escape > 0 && zc > o.escape * this.zAlarm)) score *= o.suppressFactor;
     this.alarm = score >= o.threshold;
     if (this.alarm) {

@@ -1,4 +1,6 @@
-// Post-processing sweep over cached member surprises (members.ts). Usage:
+// Post-processing sweep over cached member surprises (members.ts): calibration (running quantile, two-quantile
+// bar, peaks over threshold), combination, HTM-style likelihood, novelty against the recent worst, value-range
+// gate, damping; `{}` is the shipped detector. Choose on the even half only. Usage:
 //   HALF=even node --no-warnings bench/nab/research/post.ts '<PostOpts JSON>' ...
 import { loadCorpus, type NabFile } from '../corpus.ts';
 import { scoreCorpus } from '../scorer.ts';
@@ -35,13 +37,19 @@ export interface PostOpts {
   /** peaks-over-threshold tail calibration (SPOT-like): exponential tail above the q quantile */
   /** score at which the damping starts */
   st?: number;
+  /** score = zc / (zc + K) instead of the saturating log-tail (ranks large surprises); damping starts at zc >= zst */
+  ratio?: { K: number; zst: number } | null;
+  /** novelty against each member's recent worst: every member calibrated on its own, then divided by max(1, alpha x its largest calibrated z over the last blocks x block points, this block included) */
+  nov?: { block: number; blocks: number; alpha: number; sep?: boolean; from?: number; cap?: number } | null;
+  /** novelty gate: inside the range of the last blocks x block points (plus margin spreads), the level-family z is multiplied by factor (and the KNN z by kFactor) */
+  range?: { block: number; blocks: number; factor: number; kFactor?: number; margin?: number } | null;
   /** HTM-style likelihood: raw in [0,1] = clamp((zc-lo)/(hi-lo)), averaged over short, against the long-run mean/std of that average (floors as NAB's) */
   lik2?: { short: number; lo: number; hi: number; rate?: number; meanFloor?: number; sdFloor?: number; tail?: boolean } | null;
 
   pot?: { rate: number; clip?: number; scale?: number; minEx?: number } | null;
 }
 
-const base: Required<PostOpts> = { z: {}, w: [0.5, 0.5, 1, 0.7], knn: { lag: 19, train: 300, calib: 200, k: 10, stride: 4 }, wk: 1, wv: 0, q2: 0, gamma: 1, q2k: undefined as unknown as number, gammak: undefined as unknown as number, seq: null, seqMode: 'alone', ws2: 1, q: 0.98, qk: 0.98, warmup: 300, suppress: 200, sf: 0.1, lik: null, day: null, pot: null, st: 0.3, lik2: null };
+const base: Required<PostOpts> = { z: {}, w: [0.5, 0.5, 1, 0.7], knn: { lag: 19, train: 300, calib: 200, k: 10, stride: 4, excessFloor: 1 }, wk: 1, wv: 0, q2: 0, gamma: 1, q2k: undefined as unknown as number, gammak: undefined as unknown as number, seq: null, seqMode: 'alone', ws2: 1, q: 0.98, qk: 0.98, warmup: 300, suppress: 200, sf: 0.1, lik: null, day: null, pot: null, st: 0.3, lik2: null, range: null, nov: null, ratio: null };
 
 /** exponential tail above a running quantile; returns an equivalent Gaussian z of the tail probability */
 class Pot {
@@ -88,8 +96,45 @@ class Q {
   }
 }
 
+class MaxRing {
+  ring: Float64Array; cur = 0; k = 0; pos = 0; block: number;
+  constructor(block: number, blocks: number) { this.block = block; this.ring = new Float64Array(blocks); }
+  get max(): number { let m = this.cur; for (const v of this.ring) if (v > m) m = v; return m; }
+  push(v: number): void { if (v > this.cur) this.cur = v; if (++this.k === this.block) { this.ring[this.pos] = this.cur; this.pos = (this.pos + 1) % this.ring.length; this.cur = 0; this.k = 0; } }
+}
+
+function scoreNovel(f: NabFile, o: Required<PostOpts>): Float64Array {
+  const zs = cached('z3', o.z, f, () => zMembers(f, o.z)) as Float32Array[];
+  const members: Float32Array[] = o.nov!.sep ? [zs[0]!, zs[1]!, zs[2]!, zs[3]!] : [];
+  const weights: number[] = o.nov!.sep ? [...o.w] : [];
+  const zk = o.knn ? cached('knn', o.knn, f, () => [knnMember(f, o.knn!)])[0]! : undefined;
+  const N = f.values.length;
+  if (!o.nov!.sep) { const g = new Float32Array(N); for (let i = 0; i < N; i++) g[i] = Math.max(o.w[0] * zs[0]![i]!, o.w[1] * zs[1]![i]!, o.w[2] * zs[2]![i]!, o.w[3] * zs[3]![i]!); members.push(g); weights.push(1); }
+  if (zk) { members.push(zk); weights.push(o.wk); }
+  const cals = members.map(() => new Q(o.q));
+  const rings = members.map(() => new MaxRing(o.nov!.block, o.nov!.blocks));
+  const out = new Float64Array(N);
+  let since = Infinity;
+  for (let i = 0; i < N; i++) {
+    let zc = 0;
+    for (let m = 0; m < members.length; m++) {
+      const c = weights[m]! * cals[m]!.next(members[m]![i]!);
+      const bar = Math.max(1, o.nov!.alpha * rings[m]!.max / 3);
+      zc = Math.max(zc, c / bar);
+      if (i >= (o.nov!.from ?? 0)) rings[m]!.push(o.nov!.cap ? Math.min(c, o.nov!.cap * Math.max(3, rings[m]!.max)) : c);
+    }
+    let s = i < o.warmup ? 0 : scoreFromTail(normalTail(zc));
+    since++;
+    if (since <= o.suppress) s *= o.sf;
+    if (s >= o.st) since = 0;
+    out[i] = s;
+  }
+  return out;
+}
+
 export function scoreFile(f: NabFile, opts: PostOpts): Float64Array {
   const o = { ...base, ...opts };
+  if (o.nov) return scoreNovel(f, o);
   const [zl, zd, zf, zs, zv] = cached('z3', o.z, f, () => zMembers(f, o.z)) as Float32Array[];
   const zk = o.knn ? cached('knn', o.knn, f, () => [knnMember(f, o.knn!)])[0]! : undefined;
   const zq = o.seq ? cached('seq', o.seq, f, () => { const m = new SeqMemory(o.seq!); const a = new Float32Array(f.values.length); for (let i = 0; i < a.length; i++) a[i] = m.surprise(f.timestamps[i]!, f.values[i]!); return [a]; })[0]! : undefined;
@@ -103,10 +148,25 @@ export function scoreFile(f: NabFile, opts: PostOpts): Float64Array {
   const L = o.lik;
   const ring = new Float64Array(L ? L.short : o.lik2 ? o.lik2.short : 1);
   let rs = 0, rp = 0, rm = 0, rv = 0;
+  const R = o.range;
+  const bmax = new Float64Array(R ? R.blocks : 1).fill(-Infinity), bmin = new Float64Array(R ? R.blocks : 1).fill(Infinity);
+  let curMax = -Infinity, curMin = Infinity, inBlock = 0, bi = 0;
+  let emaDev = 0, emaMean = f.values[0] ?? 0;
   for (let i = 0; i < N; i++) {
-    const z = Math.max(a * zl![i]!, b * zd![i]!, c * zf![i]!, d * zs![i]!, o.wv * zv![i]!);
+    let gate = 1, kgate = 1;
+    if (R) {
+      const x = f.values[i]!;
+      let mx = curMax, mn = curMin;
+      for (let j = 0; j < bmax.length; j++) { if (bmax[j]! > mx) mx = bmax[j]!; if (bmin[j]! < mn) mn = bmin[j]!; }
+      const m = (R.margin ?? 0) * emaDev;
+      if (i > R.block && x <= mx + m && x >= mn - m) { gate = R.factor; kgate = R.kFactor ?? 1; }
+      curMax = Math.max(curMax, x); curMin = Math.min(curMin, x);
+      if (++inBlock === R.block) { bmax[bi] = curMax; bmin[bi] = curMin; bi = (bi + 1) % bmax.length; curMax = -Infinity; curMin = Infinity; inBlock = 0; }
+      const r = i < 1000 ? 1 / (i + 1) : 0.001; emaDev += r * (Math.abs(x - emaMean) - emaDev); emaMean += r * (x - emaMean);
+    }
+    const z = gate * Math.max(a * zl![i]!, b * zd![i]!, c * zf![i]!, d * zs![i]!, o.wv * zv![i]!);
     let zc = c1.next(z);
-    if (zk) zc = Math.max(zc, o.wk * c2.next(zk[i]!));
+    if (zk) zc = Math.max(zc, kgate * o.wk * c2.next(zk[i]!));
     let s: number;
     const L2 = o.lik2;
     if (L2) {
@@ -128,11 +188,12 @@ export function scoreFile(f: NabFile, opts: PostOpts): Float64Array {
       const zz = (sm - rm) / sd;
       const v = L.ofMean ? sm : raw; const dd = v - rm; rm += lr * dd; rv += lr * (dd * (v - rm) - rv);
       s = i < o.warmup ? 0 : scoreFromTail(normalTail(zz));
-    } else if (P) s = i < o.warmup ? 0 : Math.min(1, zc / (P.scale ?? 12));
+    } else if (o.ratio) s = i < o.warmup ? 0 : zc / (zc + o.ratio.K);
+    else if (P) s = i < o.warmup ? 0 : Math.min(1, zc / (P.scale ?? 12));
     else s = i < o.warmup ? 0 : scoreFromTail(normalTail(zc));
     since++;
     if (since <= o.suppress) s *= o.sf;
-    if (s >= o.st) since = 0;
+    if (o.ratio ? zc >= o.ratio.zst && i >= o.warmup && since > o.suppress : s >= o.st) since = 0;
     out[i] = s;
   }
   return out;

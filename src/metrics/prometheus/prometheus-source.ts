@@ -1,5 +1,5 @@
 // A PromQL query as a metric source, read through the Prometheus HTTP API: `{{version}}`,
-// `{{environment}}` and `{{service}}` in the query are filled in per version, the first read checks
+// `{{environment}}`, `{{service}}` and `{{instances}}` in the query are filled in per group, the first read checks
 // the query with /api/v1/query (so a typo is reported with Prometheus' own message), and every read
 // takes the window since the canary started from /api/v1/query_range at `step`. The query must give
 // one series per version (wrap it in sum(...) when instances are separate series).
@@ -12,13 +12,33 @@ export const prometheusSourceSchema = z.strictObject({
   kind: z.literal('prometheus'),
   /** base URL of the Prometheus server, e.g. http://127.0.0.1:9090 */
   url: z.url({ protocol: /^https?$/ }),
-  /** PromQL; {{version}}, {{environment}} and {{service}} are filled in, e.g. sum(rate(http_errors_total{version="{{version}}"}[1m])) */
+  /**
+   * PromQL; {{version}}, {{environment}}, {{service}} and {{instances}} are filled in, e.g.
+   * sum(rate(http_errors_total{version="{{version}}",instance=~"{{instances}}"}[1m]))
+   */
   query: z.string().min(1),
   /** resolution of query_range: one reading per step */
   step: durationOrMs.default(1000),
   timeout: durationOrMs.default(2000),
 });
 export type PrometheusSourceSpec = z.output<typeof prometheusSourceSchema>;
+
+/**
+ * The group's instances as a regex of Prometheus' `instance` label (host:port, as Prometheus labels
+ * a target it scrapes at that address). Written without backslashes ("." as "[.]") so it means the
+ * same in PromQL's "...", '...' and `...` strings: this is what lets the control be exactly the
+ * fresh baseline (started with the canary), not every instance of the stable version.
+ */
+export function instancesRegex(urls: readonly string[]): string {
+  return urls
+    .map((u) => {
+      const url = new URL(u);
+      const host = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
+      // "." literally; IPv6's brackets by "." (any character), which cannot match another address
+      return host.replace(/[.[\]]/g, (c) => (c === '.' ? '[.]' : '.'));
+    })
+    .join('|');
+}
 
 interface PromResponse {
   status: 'success' | 'error';
@@ -42,7 +62,17 @@ export class PrometheusSource implements MetricSource {
   }
 
   query(w: MetricWindow, v: VersionTarget): string {
-    return this.spec.query.replaceAll('{{version}}', v.version).replaceAll('{{environment}}', w.environment).replaceAll('{{service}}', w.service);
+    let q = this.spec.query.replaceAll('{{version}}', v.version).replaceAll('{{environment}}', w.environment).replaceAll('{{service}}', w.service);
+    if (q.includes('{{instances}}')) {
+      if (v.instanceUrls.length === 0) {
+        throw new GreenlightError('DEPENDENCY_UNREADABLE', `no running instance of ${v.label} to fill {{instances}} of the prometheus query with`, {
+          retryable: true,
+          hint: 'the analysis reports "error" until the group has instances again',
+        });
+      }
+      q = q.replaceAll('{{instances}}', instancesRegex(v.instanceUrls));
+    }
+    return q;
   }
 
   async read(w: MetricWindow): Promise<Record<string, number[]>> {

@@ -45,6 +45,8 @@ export interface DetectorOptions {
   knnCalib?: number;
   knnK?: number;
   knnStride?: number;
+  /** KNN member: beyond its calibration set, the excess is measured against at least this multiple of its long-run mean nonconformity (knncad.ts; 0 = off) */
+  knnExcessFloor?: number;
 }
 
 /** Scores at or above this are an early warning; calibrated on NAB (standard profile). */
@@ -70,6 +72,9 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   knnCalib: 200,
   knnK: 10,
   knnStride: 4,
+  // sixth round (docs/anomaly.md): without it, a series coming back from a near-flat stretch looks
+  // unboundedly new to the KNN member (its calibration set then holds only near-perfect matches)
+  knnExcessFloor: 1,
 };
 
 /** What the last point was compared with, in words a person can act on (see explain()). */
@@ -125,7 +130,7 @@ class Detector implements AnomalyDetector {
     this.season = new TimeOfDayProfile(this.o.dailyBuckets, this.o.seasonalRate);
     this.cal = new QuantileCalibrator(this.o.calibQuantile);
     this.knnCal = new QuantileCalibrator(this.o.calibQuantile);
-    if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride });
+    if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride, excessFloor: this.o.knnExcessFloor });
   }
 
   /** Bytes held per series: the typed arrays plus the KNN member's rings (fields are a few hundred bytes). */

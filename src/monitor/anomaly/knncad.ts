@@ -5,7 +5,11 @@
 // a bounded calibration set of earlier nonconformities that are at least as large. Bounded memory (a
 // ring of N + G + L values and M past nonconformities) and O(N * L) work per point; a stride over the
 // training vectors trades accuracy for speed. Euclidean distance on raw values (the paper's
-// Mahalanobis form needs a covariance re-estimate, too slow for the 100k points/s budget).
+// Mahalanobis form needs a covariance re-estimate, too slow for the 100k points/s budget). Beyond the
+// calibration set's resolution the surprise grows with ln(alpha / max); `excessFloor` measures that
+// excess against at least a multiple of the long-run mean nonconformity, because after a near-flat
+// stretch (a metric stuck at about one value) the calibration set holds only near-perfect matches
+// (max ~ 0) and the series' ordinary behaviour, when it comes back, would otherwise look unboundedly new.
 
 export interface KnnCadOptions {
   /** lag-vector length */
@@ -20,9 +24,11 @@ export interface KnnCadOptions {
   stride?: number;
   /** keep every calibEvery-th nonconformity, so the calibration set spans calib x calibEvery points */
   calibEvery?: number;
+  /** beyond the calibration set's maximum, measure the excess against at least this multiple of the long-run mean nonconformity (0 = off), so a calibration set of near-perfect matches does not turn the next ordinary mismatch into an unbounded surprise */
+  excessFloor?: number;
 }
 
-export const defaultKnnCadOptions: Required<KnnCadOptions> = { lag: 19, train: 300, calib: 200, k: 10, stride: 2, calibEvery: 1 };
+export const defaultKnnCadOptions: Required<KnnCadOptions> = { lag: 19, train: 300, calib: 200, k: 10, stride: 2, calibEvery: 1, excessFloor: 0 };
 
 /** A streaming model: one surprise (>= 0, roughly a |z|) per point, from that point and earlier ones. */
 export class KnnCadModel {
@@ -34,6 +40,8 @@ export class KnnCadModel {
   private na = 0;
   private seen = 0;
   private prev = 0;
+  private alphaMean = 0;
+  private alphaN = 0;
 
   /** bytes held: the value ring, past nonconformities and the neighbour buffer */
   get bytes(): number {
@@ -96,7 +104,9 @@ export class KnnCadModel {
     const p = (ge + 1) / (m + 1);
     // z-like: sqrt(-2 ln p); beyond the calibration set's resolution, grow with how far alpha exceeds its max
     let z = Math.sqrt(-2 * Math.log(p));
-    if (ge === 0 && max > 0) z += Math.log(alpha / max);
+    if (ge === 0 && max > 0) z += Math.max(0, Math.log(alpha / Math.max(max, this.o.excessFloor * this.alphaMean)));
+    this.alphaN++;
+    this.alphaMean += (alpha - this.alphaMean) / Math.min(this.alphaN, 2000);
     return z;
   }
 }

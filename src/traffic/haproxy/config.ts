@@ -42,11 +42,11 @@ export const CID_COOKIE = 'gl_cid';
 
 /**
  * The backend section Greenlight needs (paste into haproxy.cfg; the map file must exist, empty).
- * `option redispatch` plus `retry-on conn-failure` move a request whose server went away before it
- * was sent (safe for any method); a server in maintenance finishes what it has in flight.
+ * `option redispatch` plus `retry-on conn-failure` move a request whose server refused the connection (it
+ * was never sent, so this is safe for any method); a server in maintenance finishes what it has in flight.
  */
 export function backendConfig(o: BackendConfigOptions): string {
-  const lines = [`backend ${o.backend}`, '  mode http', '  option redispatch', '  retries 2', '  retry-on conn-failure empty-response'];
+  const lines = [`backend ${o.backend}`, '  mode http', '  option redispatch', '  retries 2', '  retry-on conn-failure'];
   if (o.stickiness.kind === 'cookie') {
     lines.push('  balance roundrobin', `  cookie ${o.stickiness.name ?? 'GLSRV'} insert indirect nocache httponly dynamic`, '  dynamic-cookie-key greenlight');
   } else {

@@ -4,10 +4,12 @@
 // slot served (the map keeps a freed slot's version until the slot is reused, so requests that
 // finish late are still counted for it).
 //
-// Latency: HAProxy keeps, per server, the average total time of its last 1024 requests (ttime), not
-// a distribution; a read puts that interval's requests in the bucket of that average. Quantiles of
-// an HAProxy-backed version are therefore the recent average, which is enough to see a canary that
-// is slower as a whole, not a slow tail.
+// Latency: HAProxy keeps, per server, averages over its last 1024 requests, not a distribution; a
+// read puts that interval's requests in the bucket of queue + connect + response time (qtime +
+// ctime + rtime: until the server's response headers). Not ttime: with keep-alive it includes the
+// client's idle time between requests (a returning client reads as seconds slow). Quantiles of an
+// HAProxy-backed version are therefore its recent average, which shows a canary that is slower as
+// a whole, not a slow tail.
 import { LATENCY_BOUNDS_MS, bucketIndex, type RouterStats, type VersionStats } from '../../router/stats.ts';
 import type { StatRow } from './runtime-api.ts';
 
@@ -16,7 +18,7 @@ interface Raw {
   econ: number;
   cliAbrt: number;
   wredis: number;
-  ttime: number;
+  latencyMs: number;
 }
 
 const num = (s: string | undefined) => {
@@ -30,7 +32,7 @@ function rawOf(r: StatRow): Raw {
     econ: num(r.econ),
     cliAbrt: num(r.cli_abrt),
     wredis: num(r.wredis),
-    ttime: num(r.ttime),
+    latencyMs: num(r.qtime) + num(r.ctime) + num(r.rtime),
   };
 }
 
@@ -97,8 +99,8 @@ export class VersionCounters {
       a.aborted += d.cliAbrt;
       a.rescued += Math.min(d.wredis, d.econ);
       if (completed > 0) {
-        a.buckets[bucketIndex(raw.ttime)]! += completed;
-        a.sumMs += raw.ttime * completed;
+        a.buckets[bucketIndex(raw.latencyMs)]! += completed;
+        a.sumMs += raw.latencyMs * completed;
         a.count += completed;
       }
       if (completed + d.econ + d.cliAbrt > 0) {

@@ -26,7 +26,8 @@ export interface TestHaproxy {
   stop(): Promise<void>;
 }
 
-export async function startHaproxy(opts: { stickiness?: Stickiness; slots?: number; backend?: string; port?: number } = {}): Promise<TestHaproxy> {
+/** threads: HAProxy's nbthread (default: HAProxy's own, one per CPU); the benchmark sets 1 to compare with the single-threaded router */
+export async function startHaproxy(opts: { stickiness?: Stickiness; slots?: number; backend?: string; port?: number; threads?: number } = {}): Promise<TestHaproxy> {
   const missing = haproxyMissing();
   if (missing) throw new Error(missing);
   const dir = mkdtempSync(join(tmpdir(), 'gl-haproxy-'));
@@ -39,6 +40,7 @@ export async function startHaproxy(opts: { stickiness?: Stickiness; slots?: numb
     'global',
     `  stats socket ${socket} level admin mode 600`,
     '  maxconn 4096',
+    ...(opts.threads ? [`  nbthread ${opts.threads}`] : []),
     '',
     'defaults',
     '  mode http',
