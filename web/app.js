@@ -11,12 +11,19 @@ import { pushFeed, renderFeed } from './panels/feed.js';
 import { reportError, scheduleRefresh } from './refresh.js';
 import { rememberControllers } from './leader.js';
 import { signOut } from './session.js';
-import { STATUS_POLL_MS, TOKEN_KEY, state } from './state.js';
+import { APPROVAL_LINK_KEY, STATUS_POLL_MS, TOKEN_KEY, state } from './state.js';
 import { stream } from './stream.js';
 
 function tokenFromFragment() {
   const hash = location.hash.startsWith('#') ? location.hash.slice(1) : '';
-  const t = new URLSearchParams(hash).get('token');
+  const params = new URLSearchParams(hash);
+  const t = params.get('token');
+  // a signed approval link led here: kept for the approvals panel until the person confirms it
+  // (signed in with their own token first: the link alone approves nothing)
+  if (params.get('approve')) {
+    const link = { deploymentId: params.get('approve'), environment: params.get('environment') ?? '', expires: params.get('expires') ?? '', sig: params.get('sig') ?? '' };
+    sessionStorage.setItem(APPROVAL_LINK_KEY, JSON.stringify(link));
+  }
   if (hash) {
     // The token leaves the address bar (and history) at once; it stays in this tab's session storage.
     history.replaceState(null, '', location.pathname + location.search);

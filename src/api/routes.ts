@@ -1,4 +1,5 @@
 // The controller's HTTP JSON API (v1). The CLI and the dashboard use only this.
+import { approvalLinkRoutes } from './approval-link-routes.ts';
 import { catalogueJsonSchema } from '../events/catalogue/index.ts';
 import { seriesOf } from './series.ts';
 import type { ApiContext } from './context.ts';
@@ -45,6 +46,7 @@ export function apiRoutes(c: ApiContext): Routes {
     return missing ? `${user.kind}:${user.name} (roles: ${user.roles.join(', ') || 'none'}) lacks the permission "acknowledge" in ${missing}` : undefined;
   };
   alertingRoutes(routes, { alerting: () => c.operations.alerting, clock: c.clock, actorOf, authorizeLink });
+  approvalLinkRoutes(routes, { approvals: () => c.approvals, events: c.events, clock: c.clock, secret: () => c.operations.alerting?.links?.secret, actorOf });
   dashboardRoutes(routes, { peers: async () => (await c.leadership?.controllers()) ?? [] });
   authRoutes(routes, { directory: c.directory, policy: c.policy });
   drillRoutes(routes, { events: c.events, clock: c.clock, drills: () => c.drills, schedule: () => c.drillSchedule, config: () => c.config.drills ?? defaultDrillsConfig(), baseDir: c.loaded.baseDir, actorOf });
