@@ -50,6 +50,7 @@ export const PROGRESS: PerType<string | undefined> = {
   'approval.requested': ({ data: d }) =>
     `  ${at(d.environment)}${color.yellow(`waiting for ${d.required} approval(s) from someone other than ${d.requester}${d.breakGlass ? ' (break-glass review)' : ''}: greenlight approve ${d.deploymentId}`)}`,
   'approval.granted': (e) => `  ${at(e.data.environment)}approved by ${e.actor} (${e.data.count} of ${e.data.required})`,
+  'approval.link.refused': (e) => `  ${at(e.data.environment)}${color.yellow(`approval link from ${e.actor} refused: ${e.data.detail}`)}`,
   'approval.refused': (e) => `  ${at(e.data.environment)}${color.yellow(`approval by ${e.actor} refused: ${e.data.reason}`)}`,
   'approval.rejected': (e) => `  ${at(e.data.environment)}${color.red(`rejected by ${e.actor}: ${e.data.reason}`)}`,
   'approval.expired': (e) => `  ${at(e.data.environment)}${color.red('approval request expired')}`,

@@ -63,6 +63,7 @@ export const TIMELINE: PerType<string | undefined> = {
   'deployment.gate.overridden': ({ data: d, actor }) => `${envOf(d.environment)}BREAK-GLASS: gate overridden by ${who(d.forcedBy ?? actor)} ("${d.reason}"): ${d.missing}`,
   'approval.requested': ({ data: d }) => `${envOf(d.environment)}waiting for ${d.required} approval(s) from someone other than ${who(d.requester)}${d.breakGlass ? ' (break-glass review)' : ''}`,
   'approval.granted': ({ data: d, actor }) => `${envOf(d.environment)}approved by ${who(actor)}${d.comment ? `: "${d.comment}"` : ''}`,
+  'approval.link.refused': ({ data: d, actor }) => `${envOf(d.environment)}approval link from ${who(actor)} refused: ${d.detail}`,
   'approval.refused': ({ data: d, actor }) => `${envOf(d.environment)}approval by ${who(actor)} refused: ${d.reason}`,
   'approval.rejected': ({ data: d, actor }) => `${envOf(d.environment)}rejected by ${who(actor)}: ${d.reason}`,
   'approval.expired': ({ data: d }) => `${envOf(d.environment)}approval request expired`,

@@ -283,6 +283,7 @@ export function apply(state: StateView, e: StoredEvent): StateView {
     case 'analysis.metric.verdict':
     case 'inventory.collected':
     case 'inventory.drift':
+    case 'approval.link.refused':
     case 'user.created':
     case 'user.roles.changed':
     case 'token.issued':
