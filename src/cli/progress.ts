@@ -30,6 +30,8 @@ export const PROGRESS: PerType<string | undefined> = {
       case 'checks:pre':
       case 'checks:post':
         return d.checks?.length ? `  ${env}${d.stage.slice(7)} checks: ${d.checks.join(', ')}` : undefined;
+      case 'waves':
+        return `  ${env}${d.message ?? 'waves'}`;
       case 'canary':
       case 'baseline':
         return `  ${env}${d.stage}`;
@@ -48,6 +50,7 @@ export const PROGRESS: PerType<string | undefined> = {
   'approval.requested': ({ data: d }) =>
     `  ${at(d.environment)}${color.yellow(`waiting for ${d.required} approval(s) from someone other than ${d.requester}${d.breakGlass ? ' (break-glass review)' : ''}: greenlight approve ${d.deploymentId}`)}`,
   'approval.granted': (e) => `  ${at(e.data.environment)}approved by ${e.actor} (${e.data.count} of ${e.data.required})`,
+  'approval.link.refused': (e) => `  ${at(e.data.environment)}${color.yellow(`approval link from ${e.actor} refused: ${e.data.detail}`)}`,
   'approval.refused': (e) => `  ${at(e.data.environment)}${color.yellow(`approval by ${e.actor} refused: ${e.data.reason}`)}`,
   'approval.rejected': (e) => `  ${at(e.data.environment)}${color.red(`rejected by ${e.actor}: ${e.data.reason}`)}`,
   'approval.expired': (e) => `  ${at(e.data.environment)}${color.red('approval request expired')}`,
@@ -66,7 +69,11 @@ export const PROGRESS: PerType<string | undefined> = {
   'rollout.resumed': (e) => `  resumed by ${e.actor}`,
   'rollout.abort.requested': (e) => `  ${color.yellow(`abort requested by ${e.actor}`)}`,
   'rollout.promote.requested': (e) => `  promote (${e.data.promote}) requested by ${e.actor}`,
-  'rollout.promoted': (e) => `  ${at(e.data.environment)}${color.green('canary promoted to 100%')}`,
+  'rollout.promoted': (e) => `  ${at(e.data.environment)}${color.green('canary promoted')}`,
+  'rollout.wave.started': ({ data: d }) => `  ${at(d.environment)}wave ${d.wave}/${d.of}: switching ${d.hosts.join(', ')}`,
+  'rollout.wave.passed': ({ data: d }) => `  ${at(d.environment)}${color.green(`wave ${d.wave}/${d.of} healthy`)} (${d.hosts.join(', ')}, ${d.instances} instance(s))`,
+  'rollout.wave.failed': ({ data: d }) => `  ${at(d.environment)}${color.red(`wave ${d.wave}/${d.of} failed`)}: ${d.reason}; every host back on ${d.stable}`,
+  'rollout.host.excluded': ({ data: d }) => `  ${at(d.environment)}${color.yellow(`host ${d.host} out of rotation: ${d.reason}`)}`,
   'check.passed': ({ data: d }) => `  ${at(d.environment)}${color.green('✓')} ${d.name} ${color.dim(`${d.message} (${Math.round(d.durationMs)} ms)`)}`,
   'check.failed': ({ data: d }) => `  ${at(d.environment)}${color.red('✗')} ${d.name}: ${d.message}`,
   'check.errored': ({ data: d }) => `  ${at(d.environment)}${color.red('?')} ${d.name} could not verify: ${d.message}`,
@@ -126,6 +133,8 @@ export const PROGRESS: PerType<string | undefined> = {
     'controller.stopped',
     'host.key_accepted',
     'host.clock_skew',
+    'host.unreachable',
+    'host.reachable',
     'artifact.uploaded',
     'artifact.pruned',
     'drill.started',

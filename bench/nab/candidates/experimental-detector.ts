@@ -68,6 +68,9 @@ export interface DetectorOptions {
   alarmRate?: number;
   /** same for the time-of-day buckets */
   alarmSeasonRate?: number;
+  /** while damped, a point whose calibrated z is at least holdZ keeps the damping on for holdPoints more points: the incident is still going on (0 = off) */
+  holdZ?: number;
+  holdPoints?: number;
 }
 
 export const defaultDetectorOptions: Required<DetectorOptions> = {
@@ -103,6 +106,8 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   knnExcessFloor: 1,
   alarmRate: 0,
   alarmSeasonRate: 0,
+  holdZ: 0,
+  holdPoints: 50,
 };
 
 /** The shipped detector's contract without explain() (the research stages do not say why). */
@@ -206,6 +211,7 @@ class Detector implements AnomalyDetector {
     this.zc = zc;
     let score = n <= o.warmup ? 0 : scoreFromTail(o.likelihood ? tail : normalTail(zc));
     this.sinceAlarm++;
+    if (o.holdZ > 0 && this.sinceAlarm <= o.suppress && zc >= o.holdZ) this.sinceAlarm = Math.min(this.sinceAlarm, o.suppress - o.holdPoints);
     if (this.sinceAlarm <= o.suppress && !(o.escape > 0 && zc > o.escape * this.zAlarm)) score *= o.suppressFactor;
     this.alarm = score >= o.threshold;
     if (this.alarm) {

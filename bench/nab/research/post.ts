@@ -1,4 +1,6 @@
-// Post-processing sweep over cached member surprises (members.ts). Usage:
+// Post-processing sweep over cached member surprises (members.ts): calibration (running quantile, two-quantile
+// bar, peaks over threshold), combination, HTM-style likelihood, novelty against the recent worst, value-range
+// gate, damping; `{}` is the shipped detector. Choose on the even half only. Usage:
 //   HALF=even node --no-warnings bench/nab/research/post.ts '<PostOpts JSON>' ...
 import { loadCorpus, type NabFile } from '../corpus.ts';
 import { scoreCorpus } from '../scorer.ts';
@@ -35,6 +37,8 @@ export interface PostOpts {
   /** peaks-over-threshold tail calibration (SPOT-like): exponential tail above the q quantile */
   /** score at which the damping starts */
   st?: number;
+  /** score = zc / (zc + K) instead of the saturating log-tail (ranks large surprises); damping starts at zc >= zst */
+  ratio?: { K: number; zst: number } | null;
   /** novelty against each member's recent worst: every member calibrated on its own, then divided by max(1, alpha x its largest calibrated z over the last blocks x block points, this block included) */
   nov?: { block: number; blocks: number; alpha: number; sep?: boolean; from?: number; cap?: number } | null;
   /** novelty gate: inside the range of the last blocks x block points (plus margin spreads), the level-family z is multiplied by factor (and the KNN z by kFactor) */
@@ -45,7 +49,7 @@ export interface PostOpts {
   pot?: { rate: number; clip?: number; scale?: number; minEx?: number } | null;
 }
 
-const base: Required<PostOpts> = { z: {}, w: [0.5, 0.5, 1, 0.7], knn: { lag: 19, train: 300, calib: 200, k: 10, stride: 4 }, wk: 1, wv: 0, q2: 0, gamma: 1, q2k: undefined as unknown as number, gammak: undefined as unknown as number, seq: null, seqMode: 'alone', ws2: 1, q: 0.98, qk: 0.98, warmup: 300, suppress: 200, sf: 0.1, lik: null, day: null, pot: null, st: 0.3, lik2: null, range: null, nov: null };
+const base: Required<PostOpts> = { z: {}, w: [0.5, 0.5, 1, 0.7], knn: { lag: 19, train: 300, calib: 200, k: 10, stride: 4, excessFloor: 1 }, wk: 1, wv: 0, q2: 0, gamma: 1, q2k: undefined as unknown as number, gammak: undefined as unknown as number, seq: null, seqMode: 'alone', ws2: 1, q: 0.98, qk: 0.98, warmup: 300, suppress: 200, sf: 0.1, lik: null, day: null, pot: null, st: 0.3, lik2: null, range: null, nov: null, ratio: null };
 
 /** exponential tail above a running quantile; returns an equivalent Gaussian z of the tail probability */
 class Pot {
@@ -184,11 +188,12 @@ export function scoreFile(f: NabFile, opts: PostOpts): Float64Array {
       const zz = (sm - rm) / sd;
       const v = L.ofMean ? sm : raw; const dd = v - rm; rm += lr * dd; rv += lr * (dd * (v - rm) - rv);
       s = i < o.warmup ? 0 : scoreFromTail(normalTail(zz));
-    } else if (P) s = i < o.warmup ? 0 : Math.min(1, zc / (P.scale ?? 12));
+    } else if (o.ratio) s = i < o.warmup ? 0 : zc / (zc + o.ratio.K);
+    else if (P) s = i < o.warmup ? 0 : Math.min(1, zc / (P.scale ?? 12));
     else s = i < o.warmup ? 0 : scoreFromTail(normalTail(zc));
     since++;
     if (since <= o.suppress) s *= o.sf;
-    if (s >= o.st) since = 0;
+    if (o.ratio ? zc >= o.ratio.zst && i >= o.warmup && since > o.suppress : s >= o.st) since = 0;
     out[i] = s;
   }
   return out;
