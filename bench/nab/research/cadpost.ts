@@ -14,7 +14,9 @@ export interface CadPostOpts {
   /** alone: the CAD share only; max: max(shipped, wc x CAD); and: min(shipped, CAD) (both must agree);
    *  gate: the shipped score, times gf unless the CAD share reached `a` within the last `g` points;
    *  gateC: the CAD share, times gf unless the shipped score reached `a` within the last `g` points */
-  mode?: 'alone' | 'max' | 'and' | 'gate' | 'gateC' | 'mean';
+  mode?: 'alone' | 'max' | 'and' | 'gate' | 'gateC' | 'mean' | 'gateMax';
+  /** gateMax: max(gated shipped score, wc x the share of a second contextual member `cad2`) */
+  cad2?: CadOptions;
   /** mean of the last `smooth` CAD shares */
   smooth?: number;
   wc?: number;
@@ -41,6 +43,7 @@ export function cadRaw(f: NabFile, o: CadOptions): Float32Array {
 export function scoreCad(f: NabFile, opts: CadPostOpts): Float64Array {
   const o = { mode: 'alone', smooth: 1, wc: 1, a: 0.5, g: 5, gf: 0.3, st: 0.5, rest: 200, sf: 0.1, warmup: 300, cad: {}, post: {}, ...opts };
   const raw = cadRaw(f, o.cad);
+  const raw2 = o.cad2 ? cadRaw(f, o.cad2) : undefined;
   const s0 = o.mode === 'alone' ? undefined : scoreFile(f, { ...o.post, suppress: 0 });
   const N = f.values.length;
   const out = new Float64Array(N);
@@ -61,6 +64,7 @@ export function scoreCad(f: NabFile, opts: CadPostOpts): Float64Array {
       case 'mean': v = (s + o.wc * c) / (1 + o.wc); break;
       case 'and': v = Math.min(s, o.wc * c); break;
       case 'gate': v = i - lastC <= o.g ? s : s * o.gf; break;
+      case 'gateMax': v = Math.max(i - lastC <= o.g ? s : s * o.gf, o.wc * (raw2 ? raw2[i]! : c)); break;
       case 'gateC': v = i - lastS <= o.g ? c : c * o.gf; break;
       default: throw new Error(`cadpost: unknown mode ${String(o.mode)}`);
     }
