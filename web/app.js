@@ -9,13 +9,21 @@ import { approvals, drills, loadDeployments, loadIncidents, loadStatus } from '.
 import { setConn, toast } from './notify.js';
 import { pushFeed, renderFeed } from './panels/feed.js';
 import { reportError, scheduleRefresh } from './refresh.js';
+import { rememberControllers } from './leader.js';
 import { signOut } from './session.js';
-import { STATUS_POLL_MS, TOKEN_KEY, state } from './state.js';
+import { APPROVAL_LINK_KEY, STATUS_POLL_MS, TOKEN_KEY, state } from './state.js';
 import { stream } from './stream.js';
 
 function tokenFromFragment() {
   const hash = location.hash.startsWith('#') ? location.hash.slice(1) : '';
-  const t = new URLSearchParams(hash).get('token');
+  const params = new URLSearchParams(hash);
+  const t = params.get('token');
+  // a signed approval link led here: kept for the approvals panel until the person confirms it
+  // (signed in with their own token first: the link alone approves nothing)
+  if (params.get('approve')) {
+    const link = { deploymentId: params.get('approve'), environment: params.get('environment') ?? '', expires: params.get('expires') ?? '', sig: params.get('sig') ?? '' };
+    sessionStorage.setItem(APPROVAL_LINK_KEY, JSON.stringify(link));
+  }
   if (hash) {
     // The token leaves the address bar (and history) at once; it stays in this tab's session storage.
     history.replaceState(null, '', location.pathname + location.search);
@@ -45,6 +53,7 @@ async function start() {
     state.feed = [];
     state.lastSeq = events[0]?.seq ?? 0;
     pushFeed([...events].reverse());
+    void api('/v1/health').then(rememberControllers, () => undefined);
     await Promise.all([loadStatus(), loadDeployments(), loadIncidents(), drills.load(), approvals.load()].map((p) => p.catch((err) => reportError('dashboard', err))));
   } catch (err) {
     if (err instanceof AuthError) return;

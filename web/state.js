@@ -4,6 +4,8 @@ export const STATUS_POLL_MS = 10_000;
 export const MIN_REFRESH_GAP_MS = 1_000;
 export const FEED_MAX = 200;
 export const TOKEN_KEY = 'greenlight.token';
+/** a signed approval link the page was opened with, waiting for the signed-in person to confirm it */
+export const APPROVAL_LINK_KEY = 'greenlight.approvalLink';
 
 export const state = {
   token: '',

@@ -2,6 +2,8 @@
 // from the last sequence number seen after a dropped connection.
 import { panelsFor } from './events.js';
 import { charts } from './loaders.js';
+import { api } from './api.js';
+import { findLeader, rememberControllers } from './leader.js';
 import { announce, setConn } from './notify.js';
 import { pushFeed } from './panels/feed.js';
 import { scheduleRefresh } from './refresh.js';
@@ -37,6 +39,8 @@ export async function stream(signal) {
       }
       setConn('live', 'live');
       backoff = 1000;
+      // who else serves this store, for when this controller goes away
+      void api('/v1/health').then(rememberControllers, () => undefined);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buf = '';
       for (;;) {
@@ -65,6 +69,9 @@ export async function stream(signal) {
       console.warn('greenlight dashboard: event stream', err);
     }
     state.connected = false;
+    if (signal.aborted) return;
+    // the controller went away or stepped down: another one may lead now
+    if (await findLeader()) return;
     setConn('down', `reconnecting in ${Math.round(backoff / 1000)} s`);
     await new Promise((r) => setTimeout(r, backoff));
     backoff = Math.min(backoff * 2, 15_000);

@@ -44,6 +44,8 @@ export interface Alerting {
   receiveAlertmanagerWebhook(body: unknown): WebhookResult;
   /** GET and POST `<action_links.base_url>/pages/:id/:action`; 404 when action_links is not configured */
   handleActionLink(url: string | URL, opts?: { method?: string; actor?: string; authorize?: (by: string | undefined, pageId: string, action: string) => string | undefined }): Promise<ActionLinkResponse>;
+  /** action_links' base URL, secret and ttl, for other signed links (approvals); undefined when not configured */
+  readonly links: LinkSigner | undefined;
   /**
    * Rebuilds silences, alerts, groups, pages and their timers from the log: on start, and when a
    * standby takes over. Escalations that fell due meanwhile fire at once, marked late.
@@ -115,6 +117,7 @@ export function createAlerting(config: AlertingConfig, deps: AlertingDeps): Aler
     receive: (alerts, origin = 'api') => dispatcher.receive(alerts, origin),
     receiveRuleChanges: (changes) => dispatcher.receiveRuleChanges(changes),
     receiveAlertmanagerWebhook: (body) => receiveAlertmanagerWebhook(body, { dispatcher, now: () => clock.now() }),
+    links,
     async handleActionLink(url, opts = {}) {
       if (!links) {
         return { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'action links are not configured (alerting.action_links)' };

@@ -37,7 +37,11 @@ export interface ApiContext {
   policy: Policy;
   loginLimiter: FailureLimiter;
   /** the PostgreSQL lease, whose fencing token `status` shows (absent with SQLite) */
-  leadership: { readonly token: number | undefined } | undefined;
+  leadership: { readonly token: number | undefined; controllers(): Promise<string[]> } | undefined;
+  /** leader or standby (a standby answers the public /v1/health through this API too) */
+  role(): 'leader' | 'standby';
+  /** who leads, as the store says: /v1/health names it for dashboards looking for the leader */
+  leader(): Promise<{ address: string; live: boolean } | undefined>;
   /** the controller's own address, for links */
   url: string;
   /** set by `greenlight up`: what POST /v1/shutdown does */

@@ -21,17 +21,34 @@ const CONTENT_TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-// The page talks to its own origin only: no CDN, no inline script, nothing framed.
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+// The page talks to its own origin only (and, to find the leader when its controller goes away,
+// to the /v1/health of the store's other controllers): no CDN, no inline script, nothing framed.
+function csp(peers: string[] = []): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    ["connect-src 'self'", ...peers].join(' '),
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** Origins of controller addresses, safe to put in a header (nothing but scheme, host, port). */
+function origins(addresses: string[]): string[] {
+  const out = new Set<string>();
+  for (const a of addresses) {
+    try {
+      const u = new URL(a);
+      if ((u.protocol === 'http:' || u.protocol === 'https:') && /^[A-Za-z0-9.:[\]-]+$/.test(u.host)) out.add(u.origin);
+    } catch {
+      /* not an address */
+    }
+  }
+  return [...out];
+}
 
 /** The address that opens the dashboard already signed in (the token rides in the fragment). */
 export function dashboardUrl(controllerUrl: string, token: string): string {
@@ -48,7 +65,7 @@ export function safeWebFile(name: string): string | undefined {
   return name;
 }
 
-export function dashboardRoutes(routes: Routes, opts: { root?: string } = {}): Routes {
+export function dashboardRoutes(routes: Routes, opts: { root?: string; peers?: () => Promise<string[]> } = {}): Routes {
   const root = opts.root ?? webRoot;
   const serve = (name: string | undefined, dir = root) => async (req: Request) => {
     const file = name ?? safeWebFile(req.params.file ?? '');
@@ -65,7 +82,7 @@ export function dashboardRoutes(routes: Routes, opts: { root?: string } = {}): R
       'content-length': body.length,
       // revalidated on each load, so a new controller version is picked up at once
       'cache-control': 'no-cache',
-      'content-security-policy': CSP,
+      'content-security-policy': csp(file === 'index.html' && opts.peers ? origins(await opts.peers().catch(() => [])) : []),
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
       'x-frame-options': 'DENY',

@@ -111,7 +111,8 @@ export class Routes {
   }
 }
 
-function authenticate(raw: IncomingMessage, auth: Auth): Identity {
+/** The identity of a request's bearer token (rate limited per address), or a 401/429. */
+export function authenticate(raw: IncomingMessage, auth: Auth): Identity {
   const key = raw.socket.remoteAddress ?? '?';
   const wait = auth.limiter?.blockedFor(key) ?? 0;
   if (wait > 0) {

@@ -75,6 +75,8 @@ export const ROUTE_PERMISSIONS: Record<string, Rule> = {
   // reads every host now and records it (drift raises alerts): an operation, not a plain read
   'POST /v1/inventory': (_req, ctx) => inEach('deploy', ctx.environments()),
   'POST /v1/deployments/:id/approve': (req, ctx) => inEach('approve', ctx.deploymentEnvironments(req.params.id!) ?? ctx.environments()),
+  // the link's environment, as the signed body names it (the signature is checked by the route)
+  'POST /v1/approvals/link': (req, ctx) => inEach('approve', typeof body(req).environment === 'string' && ctx.environments().includes(body(req).environment as string) ? [body(req).environment as string] : ctx.environments()),
   'POST /v1/deployments/:id/reject': (req, ctx) => inEach('approve', ctx.deploymentEnvironments(req.params.id!) ?? ctx.environments()),
   'POST /v1/services/:service/abort': rolloutControl,
   'POST /v1/services/:service/pause': rolloutControl,

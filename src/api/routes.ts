@@ -1,4 +1,5 @@
 // The controller's HTTP JSON API (v1). The CLI and the dashboard use only this.
+import { approvalLinkRoutes } from './approval-link-routes.ts';
 import { catalogueJsonSchema } from '../events/catalogue/index.ts';
 import { seriesOf } from './series.ts';
 import type { ApiContext } from './context.ts';
@@ -45,11 +46,24 @@ export function apiRoutes(c: ApiContext): Routes {
     return missing ? `${user.kind}:${user.name} (roles: ${user.roles.join(', ') || 'none'}) lacks the permission "acknowledge" in ${missing}` : undefined;
   };
   alertingRoutes(routes, { alerting: () => c.operations.alerting, clock: c.clock, actorOf, authorizeLink });
-  dashboardRoutes(routes);
+  approvalLinkRoutes(routes, { approvals: () => c.approvals, events: c.events, clock: c.clock, secret: () => c.operations.alerting?.links?.secret, actorOf });
+  dashboardRoutes(routes, { peers: async () => (await c.leadership?.controllers()) ?? [] });
   authRoutes(routes, { directory: c.directory, policy: c.policy });
   drillRoutes(routes, { events: c.events, clock: c.clock, drills: () => c.drills, schedule: () => c.drillSchedule, config: () => c.config.drills ?? defaultDrillsConfig(), baseDir: c.loaded.baseDir, actorOf });
   return routes
-    .add('GET', '/v1/health', async () => ({ ok: true, service: 'greenlight-controller' }), { public: true })
+    .add(
+      'GET',
+      '/v1/health',
+      async (req) => {
+        // Public and readable from any origin (no credentials involved): an open dashboard whose
+        // controller went away asks the other controllers of the store who leads now.
+        req.res.setHeader('access-control-allow-origin', '*');
+        const lease = await c.leader().catch(() => undefined);
+        const controllers = (await c.leadership?.controllers().catch(() => undefined)) ?? [c.url];
+        return { ok: true, service: 'greenlight-controller', role: c.role(), leader: lease?.live ? lease.address : null, controllers };
+      },
+      { public: true },
+    )
     .add('GET', '/v1/status', async () => statusOf(c))
     .add('GET', '/v1/releases', async () => ({ releases: [...c.state.view.releases.values()] }))
     .add('POST', '/v1/releases', async (req) => {

@@ -19,6 +19,7 @@ import type { Target } from '../targets/target.ts';
 import { Deployer } from '../rollout/deployer.ts';
 import { recoverInterruptedDeployments } from '../rollout/recovery.ts';
 import { reconcileEnvironment } from '../rollout/reconcile.ts';
+import { fleetOf } from '../fleet/fleet.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
 import { TrafficControl } from '../rollout/traffic.ts';
 import { BuiltinProvider } from '../traffic/builtin/provider.ts';
@@ -63,6 +64,11 @@ export interface ControllerOptions {
    * stops its loops and API in-process without writing anything.
    */
   onLeadershipLost?: (why: string) => void;
+  /**
+   * PostgreSQL: when the store does not answer at start, keep trying (every 2 s) instead of
+   * failing: a deposed leader restarting as a standby while its partition lasts.
+   */
+  waitForStore?: boolean;
 }
 
 export interface Controller {
@@ -115,7 +121,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
   // never let SQLite turn a missing or emptied log into a fresh one while things still run
   if (spec.kind === 'sqlite') refuseEmptyLogFile(spec.file, stateDir);
   // every append carries the lease's fencing token; the database refuses it once the lease is gone
-  const events = await openEventLog(spec, { clock, fence: () => leadership?.fence() });
+  const events = await openStore();
   if (spec.kind === 'postgres' && config.store.kind === 'postgres') {
     leadership = new Leadership({ log: events as PostgresEventLog, address: urlOf(listen), clock, ttlMs: config.store.lease });
   }
@@ -295,6 +301,22 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     })();
   }
 
+  async function openStore(): Promise<EventLog> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // a transaction cut off by a partition must not hold the head and lease rows for longer
+        // than half a lease, or the standby could not take over in time
+        const idle = config.store.kind === 'postgres' ? Math.max(500, Math.floor(config.store.lease / 2)) : undefined;
+        return await openEventLog(spec, { clock, fence: () => leadership?.fence(), ...(idle ? { idleInTransactionMs: idle } : {}) });
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (!opts.waitForStore || spec.kind !== 'postgres' || code !== 'STORE_UNAVAILABLE') throw err;
+        if (attempt % 5 === 0) log(`the store does not answer (${(err as Error).message}); trying again every 2 s`);
+        await clock.sleep(2000);
+      }
+    }
+  }
+
   async function assemble(): Promise<void> {
     const token_ = leadership?.token;
     await events.append({ type: 'controller.started', actor: 'controller', subject: 'controller', data: { pid: process.pid, config: loaded.file, listen, ...(leadership ? { holder: leadership.id, token: token_, store: 'postgres' } : {}) } });
@@ -371,6 +393,10 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
           if ((e.type === 'instance.ready' || e.type === 'instance.restarted') && e.instance.service === service && !deployer.runningDeployment(service)) {
             void reconcileEnvironment({ events, state: state.view, runtime }, env, service, { replaceMissing: false });
           }
+        });
+        // A host that left rotation (unreachable, drained) or came back: the router follows at once.
+        fleetOf(env.target)?.onRotation(() => {
+          if (!deployer.runningDeployment(service)) void reconcileEnvironment({ events, state: state.view, runtime }, env, service, { replaceMissing: false });
         });
       }
     }

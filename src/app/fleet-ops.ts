@@ -9,6 +9,7 @@ import { fleetOf } from '../fleet/fleet.ts';
 import { Incidents } from '../incidents/incidents.ts';
 import { collectInventory, type EnvironmentInventory } from '../inventory/inventory.ts';
 import type { TrafficControl } from '../rollout/traffic.ts';
+import { upstreamsOf } from '../rollout/upstreams.ts';
 import type { Target } from '../targets/target.ts';
 import { probeHealth } from '../targets/health.ts';
 import type { IncomingAlert } from '../alerting/alerts/alert.ts';
@@ -53,19 +54,14 @@ export function changeEnvironments(deps: FleetDeps): ChangeEnvironment[] {
     const target = deps.targets.get(env.name);
     const fleet = target && fleetOf(target);
     if (!target || !fleet) return;
-    const drained = new Set<string>();
     const services = Object.keys(deps.config.services);
-    // every router of the environment points at the live instances not on a drained host
+    // every router of the environment points at the live instances not on a host out of rotation;
+    // the drain is held by the fleet itself, so a reconcile meanwhile leaves the host out too
     const reroute = async () => {
       for (const service of services) {
         const traffic = deps.traffic(env.name, service);
         if (!traffic) continue;
-        await traffic.refresh((version) =>
-          target
-            .list({ service, version, environment: env.name })
-            .filter((i) => i.state === 'ready' && !(i.host && drained.has(i.host)))
-            .map((i) => i.url),
-        );
+        await traffic.refresh((version) => upstreamsOf({ name: env.name, target }, service, version));
       }
     };
     out.push({
@@ -73,11 +69,11 @@ export function changeEnvironments(deps: FleetDeps): ChangeEnvironment[] {
       index,
       fleet,
       async drain(host) {
-        drained.add(host);
+        fleet.drain(host, `a host change works on ${host}`);
         await reroute();
       },
       async restore(host) {
-        drained.delete(host);
+        fleet.restore(host);
         await reroute();
       },
       async healthy(host) {

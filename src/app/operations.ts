@@ -12,6 +12,8 @@ import { monitorsSchema } from '../monitor/schema.ts';
 import type { Runtime } from '../rollout/runtime.ts';
 import type { RuleAlertChange } from '../alerting/alerts/alert.ts';
 import { pageStarvedRollouts } from './starved-rollouts.ts';
+import { pageApprovalRequests } from '../approvals/notify.ts';
+import { buildApprovalUrl } from '../approvals/links.ts';
 
 export interface Operations {
   incidents: IncidentAutomation;
@@ -38,7 +40,17 @@ export async function startOperations(deps: {
     const r = await alerting.restore(events);
     if (r.pages || r.groups) deps.log(`alerting restored: ${r.alerts} alert(s), ${r.groups} group(s), ${r.pages} open page(s)${r.late ? `, ${r.late} escalation(s) late` : ''}`);
   }
-  const unpage = alerting ? pageStarvedRollouts({ events, clock, receive: (a, origin) => alerting.receive(a, origin) }) : () => {};
+  const unpageStarved = alerting ? pageStarvedRollouts({ events, clock, receive: (a, origin) => alerting.receive(a, origin) }) : () => {};
+  const signer = alerting?.links;
+  const unpageApprovals = alerting
+    ? pageApprovalRequests({
+        events,
+        clock,
+        receive: (a, origin) => alerting.receive(a, origin),
+        ...(signer ? { link: (deploymentId: string, environment: string, expiresAt: number) => buildApprovalUrl({ baseUrl: signer.baseUrl, secret: signer.secret, deploymentId, environment, expiresAt: Math.min(expiresAt, clock.now() + (signer.ttlMs ?? 86_400_000)) }) } : {}),
+      })
+    : () => {};
+  const unpage = () => (unpageStarved(), unpageApprovals());
 
   const monitors = new Map<string, MonitorService>();
   for (const env of config.environments) {

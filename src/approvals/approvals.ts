@@ -121,7 +121,7 @@ export class Approvals implements ApprovalGate {
   }
 
   /** One approval by `actor`; the requester's own is refused (and recorded as refused). */
-  async approve(deploymentId: string, actor: string, comment?: string): Promise<PendingApproval & { satisfied: boolean }> {
+  async approve(deploymentId: string, actor: string, comment?: string, how: { via?: 'link' } = {}): Promise<PendingApproval & { satisfied: boolean }> {
     const w = this.need(deploymentId);
     const subject = `deployment/${deploymentId}`;
     const base = { deploymentId, service: w.service, version: w.version, environment: w.environment };
@@ -135,7 +135,7 @@ export class Approvals implements ApprovalGate {
     if (w.approvedBy.includes(actor)) throw new GreenlightError('CONFLICT', `${actor} already approved deployment ${deploymentId}`, { hint: `${w.approvedBy.length} of ${w.required} approvals so far` });
     w.approvedBy.push(actor);
     const satisfied = w.approvedBy.length >= w.required;
-    await this.events.append({ type: 'approval.granted', actor, subject, data: { ...base, count: w.approvedBy.length, required: w.required, satisfied, ...(comment ? { comment } : {}) } });
+    await this.events.append({ type: 'approval.granted', actor, subject, data: { ...base, count: w.approvedBy.length, required: w.required, satisfied, ...(comment ? { comment } : {}), ...(how.via ? { via: how.via } : {}) } });
     const view = { ...this.get(deploymentId)!, satisfied };
     if (satisfied) w.finish({ ok: true });
     return view;

@@ -1,6 +1,10 @@
 // The hash chain that makes the event log tamper-evident. Each event stores
-//   hash = sha256(prevHash + "\n" + canonical JSON of {seq, id, type, time, actor, subject, data})
-// and the hash of the event before it (prevHash). Stores only persist the two columns; everything
+//   hash = sha256(prevHash + "\n" + canonical JSON of {seq, id, type, v, time, actor, subject, data})
+// and the hash of the event before it (prevHash). It covers the row as stored: the data as written
+// and the schema version `v` it was written at, never the upcast data readers get (an upcaster
+// added by a later Greenlight must not break the chain; a `v` changed in place must). `v` is left
+// out of the hashed JSON when it is 1, so logs chained before `v` was covered (all of version 1)
+// verify as they are, and 1 -> 2 or 2 -> 1 still changes the hash. Stores only persist the two columns; everything
 // about computing and checking them lives here, so the SQLite store, the in-memory fake and the
 // PostgreSQL store chain identically and one verifier serves them all.
 //
@@ -11,7 +15,8 @@
 // copy of (seq, hash) kept elsewhere, which a rewritten log no longer matches.
 import { createHash } from 'node:crypto';
 import { ofType } from '../events/catalogue/index.ts';
-import type { EventLog, StoredEvent } from '../events/log.ts';
+import type { StoredRow } from '../events/catalogue/index.ts';
+import type { EventLog } from '../events/log.ts';
 
 /** prevHash of the very first event of a log */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -46,6 +51,8 @@ export interface ChainContent {
   seq: number;
   id: string;
   type: string;
+  /** the catalogue version the data was written at */
+  v: number;
   time: number;
   actor: string;
   subject: string;
@@ -53,7 +60,7 @@ export interface ChainContent {
 }
 
 export function chainHash(prevHash: string, e: ChainContent): string {
-  const body = canonicalJson({ seq: e.seq, id: e.id, type: e.type, time: e.time, actor: e.actor, subject: e.subject, data: e.data });
+  const body = canonicalJson({ seq: e.seq, id: e.id, type: e.type, ...(e.v === 1 ? {} : { v: e.v }), time: e.time, actor: e.actor, subject: e.subject, data: e.data });
   return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
 }
 
@@ -121,7 +128,7 @@ export async function verifyChain(log: EventLog, opts: VerifyOptions = {}): Prom
   let checked = 0;
   let legacy = 0;
   let chained = false;
-  let last: StoredEvent | undefined;
+  let last: StoredRow | undefined;
   let anchorSeen = false;
   const acc = (await log.query({ types: [BREAK_ACCEPTED], descending: true, limit: 1 })).filter(ofType(BREAK_ACCEPTED))[0];
   let block = GENESIS_HASH;
@@ -131,7 +138,8 @@ export async function verifyChain(log: EventLog, opts: VerifyOptions = {}): Prom
   const fail = (problem: ChainProblem): VerifyResult => ({ ok: false, ...(accepted ? { accepted } : {}), checked, legacy, head: last?.hash ? { seq: last.seq, hash: last.hash } : null, problem });
 
   for (let after = 0; ; ) {
-    const page = await log.query({ afterSeq: after, limit: pageSize });
+    // the rows as stored: upcasting is for readers, the hash is over what was written
+    const page = await log.queryRows({ afterSeq: after, limit: pageSize });
     if (page.length === 0) break;
     for (const e of page) {
       after = e.seq;
@@ -213,7 +221,7 @@ export async function verifyChain(log: EventLog, opts: VerifyOptions = {}): Prom
 }
 
 /** For an event whose hash is wrong at its position: the seq at which its hash is right, if any (once, on failure). */
-async function belongsAt(log: EventLog, e: StoredEvent): Promise<number | undefined> {
+async function belongsAt(log: EventLog, e: StoredRow): Promise<number | undefined> {
   if (!e.prevHash) return undefined;
   const top = Math.max(await log.lastSeq(), (await log.highWaterSeq?.()) ?? 0);
   for (let s = 1; s <= top; s++) if (s !== e.seq && chainHash(e.prevHash, { ...e, seq: s }) === e.hash) return s;
@@ -255,13 +263,13 @@ export function parseHead(text: string): ChainHead {
  * Records that a person accepted a broken chain (the controller refuses to start on one). Meant
  * for a stopped controller: the block hash covers the events present now.
  */
-export async function acceptBreak(log: EventLog, opts: { actor: string; reason: string }): Promise<{ accepted: StoredEvent; problem: string } | undefined> {
+export async function acceptBreak(log: EventLog, opts: { actor: string; reason: string }): Promise<{ accepted: Awaited<ReturnType<EventLog['append']>>; problem: string } | undefined> {
   const before = await verifyChain(log);
   if (before.ok) return undefined;
   let block = GENESIS_HASH;
   let lastSeq = 0;
   for (let after = 0; ; ) {
-    const page = await log.query({ afterSeq: after, limit: 2000 });
+    const page = await log.queryRows({ afterSeq: after, limit: 2000 });
     if (page.length === 0) break;
     for (const e of page) {
       block = chainHash(block, e);

@@ -55,6 +55,7 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   guardTerminalOutput();
+  quietOnClosedPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -64,5 +65,18 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     process.exitCode = reportError(err, process.argv.includes('--json'));
+  }
+}
+
+/**
+ * `greenlight schema --out - | head`, `greenlight events | head`: the reader went away, which is
+ * how a pipeline says "enough". Exit quietly, as cat and grep do, instead of an EPIPE stack trace.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
   }
 }

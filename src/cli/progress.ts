@@ -1,7 +1,7 @@
 // Turns a deployment's events into the live progress lines `greenlight deploy` prints: one entry
 // per event type of the catalogue (null: not part of a deployment's progress), so a new type
 // cannot be left without a decision.
-import { readWith, silent, type EventType, type PerType } from '../events/catalogue/index.ts';
+import { NO_LINE, readWith, silent, type EventType, type PerType } from '../events/catalogue/index.ts';
 import type { StoredEvent } from '../events/log.ts';
 import { color } from './output.ts';
 
@@ -30,6 +30,8 @@ export const PROGRESS: PerType<string | undefined> = {
       case 'checks:pre':
       case 'checks:post':
         return d.checks?.length ? `  ${env}${d.stage.slice(7)} checks: ${d.checks.join(', ')}` : undefined;
+      case 'waves':
+        return `  ${env}${d.message ?? 'waves'}`;
       case 'canary':
       case 'baseline':
         return `  ${env}${d.stage}`;
@@ -48,6 +50,7 @@ export const PROGRESS: PerType<string | undefined> = {
   'approval.requested': ({ data: d }) =>
     `  ${at(d.environment)}${color.yellow(`waiting for ${d.required} approval(s) from someone other than ${d.requester}${d.breakGlass ? ' (break-glass review)' : ''}: greenlight approve ${d.deploymentId}`)}`,
   'approval.granted': (e) => `  ${at(e.data.environment)}approved by ${e.actor} (${e.data.count} of ${e.data.required})`,
+  'approval.link.refused': (e) => `  ${at(e.data.environment)}${color.yellow(`approval link from ${e.actor} refused: ${e.data.detail}`)}`,
   'approval.refused': (e) => `  ${at(e.data.environment)}${color.yellow(`approval by ${e.actor} refused: ${e.data.reason}`)}`,
   'approval.rejected': (e) => `  ${at(e.data.environment)}${color.red(`rejected by ${e.actor}: ${e.data.reason}`)}`,
   'approval.expired': (e) => `  ${at(e.data.environment)}${color.red('approval request expired')}`,
@@ -66,31 +69,21 @@ export const PROGRESS: PerType<string | undefined> = {
   'rollout.resumed': (e) => `  resumed by ${e.actor}`,
   'rollout.abort.requested': (e) => `  ${color.yellow(`abort requested by ${e.actor}`)}`,
   'rollout.promote.requested': (e) => `  promote (${e.data.promote}) requested by ${e.actor}`,
-  'rollout.promoted': (e) => `  ${at(e.data.environment)}${color.green('canary promoted to 100%')}`,
+  'rollout.promoted': (e) => `  ${at(e.data.environment)}${color.green('canary promoted')}`,
+  'rollout.wave.started': ({ data: d }) => `  ${at(d.environment)}wave ${d.wave}/${d.of}: switching ${d.hosts.join(', ')}`,
+  'rollout.wave.passed': ({ data: d }) => `  ${at(d.environment)}${color.green(`wave ${d.wave}/${d.of} healthy`)} (${d.hosts.join(', ')}, ${d.instances} instance(s))`,
+  'rollout.wave.failed': ({ data: d }) => `  ${at(d.environment)}${color.red(`wave ${d.wave}/${d.of} failed`)}: ${d.reason}; every host back on ${d.stable}`,
+  'rollout.host.excluded': ({ data: d }) => `  ${at(d.environment)}${color.yellow(`host ${d.host} out of rotation: ${d.reason}`)}`,
   'check.passed': ({ data: d }) => `  ${at(d.environment)}${color.green('✓')} ${d.name} ${color.dim(`${d.message} (${Math.round(d.durationMs)} ms)`)}`,
   'check.failed': ({ data: d }) => `  ${at(d.environment)}${color.red('✗')} ${d.name}: ${d.message}`,
   'check.errored': ({ data: d }) => `  ${at(d.environment)}${color.red('?')} ${d.name} could not verify: ${d.message}`,
+  ...silent(...NO_LINE),
   // not a deployment's own events: `greenlight deploy` follows deployment/<id> only
   ...silent(
-    'release.registered',
     'environment.stable.changed',
-    'environment.reconciled',
-    'environment.reconcile.failed',
-    'router.started',
-    'router.adopted',
-    'router.stopped',
-    'router.died',
-    'router.crash_looping',
-    'router.restarted',
-    'router.restart_failed',
     'router.switched',
-    'instance.started',
-    'instance.ready',
     'instance.crashed',
     'instance.restarted',
-    'instance.stopped',
-    'instance.adopted',
-    'instance.lost',
     'incident.opened',
     'incident.acknowledged',
     'incident.mitigated',
@@ -99,11 +92,6 @@ export const PROGRESS: PerType<string | undefined> = {
     'incident.root_cause.set',
     'incident.severity.changed',
     'incident.alert.joined',
-    'alert.pending',
-    'alert.firing',
-    'alert.resolved',
-    'alert.group.notified',
-    'page.triggered',
     'page.sent',
     'page.acknowledged',
     'page.snoozed',
@@ -112,59 +100,9 @@ export const PROGRESS: PerType<string | undefined> = {
     'page.exhausted',
     'notification.sent',
     'notification.failed',
-    'silence.created',
-    'silence.expired',
-    'monitor.summary',
-    'monitor.anomaly',
-    'monitor.trend.warning',
-    'monitor.alert.pending',
-    'monitor.alert.firing',
-    'monitor.alert.resolved',
-    'monitor.probe.up',
-    'monitor.probe.down',
-    'controller.started',
-    'controller.stopped',
-    'host.key_accepted',
-    'host.clock_skew',
-    'artifact.uploaded',
-    'artifact.pruned',
-    'drill.started',
-    'drill.fault.injected',
-    'drill.deployment.started',
-    'drill.incident.linked',
-    'drill.mitigated',
-    'drill.ended',
-    'drill.missed',
-    'drill.scored',
-    'audit.chain_started',
-    'audit.break_accepted',
-    'analysis.samples',
-    'inventory.collected',
-    'inventory.drift',
-    'user.created',
-    'user.roles.changed',
-    'token.issued',
-    'token.revoked',
-    'drill.reminder.sent',
-    'drill.slot.done',
-    'drill.slot.start_failed',
-    'change.requested',
-    'change.blocked',
-    'change.override',
-    'change.environment.started',
-    'change.wave.started',
-    'change.host.drained',
-    'change.host.applied',
-    'change.host.verified',
-    'change.host.verify_failed',
-    'change.host.undone',
-    'change.host.undo_failed',
-    'change.host.failed',
-    'change.host.restored',
-    'change.host.unhealthy',
-    'change.failed',
-    'change.passed',
-    'change.completed',
+    // shown in an incident's timeline, not in a deployment's progress
+    'host.unreachable',
+    'host.reachable',
   ),
 };
 

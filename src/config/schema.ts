@@ -143,6 +143,7 @@ export const configSchema = z
           });
         }
       });
+      refineWaves(env, i, ctx);
       if (env.traffic.kind !== 'builtin') {
         if (env.router !== undefined) {
           ctx.addIssue({ code: 'custom', path: ['environments', i, 'router'], message: `router: is the built-in router's, and this environment's traffic goes through ${env.traffic.kind}`, params: { hint: 'remove router: here, or use traffic: { kind: builtin }' } });
@@ -172,6 +173,28 @@ export const configSchema = z
       }
     });
   });
+
+/** rollout.waves needs hosts to go in waves, and a canary selection that names some of them */
+function refineWaves(env: z.infer<typeof environmentSchema>, i: number, ctx: z.RefinementCtx): void {
+  const waves = env.rollout?.waves;
+  if (!waves) return;
+  const path = ['environments', i, 'rollout', 'waves'];
+  const hosts = (env.target as { hosts?: { name: string; labels?: Record<string, string> }[] }).hosts;
+  if (env.target.kind !== 'ssh' || !hosts) {
+    ctx.addIssue({ code: 'custom', path, message: `releases in waves go host by host, and target kind "${env.target.kind}" has no hosts`, params: { hint: 'use target: { kind: ssh, hosts: [...] }, or remove rollout.waves' } });
+    return;
+  }
+  const c = waves.canary;
+  if ('hosts' in c && c.hosts > hosts.length) {
+    ctx.addIssue({ code: 'custom', path: [...path, 'canary', 'hosts'], message: `the canary cannot run on ${c.hosts} hosts: the target has ${hosts.length}`, params: { hint: `at most ${hosts.length}; usually 1` } });
+  }
+  if ('labels' in c) {
+    const match = hosts.filter((h) => Object.entries(c.labels).every(([k, v]) => h.labels?.[k] === v));
+    if (match.length === 0) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'canary', 'labels'], message: `no host of the target has the labels ${Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(', ')}`, params: { hint: `label a host (hosts[].labels), or pick one of: ${hosts.map((h) => h.name).join(', ')}` } });
+    }
+  }
+}
 
 function isSingleRouter(r: unknown): r is z.infer<typeof routerSchema> {
   return typeof r === 'object' && r !== null && 'listen' in r && typeof (r as { listen: unknown }).listen === 'string';

@@ -2,7 +2,7 @@
 // state, timelines, postmortems and the dashboard are projections of it. This interface is owned
 // here; store/sqlite implements it today and a PostgreSQL store can implement it next.
 
-import { ofType, type CatalogueEvent, type EventOf, type EventType, type NewCatalogueEvent, type NewEventOf } from './catalogue/index.ts';
+import { ofType, type CatalogueEvent, type EventOf, type EventType, type NewCatalogueEvent, type NewEventOf, type StoredRow } from './catalogue/index.ts';
 
 export type EventData = Record<string, unknown>;
 
@@ -32,6 +32,11 @@ export interface EventLog {
   /** appends all or none; all are checked against the catalogue first */
   appendAll(events: NewEvent[]): Promise<StoredEvent[]>;
   query(filter?: EventFilter): Promise<StoredEvent[]>;
+  /**
+   * The rows as stored: data as written (before any upcasting) and the schema version `v` it was
+   * written at. What the hash chain covers, what `audit verify` checks and `store migrate` copies.
+   */
+  queryRows(filter?: EventFilter): Promise<StoredRow[]>;
   lastSeq(): Promise<number>;
   /**
    * The highest seq the store ever handed out, kept apart from the rows (SQLite's sqlite_sequence,
@@ -70,10 +75,19 @@ export async function queryType<T extends EventType>(log: EventLog, type: T, fil
  * Reads a log of any size page by page (afterSeq + limit), so neither the store nor the reader
  * holds the whole log in memory at once.
  */
-export async function* pages(log: EventLog, filter: EventFilter = {}, pageSize = 1000): AsyncGenerator<StoredEvent[]> {
+export function pages(log: EventLog, filter: EventFilter = {}, pageSize = 1000): AsyncGenerator<StoredEvent[]> {
+  return paged((f) => log.query(f), filter, pageSize);
+}
+
+/** pages() over the rows as stored (no upcasting): for the audit verifier and migrations. */
+export function rowPages(log: EventLog, filter: EventFilter = {}, pageSize = 1000): AsyncGenerator<StoredRow[]> {
+  return paged((f) => log.queryRows(f), filter, pageSize);
+}
+
+async function* paged<T extends { seq: number }>(read: (f: EventFilter) => Promise<T[]>, filter: EventFilter, pageSize: number): AsyncGenerator<T[]> {
   let after = filter.afterSeq ?? 0;
   for (;;) {
-    const page = await log.query({ ...filter, afterSeq: after, limit: pageSize, descending: false });
+    const page = await read({ ...filter, afterSeq: after, limit: pageSize, descending: false });
     if (page.length === 0) return;
     yield page;
     after = page[page.length - 1]!.seq;

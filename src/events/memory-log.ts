@@ -34,10 +34,14 @@ export class MemoryEventLog implements EventLog {
   }
 
   async query(filter: EventFilter = {}): Promise<StoredEvent[]> {
+    return (await this.queryRows(filter)).map(eventOfRow);
+  }
+
+  async queryRows(filter: EventFilter = {}): Promise<StoredRow[]> {
     let out = this.rows.filter((r) => matchesFilter(r, filter));
     if (filter.descending) out = out.reverse();
     if (filter.limit !== undefined) out = out.slice(0, filter.limit);
-    return out.map(eventOfRow);
+    return out.map((r) => structuredClone(r));
   }
 
   async lastSeq(): Promise<number> {

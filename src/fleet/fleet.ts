@@ -23,7 +23,20 @@ export interface Fleet {
   releasesOn(host: string): Promise<string[]>;
   /** instances whose supervisor runs on the host (of any controller), with the digest each runs */
   running(host: string): Promise<{ id: string; digest: string }[]>;
+  /**
+   * Whether the host's instances may receive traffic: not while a host change drained it, nor
+   * while the host cannot be reached. Every routing table is built through this (rollout/upstreams.ts),
+   * so nothing (a rollout step, a reconcile after a restart) puts a drained host back by accident.
+   */
+  rotation(host: string): HostRotation;
+  /** takes the host out of rotation (a host change works on it) / puts it back */
+  drain(host: string, reason: string): void;
+  restore(host: string): void;
+  /** called when a host leaves or re-enters rotation (drained, restored, unreachable, reachable) */
+  onRotation(listener: (host: string, rotation: HostRotation) => void): () => void;
 }
+
+export type HostRotation = { in: true } | { in: false; why: 'drained' | 'unreachable'; reason: string };
 
 export function fleetOf(target: Target): Fleet | undefined {
   const f = (target as Partial<{ fleet(): Fleet }>).fleet;

@@ -76,6 +76,11 @@ test('api: open by hand, validate, postmortem in both formats', async () => {
   const bad = await call('POST', '/v1/incidents', { title: 'x', severity: 'sev9' });
   assert.equal(bad.status, 400);
   assert.match(bad.body.error.hint, /sev1/);
+  // no severity: a 400 naming the field (as docs/incidents.md and the CLI's required --severity say)
+  const missing = await call('POST', '/v1/incidents', { title: 'x' });
+  assert.equal(missing.status, 400);
+  assert.match(missing.body.error.message, /"severity" field is missing/);
+  assert.match(missing.body.error.hint, /sev1 .* sev4/);
   const opened = await call('POST', '/v1/incidents', { title: 'Checkout slow', severity: 'minor', service: 'checkout', environment: 'production' }, 'erin');
   assert.equal(opened.status, 201);
   assert.equal(opened.body.incident.severity, 'sev3');

@@ -61,6 +61,11 @@ export class Incidents {
   async open(input: OpenIncidentInput, actor: string): Promise<Incident> {
     const title = input.title?.trim();
     if (!title) throw new GreenlightError('USAGE', 'an incident needs a title', { hint: 'greenlight incident open "checkout returns 500" --severity sev2' });
+    // required, as the CLI's --severity is: a guessed default would hide how bad it is from the
+    // pages and the postmortem; the 400 names the field and its values
+    if (input.severity === undefined || input.severity === null || input.severity === '') {
+      throw new GreenlightError('USAGE', 'an incident needs a severity: the "severity" field is missing', { hint: 'send "severity": one of sev1 (most users cannot use the service) .. sev4 (no user impact); greenlight incident open "title" --severity sev2' });
+    }
     const severity = parseSeverity(input.severity);
     const id = newIncidentId(this.clock);
     await this.events.append({

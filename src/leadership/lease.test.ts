@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { systemClock } from '../clock/clock.ts';
 import { PostgresEventLog } from '../store/postgres/postgres-event-log.ts';
-import { freshDatabase, postgresMissing } from '../store/postgres/testing.ts';
+import { freshDatabase, partitionProxy, postgresMissing } from '../store/postgres/testing.ts';
 import { createRouter } from '../router/router.ts';
 import { inProcessAdmin } from '../rollout/testing.ts';
 import { EPOCH_SPAN, TrafficControl } from '../rollout/traffic.ts';
@@ -16,7 +16,7 @@ const opts = skip ? { skip } : {};
 
 async function node(url: string, address: string, ttlMs: number) {
   let lease: Leadership | undefined;
-  const log = await PostgresEventLog.open(url, { fence: () => lease?.fence() });
+  const log = await PostgresEventLog.open(url, { fence: () => lease?.fence(), idleInTransactionMs: Math.floor(ttlMs / 2) });
   lease = new Leadership({ log, address, clock: systemClock, ttlMs, intervalMs: 50 });
   return { log, lease };
 }
@@ -82,6 +82,43 @@ test('the loop: the standby is elected after the leader stops renewing; the old 
   b.lease.stop();
   await a.log.close();
   await b.log.close();
+});
+
+test('a leader cut off from the database (packets dropped, nothing errors) gives up at its lease deadline; the standby takes over; healed, its writes are fenced', opts, async () => {
+  const url = await freshDatabase();
+  const proxy = await partitionProxy(url);
+  const a = await node(proxy.url, 'http://a', 600);
+  const b = await node(url, 'http://b', 600);
+  const seen: string[] = [];
+  assert.equal(await a.lease.tryAcquire(), true);
+  a.lease.start({ onElected: () => seen.push('a elected'), onLost: (why) => seen.push(`a lost: ${why}`) });
+  b.lease.start({ onElected: () => seen.push('b elected'), onLost: () => seen.push('b lost') });
+  await a.log.append(note('before.cut', { actor: 'a', subject: 's' }));
+  // a transaction of a's is open when the link goes, holding the lease row as an append's fence
+  // check does: the server must end it, or b could never take the lease
+  const open = await a.log.connect();
+  open.on('error', () => undefined); // the server's "terminating connection" arrives once healed
+  await open.query('BEGIN');
+  await open.query('SELECT token FROM greenlight_lease FOR SHARE');
+  proxy.cut();
+  // an append in flight over the cut link: it hangs, as the renewals do
+  const hung = a.log.append(note('during.cut', { actor: 'a', subject: 's' })).then(() => 'appended', (e: Error & { code?: string }) => e.code ?? String(e));
+  await until(() => seen.some((s) => s.startsWith('a lost')), 5000, 'a to give up its lease');
+  assert.equal(a.lease.isLeader(), false);
+  await until(() => seen.includes('b elected'), 5000, 'b to take over');
+  // a gave up before b could be elected: never two leaders
+  assert.ok(seen.findIndex((s) => s.startsWith('a lost')) < seen.indexOf('b elected'), seen.join(', '));
+  assert.match(seen.find((s) => s.startsWith('a lost'))!, /could not be renewed/);
+  await b.log.append(note('new.leader', { actor: 'b', subject: 's' }));
+  proxy.heal();
+  // the append held during the cut reaches the database now, with a's old token: refused
+  assert.equal(await hung, 'FENCED');
+  assert.deepEqual((await b.log.query()).map((e) => (e.data as { text: string }).text), ['before.cut', 'new.leader']);
+  b.lease.stop();
+  open.release(true);
+  await a.log.close();
+  await b.log.close();
+  await proxy.close();
 });
 
 test('routing table revisions stay monotonic across leaders, and a deposed leader\'s table is refused', async () => {

@@ -38,7 +38,10 @@ export class Leadership {
   /** local deadline: past it without a renewal we stop believing we lead */
   private validUntil = 0;
   private timer: TimerHandle | undefined;
+  /** fires at validUntil: a renewal that hangs (a partition drops packets, nothing errors) cannot keep us leading */
+  private deadline: TimerHandle | undefined;
   private stopped = false;
+  private ticks = 0;
   private onElected: ((token: number) => void) | undefined;
   private onLost: ((why: string) => void) | undefined;
 
@@ -62,7 +65,7 @@ export class Leadership {
   }
 
   /** Takes the lease if nobody holds a live one; true when this controller now leads. */
-  async tryAcquire(): Promise<boolean> {
+  async tryAcquire(o: { abandoned?: () => boolean } = {}): Promise<boolean> {
     const started = this.o.clock.now();
     const c = await this.o.log.connect();
     try {
@@ -76,9 +79,14 @@ export class Leadership {
         [LEASE_NAME, this.id, this.o.address, this.o.ttlMs],
       );
       if (r.rowCount === 0) return false;
+      if (o.abandoned?.()) {
+        // the caller gave up waiting (a partition that healed late): hand the lease straight back
+        await c.query(`UPDATE greenlight_lease SET expires_at = clock_timestamp() WHERE name = $1 AND holder = $2 AND token = $3`, [LEASE_NAME, this.id, r.rows[0].token]);
+        return false;
+      }
       this.tokenValue = Number(r.rows[0].token);
       // counted from before the statement: our view of the lease never outlasts the database's
-      this.validUntil = started + this.o.ttlMs;
+      this.extend(started + this.o.ttlMs);
       return true;
     } finally {
       c.release();
@@ -97,8 +105,33 @@ export class Leadership {
         [LEASE_NAME, this.id, this.tokenValue, this.o.ttlMs],
       );
       if (r.rowCount === 0) return false;
-      this.validUntil = started + this.o.ttlMs;
+      if (this.tokenValue !== undefined) this.extend(started + this.o.ttlMs);
       return true;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** Records that this controller is alive at its address (each tick; leader and standby). */
+  async present(): Promise<void> {
+    const c = await this.o.log.connect();
+    try {
+      await c.query(
+        `INSERT INTO greenlight_controllers (address, holder, seen_at) VALUES ($1, $2, clock_timestamp())
+         ON CONFLICT (address) DO UPDATE SET holder = EXCLUDED.holder, seen_at = EXCLUDED.seen_at`,
+        [this.o.address, this.id],
+      );
+    } finally {
+      c.release();
+    }
+  }
+
+  /** The API addresses of the controllers seen within the last minute, this one included. */
+  async controllers(): Promise<string[]> {
+    const c = await this.o.log.connect();
+    try {
+      const r = await c.query(`SELECT address FROM greenlight_controllers WHERE seen_at > clock_timestamp() - interval '1 minute' ORDER BY address`);
+      return r.rows.map((row: { address: string }) => row.address);
     } finally {
       c.release();
     }
@@ -122,7 +155,10 @@ export class Leadership {
   start(handlers: { onElected: (token: number) => void; onLost: (why: string) => void }): void {
     this.onElected = handlers.onElected;
     this.onLost = handlers.onLost;
-    if (this.tokenValue !== undefined) this.onElected(this.tokenValue);
+    if (this.tokenValue !== undefined) {
+      this.extend(this.validUntil);
+      this.onElected(this.tokenValue);
+    }
     this.schedule();
   }
 
@@ -146,6 +182,30 @@ export class Leadership {
   stop(): void {
     this.stopped = true;
     this.timer?.cancel();
+    this.deadline?.cancel();
+  }
+
+  private extend(until: number): void {
+    this.validUntil = until;
+    this.deadline?.cancel();
+    if (this.stopped || !this.onLost) return;
+    this.deadline = this.o.clock.setTimeout(() => {
+      if (this.tokenValue !== undefined && this.o.clock.now() >= this.validUntil) this.lose('the lease could not be renewed before it expired (the database is unreachable)');
+    }, Math.max(0, until - this.o.clock.now()));
+  }
+
+  /**
+   * A lease statement bounded in time: over a partition a query neither answers nor fails (the
+   * packets are dropped, TCP retransmits for minutes), and a loop awaiting it would stop ticking.
+   */
+  private bounded<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+    return new Promise((resolve) => {
+      const t = this.o.clock.setTimeout(() => resolve(undefined), Math.max(1, ms));
+      p.then(
+        (v) => (t.cancel(), resolve(v)),
+        () => (t.cancel(), resolve(undefined)),
+      );
+    });
   }
 
   private schedule(): void {
@@ -155,13 +215,19 @@ export class Leadership {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    // best effort and bounded: presence only helps dashboards find the leader
+    if (this.ticks++ % 4 === 0) void this.bounded(this.present(), this.interval);
     try {
       if (this.tokenValue !== undefined) {
-        const ok = await this.renew().catch(() => undefined);
+        const ok = await this.bounded(this.renew(), this.validUntil - this.o.clock.now());
+        if (this.tokenValue === undefined) return; // lost meanwhile (the deadline fired)
         if (ok === false) return this.lose('another controller holds the lease now (this one was paused or cut off)');
         if (ok === undefined && this.o.clock.now() >= this.validUntil) return this.lose('the lease could not be renewed before it expired (the database is unreachable)');
-      } else if (await this.tryAcquire().catch(() => false)) {
-        this.onElected?.(this.tokenValue!);
+      } else {
+        let gaveUp = false;
+        const won = await this.bounded(this.tryAcquire({ abandoned: () => gaveUp }), this.o.ttlMs);
+        gaveUp = true;
+        if (won) this.onElected?.(this.tokenValue!);
       }
     } finally {
       this.schedule();
@@ -169,6 +235,7 @@ export class Leadership {
   }
 
   private lose(why: string): void {
+    if (this.tokenValue === undefined) return;
     this.tokenValue = undefined;
     this.stop();
     this.onLost?.(why);

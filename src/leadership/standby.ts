@@ -5,9 +5,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LiveState } from '../state/projection.ts';
 import type { LeaseHolder } from './lease.ts';
+import type { Directory } from '../auth/directory.ts';
+import type { Policy } from '../auth/permissions.ts';
+import type { FailureLimiter } from '../auth/rate-limit.ts';
 import { GreenlightError } from '../errors/errors.ts';
-import { sendError, sendJson } from '../api/http.ts';
-import { tokensEqual } from '../app/token.ts';
+import { authenticate, sendError, sendJson } from '../api/http.ts';
 
 /** GET paths a standby answers itself: they read only the event log and the projection. */
 const READS = [/^\/v1\/health$/, /^\/v1\/releases$/, /^\/v1\/deployments(\/[^/]+)?$/, /^\/v1\/events(\/stream)?$/, /^\/v1\/incidents(\/.*)?$/];
@@ -18,9 +20,12 @@ export interface StandbyContext {
   /** the leader as the store says */
   leader(): Promise<LeaseHolder | undefined>;
   url: string;
-  token: string;
   loaded: { file: string };
   state: Pick<LiveState, 'view'>;
+  /** users and tokens, a projection of the shared log: a standby authenticates users as the leader does */
+  directory: Pick<Directory, 'authenticate' | 'refusal'>;
+  policy: Pick<Policy, 'require'>;
+  loginLimiter: FailureLimiter;
   onShutdown?: (stopAll: boolean) => void;
 }
 
@@ -33,10 +38,11 @@ export function standbyHandler(c: StandbyContext, full: (req: IncomingMessage, r
       const starting = !c.leadership || c.leadership.isLeader();
       const lease = starting ? undefined : await c.leader().catch(() => undefined);
       const leader = lease?.live && lease.address !== c.url ? lease.address : undefined;
-      const auth = req.headers.authorization ?? '';
-      const authorized = auth.startsWith('Bearer ') && tokensEqual(auth.slice(7).trim(), c.token);
+      // users and tokens are events of the shared log: the standby's directory (a projection kept
+      // current by the store's notifications) knows them as well as the leader's
+      const who = () => authenticate(req, { authenticate: (t) => c.directory.authenticate(t), refusal: (t) => c.directory.refusal(t), limiter: c.loginLimiter });
       if (req.method === 'GET' && path === '/v1/status') {
-        if (!authorized) throw new GreenlightError('UNAUTHORIZED', 'missing or wrong API token', { hint: 'send "Authorization: Bearer <token>"; the token is in <state_dir>/token' });
+        c.policy.require(who(), [{ permission: 'read' }]);
         // the standby's own view, plus who leads; the CLI shows it when the leader is down
         return sendJson(res, 200, {
           controller: { url: c.url, pid: process.pid, config: c.loaded.file, role: starting ? 'starting' : 'standby', leader: leader ?? null, leaseToken: lease?.token ?? null },
@@ -49,7 +55,7 @@ export function standbyHandler(c: StandbyContext, full: (req: IncomingMessage, r
       }
       if (req.method === 'POST' && path === '/v1/shutdown') {
         // `greenlight down` stops a standby too (nothing to hand over)
-        if (!authorized) throw new GreenlightError('UNAUTHORIZED', 'missing or wrong API token');
+        c.policy.require(who(), [{ permission: 'controller.shutdown' }]);
         if (!c.onShutdown) throw new GreenlightError('USAGE', 'this controller was not started by greenlight up and cannot be shut down over the API');
         setImmediate(() => c.onShutdown!(false));
         return sendJson(res, 200, { stopping: true, stopAll: false, role: 'standby' });

@@ -7,10 +7,12 @@ import { createCheck } from '../checks/registry.ts';
 import { checkResultEvent } from '../checks/runner.ts';
 import { describe } from '../errors/errors.ts';
 import type { RouterStats } from '../router/stats.ts';
-import type { InstanceEvent, InstanceInfo } from '../targets/target.ts';
+import type { InstanceEvent } from '../targets/target.ts';
+import { upstreamsOf } from './upstreams.ts';
+import { fleetOf } from '../fleet/fleet.ts';
 import type { Placement } from '../state/projection.ts';
 import type { RolloutControl } from './control.ts';
-import type { EndStep, EnvironmentOutcome, EnvironmentStep } from './environment.ts';
+import type { EndStep, EnvironmentOutcome, EnvironmentStep } from './step.ts';
 import { sampleSince, totalsSince } from './samples.ts';
 import { starvation, WAIT_NOTICE_MS } from './starvation.ts';
 import { SeriesRecorder } from './series.ts';
@@ -40,9 +42,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
   const baselineLabel = `${stable}+baseline`;
   const controlLabel = fresh ? baselineLabel : stable;
   const service = deps.runtime.service(release.service)!;
-  const list = (version: string, role?: string) =>
-    env.target.list({ service: release.service, version, environment: env.name }).filter((i) => (role === 'baseline' ? i.role === 'baseline' : i.role !== 'baseline'));
-  const urls = (is: InstanceInfo[]) => is.filter((i) => i.state !== 'stopped').map((i) => i.url);
+  const upstreams = (version: string, role?: 'baseline') => upstreamsOf(env, release.service, version, role ? { role } : {});
 
   let baselineIds: string[] = [];
   if (fresh) {
@@ -62,9 +62,10 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
   }
 
   const split = (canaryWeight: number): Split[] => [
-    { version: stable, weight: Math.max(0, 100 - canaryWeight * (fresh ? 2 : 1)), upstreams: urls(list(stable)) },
-    { version: canary, weight: canaryWeight, upstreams: urls(list(canary)) },
-    ...(fresh ? [{ version: baselineLabel, weight: canaryWeight, upstreams: urls(list(stable, 'baseline')) }] : []),
+    { version: stable, weight: Math.max(0, 100 - canaryWeight * (fresh ? 2 : 1)), upstreams: upstreams(stable) },
+    // a canary with no ready instance (all crashed) gets no traffic until one is back
+    ...[upstreams(canary)].map((u) => ({ version: canary, weight: u.length ? canaryWeight : 0, upstreams: u })),
+    ...(fresh ? [{ version: baselineLabel, weight: canaryWeight, upstreams: upstreams(stable, 'baseline') }] : []),
   ];
 
   let crashes: { id: string; detail: string }[] = [];
@@ -78,6 +79,23 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
     if (e.type === 'instance.ready' || e.type === 'instance.restarted') refreshUpstreams = true;
   });
   let refreshUpstreams = false;
+  // A host leaving rotation (unreachable, drained): its instances leave the table on the next
+  // tick (woken at once); losing the host the canary runs on fails the canary.
+  let hostLost: string | undefined;
+  const fleet = fleetOf(env.target);
+  const offRotation = fleet?.onRotation((host, r) => {
+    refreshUpstreams = true;
+    if (!r.in) {
+      const onIt = env.target.list({ service: release.service, environment: env.name }).some((i) => i.host === host && a.canaryIds.includes(i.id));
+      if (onIt) hostLost ??= `the canary's host ${host} left rotation: ${r.reason}`;
+      void emit('rollout.host.excluded', { environment: env.name, host, reason: r.reason }).catch(() => undefined);
+    }
+    control.wake();
+  });
+  const offAll = () => {
+    off();
+    offRotation?.();
+  };
   let weight = 0;
   let before: RouterStats | undefined;
   let last: AnalysisResult | undefined;
@@ -96,7 +114,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
       subject: `environment/${env.name}/${release.service}`,
       data: { deploymentId: step.id, environment: env.name, service: release.service, to: stable, from: canary, reason, revision: table.revision },
     });
-    off();
+    offAll();
     // 2. Then the slow parts: let routed requests finish, stop the canary (and baseline), measure, diagnose.
     await clock.sleep(env.drainMs).catch(() => undefined);
     await env.target.stop([...a.canaryIds, ...baselineIds]).catch(() => undefined);
@@ -131,7 +149,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
   try {
     before = await env.traffic.stats();
   } catch (err) {
-    off();
+    offAll();
     await env.target.stop(baselineIds).catch(() => undefined);
     return a.end('blocked', `the router of ${env.name} cannot be read, so the canary could not be analysed: ${describe(err)}`, { stage: 'canary' });
   }
@@ -153,8 +171,8 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
       since: canaryStartedAt,
       now: clock.now(),
       versions: [
-        { label: canary, version: canary, instanceUrls: urls(list(canary)) },
-        { label: controlLabel, version: stable, instanceUrls: urls(fresh ? list(stable, 'baseline') : list(stable)) },
+        { label: canary, version: canary, instanceUrls: upstreams(canary) },
+        { label: controlLabel, version: stable, instanceUrls: fresh ? upstreams(stable, 'baseline') : upstreams(stable) },
       ],
     };
     await Promise.all(
@@ -268,6 +286,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
         refreshUpstreams = false;
         await env.traffic.route(split(weight)).catch(() => undefined);
       }
+      if (hostLost) return await rollback(hostLost, 'rolled_back');
       if (crashes.length >= policy.canary_crash_limit) {
         verdictAt ??= clock.now();
         const reason = `canary instance ${crashes.map((c) => `${c.id} crashed (${c.detail})`).join(', ')}`;
@@ -283,7 +302,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
       }
       const promote = control.takePromote();
       if (promote === 'full') {
-        off();
+        offAll();
         await flushSeries();
         await env.target.stop(baselineIds).catch(() => undefined);
         return 'promote';
@@ -317,7 +336,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
       await tick();
     }
   }
-  off();
+  offAll();
   await flushSeries();
   control.waiting = undefined;
   await env.target.stop(baselineIds).catch(() => undefined);

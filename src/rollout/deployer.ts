@@ -11,10 +11,10 @@ import type { Emit } from './emit.ts';
 import type { Release } from '../releases/releases.ts';
 import { shortDigest } from '../releases/digest.ts';
 import type { Deployment, StateView } from '../state/projection.ts';
-import { deployToEnvironment, type EnvironmentOutcome } from './environment.ts';
+import { deployToEnvironment } from './environment.ts';
+import type { DeployerDeps, EnvironmentOutcome } from './step.ts';
 import type { EnvironmentRuntime, Runtime } from './runtime.ts';
 import { RolloutControl, type PromoteRequest } from './control.ts';
-import type { ApprovalGate } from '../approvals/approvals.ts';
 
 export interface DeployRequest {
   service: string;
@@ -34,14 +34,7 @@ export interface DeploymentHandle {
   done: Promise<Deployment>;
 }
 
-export interface DeployerDeps {
-  events: EventLog;
-  state: StateView;
-  runtime: Runtime;
-  clock: Clock;
-  /** environments that need approvals wait here after their gate, before anything starts there */
-  approvals?: ApprovalGate;
-}
+export type { DeployerDeps } from './step.ts';
 
 export class Deployer {
   private readonly deps: DeployerDeps;

@@ -5,40 +5,18 @@
 import { describe, GreenlightError } from '../errors/errors.ts';
 import { runChecks } from '../checks/runner.ts';
 import type { Check, CheckContext } from '../checks/check.ts';
-import type { Release } from '../releases/releases.ts';
 import type { InstanceInfo } from '../targets/target.ts';
-import type { DeployerDeps } from './deployer.ts';
-import type { EnvironmentRuntime } from './runtime.ts';
+import type { EndStep, EnvironmentOutcome, EnvironmentStep } from './step.ts';
 import { placementOf } from './placement.ts';
+import { upstreamsOf } from './upstreams.ts';
 import { runCanary } from './canary.ts';
+import { canaryHosts, instancesPerHost, runWaves } from './waves.ts';
 import { fleetOf } from '../fleet/fleet.ts';
-import type { RolloutControl } from './control.ts';
-import type { DeploymentRef, Emit } from './emit.ts';
+import type { DeploymentRef } from './emit.ts';
 import type { DataOf } from '../events/catalogue/index.ts';
 
-export type EnvironmentResult = 'passed' | 'blocked' | 'rolled_back' | 'failed' | 'aborted';
 type Stage = DataOf<'deployment.stage'>['stage'];
 type StageFields = Omit<DataOf<'deployment.stage'>, keyof DeploymentRef | 'environment' | 'stage'>;
-/** what an environment step that did not pass records besides its reason */
-export type EndFields = Omit<DataOf<'deployment.environment.failed'>, keyof DeploymentRef | 'environment' | 'reason'>;
-export type EndStep = (result: Exclude<EnvironmentResult, 'passed'>, reason: string, extra?: EndFields) => Promise<EnvironmentOutcome>;
-export interface EnvironmentOutcome {
-  result: EnvironmentResult;
-  reason?: string;
-}
-
-
-export interface EnvironmentStep {
-  id: string;
-  release: Release;
-  env: EnvironmentRuntime;
-  emit: Emit;
-  deps: DeployerDeps;
-  signal: AbortSignal;
-  control: RolloutControl;
-  /** a rollback to a version that ran here before: switch at once, no canary steps */
-  rollback?: boolean;
-}
 
 export async function deployToEnvironment(step: EnvironmentStep): Promise<EnvironmentOutcome> {
   const { release, env, emit, deps } = step;
@@ -60,8 +38,15 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
     }
   }
 
+  const previous = stable && stable.version !== release.version ? stable : undefined;
+  const fleet = fleetOf(env.target);
+  // Releases in waves: the canary starts on the canary hosts only; the other hosts follow in waves.
+  const waves = env.rollout?.waves && fleet && previous && !step.rollback ? { ...env.rollout, waves: env.rollout.waves } : undefined;
+  const canaryOn = waves && fleet ? canaryHosts(fleet, waves.waves) : undefined;
+  const count = canaryOn ? canaryOn.reduce((n, h) => n + instancesPerHost(env, release.service, previous?.version, h), 0) : env.instances;
+
   // 1. Start the new instances beside the stable ones; no traffic reaches them yet.
-  await stage('instances', { ready: 0, of: env.instances });
+  await stage('instances', { ready: 0, of: count, ...(canaryOn ? { message: `canary on ${canaryOn.join(', ')}` } : {}) });
   let fresh: InstanceInfo[];
   try {
     let ready = 0;
@@ -77,11 +62,12 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
         stopGraceMs: service.stopGraceMs,
         role: 'candidate',
       },
-      env.instances,
+      count,
       {
         signal: step.signal,
+        ...(canaryOn ? { hosts: canaryOn } : {}),
         onProgress: (i) => {
-          if (i.state === 'ready') void stage('instances', { ready: ++ready, of: env.instances, instance: i.id, port: i.port });
+          if (i.state === 'ready') void stage('instances', { ready: ++ready, of: count, instance: i.id, port: i.port });
         },
       },
     );
@@ -90,8 +76,8 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
     const hint = err instanceof GreenlightError ? err.hint : undefined;
     return end('blocked', `instances of ${release.service}@${release.version} did not start: ${describe(err)}`, { stage: 'instances', ...(hint ? { hint } : {}) });
   }
+  // every new instance of this deployment (a wave adds its own), stopped if it does not pass
   const freshIds = fresh.map((i) => i.id);
-  const fleet = fleetOf(env.target);
   const ctx = (): CheckContext => ({
     environment: env.name,
     service: release.service,
@@ -127,12 +113,11 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
   }
 
   // 3. Switch all traffic; the previous version stays listed at weight 0 so pinned clients move.
-  const upstreamsOf = (version: string) => env.target.list({ service: release.service, version, environment: env.name }).filter((i) => i.state !== 'stopped').map((i) => i.url);
-  const previous = stable && stable.version !== release.version ? stable : undefined;
+  const upstreams = (version: string) => upstreamsOf(env, release.service, version);
   const switchTo = async (to: string, from: string | undefined, why: string) => {
     const table = await env.traffic.route([
-      { version: to, weight: 100, upstreams: upstreamsOf(to) },
-      ...(from ? [{ version: from, weight: 0, upstreams: upstreamsOf(from) }] : []),
+      { version: to, weight: 100, upstreams: upstreams(to) },
+      ...(from ? [{ version: from, weight: 0, upstreams: upstreams(from) }] : []),
     ]);
     await deps.events.append({
       type: 'router.switched',
@@ -144,8 +129,13 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
   if (env.rollout && previous && !step.rollback) {
     await stage('canary', { from: previous.version, to: release.version, steps: env.rollout.steps });
     const outcome = await runCanary({ step, policy: env.rollout, previous, control: step.control, canaryIds: freshIds, end });
+    // (a rolled back canary drained and stopped its own instances)
     if (outcome !== 'promote') return outcome;
     await emit('rollout.promoted', { environment: env.name, actor: 'controller' });
+    if (waves && canaryOn) {
+      const done = await runWaves({ step, policy: waves, previous, canary: canaryOn, started: freshIds, end });
+      if (done !== 'passed') return cleanup(step, freshIds, Promise.resolve(done));
+    }
   }
   try {
     await stage('switch', { from: previous?.version ?? null, to: release.version });
@@ -183,7 +173,7 @@ export async function deployToEnvironment(step: EnvironmentStep): Promise<Enviro
     data: { deploymentId: step.id, environment: env.name, service: release.service, version: release.version, digest: release.digest, previous: previous?.version ?? null },
   });
   await emit('deployment.environment.passed', { environment: env.name, digest: release.digest });
-  await env.traffic.route([{ version: release.version, weight: 100, upstreams: upstreamsOf(release.version) }]);
+  await env.traffic.route([{ version: release.version, weight: 100, upstreams: upstreams(release.version) }]);
   const old = env.target.list({ service: release.service, environment: env.name }).filter((i) => i.version !== release.version);
   if (old.length) {
     await deps.clock.sleep(env.drainMs).catch(() => undefined);

@@ -6,6 +6,7 @@ import type { EventLog } from '../events/log.ts';
 import type { StateView } from '../state/projection.ts';
 import { placementOf } from './placement.ts';
 import type { EnvironmentRuntime, Runtime } from './runtime.ts';
+import { upstreamsOf } from './upstreams.ts';
 
 export interface ReconcileDeps {
   events: EventLog;
@@ -13,13 +14,6 @@ export interface ReconcileDeps {
   runtime: Runtime;
 }
 
-/** Live instance URLs of a version, not counting a canary analysis's baseline. */
-export function upstreamsOf(env: EnvironmentRuntime, service: string, version: string): string[] {
-  return env.target
-    .list({ service, version, environment: env.name })
-    .filter((i) => i.role !== 'baseline' && (i.state === 'ready' || i.state === 'starting'))
-    .map((i) => i.url);
-}
 
 export async function reconcileEnvironment(deps: ReconcileDeps, env: EnvironmentRuntime, service: string, opts: { replaceMissing: boolean }): Promise<void> {
   const stable = placementOf(deps.state, env.name, service);

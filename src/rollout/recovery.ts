@@ -17,7 +17,7 @@ import type { Emit } from './emit.ts';
 import type { StateView } from '../state/projection.ts';
 import type { Clock } from '../clock/clock.ts';
 import { placementOf } from './placement.ts';
-import { upstreamsOf } from './reconcile.ts';
+import { upstreamsOf } from './upstreams.ts';
 import type { Runtime } from './runtime.ts';
 
 /** Per phase (the environment's last recorded stage): what the new controller does and why. */
@@ -27,6 +27,7 @@ export const PHASES: Record<string, string> = {
   'checks:pre': 'no traffic had moved; the pre-checks\' verdicts in flight were lost, the candidate is stopped',
   baseline: 'no traffic had moved to the canary; its fresh baseline is stopped',
   canary: "the canary's analysis evidence and hold timers were in the old controller's memory: traffic goes back to the stable version instead of judging the canary on part of its evidence",
+  waves: "the waves' health watch was in the old controller's memory: every host goes back to the stable version (whose instances kept running on every host until the last wave passed)",
   switch: 'the new version was not recorded as stable: traffic goes back to the stable version (a switch recorded as final is completed instead)',
   'checks:post': 'the post-switch checks were cut off before their verdict: traffic goes back to the stable version',
   'switch-back': 'the switch back to the stable version is completed',

@@ -18,6 +18,27 @@ const manualStep = z.strictObject({
   pause: z.literal(true),
 });
 
+/**
+ * Releases in waves across the hosts of a fleet (target kind ssh): the canary runs on the canary
+ * hosts only; once it passed, the other hosts are switched in waves, each wave health-checked for
+ * `verify_for` before the next. The stable version keeps running on every host until the last
+ * wave passed, so a failed wave puts every host back on it with one routing-table push.
+ */
+export const wavesSchema = z.strictObject({
+  /** where the canary runs first: the first `hosts` hosts of the target, or the hosts with all these `labels` */
+  canary: z
+    .union([z.strictObject({ hosts: z.int().min(1) }), z.strictObject({ labels: z.record(z.string(), z.string()).refine((l) => Object.keys(l).length > 0, { message: 'give at least one label' }) })])
+    .default({ hosts: 1 }),
+  /** hosts switched together in one wave */
+  batch_size: z.int().min(1).default(1),
+  /** hosts whose stable instances leave rotation at the same time (a wave is cut to this) */
+  max_unavailable: z.int().min(1).default(1),
+  /** how long each wave's new instances are watched (health, post checks, error rate) before the next wave */
+  verify_for: duration.default(5000),
+});
+
+export type WavesPolicy = z.output<typeof wavesSchema>;
+
 export const rolloutSchema = z.strictObject({
   steps: z.array(z.union([weightStep, manualStep])).min(1, { message: 'a rollout needs at least one step' }),
   /** canary requests a step needs before it may advance */
@@ -38,6 +59,8 @@ export const rolloutSchema = z.strictObject({
   /** crashes of canary instances that fail the canary (a crash is evidence against it) */
   canary_crash_limit: z.int().min(1).default(1),
   analysis: AnalysisParams.prefault({}),
+  /** releases in waves across a fleet's hosts (ssh target); absent: the canary's instances are spread over every host */
+  waves: wavesSchema.optional(),
 }).superRefine((p, ctx) => {
   // A fresh baseline is only a comparable control if every source reads it alone: Prometheus knows
   // versions, not which stable instances are the baseline, unless the query names the instances.

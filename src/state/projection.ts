@@ -206,6 +206,10 @@ export function apply(state: StateView, e: StoredEvent): StateView {
     case 'rollout.resumed':
     case 'rollout.promote.requested':
     case 'rollout.promoted':
+    case 'rollout.wave.started':
+    case 'rollout.wave.passed':
+    case 'rollout.wave.failed':
+    case 'rollout.host.excluded':
     case 'rollout.abort.requested':
     case 'analysis.verdict':
     case 'check.passed':
@@ -261,6 +265,8 @@ export function apply(state: StateView, e: StoredEvent): StateView {
     case 'controller.stopped':
     case 'host.key_accepted':
     case 'host.clock_skew':
+    case 'host.unreachable':
+    case 'host.reachable':
     case 'artifact.uploaded':
     case 'artifact.pruned':
     case 'drill.started':
@@ -277,6 +283,7 @@ export function apply(state: StateView, e: StoredEvent): StateView {
     case 'analysis.metric.verdict':
     case 'inventory.collected':
     case 'inventory.drift':
+    case 'approval.link.refused':
     case 'user.created':
     case 'user.roles.changed':
     case 'token.issued':

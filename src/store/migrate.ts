@@ -1,5 +1,5 @@
 // `greenlight store migrate --from <sqlite file> --to <postgres url>`: copies the event log
-// verbatim (seq, id, time, actor, data, hashes), so the hash chain and every reference to an event
+// verbatim (seq, id, type, schema version v, time, actor, data as written, hashes), so the hash chain and every reference to an event
 // survive the move. Checked: the target must be empty or hold exactly a prefix of the source
 // (then the copy resumes after it), no controller may lead the target meanwhile, and afterwards
 // both logs are compared event by event and the target's chain is verified. Nothing is written
@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { verifyChain } from '../audit/chain.ts';
 import { GreenlightError } from '../errors/errors.ts';
-import { pages, type StoredEvent } from '../events/log.ts';
+import type { StoredRow } from '../events/catalogue/index.ts';
+import { rowPages } from '../events/log.ts';
 import { readLease } from '../leadership/lease.ts';
 import { PostgresEventLog } from './postgres/postgres-event-log.ts';
 import { SqliteEventLog } from './sqlite/sqlite-event-log.ts';
@@ -21,8 +22,9 @@ export interface MigrateReport {
   chain: { ok: boolean; head: { seq: number; hash: string } | null; problem?: string };
 }
 
-const same = (a: StoredEvent, b: StoredEvent) =>
-  a.seq === b.seq && a.id === b.id && a.type === b.type && a.time === b.time && a.actor === b.actor && a.subject === b.subject && (a.hash ?? null) === (b.hash ?? null) && JSON.stringify(a.data) === JSON.stringify(b.data);
+// rows as stored, v included: a copy that lost v would upcast data that is already current
+const same = (a: StoredRow, b: StoredRow) =>
+  a.seq === b.seq && a.id === b.id && a.type === b.type && a.v === b.v && a.time === b.time && a.actor === b.actor && a.subject === b.subject && (a.hash ?? null) === (b.hash ?? null) && JSON.stringify(a.data) === JSON.stringify(b.data);
 
 export async function migrateStore(opts: { from: string; to: string; batch?: number; progress?: (copied: number, total: number) => void }): Promise<MigrateReport> {
   if (!existsSync(opts.from)) throw new GreenlightError('NOT_FOUND', `no SQLite event log at ${opts.from}`, { hint: 'pass the events.db of the state directory (e.g. .greenlight/events.db)' });
@@ -40,8 +42,8 @@ export async function migrateStore(opts: { from: string; to: string; batch?: num
     // resumable: whatever the target holds must be exactly the source's beginning
     if (alreadyThere > 0) {
       let checkedUpTo = 0;
-      for await (const page of pages(target, {}, opts.batch ?? 1000)) {
-        const theirs = await source.query({ afterSeq: page[0]!.seq - 1, limit: page.length });
+      for await (const page of rowPages(target, {}, opts.batch ?? 1000)) {
+        const theirs = await source.queryRows({ afterSeq: page[0]!.seq - 1, limit: page.length });
         for (let i = 0; i < page.length; i++) {
           if (!theirs[i] || !same(page[i]!, theirs[i]!)) {
             throw new GreenlightError('CONFLICT', `the target store is not empty and its event ${page[i]!.seq} (${page[i]!.type}) is not the source's`, {
@@ -54,15 +56,15 @@ export async function migrateStore(opts: { from: string; to: string; batch?: num
       if (checkedUpTo !== alreadyThere) throw new GreenlightError('CONFLICT', `the target store's head says ${alreadyThere} events but holds ${checkedUpTo}`, { hint: 'run greenlight store check on the target' });
     }
     let copied = 0;
-    for await (const page of pages(source, { afterSeq: alreadyThere }, opts.batch ?? 1000)) {
+    for await (const page of rowPages(source, { afterSeq: alreadyThere }, opts.batch ?? 1000)) {
       await target.importEvents(page);
       copied += page.length;
       opts.progress?.(alreadyThere + copied, sourceEvents);
     }
     // checked: the whole target equals the source, event by event, and its chain holds
     let compared = 0;
-    for await (const page of pages(target, {}, opts.batch ?? 1000)) {
-      const theirs = await source.query({ afterSeq: page[0]!.seq - 1, limit: page.length });
+    for await (const page of rowPages(target, {}, opts.batch ?? 1000)) {
+      const theirs = await source.queryRows({ afterSeq: page[0]!.seq - 1, limit: page.length });
       for (let i = 0; i < page.length; i++) {
         if (!theirs[i] || !same(page[i]!, theirs[i]!)) throw new GreenlightError('INTERNAL', `after the copy, event ${page[i]!.seq} differs between source and target`, { hint: 'nothing was changed in the source; report this, and keep using the SQLite store meanwhile' });
         compared++;

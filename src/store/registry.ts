@@ -54,6 +54,8 @@ export interface OpenOptions {
   clock?: Clock;
   /** the fencing token of the leader's writes (PostgreSQL) */
   fence?: () => string | undefined;
+  /** PostgreSQL: how long a transaction waiting for its next statement is kept (see PostgresLogOptions) */
+  idleInTransactionMs?: number;
   /** PostgreSQL: run migrations (default true) */
   migrate?: boolean;
   /** SQLite: open the file read-only (readers: `greenlight events`, `audit verify`); PostgreSQL: no migration */

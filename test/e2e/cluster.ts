@@ -5,10 +5,15 @@
 import { createServer, type Server } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { freePorts } from '../../src/app/free-port.ts';
-import { freshDatabase } from '../../src/store/postgres/testing.ts';
+import { freshDatabase, partitionProxy, type PartitionProxy } from '../../src/store/postgres/testing.ts';
 import type { StoredEvent } from '../../src/events/log.ts';
 import { PostgresEventLog } from '../../src/store/postgres/postgres-event-log.ts';
 import { workspace, type Workspace } from './workspace.ts';
+
+/** the part of GET /v1/status the cluster tests read */
+export interface ControllerStatus {
+  controller: { role?: string; pid: number; leaseToken?: number | null };
+}
 
 export interface Cluster {
   ws: Workspace;
@@ -21,16 +26,22 @@ export interface Cluster {
   up(i: number): Promise<number>;
   pids: (number | undefined)[];
   /** GET /v1/status of controller i itself (no following) */
-  status(i: number): Promise<{ controller: { role?: string; pid: number; leaseToken?: number | null } } | undefined>;
+  status(i: number): Promise<ControllerStatus | undefined>;
   /** index of the controller that leads now, if any answers as leader */
   leaderIndex(): Promise<number | undefined>;
   events(filter?: Parameters<PostgresEventLog['query']>[0]): Promise<StoredEvent[]>;
+  /** with `partition: true`: controller 0 reaches PostgreSQL through this proxy, which the test can cut */
+  proxy: PartitionProxy | undefined;
   close(): Promise<void>;
 }
 
-export async function cluster(opts: { lease?: string; ackTimeout?: string; steps?: string } = {}): Promise<Cluster> {
-  const ws = await workspace();
+export async function cluster(opts: { lease?: string; ackTimeout?: string; steps?: string; partition?: boolean } = {}): Promise<Cluster> {
   const url = await freshDatabase();
+  // store.url is `$GREENLIGHT_STORE_URL`: every process of the test reaches the database directly,
+  // except controller 0 when there is a proxy (its own environment names the proxy)
+  process.env.GREENLIGHT_STORE_URL = url;
+  const proxy = opts.partition ? await partitionProxy(url) : undefined;
+  const ws = await workspace();
   const [second, hookPort] = await freePorts(2);
   const pages: Cluster['pages'] = [];
   const hook: Server = createServer((req, res) => {
@@ -48,7 +59,7 @@ export async function cluster(opts: { lease?: string; ackTimeout?: string; steps
   });
   await new Promise<void>((r) => hook.listen(hookPort, '127.0.0.1', () => r()));
   let config = readFileSync(ws.config, 'utf8');
-  config = config.replace('version: 1\n', `version: 1\nstore: { kind: postgres, url: "${url}", lease: ${opts.lease ?? "4s"} }\n`);
+  config = config.replace('version: 1\n', `version: 1\nstore: { kind: postgres, url: $GREENLIGHT_STORE_URL, lease: ${opts.lease ?? "4s"} }\n`);
   // one long canary step, so a kill lands while the canary has traffic
   config = config.replace(/steps:\n(\s+- \{ weight: \d+, hold: \d+s \}\n)+/, `steps:\n${opts.steps ?? '        - { weight: 20, hold: 60s }\n'}`);
   config += `
@@ -81,7 +92,7 @@ alerting:
     pages,
     pids,
     async up(i) {
-      const r = await ws.cli(['up', '--detach', '--json', ...(i === 0 ? [] : ['--listen', addresses[i]!])]);
+      const r = await ws.cli(['up', '--detach', '--json', ...(i === 0 ? [] : ['--listen', addresses[i]!])], i === 0 && proxy ? { env: { GREENLIGHT_STORE_URL: proxy.url } } : {});
       if (r.code !== 0) throw new Error(`up ${addresses[i]} failed: ${r.stdout}${r.stderr}`);
       const pid = JSON.parse(r.stdout).pid as number;
       pids[i] = pid;
@@ -90,7 +101,7 @@ alerting:
     async status(i) {
       try {
         const res = await fetch(`http://${addresses[i]}/v1/status`, { headers: { authorization: `Bearer ${token()}` }, signal: AbortSignal.timeout(10_000) });
-        return res.ok ? ((await res.json()) as never) : undefined;
+        return res.ok ? ((await res.json()) as ControllerStatus) : undefined;
       } catch {
         return undefined;
       }
@@ -100,7 +111,21 @@ alerting:
       return undefined;
     },
     events: (filter) => reader.query(filter),
+    proxy,
     async close() {
+      if (proxy) {
+        // a deposed controller 0 restarts itself (new pid) and waits for the store: heal the
+        // link so it comes up and can be stopped by its pid like the others
+        proxy.heal();
+        for (let i = 0; i < 100; i++) {
+          const s = await c.status(0);
+          if (s) {
+            pids[0] = s.controller.pid;
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 150));
+        }
+      }
       // standbys first, or one would take over (and restart the routers) when the leader stops
       const leader = await c.leaderIndex();
       for (const [i, pid] of pids.entries()) {
@@ -137,6 +162,7 @@ alerting:
         }
       }
       await reader.close();
+      await proxy?.close();
       hook.close();
       await ws.close({ keep: !!process.env.GREENLIGHT_KEEP_WORKSPACE });
     },

@@ -90,7 +90,14 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('what runs where: stable versions, instances, router traffic, recent deployments')
     .action(async function (this: Command) {
-      const s = await clientOf(this).request<StatusView>('GET', '/v1/status');
+      const client = clientOf(this);
+      let s = await client.request<StatusView>('GET', '/v1/status');
+      // a standby's own status is a thin view (no environments): follow it to the leader it names
+      const named = (s.controller as { role?: string; leader?: string | null } | undefined);
+      if (named?.role === 'standby' && named.leader && named.leader !== client.base) {
+        client.base = named.leader;
+        s = await client.request<StatusView>('GET', '/v1/status').catch(() => s);
+      }
       if (globals(this).json) return printJson(s);
       for (const env of s.environments) {
         for (const svc of env.services) {

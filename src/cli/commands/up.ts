@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync, fstatSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { startController } from '../../app/controller.ts';
 import { secureStateDir } from '../../app/state-dir.ts';
 import { dashboardUrl } from '../../api/dashboard.ts';
@@ -20,7 +20,8 @@ export function registerUp(program: Command): void {
     .description('start the controller: API, routers of every environment, supervision of instances')
     .option('--detach', 'run in the background (logs in <state_dir>/controller.log) and return once it answers')
     .option('--listen <host:port>', 'API address of this controller instead of controller.listen (several controllers of one PostgreSQL store on one machine)')
-    .action(async function (this: Command, opts: { detach?: boolean; listen?: string }) {
+    .addOption(new Option('--rejoin', 'internal: the restart of a deposed leader; waits for the store, then serves as a standby').hideHelp())
+    .action(async function (this: Command, opts: { detach?: boolean; listen?: string; rejoin?: boolean }) {
       const g = globals(this);
       const loaded = configOf(this);
       for (const w of loaded.warnings) process.stderr.write(`${color.yellow('warning:')} ${w}\n`);
@@ -55,9 +56,16 @@ export function registerUp(program: Command): void {
         configPath: loaded.file,
         log: (l) => console.log(color.dim(l)),
         ...(opts.listen ? { listen: opts.listen } : {}),
-        // fail-stop: a leader that lost its lease exits at once; restarted, it comes back as a standby
+        ...(opts.rejoin ? { waitForStore: true } : {}),
+        // Fail-stop: a leader that lost its lease exits at once (its timers and rollouts die with
+        // it, so nothing acts on a stale view), and a fresh process takes its place as a standby,
+        // waiting for the store while a partition lasts. A restart rather than a demotion in
+        // place: every piece of in-memory leader state is gone for sure.
         onLeadershipLost: (why) => {
-          console.error(`greenlight controller: leadership lost (${why}); exiting so nothing acts on a stale view`);
+          console.error(`greenlight controller: leadership lost (${why}); exiting so nothing acts on a stale view, and restarting as a standby`);
+          const args = process.argv.slice(1).filter((a) => a !== '--rejoin');
+          const child = spawn(process.execPath, [...process.execArgv, ...args, '--rejoin'], { detached: true, stdio: 'inherit', env: process.env });
+          child.unref();
           process.exit(4);
         },
       });

@@ -16,13 +16,19 @@ export const approvalEvents = [
     type: 'approval.granted',
     owner,
     meaning: 'a person approved; satisfied once `count` reaches `required`',
-    data: z.strictObject({ ...ref, count, required: count, satisfied: z.boolean(), comment: str.optional() }),
+    data: z.strictObject({ ...ref, count, required: count, satisfied: z.boolean(), comment: str.optional(), via: z.enum(['link']).optional() }),
   }),
   defineEvent({
     type: 'approval.refused',
     owner,
     meaning: 'an approval was refused (the requester cannot approve their own deployment)',
     data: z.strictObject({ ...ref, reason: str }),
+  }),
+  defineEvent({
+    type: 'approval.link.refused',
+    owner,
+    meaning: 'a signed approval link was refused (altered, expired, malformed, or the deployment no longer waits); the actor is who tried it',
+    data: z.strictObject({ deploymentId: str, environment: str, reason: z.enum(['malformed', 'bad-signature', 'expired', 'not-waiting']), detail: str }),
   }),
   defineEvent({
     type: 'approval.rejected',

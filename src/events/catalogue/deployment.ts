@@ -41,7 +41,7 @@ const endedInEnv = {
   recovery: str.optional(),
 };
 
-export const STAGES = ['instances', 'checks:pre', 'checks:synthetic', 'checks:post', 'canary', 'baseline', 'switch', 'switch-back', 'already-stable'] as const;
+export const STAGES = ['instances', 'checks:pre', 'checks:synthetic', 'checks:post', 'canary', 'baseline', 'waves', 'switch', 'switch-back', 'already-stable'] as const;
 
 export const deploymentEvents = [
   defineEvent({

@@ -19,6 +19,18 @@ export const hostEvents = [
     data: z.strictObject({ ...host, skewMs: num, maxMs: num }),
   }),
   defineEvent({
+    type: 'host.unreachable',
+    owner,
+    meaning: 'the SSH connection to a host dropped (or could not be reopened): its instances are out of rotation until it is back',
+    data: z.strictObject({ ...host, address: str, reason: str, instances: count }),
+  }),
+  defineEvent({
+    type: 'host.reachable',
+    owner,
+    meaning: 'a host that was unreachable answers over SSH again: its instances still running are back in rotation',
+    data: z.strictObject({ ...host, address: str, downMs: num }),
+  }),
+  defineEvent({
     type: 'artifact.uploaded',
     owner,
     meaning: 'a release\'s artifact was uploaded to a host (once per digest)',

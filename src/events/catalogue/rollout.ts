@@ -76,6 +76,30 @@ export const rolloutEvents = [
     data: z.strictObject({ ...inEnv, actor: nonEmpty }),
   }),
   defineEvent({
+    type: 'rollout.wave.started',
+    owner,
+    meaning: 'releases in waves: after the canary hosts, the next `hosts` are switched to the release (wave `wave` of `of`)',
+    data: z.strictObject({ ...inEnv, wave: count, of: count, hosts: z.array(nonEmpty) }),
+  }),
+  defineEvent({
+    type: 'rollout.wave.passed',
+    owner,
+    meaning: 'the hosts of a wave serve the release and passed their health checks; the next wave may start',
+    data: z.strictObject({ ...inEnv, wave: count, of: count, hosts: z.array(nonEmpty), instances: count }),
+  }),
+  defineEvent({
+    type: 'rollout.wave.failed',
+    owner,
+    meaning: 'a wave did not pass (instances not ready, health or post checks failed): every host goes back on the stable version',
+    data: z.strictObject({ ...inEnv, wave: count, of: count, hosts: z.array(nonEmpty), reason: str, stable: nonEmpty }),
+  }),
+  defineEvent({
+    type: 'rollout.host.excluded',
+    owner,
+    meaning: 'during a rollout, a host left rotation (unreachable, or drained by a host change): the routing table no longer names its instances',
+    data: z.strictObject({ ...inEnv, host: nonEmpty, reason: str, revision: count.optional() }),
+  }),
+  defineEvent({
     type: 'rollout.abort.requested',
     owner,
     meaning: 'a person (or the controller shutting down) asked to abort the running deployment',

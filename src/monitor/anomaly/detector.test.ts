@@ -46,3 +46,30 @@ test('Gaussian tail keeps relative precision deep in the tail', () => {
   assert.ok(Math.abs(erfc(1) - 0.15729920705028513) < 1e-15);
   assert.ok(Math.abs(normalTail(8) / 6.22096057427178e-16 - 1) < 1e-10);
 });
+
+test('a spike that recurs the same way alarms once: the context gate needs a new level or transition', () => {
+  // the same +30 spike every second day, at the same phase of the daily wave
+  const spiky = (i: number) => wave(i) + (i >= 1000 && (i - 1000) % 576 === 0 ? 30 : 0);
+  const alarmsOf = (d: ReturnType<typeof createDetector>) => {
+    const at: number[] = [];
+    for (let i = 0; i < 6000; i++) {
+      d.update(i * 300_000, spiky(i));
+      if (d.alarm) at.push(i);
+    }
+    return at;
+  };
+  assert.deepEqual(alarmsOf(createDetector()), [1000]);
+  // without the gate every recurrence alarms: the value deviation alone cannot tell routine from new
+  assert.ok(alarmsOf(createDetector({ contextGate: 0 })).length >= 5);
+});
+
+test('an alarm names the contextual novelty that let it through', () => {
+  const d = createDetector();
+  for (let i = 0; i < 2001; i++) d.update(i * 300_000, wave(i) + (i >= 2000 ? 60 : 0));
+  assert.equal(d.alarm, true);
+  assert.deepEqual(d.explain().novelty, { kind: 'new level', pointsAgo: 0 });
+  // without the gate there is nothing to name
+  const g = createDetector({ contextGate: 0 });
+  for (let i = 0; i < 2001; i++) g.update(i * 300_000, wave(i) + (i >= 2000 ? 60 : 0));
+  assert.equal(g.explain().novelty, undefined);
+});

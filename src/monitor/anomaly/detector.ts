@@ -4,7 +4,10 @@
 // with winsorised exponentially weighted baselines so an anomaly does not become the new normal at
 // once) is calibrated per series by a running high quantile of its own surprise, so one threshold means
 // the same thing on every series; a detection then damps further alarms for a while, because one alarm
-// per incident is what an operator (and NAB) wants. Research variants (an anomaly-likelihood stage,
+// per incident is what an operator (and NAB) wants. A second, different view gates the alarms: a
+// contextual novelty (contextual.ts: a level or a transition between levels not seen before) must have
+// happened within the last `contextGate` points, so a series no longer alarms on its own routine
+// extremes at the rate its calibration implies (docs/anomaly.md, "Seventh round"). Research variants (an anomaly-likelihood stage,
 // seasonal gate, shift test, escape, other models and ensembles) live in bench/nab/candidates/ and
 // compose the same parts: baseline.ts, seasonal.ts, calibrate.ts, knncad.ts.
 import { normalTail } from './gaussian.ts';
@@ -12,6 +15,7 @@ import { KnnCadModel } from './knncad.ts';
 import { RobustBaseline } from './baseline.ts';
 import { TimeOfDayProfile } from './seasonal.ts';
 import { QuantileCalibrator } from './calibrate.ts';
+import { ContextualNovelty } from './contextual.ts';
 
 export interface DetectorOptions {
   /** points before any score above 0 is emitted (statistics still warm up) */
@@ -47,6 +51,18 @@ export interface DetectorOptions {
   knnStride?: number;
   /** KNN member: beyond its calibration set, the excess is measured against at least this multiple of its long-run mean nonconformity (knncad.ts; 0 = off) */
   knnExcessFloor?: number;
+  /** a score counts fully only within this many points after a contextual novelty (contextual.ts); 0 = no gate */
+  contextGate?: number;
+  /** share of a point's contextual facts not seen before that counts as a novelty */
+  contextNovelty?: number;
+  /** factor applied to scores outside the gate (they stay ranked, below the threshold) */
+  contextGateFactor?: number;
+  /** contextual member: points whose range places its levels */
+  contextLearn?: number;
+  /** contextual member: quantisation levels over that range, facts per point, table size (log2 cells) */
+  contextBins?: number;
+  contextOrder?: number;
+  contextTableBits?: number;
 }
 
 /** Scores at or above this are an early warning; calibrated on NAB (standard profile). */
@@ -75,6 +91,14 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   // sixth round (docs/anomaly.md): without it, a series coming back from a near-flat stretch looks
   // unboundedly new to the KNN member (its calibration set then holds only near-perfect matches)
   knnExcessFloor: 1,
+  // seventh round (docs/anomaly.md): chosen on the even half of the NAB subset only
+  contextGate: 50,
+  contextNovelty: 0.5,
+  contextGateFactor: 0.1,
+  contextLearn: 300,
+  contextBins: 6,
+  contextOrder: 2,
+  contextTableBits: 10,
 };
 
 /** What the last point was compared with, in words a person can act on (see explain()). */
@@ -88,6 +112,9 @@ export interface Explanation {
   basis: ExpectationBasis;
   /** calibrated z (as unusual as this series gets at its 98th percentile = 3) */
   calibratedZ: number;
+  /** the contextual novelty that opened the context gate (detector step 7), when it is open: a level the
+   *  series had not had before, or a change between levels it had not made before, so many points ago */
+  novelty?: { kind: 'new level' | 'new transition'; pointsAgo: number };
 }
 
 export interface AnomalyDetector {
@@ -115,6 +142,9 @@ class Detector implements AnomalyDetector {
   private readonly cal: QuantileCalibrator;
   private readonly knn: KnnCadModel | undefined;
   private readonly knnCal: QuantileCalibrator;
+  private readonly context: ContextualNovelty | undefined;
+  private lastNovelAt = Number.NEGATIVE_INFINITY;
+  private lastNovelKind: 'new level' | 'new transition' = 'new level';
   private n = 0;
   private sinceAlarm = Number.POSITIVE_INFINITY;
   private why: Explanation = { expected: 0, deviations: 0, basis: 'level', calibratedZ: 0 };
@@ -131,11 +161,12 @@ class Detector implements AnomalyDetector {
     this.cal = new QuantileCalibrator(this.o.calibQuantile);
     this.knnCal = new QuantileCalibrator(this.o.calibQuantile);
     if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride, excessFloor: this.o.knnExcessFloor });
+    if (this.o.contextGate > 0) this.context = new ContextualNovelty({ learn: this.o.contextLearn, bins: this.o.contextBins, order: this.o.contextOrder, tableBits: this.o.contextTableBits });
   }
 
   /** Bytes held per series: the typed arrays plus the KNN member's rings (fields are a few hundred bytes). */
   get bytes(): number {
-    return this.season.bytes + (this.knn?.bytes ?? 0) + 256;
+    return this.season.bytes + (this.knn?.bytes ?? 0) + (this.context?.bytes ?? 0) + 256;
   }
 
   explain(): Explanation {
@@ -181,6 +212,15 @@ class Detector implements AnomalyDetector {
     why.calibratedZ = zc;
     this.why = why;
     let score = n <= o.warmup ? 0 : scoreFromTail(normalTail(zc));
+    if (this.context) {
+      // a value deviation alarms only near a new level or transition: the two views must agree
+      if (this.context.novelty(x) >= o.contextNovelty) {
+        this.lastNovelAt = n;
+        this.lastNovelKind = this.context.levelWasNew ? 'new level' : 'new transition';
+      }
+      if (n - this.lastNovelAt > o.contextGate) score *= o.contextGateFactor;
+      else why.novelty = { kind: this.lastNovelKind, pointsAgo: n - this.lastNovelAt };
+    }
     this.sinceAlarm++;
     if (this.sinceAlarm <= o.suppress) score *= o.suppressFactor;
     this.alarm = score >= o.threshold;

@@ -99,6 +99,15 @@ export const migrations: Migration[] = [
       ALTER TABLE greenlight_events ADD COLUMN v INT NOT NULL DEFAULT 1;
     `,
   },
+  {
+    version: 5,
+    name: 'controllers',
+    // every controller of the store, leader or standby, says where its API is, each lease tick:
+    // an open dashboard whose controller went away asks the others who leads now
+    sql: `
+      CREATE TABLE greenlight_controllers (address TEXT PRIMARY KEY, holder TEXT NOT NULL, seen_at TIMESTAMPTZ NOT NULL);
+    `,
+  },
 ];
 
 const LOCK_KEY = 0x67_6c_6d; // "glm": the migration runner's advisory lock

@@ -18,6 +18,13 @@ export interface PostgresLogOptions {
   fence?: () => string | undefined;
   /** run migrations on open (default true); `store check` opens without */
   migrate?: boolean;
+  /**
+   * How long the server keeps a transaction of ours that waits for its next statement (default
+   * 5 s). Over a partition an append cut off mid-transaction would otherwise hold the head row and
+   * its FOR SHARE on the lease row until TCP gives up (hours): the standby could not take the
+   * lease nor append. The server ends such a session after this long and the locks go with it.
+   */
+  idleInTransactionMs?: number;
 }
 
 interface Row {
@@ -65,7 +72,7 @@ export class PostgresEventLog implements EventLog {
 
   static async open(url: string, opts: PostgresLogOptions = {}): Promise<PostgresEventLog> {
     const where = redact(url);
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
+    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000, idle_in_transaction_session_timeout: opts.idleInTransactionMs ?? 5000 });
     pool.on('error', () => undefined); // an idle client's broken connection: the next query reconnects
     let client: pg.PoolClient;
     try {
@@ -153,7 +160,7 @@ export class PostgresEventLog implements EventLog {
    * `store migrate`: appends events copied from another log verbatim (seq, id, time, hashes).
    * They must continue this log exactly (first seq = head + 1, contiguous); all or none.
    */
-  async importEvents(events: StoredEvent[]): Promise<void> {
+  async importEvents(events: StoredRow[]): Promise<void> {
     if (events.length === 0) return;
     const client = await this.connect();
     try {
@@ -164,9 +171,9 @@ export class PostgresEventLog implements EventLog {
         if (e.seq !== head + 1 + i) throw new GreenlightError('CONFLICT', `imported event ${e.seq} does not follow the target's head ${head + i}`, { hint: 'the target changed during the migration; run it again' });
       });
       await client.query(
-        `INSERT INTO greenlight_events (seq, id, type, time, actor, subject, data, hash, prev_hash)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::json[], $8::text[], $9::text[])`,
-        [events.map((e) => e.seq), events.map((e) => e.id), events.map((e) => e.type), events.map((e) => e.time), events.map((e) => e.actor), events.map((e) => e.subject), events.map((e) => JSON.stringify(e.data)), events.map((e) => e.hash ?? null), events.map((e) => e.prevHash ?? null)],
+        `INSERT INTO greenlight_events (seq, id, type, v, time, actor, subject, data, hash, prev_hash)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::text[], $8::json[], $9::text[], $10::text[])`,
+        [events.map((e) => e.seq), events.map((e) => e.id), events.map((e) => e.type), events.map((e) => e.v), events.map((e) => e.time), events.map((e) => e.actor), events.map((e) => e.subject), events.map((e) => JSON.stringify(e.data)), events.map((e) => e.hash ?? null), events.map((e) => e.prevHash ?? null)],
       );
       await client.query('UPDATE greenlight_head SET seq = $1 WHERE id = 1', [events[events.length - 1]!.seq]);
       await client.query('SELECT pg_notify($1, $2)', [CHANNEL, String(events[events.length - 1]!.seq)]);
@@ -190,6 +197,10 @@ export class PostgresEventLog implements EventLog {
   }
 
   async query(filter: EventFilter = {}): Promise<StoredEvent[]> {
+    return (await this.queryRows(filter)).map(eventOfRow);
+  }
+
+  async queryRows(filter: EventFilter = {}): Promise<StoredRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     const p = (v: unknown) => (params.push(v), `$${params.length}`);
@@ -207,7 +218,7 @@ export class PostgresEventLog implements EventLog {
     if (filter.limit !== undefined) sql += ` LIMIT ${p(filter.limit)}`;
     try {
       const r = await this.pool.query<Row>(sql, params);
-      return r.rows.map(toStored);
+      return r.rows.map(rawRow);
     } catch (err) {
       throw translate(err, this.where);
     }
@@ -302,10 +313,6 @@ function rawRow(r: Row): StoredRow {
   return { seq: Number(r.seq), id: r.id, type: r.type, v: Number(r.v ?? 1), time: Number(r.time), actor: r.actor, subject: r.subject, data: r.data, ...(r.hash ? { hash: r.hash } : {}), ...(r.prev_hash ? { prevHash: r.prev_hash } : {}) };
 }
 
-/** A row as readers get it: a catalogue event at the current version of its type. */
-function toStored(r: Row): StoredEvent {
-  return eventOfRow(rawRow(r));
-}
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => '\\' + c);

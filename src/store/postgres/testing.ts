@@ -123,3 +123,70 @@ export async function globalSetup(): Promise<void> {
 export async function globalTeardown(): Promise<void> {
   global?.stop();
 }
+
+export interface PartitionProxy {
+  /** the database URL through the proxy */
+  url: string;
+  /**
+   * Cuts the link as a network partition does: nothing is refused or reset, bytes simply stop
+   * flowing both ways (held, as TCP would keep retransmitting them) and new connections hang.
+   */
+  cut(): void;
+  /** Heals it: held bytes flow again, waiting connections go through. */
+  heal(): void;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy on loopback in front of a PostgreSQL URL, whose link a test can cut and heal. */
+export async function partitionProxy(target: string): Promise<PartitionProxy> {
+  const { createServer, connect } = await import('node:net');
+  const to = new URL(target);
+  let cut = false;
+  const pairs = new Set<{ a: import('node:net').Socket; b: import('node:net').Socket | undefined; pending: Buffer[] }>();
+  const waiting: (() => void)[] = [];
+  const server = createServer((client) => {
+    const pair = { a: client, b: undefined as import('node:net').Socket | undefined, pending: [] as Buffer[] };
+    pairs.add(pair);
+    const open = () => {
+      const upstream = connect(Number(to.port), to.hostname);
+      pair.b = upstream;
+      for (const chunk of pair.pending) upstream.write(chunk);
+      pair.pending = [];
+      client.on('data', (d) => upstream.write(d));
+      upstream.on('data', (d) => client.write(d));
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        pairs.delete(pair);
+      };
+      client.on('close', end).on('error', end);
+      upstream.on('close', end).on('error', end);
+      if (cut) (client.pause(), upstream.pause());
+    };
+    client.on('data', (d) => pair.b || pair.pending.push(d));
+    if (cut) {
+      client.pause();
+      waiting.push(() => (client.resume(), open()));
+    } else open();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const u = new URL(target);
+  u.hostname = '127.0.0.1';
+  u.port = String((server.address() as import('node:net').AddressInfo).port);
+  return {
+    url: u.toString(),
+    cut() {
+      cut = true;
+      for (const p of pairs) (p.a.pause(), p.b?.pause());
+    },
+    heal() {
+      cut = false;
+      for (const p of pairs) (p.a.resume(), p.b?.resume());
+      for (const w of waiting.splice(0)) w();
+    },
+    async close() {
+      for (const p of pairs) (p.a.destroy(), p.b?.destroy());
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -259,7 +259,7 @@ export class SqliteEventLog implements EventLog {
    */
   private catchUp(own: StoredEvent[] = []): void {
     if (!this.db.isOpen) return;
-    const next = own[0]?.seq === this.delivered + 1 ? own : this.rows(this.db.prepare(`SELECT ${this.columns} FROM events WHERE seq > ? ORDER BY seq`).all(this.delivered) as unknown as Row[]);
+    const next = own[0]?.seq === this.delivered + 1 ? own : this.raw(this.db.prepare(`SELECT ${this.columns} FROM events WHERE seq > ? ORDER BY seq`).all(this.delivered) as unknown as Row[]).map(eventOfRow);
     for (const e of next) {
       if (e.seq <= this.delivered) continue;
       this.delivered = e.seq;
@@ -318,12 +318,12 @@ export class SqliteEventLog implements EventLog {
     }));
   }
 
-  /** The rows as readers get them: catalogue events at the current version of their types. */
-  private rows(rows: Row[]): StoredEvent[] {
-    return this.raw(rows).map(eventOfRow);
-  }
 
   async query(filter: EventFilter = {}): Promise<StoredEvent[]> {
+    return (await this.queryRows(filter)).map(eventOfRow);
+  }
+
+  async queryRows(filter: EventFilter = {}): Promise<StoredRow[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (filter.types && filter.types.length > 0) {
@@ -353,7 +353,7 @@ export class SqliteEventLog implements EventLog {
     if (where.length) sql += ' WHERE ' + where.join(' AND ');
     sql += filter.descending ? ' ORDER BY seq DESC' : ' ORDER BY seq ASC';
     if (filter.limit !== undefined) (sql += ' LIMIT ?'), params.push(filter.limit);
-    return this.rows(this.db.prepare(sql).all(...params) as unknown as Row[]);
+    return this.raw(this.db.prepare(sql).all(...params) as unknown as Row[]);
   }
 
   async lastSeq(): Promise<number> {

@@ -46,7 +46,7 @@ async function verify(path: string, anchor?: ChainHead): Promise<VerifyResult> {
   }
 }
 
-type Row = { seq: number; id: string; type: string; time: number; actor: string; subject: string; data: string; hash: string; prev_hash: string };
+type Row = { seq: number; id: string; type: string; v: number; time: number; actor: string; subject: string; data: string; hash: string; prev_hash: string };
 const rowAt = (db: DatabaseSync, seq: number) => db.prepare('SELECT * FROM events WHERE seq = ?').get(seq) as unknown as Row;
 const content = (r: Row) => ({ ...r, data: JSON.parse(r.data) as Record<string, unknown> });
 
@@ -63,6 +63,20 @@ const cases: { name: string; tamper: (db: DatabaseSync) => void; anchor?: boolea
       const data = JSON.stringify({ i: 6, reason: 'approved by everyone' });
       const hash = chainHash(r.prev_hash, { ...content(r), data: JSON.parse(data) as Record<string, unknown> });
       db.prepare('UPDATE events SET data = ?, hash = ? WHERE seq = 6').run(data, hash);
+    },
+    expect: { kind: 'changed', seq: 6, match: /event seq 6 .* was changed and its hash recomputed: event seq 7 still points at the original/ },
+  },
+  {
+    // an old schema version makes readers upcast the data: a different meaning, same bytes
+    name: "change an event's schema version v",
+    tamper: (db) => db.exec('UPDATE events SET v = 2 WHERE seq = 6'),
+    expect: { kind: 'changed', seq: 6, match: /event seq 6 \(deployment\.gate\.overridden, id .*\) was changed/ },
+  },
+  {
+    name: "change an event's schema version v and recompute its hash",
+    tamper: (db) => {
+      const r = rowAt(db, 6);
+      db.prepare('UPDATE events SET v = 2, hash = ? WHERE seq = 6').run(chainHash(r.prev_hash, { ...content(r), v: 2 }));
     },
     expect: { kind: 'changed', seq: 6, match: /event seq 6 .* was changed and its hash recomputed: event seq 7 still points at the original/ },
   },
@@ -135,7 +149,7 @@ const cases: { name: string; tamper: (db: DatabaseSync) => void; anchor?: boolea
   {
     name: 'insert a forged event with a well-formed hash but the wrong predecessor',
     tamper: (db) => {
-      const fake = { seq: 11, id: 'forged', type: 'approval.granted', time: 1, actor: 'user:x', subject: 's', data: {} };
+      const fake = { seq: 11, id: 'forged', type: 'approval.granted', v: 1, time: 1, actor: 'user:x', subject: 's', data: {} };
       db.prepare('INSERT INTO events (seq, id, type, time, actor, subject, data, hash, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
         11, fake.id, fake.type, 1, fake.actor, fake.subject, '{}', chainHash(GENESIS_HASH, fake), GENESIS_HASH,
       );

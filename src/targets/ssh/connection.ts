@@ -33,7 +33,19 @@ export interface ExecOptions {
 export interface ConnectionHooks {
   /** an unknown key accepted because accept_new is set */
   onKeyAccepted?: (host: SshHostConfig, verdict: HostKeyVerdict) => void;
+  /** an open connection was lost (reset, keepalive unanswered, a command given up on) */
+  onDropped?: (host: SshHostConfig, reason: string) => void;
+  /** a connection is open and authenticated */
+  onConnected?: (host: SshHostConfig) => void;
 }
+
+/**
+ * How each command ended, heard from the moment its channel exists. A fast command's output,
+ * exit status and close can arrive in the same TCP read as the channel's confirmation; ssh2 then
+ * emits 'exit' before the caller's `await` resumes, so a listener attached there misses it and
+ * the command looked like a dropped connection (it did with a shell that starts in a millisecond).
+ */
+const exits = new WeakMap<ClientChannel, { code: number | null; signal: string | null }>();
 
 /** single-quoted for /bin/sh */
 export function shq(s: string): string {
@@ -107,18 +119,23 @@ export class HostConnection {
     return new Promise<Client>((resolve, reject) => {
       const c = new Client();
       let ready = false;
+      let lost: string | undefined;
       c.once('ready', () => {
         ready = true;
         this.client = c;
         resolve(c);
+        this.hooks.onConnected?.(h);
       });
       c.on('error', (err: Error & { level?: string; code?: string }) => {
         if (!ready) return reject(this.connectError(err, keyVerdict));
+        lost ??= describe(err);
         this.drop(c);
       });
       c.on('close', () => {
-        if (!ready) reject(this.connectError(new Error('connection closed during the handshake'), keyVerdict));
+        if (!ready) return reject(this.connectError(new Error('connection closed during the handshake'), keyVerdict));
         this.drop(c);
+        // not when this side ended it on purpose (close(), a fresh try after a failed channel)
+        if (!this.closed && !this.ended.has(c)) this.hooks.onDropped?.(h, lost ?? 'the SSH connection closed');
       });
       c.connect(settings);
     });
@@ -128,10 +145,19 @@ export class HostConnection {
     if (this.client === c) this.client = undefined;
   }
 
+  /** connections this side ended on purpose: their close is not a lost host */
+  private readonly ended = new WeakSet<Client>();
+
+  private end(c: Client): void {
+    this.ended.add(c);
+    c.end();
+  }
+
   /** forgets the current connection (the next command opens a new one) */
   private dropAll(): void {
     const c = this.client;
     this.client = undefined;
+    // given up on because it stopped answering: that is a lost host, so its close is reported
     c?.end();
   }
 
@@ -219,8 +245,9 @@ export class HostConnection {
         try {
           client.exec(command, (err, channel) => {
             clearTimeout(timer);
-            if (err) reject(err);
-            else resolve(channel);
+            if (err) return reject(err);
+            channel.once('exit', (c: number | null, s?: string) => exits.set(channel, { code: c ?? null, signal: s ?? null }));
+            resolve(channel);
           });
         } catch (err) {
           clearTimeout(timer);
@@ -232,7 +259,7 @@ export class HostConnection {
     } catch (err) {
       // the connection may have died since it was opened: one fresh try
       this.drop(client);
-      client.end();
+      this.end(client);
       try {
         client = await this.connect();
         return await attempt();
@@ -252,8 +279,6 @@ export class HostConnection {
     return new Promise<ExecResult>((resolve, reject) => {
       let stdout = '';
       let stderr = '';
-      let code: number | null = null;
-      let signal: string | null = null;
       let timedOut = false;
       const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
       const short = command.length > 120 ? command.slice(0, 117) + '...' : command;
@@ -272,12 +297,10 @@ export class HostConnection {
       channel.stderr.on('data', (d: Buffer) => {
         if (stderr.length < limit) stderr += d.toString('utf8');
       });
-      channel.on('exit', (c: number | null, s?: string) => {
-        code = c;
-        signal = s ?? null;
-      });
       channel.once('close', () => {
         clearTimeout(timer);
+        const code = exits.get(channel)?.code ?? null;
+        const signal = exits.get(channel)?.signal ?? null;
         if (timedOut) {
           return reject(new GreenlightError('HOST_UNREACHABLE', `${this.where}: "${short}" did not finish within ${timeoutMs}ms`, { retryable: true, hint: `check the load and the network of ${this.host.name}`, data: { host: this.host.name } }));
         }
@@ -306,7 +329,7 @@ export class HostConnection {
 
   close(): void {
     this.closed = true;
-    this.client?.end();
+    if (this.client) this.end(this.client);
     this.client = undefined;
   }
 }

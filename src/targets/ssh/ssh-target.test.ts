@@ -210,4 +210,59 @@ if (!made.fleet) {
     assert.equal((await events.query({ types: ['artifact.uploaded'] })).length, 1);
     await target.close({ stopInstances: true });
   });
+
+  test('SshTarget: a host whose clock is off is recorded (host.clock_skew, naming it), and its instances still start, restart and stop', async () => {
+    // the namespaces share this machine's clock: the host's `date` (what the target reads) is shifted
+    fleet.skewClock('web-2', 120_000);
+    try {
+      const { target, events } = setup({ hosts: [{ name: 'web-2', address: fleet.host('web-2').address, dir: join(fleet.host('web-2').dir, 'greenlight') }] });
+      const [i] = await target.start(fixtureSpec(artifact, 'healthy'), 1);
+      const [skew] = await queryType(events, 'host.clock_skew');
+      assert.ok(skew, 'a host.clock_skew event');
+      assert.equal(skew.data.host, 'web-2');
+      assert.ok(Math.abs(skew.data.skewMs - 120_000) < 15_000, `skew measured ~120 s (${skew.data.skewMs} ms)`);
+      assert.equal(skew.data.maxMs, 2000);
+      assert.equal(await httpStatus(i!.url + '/healthz'), 200);
+      // supervision does not read the host's clock: a crash is restarted, a stop stops
+      void (await fetch(i!.url + '/crash').then((r) => r.text(), () => ''));
+      for (let k = 0; k < 200 && (await queryType(events, 'instance.ready')).length < 2; k++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await queryType(events, 'instance.ready')).length, 2, 'restarted after the crash and ready again');
+      await target.stop([i!.id]);
+      assert.equal(target.list().length, 0);
+      const [stopped] = await queryType(events, 'instance.stopped');
+      assert.equal(stopped?.data.graceful, true);
+      await target.close();
+    } finally {
+      fleet.skewClock('web-2', 0);
+    }
+  });
+
+  test('SshTarget: a host whose link is cut leaves rotation at once (host.unreachable) and comes back when it answers again (host.reachable)', async () => {
+    const { target, events } = setup();
+    const started = await target.start(fixtureSpec(artifact, 'healthy'), 2);
+    assert.deepEqual(started.map((i) => i.host).sort(), ['web-1', 'web-2']);
+    const f = target.fleet();
+    const changes: string[] = [];
+    f.onRotation((host, r) => changes.push(`${host} ${r.in ? 'in' : `out:${r.why}`}`));
+    await fleet.cutLink('web-2');
+    for (let k = 0; k < 200 && f.rotation('web-2').in; k++) await new Promise((r) => setTimeout(r, 10));
+    const r = f.rotation('web-2');
+    assert.equal(r.in, false);
+    assert.ok(!r.in && r.why === 'unreachable' && /web-2/.test(r.reason), JSON.stringify(r));
+    assert.equal(f.rotation('web-1').in, true, 'the other host stays in');
+    const [lost] = await queryType(events, 'host.unreachable');
+    assert.equal(lost?.data.host, 'web-2');
+    assert.equal(lost?.data.instances, 1);
+    await fleet.restoreLink('web-2');
+    for (let k = 0; k < 600 && !f.rotation('web-2').in; k++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(f.rotation('web-2').in, true, 'back in rotation once it answers');
+    assert.equal((await queryType(events, 'host.reachable'))[0]?.data.host, 'web-2');
+    assert.deepEqual(changes, ['web-2 out:unreachable', 'web-2 in']);
+    // drained by a host change: out until restored, whatever the connection does
+    f.drain('web-1', 'a host change works on web-1');
+    assert.deepEqual(f.rotation('web-1'), { in: false, why: 'drained', reason: 'a host change works on web-1' });
+    f.restore('web-1');
+    assert.equal(f.rotation('web-1').in, true);
+    await target.close({ stopInstances: true });
+  });
 }

@@ -15,9 +15,9 @@ import { event, type DataBesides, type DataOf, type EventType, type NewEventOf }
 import type { EventLog } from '../../events/log.ts';
 
 /** what the SSH target records about hosts and artifacts (src/events/catalogue/host.ts) */
-type HostEventType = 'host.key_accepted' | 'host.clock_skew' | 'artifact.uploaded' | 'artifact.pruned';
+type HostEventType = 'host.key_accepted' | 'host.clock_skew' | 'host.unreachable' | 'host.reachable' | 'artifact.uploaded' | 'artifact.pruned';
 import { digestDirectory } from '../../releases/digest.ts';
-import type { Fleet } from '../../fleet/fleet.ts';
+import type { Fleet, HostRotation } from '../../fleet/fleet.ts';
 import { probeHealth } from '../health.ts';
 import { RecordStore, type InstanceRecord } from '../local/records.ts';
 import {
@@ -98,6 +98,10 @@ export class SshTarget implements Target {
   /** supervisor lines of instances not registered yet (see onSupervisorLine) */
   private readonly early = new Map<string, SupervisorLine[]>();
   private closed = false;
+  /** hosts out of rotation: drained by a host change, or unreachable since (ms) */
+  private readonly drained = new Map<string, string>();
+  private readonly unreachable = new Map<string, { since: number; reason: string }>();
+  private readonly rotationListeners = new Set<(host: string, rotation: HostRotation) => void>();
 
   /** config: raw or parsed `target:` of kind ssh */
   constructor(config: SshTargetInput, deps: TargetDeps) {
@@ -114,6 +118,8 @@ export class SshTarget implements Target {
       const conn = new HostConnection(h, this.config, {
         onKeyAccepted: (host, verdict) =>
           void this.record('host.key_accepted', `host/${host.name}`, { host: host.name, address: host.address, port: host.port, fingerprint: verdict.fingerprint, keyType: verdict.keyType, knownHosts: this.config.known_hosts }),
+        onDropped: (host, reason) => this.hostLost(host.name, host.address, reason),
+        onConnected: (host) => this.hostBack(host.name, host.address),
       });
       this.hosts.set(h.name, new RemoteHost(h, this.config, conn));
     }
@@ -141,7 +147,67 @@ export class SshTarget implements Target {
       },
       releasesOn: (name) => this.remoteHost(name).releases(),
       running: (name) => this.remoteHost(name).running(),
+      rotation: (name) => this.rotation(name),
+      drain: (name, reason) => {
+        this.remoteHost(name);
+        const was = this.rotation(name);
+        this.drained.set(name, reason);
+        if (was.in) this.rotationChanged(name);
+      },
+      restore: (name) => {
+        if (!this.drained.delete(name)) return;
+        if (this.rotation(name).in) this.rotationChanged(name);
+      },
+      onRotation: (listener) => {
+        this.rotationListeners.add(listener);
+        return () => void this.rotationListeners.delete(listener);
+      },
     };
+  }
+
+  /** whether the host's instances may get traffic (see Fleet.rotation) */
+  rotation(name: string): HostRotation {
+    const drained = this.drained.get(name);
+    if (drained !== undefined) return { in: false, why: 'drained', reason: drained };
+    const lost = this.unreachable.get(name);
+    if (lost) return { in: false, why: 'unreachable', reason: lost.reason };
+    return { in: true };
+  }
+
+  private rotationChanged(name: string): void {
+    const r = this.rotation(name);
+    for (const l of [...this.rotationListeners]) {
+      try {
+        l(name, r);
+      } catch (err) {
+        this.logger?.warn({ err, host: name }, 'rotation listener threw');
+      }
+    }
+  }
+
+  /**
+   * The SSH connection to a host dropped: what runs there cannot be supervised nor reached, so its
+   * instances leave rotation at once (an event, and the listeners re-route); the follower
+   * reconnects (rewatch) and the host comes back when it answers again.
+   */
+  private hostLost(name: string, address: string, reason: string): void {
+    if (this.closed || this.unreachable.has(name)) return;
+    const was = this.rotation(name);
+    this.unreachable.set(name, { since: this.clock.now(), reason: `host ${name} (${address}) cannot be reached over SSH: ${reason}` });
+    const instances = [...this.instances.values()].filter((i) => i.host.host.name === name).length;
+    void this.record('host.unreachable', `host/${name}`, { host: name, address, reason, instances });
+    if (was.in) this.rotationChanged(name);
+    // nothing else may be asking it: follow again, which reconnects when the host is back
+    const h = this.hosts.get(name);
+    if (h && instances > 0) void this.rewatch(h);
+  }
+
+  private hostBack(name: string, address: string): void {
+    const lost = this.unreachable.get(name);
+    if (!lost || this.closed) return;
+    this.unreachable.delete(name);
+    void this.record('host.reachable', `host/${name}`, { host: name, address, downMs: this.clock.now() - lost.since });
+    if (this.rotation(name).in) this.rotationChanged(name);
   }
 
   onInstanceEvent(listener: (event: InstanceEvent) => void): () => void {
@@ -340,16 +406,25 @@ export class SshTarget implements Target {
     };
   }
 
+  private readonly rewatching = new Set<string>();
+
   private async rewatch(host: RemoteHost): Promise<void> {
-    for (let attempt = 0; !this.closed; attempt++) {
-      try {
-        await this.watch(host);
-        await this.reconcile(host);
-        return;
-      } catch (err) {
-        this.logger?.warn({ err: describe(err), host: host.host.name }, 'cannot follow the host again yet');
-        await this.clock.sleep(Math.min(5000, 250 * 2 ** attempt));
+    const name = host.host.name;
+    if (this.rewatching.has(name)) return;
+    this.rewatching.add(name);
+    try {
+      for (let attempt = 0; !this.closed; attempt++) {
+        try {
+          await this.watch(host);
+          await this.reconcile(host);
+          return;
+        } catch (err) {
+          this.logger?.warn({ err: describe(err), host: name }, 'cannot follow the host again yet');
+          await this.clock.sleep(Math.min(2000, 250 * 2 ** attempt));
+        }
       }
+    } finally {
+      this.rewatching.delete(name);
     }
   }
 

@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { createTestFleet } from './netns-fleet.ts';
 
@@ -51,4 +53,53 @@ test('test fleet: sshd per host at its own address, guarded range, link cut fail
   } finally {
     if (!closed) await fleet.close();
   }
+});
+
+/** runs a command on the host over SSH with OpenSSH's own client, as a person would */
+function sshRun(fleet: { clientKey: string; knownHosts: string }, address: string, command: string, timeoutMs: number): { out: string; ms: number } {
+  const from = Date.now();
+  const out = execFileSync(
+    '/usr/bin/ssh',
+    ['-i', fleet.clientKey, '-o', `UserKnownHostsFile=${fleet.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', `root@${address}`, command],
+    { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return { out, ms: Date.now() - from };
+}
+
+test('test fleet: SSH sessions read none of this machine\'s dotfiles, so a stale lock in one cannot hang them', { skip: existsSync('/usr/bin/ssh') ? false : '/usr/bin/ssh is missing (Debian package openssh-client)' }, async (t) => {
+  const made = await createTestFleet([{ name: 'web-1' }]);
+  if (!made.fleet) return t.skip(made.skip);
+  const fleet = made.fleet;
+  t.after(() => fleet.close());
+  const h = fleet.host('web-1');
+  // the failure mode of root's ~/.bashrc running `pyenv init`: a startup file that waits on a
+  // lock nobody will remove. Planted in the session's own home, for every shell that could read one.
+  const lock = join(h.dir, '.stale-lock');
+  writeFileSync(lock, '');
+  const waitOnLock = `while [ -e ${lock} ]; do sleep 1; done\n`;
+  for (const f of ['.bashrc', '.profile', '.bash_profile', '.shrc']) writeFileSync(join(h.dir, f), waitOnLock);
+  const { out } = sshRun(fleet, h.address, 'echo "home=$HOME"; echo "shell=$(readlink /proc/$$/exe)"; echo "bash=${BASH_VERSION:-none}"', 20_000);
+  assert.match(out, new RegExp(`home=${h.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`), 'the session\'s home is the host\'s own directory, not /root');
+  assert.match(out, /shell=\/(usr\/)?bin\/dash\n/, 'a shell that reads no startup file for a command');
+  assert.match(out, /bash=none/);
+  // and this machine's real root dotfiles are not on the session's path at all
+  assert.doesNotMatch(out, /home=\/root\n/);
+});
+
+test('test fleet: skewClock shifts what the host\'s `date` says over SSH, and nothing else', { skip: existsSync('/usr/bin/ssh') ? false : '/usr/bin/ssh is missing (Debian package openssh-client)' }, async (t) => {
+  const made = await createTestFleet([{ name: 'web-1' }, { name: 'web-2' }]);
+  if (!made.fleet) return t.skip(made.skip);
+  const fleet = made.fleet;
+  t.after(() => fleet.close());
+  fleet.skewClock('web-1', 90_000);
+  const read = (name: string) => {
+    const before = Date.now();
+    const remote = Number(sshRun(fleet, fleet.host(name).address, 'date +%s%3N', 20_000).out.trim());
+    return remote - (before + Date.now()) / 2;
+  };
+  const skewed = read('web-1');
+  assert.ok(Math.abs(skewed - 90_000) < 15_000, `web-1 reads ~90 s ahead (${skewed} ms)`);
+  assert.ok(Math.abs(read('web-2')) < 15_000, 'web-2 is untouched');
+  fleet.skewClock('web-1', 0);
+  assert.ok(Math.abs(read('web-1')) < 15_000, 'back to true time');
 });

@@ -5,10 +5,16 @@
 //   are reached through a more specific /32 route via the bridge;
 // - the namespaces have no default route, only their own /24 on the bridge;
 // - connections to a host are closed (`ss -K`) before its link is removed.
+// The hosts' SSH sessions do not depend on this machine's dotfiles: each namespace gets its own
+// /etc/passwd (`ip netns exec` bind-mounts /etc/netns/<ns>/* over /etc/ for sshd and everything
+// it starts), in which root's home is the host's directory and its shell /bin/sh. Bash reads
+// ~/.bashrc even for `ssh host command` when it sees it runs under sshd, so with root's real entry
+// every command ran root's ~/.bashrc (here: `pyenv init`, whose rehash lock, left stale by a killed
+// session, hung every command on every host). dash reads no startup file for `sh -c`.
 // Needs root and iproute2; `createTestFleet` returns { skip } with the reason otherwise, so a test
 // is counted as skipped, never passed. Everything is torn down on close() and on process exit.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +68,12 @@ export interface TestFleet {
   restoreLink(name: string): Promise<void>;
   /** the host dies: every process in its namespace is killed, then its link is cut */
   kill(name: string): Promise<void>;
+  /**
+   * The host's clock reads offsetMs off this machine's (0: back to true time). The namespaces
+   * share the kernel's clock, so this puts a `date` wrapper first in the PATH of the host's SSH
+   * sessions (~/.ssh/environment): what Greenlight reads of a host's clock is `date` over SSH.
+   */
+  skewClock(name: string, offsetMs: number): void;
   close(): Promise<void>;
 }
 
@@ -120,6 +132,10 @@ function removeStale(): void {
     if (pid > 0 && pidAlive(pid)) continue;
     for (const p of run('ip', ['netns', 'pids', ns], { allowFail: true }).split('\n').filter(Boolean)) killPid(Number(p));
     run('ip', ['netns', 'del', ns], { allowFail: true });
+  }
+  for (const d of existsSync(NETNS_ETC) ? readdirSync(NETNS_ETC).filter((n) => n.startsWith(`${FLEET_PREFIX}-`)) : []) {
+    const pid = Number(d.split('-')[1]);
+    if (!(pid > 0 && pidAlive(pid))) rmSync(join(NETNS_ETC, d), { recursive: true, force: true });
   }
   for (const line of run('ip', ['-o', 'link', 'show'], { allowFail: true }).split('\n')) {
     const m = /^\d+: (gl12[bv](\d+)x[^:@]*)/.exec(line);
@@ -182,6 +198,7 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
       for (const p of run('ip', ['netns', 'pids', h.netns], { allowFail: true }).split('\n').filter(Boolean)) killPid(Number(p));
       run('ip', ['link', 'del', h.link], { allowFail: true });
       run('ip', ['netns', 'del', h.netns], { allowFail: true });
+      rmSync(join(NETNS_ETC, h.netns), { recursive: true, force: true });
     }
     run('ip', ['link', 'del', bridge], { allowFail: true });
     run('ip', ['route', 'del', 'unreachable', `${subnet}.0/24`], { allowFail: true });
@@ -209,6 +226,7 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
       const hostDir = join(dir, 'hosts', spec.name);
       mkdirSync(hostDir, { recursive: true });
       run('ip', ['netns', 'add', netns]);
+      writeHostPasswd(netns, hostDir);
       const host: TestHost = { name: spec.name, address, netns, link, labels: spec.labels ?? {}, dir: hostDir, fingerprint: '', publicKey: '', state: 'up' };
       hosts.push(host);
       run('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
@@ -231,6 +249,8 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
         `HostKey ${hostKey}`,
         `PidFile ${join(hostDir, 'sshd.pid')}`,
         `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+        // ~/.ssh/environment (in the host's own home): how skewClock() puts its `date` first
+        'PermitUserEnvironment PATH',
         'PermitRootLogin prohibit-password',
         'PasswordAuthentication no',
         'KbdInteractiveAuthentication no',
@@ -291,6 +311,20 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
         await fleet.cutLink(name);
         h.state = 'dead';
       },
+      skewClock(name, offsetMs) {
+        const h = fleet.host(name);
+        const bin = join(h.dir, 'bin');
+        mkdirSync(join(h.dir, '.ssh'), { recursive: true });
+        if (offsetMs === 0) {
+          rmSync(join(h.dir, '.ssh', 'environment'), { force: true });
+          return;
+        }
+        mkdirSync(bin, { recursive: true });
+        // whole seconds shifted, milliseconds kept: `date +%s%3N` reads offsetMs off (±1 ms)
+        const s = Math.trunc(offsetMs / 1000);
+        writeFileSync(join(bin, 'date'), `#!/bin/sh\nexec /bin/date -d "@$(( $(/bin/date +%s) + (${s}) )).$(/bin/date +%N)" "$@"\n`, { mode: 0o755 });
+        writeFileSync(join(h.dir, '.ssh', 'environment'), `PATH=${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n`);
+      },
       async close() {
         teardownSync();
         await delay(0);
@@ -301,6 +335,19 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
     teardownSync();
     throw err;
   }
+}
+
+const NETNS_ETC = '/etc/netns';
+
+/** the namespace's own /etc/passwd: root's home is the host's directory, its shell /bin/sh */
+function writeHostPasswd(netns: string, hostDir: string): void {
+  const dir = join(NETNS_ETC, netns);
+  mkdirSync(dir, { recursive: true });
+  const lines = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (l.startsWith('root:') ? `root:x:0:0:root:${hostDir}:/bin/sh` : l));
+  writeFileSync(join(dir, 'passwd'), lines.join('\n') + '\n', { mode: 0o644 });
 }
 
 function startSshd(h: TestHost): void {

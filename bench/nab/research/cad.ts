@@ -1,0 +1,134 @@
+// Contextual novelty member in the spirit of CAD OSE (Smirnov, "Contextual Anomaly Detector", NAB 2016),
+// written from its published description only (NAB's code is AGPL and was not used):
+// - values are quantised into `bins` levels over a range learned causally: the robust range of the
+//   first `learn` points (values outside it get bins beyond, which are new facts, not clipped);
+// - the facts of a step are the current bin together with 0..order-1 preceding bins (an n-gram per
+//   order), optionally the current bin with its time-of-day slot;
+// - a fact is "predicted" when the context it extends (the same n-gram without its newest bin, i.e.
+//   the contexts active at the previous step) has been followed by it at least `minCount` times;
+// - raw anomaly = share of the active facts not predicted: near zero on a pattern that repeats.
+// Memory is bounded: one direct-mapped table of 2^tableBits (fingerprint, count) cells; a colliding
+// new fact takes the cell over (forgets the older one).
+export interface CadOptions {
+  learn?: number;
+  bins?: number;
+  order?: number;
+  /** quantiles of the learning points that span the bins */
+  qLo?: number;
+  qHi?: number;
+  tableBits?: number;
+  minCount?: number;
+  /** time-of-day slots for a (bin, slot) fact; 0 = none */
+  tod?: number;
+  /** weight of the order-j fact grows as (1 + j)^wPow (0 = all equal) */
+  wPow?: number;
+  /** re-learn the range (and forget) when this many consecutive points fall more than `bins` bins outside it; 0 = never */
+  regrid?: number;
+}
+
+const EMPTY = 0;
+
+export class CadMember {
+  private readonly o: Required<CadOptions>;
+  private readonly fp: Int32Array;
+  private readonly cnt: Uint16Array;
+  private readonly hist: Int32Array;
+  private readonly warm: number[] = [];
+  private readonly wts: Float64Array;
+  private wsum = 0;
+  private n = 0;
+  private lo = 0;
+  private width = 1;
+  private outside = 0;
+  constructor(opts: CadOptions = {}) {
+    this.o = { learn: 300, bins: 8, order: 4, qLo: 0, qHi: 1, tableBits: 12, minCount: 1, tod: 0, wPow: 0, regrid: 0, ...opts };
+    this.fp = new Int32Array(1 << this.o.tableBits);
+    this.cnt = new Uint16Array(1 << this.o.tableBits);
+    this.hist = new Int32Array(this.o.order);
+    this.wts = new Float64Array(this.o.order + 1);
+    for (let j = 0; j < this.o.order; j++) this.wts[j] = (1 + j) ** this.o.wPow;
+    this.wts[this.o.order] = this.o.tod > 0 ? 1 : 0;
+    for (const w of this.wts) this.wsum += w;
+  }
+  get bytes(): number { return this.fp.byteLength + this.cnt.byteLength + this.hist.byteLength + this.wts.byteLength + 8 * this.o.learn; }
+
+  private setRange(xs: number[]): void {
+    const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+    if (s.length === 0) return;
+    const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.round(p * (s.length - 1))))]!;
+    const lo = q(this.o.qLo), hi = q(this.o.qHi);
+    // a flat learning stretch must not make every later wiggle a new level
+    const span = Math.max(hi - lo, 1e-3 * Math.max(Math.abs(lo), Math.abs(hi)), 1e-9);
+    this.lo = lo;
+    this.width = span / this.o.bins;
+  }
+
+  private bin(x: number): number {
+    const b = Math.floor((x - this.lo) / this.width);
+    return b > 1e6 ? 1e6 : b < -1e6 ? -1e6 : b;
+  }
+
+  surprise(t: number, x: number): number {
+    const o = this.o;
+    if (!Number.isFinite(x)) return 0;
+    this.n++;
+    if (this.n <= o.learn) {
+      this.warm.push(x);
+      if (this.n === o.learn) {
+        this.setRange(this.warm);
+        for (const v of this.warm) this.step(t, this.bin(v), false);
+      }
+      return 0;
+    }
+    const b = this.bin(x);
+    if (o.regrid > 0) {
+      if (b < -o.bins || b >= 2 * o.bins) this.outside++;
+      else this.outside = 0;
+      this.warm.push(x);
+      if (this.warm.length > o.learn) this.warm.shift();
+      if (this.outside >= o.regrid) {
+        this.outside = 0;
+        this.setRange(this.warm);
+        this.fp.fill(EMPTY);
+        this.cnt.fill(0);
+        for (const v of this.warm) this.step(t, this.bin(v), false);
+        return 1;
+      }
+    }
+    return this.step(t, b, true);
+  }
+
+  /** learns the facts of bin b after the history; returns the weighted share not predicted */
+  private step(t: number, b: number, score: boolean): number {
+    const o = this.o;
+    const mask = (1 << o.tableBits) - 1;
+    let novel = 0;
+    let h = Math.imul(b ^ 0x5bd1e995, 0x9e3779b1);
+    for (let j = 0; j < o.order; j++) {
+      if (j > 0) h = Math.imul(h ^ (this.hist[j - 1]! + 0x7f4a7c15 + j), 0x85ebca6b);
+      novel += this.wts[j]! * this.touch(h ^ (h >>> 15), mask);
+    }
+    if (o.tod > 0) {
+      const slot = Math.floor(((t % 86_400_000) + 86_400_000) % 86_400_000 / (86_400_000 / o.tod));
+      const ht = Math.imul(Math.imul(b ^ 0x27d4eb2f, 0x165667b1) ^ (slot + 0x3c6ef372), 0xc2b2ae35);
+      novel += this.wts[o.order]! * this.touch(ht ^ (ht >>> 13), mask);
+    }
+    for (let j = o.order - 1; j > 0; j--) this.hist[j] = this.hist[j - 1]!;
+    if (o.order > 0) this.hist[0] = b;
+    return score ? novel / this.wsum : 0;
+  }
+
+  /** 1 when the fact was not predicted (unseen, or seen fewer than minCount times), then learns it */
+  private touch(h: number, mask: number): number {
+    const i = h & mask;
+    const f = (h | 1);
+    if (this.fp[i] === f) {
+      const c = this.cnt[i]!;
+      if (c < 65535) this.cnt[i] = c + 1;
+      return c >= this.o.minCount ? 0 : 1;
+    }
+    this.fp[i] = f;
+    this.cnt[i] = 1;
+    return this.o.minCount <= 0 ? 0 : 1;
+  }
+}
