@@ -24,6 +24,12 @@ export interface CadOptions {
   wPow?: number;
   /** re-learn the range (and forget) when this many consecutive points fall more than `bins` bins outside it; 0 = never */
   regrid?: number;
+  /** eighth round: at the end of every block of `learn` points, re-place the levels on that block (and
+   *  forget) when its span is below 1/rescale of the current span, or its range reaches more than
+   *  (rescale - 1) spans outside the current one (hysteresis); 0 = never */
+  rescale?: number;
+  /** with rescale: only shrink (1), only grow (2), both (0) */
+  rescaleDir?: number;
 }
 
 const EMPTY = 0;
@@ -41,7 +47,7 @@ export class CadMember {
   private width = 1;
   private outside = 0;
   constructor(opts: CadOptions = {}) {
-    this.o = { learn: 300, bins: 8, order: 4, qLo: 0, qHi: 1, tableBits: 12, minCount: 1, tod: 0, wPow: 0, regrid: 0, ...opts };
+    this.o = { learn: 300, bins: 8, order: 4, qLo: 0, qHi: 1, tableBits: 12, minCount: 1, tod: 0, wPow: 0, regrid: 0, rescale: 0, rescaleDir: 0, ...opts };
     this.fp = new Int32Array(1 << this.o.tableBits);
     this.cnt = new Uint16Array(1 << this.o.tableBits);
     this.hist = new Int32Array(this.o.order);
@@ -77,10 +83,31 @@ export class CadMember {
       if (this.n === o.learn) {
         this.setRange(this.warm);
         for (const v of this.warm) this.step(t, this.bin(v), false);
+        if (o.rescale > 0) this.warm.length = 0;
       }
       return 0;
     }
     const b = this.bin(x);
+    if (o.rescale > 0) {
+      this.warm.push(x);
+      if (this.warm.length === o.learn) {
+        let lo = Infinity, hi = -Infinity;
+        for (const v of this.warm) { if (v < lo) lo = v; if (v > hi) hi = v; }
+        const span = this.width * o.bins, clo = this.lo, chi = this.lo + span;
+        const shrink = hi - lo < span / o.rescale;
+        const grow = lo < clo - (o.rescale - 1) * span || hi > chi + (o.rescale - 1) * span;
+        if ((shrink && o.rescaleDir !== 2) || (grow && o.rescaleDir !== 1)) {
+          const blk = this.warm.slice();
+          this.setRange(blk);
+          this.fp.fill(EMPTY);
+          this.cnt.fill(0);
+          for (const v of blk) this.step(t, this.bin(v), false);
+          this.warm.length = 0;
+          return 0;
+        }
+        this.warm.length = 0;
+      }
+    }
     if (o.regrid > 0) {
       if (b < -o.bins || b >= 2 * o.bins) this.outside++;
       else this.outside = 0;
@@ -132,3 +159,4 @@ export class CadMember {
     return this.o.minCount <= 0 ? 0 : 1;
   }
 }
+// cache version: 2 (rescale fixed)
