@@ -11,6 +11,11 @@ import { registerRelease } from '../src/releases/releases.ts';
 export const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
+/** Debian's chromium, headless, with nothing of its own going to the network. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
 /** The test's skip reason when chromium is absent (printed, so the run says it), else false. */
 export function browserSkip(what: string): string | false {
   if (existsSync(CHROMIUM)) return false;
@@ -64,7 +69,7 @@ export async function startRig(t: TestContext, opts: { workspace?: Parameters<ty
     },
     async open(url, o = {}) {
       const { console: watchConsole, dialogs, ...contextOptions } = o;
-      browser ??= await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+      browser ??= await launchChromium();
       const context = await browser.newContext(contextOptions);
       const page = await context.newPage();
       const problems: string[] = [];
