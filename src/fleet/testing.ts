@@ -39,6 +39,36 @@ console.log(await r.text());
 process.exit(r.ok ? 0 : 1);
 `;
 
+/** acme-auth on every host of the fleet at its address, port 7100; resolves once each answers */
+export async function startFleetAcme(fleet: TestFleet, version: string): Promise<{ stop(): void }> {
+  const acme: ChildProcess[] = [];
+  for (const h of fleet.hosts) {
+    acme.push(spawn('ip', ['netns', 'exec', h.netns, process.execPath, ACME, '7100', version], { env: { ...process.env, HOST: h.address }, stdio: 'ignore' }));
+  }
+  for (let i = 0; i < 200; i++) {
+    const up = await Promise.all(fleet.hosts.map((h) => fetch(`http://${h.address}:7100/healthz`).then((r) => r.ok, () => false)));
+    if (up.every(Boolean)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { stop: () => acme.forEach((p) => p.kill('SIGKILL')) };
+}
+
+/** acmectl: a shell command setting acme-auth's version on the host it runs on; a broken host pretends */
+export function acmeTools(fleet: TestFleet): { acmectl(version: string): string; breakHost(name: string): void; unbreakHost(name: string): void; acmeVersion(host: string): Promise<string>; dir: string } {
+  const tools = mkdtempSync(join(tmpdir(), 'gl-fleet-tools-'));
+  writeFileSync(join(tools, 'acmectl.mjs'), ACMECTL);
+  return {
+    dir: tools,
+    acmectl: (version) => `${process.execPath} ${join(tools, 'acmectl.mjs')} ${version}`,
+    breakHost: (name) => writeFileSync(join(tools, `broken-${fleet.host(name).address}`), ''),
+    unbreakHost: (name) => rmSync(join(tools, `broken-${fleet.host(name).address}`), { force: true }),
+    async acmeVersion(host) {
+      const r = await fetch(`http://${fleet.host(host).address}:7100/version`);
+      return ((await r.json()) as { version: string }).version;
+    },
+  };
+}
+
 export interface FleetPipeline {
   fleet: TestFleet;
   events: MemoryEventLog;
@@ -63,12 +93,8 @@ export async function fleetPipeline(opts: { production?: RolloutPolicyInput; acm
   if (!made.fleet) return { skip: made.skip };
   const fleet = made.fleet;
   const clock = systemClock;
-  const tools = mkdtempSync(join(tmpdir(), 'gl-fleet-tools-'));
-  writeFileSync(join(tools, 'acmectl.mjs'), ACMECTL);
-  const acme: ChildProcess[] = [];
-  for (const h of fleet.hosts) {
-    acme.push(spawn('ip', ['netns', 'exec', h.netns, process.execPath, ACME, '7100', opts.acmeVersion ?? '2.4.1'], { env: { ...process.env, HOST: h.address }, stdio: 'ignore' }));
-  }
+  const tools = acmeTools(fleet);
+  const acme = await startFleetAcme(fleet, opts.acmeVersion ?? '2.4.1');
   const events = new MemoryEventLog(clock);
   const state = new LiveState(events);
   await state.start();
@@ -139,13 +165,10 @@ export async function fleetPipeline(opts: { production?: RolloutPolicyInput; acm
     routers,
     targets,
     fleetDeps,
-    acmectl: (version) => `${process.execPath} ${join(tools, 'acmectl.mjs')} ${version}`,
-    breakHost: (name) => writeFileSync(join(tools, `broken-${fleet.host(name).address}`), ''),
-    unbreakHost: (name) => rmSync(join(tools, `broken-${fleet.host(name).address}`), { force: true }),
-    async acmeVersion(host) {
-      const r = await fetch(`http://${fleet.host(host).address}:7100/version`);
-      return ((await r.json()) as { version: string }).version;
-    },
+    acmectl: tools.acmectl,
+    breakHost: tools.breakHost,
+    unbreakHost: tools.unbreakHost,
+    acmeVersion: tools.acmeVersion,
     async register(version) {
       const dir = join(EXAMPLES, 'web', version === '1.0.0' ? 'v1' : 'v2');
       const { digest } = await digestDirectory(dir);
@@ -159,15 +182,9 @@ export async function fleetPipeline(opts: { production?: RolloutPolicyInput; acm
       }
       for (const t of targets.values()) await t.close({ stopInstances: true }).catch(() => {});
       state.stop();
-      for (const p of acme) p.kill('SIGKILL');
+      acme.stop();
       await fleet.close();
     },
   };
-  // acme-auth answers on every host before anything asks it
-  for (let i = 0; i < 200; i++) {
-    const up = await Promise.all(fleet.hosts.map((h) => fetch(`http://${h.address}:7100/healthz`).then((r) => r.ok, () => false)));
-    if (up.every(Boolean)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
   return { pipeline };
 }

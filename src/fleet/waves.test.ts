@@ -6,6 +6,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLoad } from '../demo/load.ts';
 import type { StoredEvent } from '../events/log.ts';
+import { changeEnvironments } from '../app/fleet-ops.ts';
+import { reconcileEnvironment } from '../rollout/reconcile.ts';
 import { fleetPipeline } from './testing.ts';
 
 const made = await fleetPipeline({
@@ -94,4 +96,22 @@ if (!made.pipeline) {
     }
   });
 
+
+  test('a reconcile while a host change has a host drained does not put it back in the router; restoring it does', { timeout: 120_000 }, async () => {
+    const env = p.runtime.environments('web').find((e) => e.name === 'production')!;
+    const change = changeEnvironments(p.fleetDeps).find((e) => e.name === 'production')!;
+    const stable = p.state.view.stable.get('production/web')!.version;
+    const upstreams = () => p.routers.get('production')!.router.table()!.versions.find((v) => v.version === stable)!.upstreams;
+    const onWeb2 = production().list({ version: stable }).find((i) => i.host === 'web-2')!;
+    assert.ok(upstreams().includes(onWeb2.url));
+    await change.drain('web-2');
+    assert.ok(!upstreams().includes(onWeb2.url), 'drained');
+    // what the controller runs after a restart and whenever an instance comes back
+    await reconcileEnvironment({ events: p.events, state: p.state.view, runtime: p.runtime }, env, 'web', { replaceMissing: false });
+    await reconcileEnvironment({ events: p.events, state: p.state.view, runtime: p.runtime }, env, 'web', { replaceMissing: true });
+    assert.ok(!upstreams().includes(onWeb2.url), 'still out after the reconciles');
+    assert.equal(upstreams().length, 2);
+    await change.restore('web-2');
+    assert.ok(upstreams().includes(onWeb2.url), 'back once restored');
+  });
 }

@@ -27,6 +27,8 @@ export class ContextualNovelty {
   private n = 0;
   private lo = 0;
   private width = 1;
+  /** whether the last point's level itself (its first fact) had not been seen before */
+  levelWasNew = false;
 
   constructor(o: ContextOptions) {
     if (!(o.bins >= 1 && o.order >= 1 && o.tableBits >= 4 && o.tableBits <= 24 && o.learn >= 1)) {
@@ -87,10 +89,12 @@ export class ContextualNovelty {
       const f = h ^ (h >>> 15);
       const i = f & mask;
       const key = f | 1; // 0 marks an empty cell
-      if (this.fp[i] !== key) {
+      const isNew = this.fp[i] !== key;
+      if (isNew) {
         this.fp[i] = key;
         novel++;
       }
+      if (j === 0) this.levelWasNew = isNew;
     }
     for (let j = o.order - 1; j > 0; j--) this.hist[j] = this.hist[j - 1]!;
     this.hist[0] = b;

@@ -62,3 +62,14 @@ test('a spike that recurs the same way alarms once: the context gate needs a new
   // without the gate every recurrence alarms: the value deviation alone cannot tell routine from new
   assert.ok(alarmsOf(createDetector({ contextGate: 0 })).length >= 5);
 });
+
+test('an alarm names the contextual novelty that let it through', () => {
+  const d = createDetector();
+  for (let i = 0; i < 2001; i++) d.update(i * 300_000, wave(i) + (i >= 2000 ? 60 : 0));
+  assert.equal(d.alarm, true);
+  assert.deepEqual(d.explain().novelty, { kind: 'new level', pointsAgo: 0 });
+  // without the gate there is nothing to name
+  const g = createDetector({ contextGate: 0 });
+  for (let i = 0; i < 2001; i++) g.update(i * 300_000, wave(i) + (i >= 2000 ? 60 : 0));
+  assert.equal(g.explain().novelty, undefined);
+});

@@ -112,6 +112,9 @@ export interface Explanation {
   basis: ExpectationBasis;
   /** calibrated z (as unusual as this series gets at its 98th percentile = 3) */
   calibratedZ: number;
+  /** the contextual novelty that opened the context gate (detector step 7), when it is open: a level the
+   *  series had not had before, or a change between levels it had not made before, so many points ago */
+  novelty?: { kind: 'new level' | 'new transition'; pointsAgo: number };
 }
 
 export interface AnomalyDetector {
@@ -141,6 +144,7 @@ class Detector implements AnomalyDetector {
   private readonly knnCal: QuantileCalibrator;
   private readonly context: ContextualNovelty | undefined;
   private lastNovelAt = Number.NEGATIVE_INFINITY;
+  private lastNovelKind: 'new level' | 'new transition' = 'new level';
   private n = 0;
   private sinceAlarm = Number.POSITIVE_INFINITY;
   private why: Explanation = { expected: 0, deviations: 0, basis: 'level', calibratedZ: 0 };
@@ -210,8 +214,12 @@ class Detector implements AnomalyDetector {
     let score = n <= o.warmup ? 0 : scoreFromTail(normalTail(zc));
     if (this.context) {
       // a value deviation alarms only near a new level or transition: the two views must agree
-      if (this.context.novelty(x) >= o.contextNovelty) this.lastNovelAt = n;
+      if (this.context.novelty(x) >= o.contextNovelty) {
+        this.lastNovelAt = n;
+        this.lastNovelKind = this.context.levelWasNew ? 'new level' : 'new transition';
+      }
       if (n - this.lastNovelAt > o.contextGate) score *= o.contextGateFactor;
+      else why.novelty = { kind: this.lastNovelKind, pointsAgo: n - this.lastNovelAt };
     }
     this.sinceAlarm++;
     if (this.sinceAlarm <= o.suppress) score *= o.suppressFactor;

@@ -41,6 +41,11 @@ test('an anomaly says what was expected, on which basis and by how much', () => 
   assert.equal(s, 'p99 latency of web@2.0.0 is 412 ms, 5.8 robust deviations above the time-of-day expectation (30-minute slots) of 120 ms (anomaly score 0.72, threshold 0.3)');
   const down = anomalySentence({ what: 'request rate', value: (v) => `${v} req/s` }, 2, { expected: 50, deviations: -12, basis: 'level', calibratedZ: 5 }, 0.5, 0.3);
   assert.match(down, /^request rate is 2 req\/s, 12\.0 robust deviations below its usual level of 50 req\/s/);
+  // what let the deviation alarm (the detector's context gate), in words
+  const novel = anomalySentence({ what: 'p99 latency', value: ms }, 412, { expected: 120, deviations: 5.83, basis: 'level', calibratedZ: 4, novelty: { kind: 'new level', pointsAgo: 0 } }, 0.72, 0.3);
+  assert.equal(novel, 'p99 latency is 412 ms, 5.8 robust deviations above its usual level of 120 ms; a level it has not had before (anomaly score 0.72, threshold 0.3)');
+  const later = anomalySentence({ what: 'p99 latency', value: ms }, 412, { expected: 120, deviations: 5.83, basis: 'level', calibratedZ: 4, novelty: { kind: 'new transition', pointsAgo: 3 } }, 0.72, 0.3);
+  assert.match(later, /120 ms; 3 samples after a change between levels it had not made before \(anomaly score/);
 });
 
 test('rate limited per series: a second episode within the notice interval is kept in status but not announced', () => {

@@ -57,7 +57,16 @@ export function anomalySentence(
   const basis = why.basis === 'time of day' && buckets > 0 ? `the time-of-day expectation (${Math.round(1440 / buckets)}-minute slots)` : basisWords[why.basis];
   const devText = dev >= 100 ? dev.toFixed(0) : dev.toFixed(1);
   const shape = why.basis === 'shape' ? ', and its recent pattern is unlike anything in its history' : '';
-  return `${d.what} is ${d.value(value)}, ${devText} robust deviations ${direction} ${basis} of ${d.value(why.expected)}${shape} (anomaly score ${score.toFixed(2)}, threshold ${threshold})`;
+  return `${d.what} is ${d.value(value)}, ${devText} robust deviations ${direction} ${basis} of ${d.value(why.expected)}${shape}${noveltyWords(why.novelty)} (anomaly score ${score.toFixed(2)}, threshold ${threshold})`;
+}
+
+/** why the detector let this deviation alarm (its context gate): what was new, and how recently */
+function noveltyWords(n: Explanation['novelty']): string {
+  if (!n) return '';
+  const level = n.kind === 'new level';
+  if (n.pointsAgo === 0) return level ? '; a level it has not had before' : '; a change between levels it has not made before';
+  const after = level ? 'a level it had not had before' : 'a change between levels it had not made before';
+  return `; ${n.pointsAgo} sample${n.pointsAgo === 1 ? '' : 's'} after ${after}`;
 }
 
 interface AnomalyTrack {
