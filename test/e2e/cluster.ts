@@ -3,7 +3,7 @@
 // the alerting sends, and helpers to kill and restart controllers. Used by the failover test and
 // by `npm run bench:failover`.
 import { createServer, type Server } from 'node:http';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { freePorts } from '../../src/app/free-port.ts';
 import { freshDatabase, partitionProxy, type PartitionProxy } from '../../src/store/postgres/testing.ts';
 import type { StoredEvent } from '../../src/events/log.ts';
@@ -159,6 +159,20 @@ alerting:
           if (pid) process.kill(pid, 'SIGKILL');
         } catch {
           /* gone */
+        }
+      }
+      // a test that failed with no controller leading never got its `down --all` through: the
+      // routers (detached on purpose, they outlive controllers) would keep running
+      const routersDir = `${ws.dir}/.greenlight/routers`;
+      for (const f of existsSync(routersDir) ? readdirSync(routersDir) : []) {
+        if (!f.endsWith('.json') || f.endsWith('.table.json')) continue;
+        try {
+          const pid = (JSON.parse(readFileSync(`${routersDir}/${f}`, 'utf8')) as { pid?: number }).pid;
+          // only that router: a pid may have been reused by an unrelated process since
+          const ours = pid && alive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(routersDir);
+          if (ours) process.kill(pid, 'SIGTERM');
+        } catch {
+          /* gone, or not a router record */
         }
       }
       await reader.close();
