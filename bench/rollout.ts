@@ -6,7 +6,8 @@
 //   BENCH_OUT=name.json   (write bench/results/name.json, or an absolute path, instead: for bounded trial runs that must not
 //     replace the recorded results)
 //   BENCH_TRACE=1   (record per half-second and per version the requests and p50/p90 of that window in
-//     each run: to see whether canary and stable differ in the same time windows)
+//     each run: to see whether canary and stable differ in the same time windows; BENCH_TRACE_MS=250
+//     for finer windows). Replay traces through the analysis: node bench/rollout/replay.ts <file>
 //   BENCH_CLIENTS=returning npm run bench:rollout   (1,000 returning clients keeping their cookies, 20%
 //     POSTs, synthetic pre-checks on as by default: results in bench/results/rollout-returning.json)
 // Real parts, real processes: the router is its own process (src/router/main.ts) driven through

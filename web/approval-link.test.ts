@@ -6,18 +6,17 @@
 // recorded as bob, via the link.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startController, type Controller } from '../src/app/controller.ts';
 import { createWorkspace, type DemoWorkspace } from '../src/demo/workspace.ts';
 import { registerRelease } from '../src/releases/releases.ts';
 import { buildApprovalUrl } from '../src/approvals/links.ts';
 import { freePort } from '../src/app/free-port.ts';
+import { browserSkip, launchChromium } from './testing.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: the approval link browser test needs Debian's chromium (apt-get install -y chromium)`;
-if (skip) console.log(`# SKIPPED approval link browser test: ${skip}`);
+const skip = browserSkip('approval link');
 const SECRET = 'approval-link-test-secret-0123456789';
 
 test('signed approval link: tampered and expired refused, not a bearer credential, bob approves through it after signing in', { skip, timeout: 180_000 }, async (t) => {
@@ -120,7 +119,7 @@ alerting:
   assert.equal(ctl.state.view.deployments.get(id)?.state, 'running', 'still waiting');
 
   // bob follows the link in a browser: the dashboard asks him to sign in, then to confirm
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  browser = await launchChromium();
   const problems: string[] = [];
   const tab = await (await browser.newContext()).newPage();
   tab.on('pageerror', (e) => problems.push(e.message));

@@ -4,38 +4,21 @@
 // controller itself; the picture is kept in web/charts.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { startController, type Controller } from '../src/app/controller.ts';
-import { createWorkspace, type DemoWorkspace } from '../src/demo/workspace.ts';
-import { startLoad, type Load } from '../src/demo/load.ts';
-import { registerRelease } from '../src/releases/releases.ts';
+import { startLoad } from '../src/demo/load.ts';
 import { dashboardUrl } from '../src/api/dashboard.ts';
+import { browserSkip, startRig } from './testing.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: the chart browser test needs Debian's chromium (apt-get install -y chromium)`;
+const skip = browserSkip('chart');
 const picture = fileURLToPath(new URL('./charts.png', import.meta.url));
 
 test('charts: canary against control over time with steps and outcome marked, served without external requests', { skip, timeout: 180_000 }, async (t) => {
-  let ws: DemoWorkspace | undefined;
-  let c: Controller | undefined;
-  let browser: Browser | undefined;
-  let load: Load | undefined;
-  t.after(async () => {
-    await load?.stop().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await c?.stop({ stopAll: true }).catch(() => undefined);
-    await ws?.close().catch(() => undefined);
-  });
-  ws = await createWorkspace({ authVersion: '3.1.0' });
-  c = await startController({ configPath: ws.config });
-  const ctl = c;
-  for (const v of ['1.0.0', '2.0.0']) {
-    await registerRelease({ service: 'web', version: v, artifact: `${ws.dir}/web/v${v[0]}`, actor: 'user:test' }, { config: ctl.config, stateDir: ctl.loaded.stateDir, events: ctl.events, state: async () => ctl.state.view });
-  }
+  const rig = await startRig(t, { workspace: { authVersion: '3.1.0' } });
+  const { ctl, ws } = rig;
+  for (const v of ['1.0.0', '2.0.0']) await rig.register(v);
   assert.equal((await (await ctl.deployer.start({ service: 'web', version: '1.0.0', actor: 'user:test' })).done).state, 'promoted');
-  load = startLoad(`http://127.0.0.1:${ws.ports.production}/`, { rate: 150, maxMs: 90_000, timeoutMs: 3000 });
+  const load = startLoad(`http://127.0.0.1:${ws.ports.production}/`, { rate: 150, maxMs: 90_000, timeoutMs: 3000 });
+  rig.stopFirst(() => load.stop());
   const v2 = await ctl.deployer.start({ service: 'web', version: '2.0.0', actor: 'user:test' });
   assert.equal((await v2.done).state, 'promoted');
 
@@ -48,14 +31,7 @@ test('charts: canary against control over time with steps and outcome marked, se
   assert.deepEqual(s.steps.filter((x) => x.environment === 'production').map((x) => x.weight), [1, 10, 50]);
   assert.ok(s.marks.some((m) => m.kind === 'end' && m.text === 'promoted'));
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
-  const page = await (await browser.newContext({ viewport: { width: 1440, height: 1100 }, colorScheme: 'light' })).newPage();
-  const requests: string[] = [];
-  const problems: string[] = [];
-  page.on('request', (r) => requests.push(r.url()));
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-  await page.goto(dashboardUrl(ctl.url, ctl.token));
+  const { page, requests, problems } = await rig.open(dashboardUrl(ctl.url, ctl.token), { viewport: { width: 1440, height: 1100 }, colorScheme: 'light', console: true });
   const panel = page.locator('#panel-charts');
   await panel.locator(`#chart-deployment option[value="${v2.id}"]`).waitFor({ state: 'attached', timeout: 15_000 });
   await panel.locator('.charts[data-points]').waitFor({ timeout: 15_000 });

@@ -4,20 +4,14 @@
 // stream without a reload, and never asks anything from outside the controller.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { startController, type Controller } from '../src/app/controller.ts';
-import { createWorkspace, type DemoWorkspace } from '../src/demo/workspace.ts';
-import { startLoad, type Load } from '../src/demo/load.ts';
-import { registerRelease } from '../src/releases/releases.ts';
+import { startLoad } from '../src/demo/load.ts';
 import { Routes } from '../src/api/http.ts';
 import { dashboardRoutes, dashboardUrl, safeWebFile } from '../src/api/dashboard.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+import { browserSkip, startRig } from './testing.ts';
 const screenshotPath = fileURLToPath(new URL('./screenshot.png', import.meta.url));
 
 function get(port: number, path: string): Promise<{ status: number; type: string; body: string; headers: Record<string, unknown> }> {
@@ -70,55 +64,32 @@ test('static files: content types, security headers, no traversal, no private fi
   assert.equal(dashboardUrl('http://127.0.0.1:7070/', 'a b+/='), 'http://127.0.0.1:7070/#token=a%20b%2B%2F%3D');
 });
 
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: the dashboard browser test needs Debian's chromium (apt-get install -y chromium)`;
-if (skip) console.log(`# SKIPPED dashboard browser test: ${skip}`);
+const skip = browserSkip('dashboard');
 
 test('dashboard in a browser: state, live rollback and incident over SSE, pause/resume buttons, no external request', { skip, timeout: 180_000 }, async (t) => {
-  let ws: DemoWorkspace | undefined;
-  let c: Controller | undefined;
-  let browser: Browser | undefined;
-  let load: Load | undefined;
-  t.after(async () => {
-    await load?.stop().catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await c?.stop({ stopAll: true }).catch(() => undefined);
-    await ws?.close().catch(() => undefined);
+  const rig = await startRig(t, {
+    // an SLO on the router's own counters, so the monitoring panel has something to show (unless the
+    // example configuration already has some)
+    configure: (ws) => {
+      const yaml = readFileSync(ws.config, 'utf8');
+      if (!/^    slos:/m.test(yaml)) writeFileSync(
+        ws.config,
+        yaml.replace(
+          '    requirements_file: greenlight.requires.json\n',
+          '    requirements_file: greenlight.requires.json\n    slos:\n      - name: availability\n        objective: 0.99\n        availability: { total: { metric: router_requests_total }, errors: { metric: router_errors_total } }\n',
+        ),
+      );
+    },
   });
-
-  ws = await createWorkspace();
-  // an SLO on the router's own counters, so the monitoring panel has something to show (unless the
-  // example configuration already has some)
-  const yaml = readFileSync(ws.config, 'utf8');
-  if (!/^    slos:/m.test(yaml)) writeFileSync(
-    ws.config,
-    yaml.replace(
-      '    requirements_file: greenlight.requires.json\n',
-      '    requirements_file: greenlight.requires.json\n    slos:\n      - name: availability\n        objective: 0.99\n        availability: { total: { metric: router_requests_total }, errors: { metric: router_errors_total } }\n',
-    ),
-  );
-  c = await startController({ configPath: ws.config });
-  const ctl = c;
-  for (const v of ['1.0.0', '2.0.0']) {
-    await registerRelease({ service: 'web', version: v, artifact: `${ws.dir}/web/v${v[0]}`, actor: 'user:test' }, { config: ctl.config, stateDir: ctl.loaded.stateDir, events: ctl.events, state: async () => ctl.state.view });
-  }
+  const { ctl, ws } = rig;
+  for (const v of ['1.0.0', '2.0.0']) await rig.register(v);
   // the page signs in as a person, with her own token, and her actions carry her name
   const made = await fetch(`${ctl.url}/v1/users`, { method: 'POST', headers: { authorization: `Bearer ${ctl.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'alice', roles: ['deployer', 'admin'] }) });
   const token = ((await made.json()) as { token: string }).token;
   const v1 = await ctl.deployer.start({ service: 'web', version: '1.0.0', actor: 'user:test' });
   assert.equal((await v1.done).state, 'promoted');
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1100 }, colorScheme: 'light' });
-  const page = await context.newPage();
-  const requests: string[] = [];
-  const problems: string[] = [];
-  page.on('request', (r) => requests.push(r.url()));
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-
-  await page.goto(dashboardUrl(ctl.url, token));
+  const { page, context, requests, problems } = await rig.open(dashboardUrl(ctl.url, token), { viewport: { width: 1440, height: 1100 }, colorScheme: 'light', console: true });
   const prod = page.locator('[data-env="production"]');
   await prod.locator('[data-role="stable-version"]', { hasText: '1.0.0' }).waitFor({ timeout: 15_000 });
   assert.equal(await page.evaluate(() => location.hash), '', 'the token leaves the address bar');
@@ -186,7 +157,8 @@ test('dashboard in a browser: state, live rollback and incident over SSE, pause/
   await page.waitForFunction((n) => document.querySelectorAll('#feed li[data-type="rollout.resumed"]').length > n, resumedBefore, { timeout: 10_000 });
 
   // Traffic arrives: acme-auth 2.4.1 makes every canary request fail and the analysis rolls it back.
-  load = startLoad(`http://127.0.0.1:${ws.ports.production}/`, { rate: 100, maxMs: 90_000, timeoutMs: 3000 });
+  const load = startLoad(`http://127.0.0.1:${ws.ports.production}/`, { rate: 100, maxMs: 90_000, timeoutMs: 3000 });
+  rig.stopFirst(() => load.stop());
   assert.equal((await done2).state, 'rolled_back');
   const row = page.locator(`#deployments-table tr[data-deployment="${v2.id}"]`);
   await row.locator('.badge', { hasText: 'rolled back' }).waitFor({ timeout: 15_000 });

@@ -3,43 +3,20 @@
 // shows the running drill and then its scorecard, and a scenario title full of markup stays text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { startController, type Controller } from '../src/app/controller.ts';
-import { createWorkspace, type DemoWorkspace } from '../src/demo/workspace.ts';
-import { registerRelease } from '../src/releases/releases.ts';
 import { dashboardUrl } from '../src/api/dashboard.ts';
 import { loadScenario, parseScenario } from '../src/drills/scenario.ts';
+import { browserSkip, startRig } from './testing.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: the drills browser test needs Debian's chromium (apt-get install -y chromium)`;
-if (skip) console.log(`# SKIPPED drills browser test: ${skip}`);
+const skip = browserSkip('drills');
 
 test('dashboard: DRILL banner while a drill runs, drills panel with the running drill and then its scorecard', { skip, timeout: 180_000 }, async (t) => {
-  let ws: DemoWorkspace | undefined;
-  let c: Controller | undefined;
-  let browser: Browser | undefined;
-  t.after(async () => {
-    await browser?.close().catch(() => undefined);
-    await c?.stop({ stopAll: true }).catch(() => undefined);
-    await ws?.close().catch(() => undefined);
-  });
-  ws = await createWorkspace({ authVersion: '3.1.0' });
-  c = await startController({ configPath: ws.config });
-  const ctl = c;
-  await registerRelease({ service: 'web', version: '1.0.0', artifact: `${ws.dir}/web/v1`, actor: 'user:test' }, { config: ctl.config, stateDir: ctl.loaded.stateDir, events: ctl.events, state: async () => ctl.state.view });
+  const rig = await startRig(t, { workspace: { authVersion: '3.1.0' } });
+  const { ctl } = rig;
+  await rig.register('1.0.0');
   assert.equal((await (await ctl.deployer.start({ service: 'web', version: '1.0.0', actor: 'user:test', only: ['staging'] })).done).state, 'promoted');
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
-  const page = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('dialog', (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    void d.dismiss();
-  });
-  await page.goto(dashboardUrl(ctl.url, ctl.token));
+  const { page, problems } = await rig.open(dashboardUrl(ctl.url, ctl.token), { viewport: { width: 1440, height: 1000 }, dialogs: true });
   await page.locator('#drills').getByText('No drill is running').waitFor({ timeout: 20_000 });
   assert.equal(await page.locator('#drill-banner').isHidden(), true);
 

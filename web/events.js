@@ -133,6 +133,7 @@ export const RENDER = {
   'approval.requested': (e) => `${envOf(e.data)}${relOf(e.data)} waits for ${e.data.required} approval(s)`,
   'approval.granted': (e) => `${envOf(e.data)}${relOf(e.data)} approved by ${who(e.actor)}`,
   'approval.refused': generic,
+  'approval.link.refused': generic,
   'approval.rejected': generic,
   'approval.expired': generic,
   'inventory.collected': generic,

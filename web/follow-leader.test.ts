@@ -4,17 +4,18 @@
 // knows who leads now (GET /v1/health) and moves to the new leader's dashboard, signed in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { appendFileSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
 import { startController, type Controller } from '../src/app/controller.ts';
 import { createWorkspace, type DemoWorkspace } from '../src/demo/workspace.ts';
 import { dashboardUrl } from '../src/api/dashboard.ts';
 import { freePort } from '../src/app/free-port.ts';
 import { freshDatabase, postgresMissing } from '../src/store/postgres/testing.ts';
+import { browserSkip, launchChromium } from './testing.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = !existsSync(CHROMIUM) ? `${CHROMIUM} is absent: the dashboard failover test needs Debian's chromium (apt-get install -y chromium)` : postgresMissing();
-if (skip) console.log(`# SKIPPED dashboard failover test: ${skip}`);
+const noBrowser = browserSkip('dashboard failover');
+const skip = noBrowser || postgresMissing();
+if (skip && !noBrowser) console.log(`# SKIPPED dashboard failover test: ${skip}`);
 
 test('dashboard: opened on a standby it shows the leader; when the leader goes away it follows the new one', { skip: skip || false, timeout: 180_000 }, async (t) => {
   let ws: DemoWorkspace | undefined;
@@ -43,7 +44,7 @@ test('dashboard: opened on a standby it shows the leader; when the leader goes a
     await new Promise((r) => setTimeout(r, 100));
   }
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  browser = await launchChromium();
   const problems: string[] = [];
   const page = await (await browser.newContext()).newPage();
   page.on('pageerror', (e) => problems.push(e.message));

@@ -15,7 +15,7 @@ import { binomialConfidenceSequence, strongestEvidence } from './confidence-sequ
 import * as fmt from './format.ts';
 import type { LatencyParams, Verdict } from './params.ts';
 import { type LatencyHistogram, type NormalisedHistogram, normaliseHistogram } from './sample.ts';
-import { dispersion, type MatchedWindows, mergeUnmatched } from './windows.ts';
+import { type MatchedWindows, mergeUnmatched, relativeDispersion } from './windows.ts';
 
 export interface QuantileEstimate {
   /** interpolated point estimate, ms; Infinity when it lies beyond the last finite bound */
@@ -72,58 +72,56 @@ function windowPrefixes(windows: number[][], finite: number): { below: number[][
 }
 
 /**
- * The canary from its windows: the pooled proportion, with the counts shrunk by the dispersion
- * between windows (n requests in bursts weigh as n / dispersion independent ones).
+ * Both versions from their windows, at each bound:
+ * - the control read at the canary's moments: window i weighs as the canary's share of requests in
+ *   it (post-stratification), so load that came and went is the same for both; the variance of that
+ *   weighted proportion is Kish's, as if from 1 / sum(w_i^2 / n_i) independent requests;
+ * - the canary pooled, its counts divided by its dispersion *relative to the control in the same
+ *   windows* (relativeDispersion): bursts of its own widen its band, load common to both does not.
  */
-function canaryWindowCounts(windows: number[][], finite: number): CdfCounts {
-  const { below, totals } = windowPrefixes(windows, finite);
-  const total = totals.reduce((a, b) => a + b, 0);
-  const cache = new Map<number, { point: number; successes: number; trials: number }>();
+function windowedCounts(canaryWindows: number[][], controlWindows: number[][], finite: number): { canary: CdfCounts; control: CdfCounts } {
+  const c = windowPrefixes(canaryWindows, finite);
+  const s = windowPrefixes(controlWindows, finite);
+  const canaryTotal = c.totals.reduce((a, b) => a + b, 0);
+  const used = s.totals.map((n, i) => n > 0 && (c.totals[i] as number) > 0);
+  const weight = c.totals.map((n) => n / canaryTotal);
+  let inverse = 0;
+  for (let i = 0; i < s.totals.length; i++) if (used[i]) inverse += (weight[i] as number) ** 2 / (s.totals[i] as number);
+  const effective = 1 / inverse;
+  const cache = new Map<number, { canary: Counts; control: Counts }>();
   const at = (k: number) => {
     let v = cache.get(k);
     if (v === undefined) {
-      const column = below.map((b) => b[k] as number);
-      const x = column.reduce((a, b) => a + b, 0);
-      const phi = dispersion(column, totals);
-      v = { point: x / total, successes: x / phi, trials: total / phi };
+      let x = 0;
+      let matched = 0;
+      for (let i = 0; i < s.totals.length; i++) {
+        x += c.below[i]![k] as number;
+        if (used[i]) matched += ((weight[i] as number) * (s.below[i]![k] as number)) / (s.totals[i] as number);
+      }
+      const phi = relativeDispersion(
+        c.below.map((b) => b[k] as number),
+        c.totals,
+        s.below.map((b) => b[k] as number),
+        s.totals,
+      );
+      v = {
+        canary: { point: x / canaryTotal, successes: x / phi, trials: canaryTotal / phi },
+        control: { point: matched, successes: matched * effective, trials: effective },
+      };
       cache.set(k, v);
     }
     return v;
   };
-  return { point: (k) => at(k).point, counts: (k) => at(k) };
+  return {
+    canary: { point: (k) => at(k).canary.point, counts: (k) => at(k).canary },
+    control: { point: (k) => at(k).control.point, counts: (k) => at(k).control },
+  };
 }
 
-/**
- * The control read at the canary's moments: window i weighs as the canary's share of requests in it
- * (post-stratification), so load that came and went is the same for both. The variance of that
- * weighted proportion is that of sum(w_i^2 / n_i) independent requests' worth, i.e. Kish's effective
- * size 1 / sum(w_i^2 / n_i); it is shrunk further by the dispersion between the windows used.
- */
-function controlWindowCounts(windows: number[][], canaryWindows: number[][], finite: number): CdfCounts {
-  const { below, totals } = windowPrefixes(windows, finite);
-  const canaryTotals = canaryWindows.map((w) => w.reduce((a, b) => a + b, 0));
-  const canaryTotal = canaryTotals.reduce((a, b) => a + b, 0);
-  const used = totals.map((n, i) => n > 0 && (canaryTotals[i] as number) > 0);
-  const weight = canaryTotals.map((c) => c / canaryTotal);
-  let inverse = 0;
-  for (let i = 0; i < totals.length; i++) if (used[i]) inverse += (weight[i] as number) ** 2 / (totals[i] as number);
-  const effective = 1 / inverse;
-  const cache = new Map<number, { point: number; successes: number; trials: number }>();
-  const at = (k: number) => {
-    let v = cache.get(k);
-    if (v === undefined) {
-      let point = 0;
-      for (let i = 0; i < totals.length; i++) if (used[i]) point += ((weight[i] as number) * (below[i]![k] as number)) / (totals[i] as number);
-      const phi = dispersion(
-        below.filter((_, i) => used[i]).map((b) => b[k] as number),
-        totals.filter((_, i) => used[i]),
-      );
-      v = { point, successes: (point * effective) / phi, trials: effective / phi };
-      cache.set(k, v);
-    }
-    return v;
-  };
-  return { point: (k) => at(k).point, counts: (k) => at(k) };
+interface Counts {
+  point: number;
+  successes: number;
+  trials: number;
 }
 
 /** Band for the CDF at each finite bound, computed lazily: only bounds near the compared quantiles are needed. */
@@ -294,8 +292,9 @@ export function compareLatency(
   // them (a caller with only cumulative counts), as independent requests pooled over the whole time.
   const finite = canary.bounds.length;
   const matched = windows && windowsFit(windows, canary, control) ? mergeUnmatched(windows) : undefined;
-  const canaryCounts = matched ? canaryWindowCounts(matched.canary, finite) : pooledCounts(canary);
-  const controlCounts = matched ? controlWindowCounts(matched.control, matched.canary, finite) : pooledCounts(control);
+  const windowed = matched ? windowedCounts(matched.canary, matched.control, finite) : undefined;
+  const canaryCounts = windowed?.canary ?? pooledCounts(canary);
+  const controlCounts = windowed?.control ?? pooledCounts(control);
   const compare = (a: number): QuantileComparison[] => {
     const canaryBand = new CdfBand(canary.bounds, canaryCounts, a / 2);
     const controlBand = new CdfBand(control.bounds, controlCounts, a / 2);

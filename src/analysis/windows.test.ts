@@ -4,7 +4,7 @@ import { compareLatency } from './latency.ts';
 import { defaultAnalysisParams } from './params.ts';
 import type { LatencyHistogram } from './sample.ts';
 import { SimulatedVersion, poisson, routerLikeBounds, seededRandom } from './simulation.ts';
-import { LatencyWindows, dispersion, mergeUnmatched } from './windows.ts';
+import { LatencyWindows, mergeUnmatched, relativeDispersion } from './windows.ts';
 
 const bounds = routerLikeBounds();
 const params = defaultAnalysisParams.latency;
@@ -107,15 +107,28 @@ describe('LatencyWindows', () => {
   });
 });
 
-describe('dispersion', () => {
-  it('is about 1 for independent requests and large for bursts', () => {
-    const random = seededRandom(7);
-    const totals = Array.from({ length: 60 }, () => 50);
-    const independent = totals.map((n) => Array.from({ length: n }, () => random() < 0.5).filter(Boolean).length);
-    const phi = dispersion(independent, totals);
-    assert.ok(phi >= 1 && phi < 1.6, `independent: ${phi}`);
-    const bursty = totals.map((n, i) => (i % 10 === 0 ? 0 : Math.round(n * 0.55)));
-    assert.ok(dispersion(bursty, totals) > 5, `bursty: ${dispersion(bursty, totals)}`);
-    assert.equal(dispersion([3], [10]), 1, 'one window says nothing about bursts');
+describe('relativeDispersion', () => {
+  const random = seededRandom(7);
+  const binomial = (n: number, p: number) => Array.from({ length: n }, () => random() < p).filter(Boolean).length;
+  const canaryN = Array.from({ length: 60 }, () => 20);
+  const logit = (p: number) => Math.log(p / (1 - p));
+  const logistic = (z: number) => 1 / (1 + Math.exp(-z));
+  const controlN = Array.from({ length: 60 }, () => 200);
+
+  it('is about 1 for independent requests, also when load moves both versions alike, and for a steady shift', () => {
+    const load = canaryN.map((_, i) => 0.3 + 0.6 * ((i * 7) % 10) / 10);
+    const cases = {
+      same: relativeDispersion(canaryN.map((n) => binomial(n, 0.5)), canaryN, controlN.map((n) => binomial(n, 0.5)), controlN),
+      load: relativeDispersion(canaryN.map((n, i) => binomial(n, load[i]!)), canaryN, controlN.map((n, i) => binomial(n, load[i]!)), controlN),
+      // a steady regression: the canary's odds of being fast a third of the control's, at every load
+      shift: relativeDispersion(canaryN.map((n, i) => binomial(n, logistic(logit(load[i]!) - 1.1))), canaryN, controlN.map((n, i) => binomial(n, load[i]!)), controlN),
+    };
+    for (const [name, phi] of Object.entries(cases)) assert.ok(phi >= 1 && phi < 1.8, `${name}: ${phi}`);
+  });
+
+  it('is large when the canary has bursts of its own', () => {
+    const phi = relativeDispersion(canaryN.map((n, i) => (i % 10 === 0 ? 0 : binomial(n, 0.5))), canaryN, controlN.map((n) => binomial(n, 0.5)), controlN);
+    assert.ok(phi > 3, `bursty: ${phi}`);
+    assert.equal(relativeDispersion([3, 4], [10, 10], [50, 50], [100, 100]), 1, 'two windows say nothing about bursts');
   });
 });

@@ -11,8 +11,9 @@
 // What this keeps: the cumulative per-version histograms at every window boundary (500 ms),
 // so the analysis can (1) weigh each window of the control by the canary's share of requests in that
 // window (stratification: the control is read as if its requests had come when the canary's did), and
-// (2) measure how much the share of requests below a bound varies between windows beyond what
-// independent requests would give (the quasi-binomial dispersion), and shrink the counts by it.
+// (2) measure how much the canary's share of requests below a bound varies between windows beyond
+// what the control in the same windows and independent requests would give (the quasi-binomial
+// dispersion relative to the control), and shrink the canary's counts by it.
 import type { LatencyHistogram } from './sample.ts';
 
 /** Per-window latency counts of both versions, window i of one the same moments as window i of the other. */
@@ -104,28 +105,44 @@ export function mergeUnmatched(w: MatchedWindows): MatchedWindows {
 }
 
 /**
- * Quasi-binomial dispersion of "latency <= bound" across windows (Pearson's chi-square over its
- * degrees of freedom, McCullagh & Nelder): 1 when the windows differ only as much as independent
- * requests would, larger when requests come in bursts. Never below 1: the bands never get narrower
- * than for independent requests.
+ * How much more the canary's "latency <= bound" varies from window to window than independent
+ * requests would, *relative to the control in the same window*: the quasi-binomial dispersion
+ * (Pearson's chi-square over its degrees of freedom, McCullagh & Nelder) of the canary's count in
+ * each window about what the control's proportion in that window, shifted by the canary's average
+ * difference in log-odds, predicts. So load common to both versions (the control moves too) and a
+ * steady regression (the shift) do not count; bursts of the canary's own (a stall of its process) do.
+ * Never below 1: the band never gets narrower than for independent requests.
  */
-export function dispersion(below: readonly number[], totals: readonly number[]): number {
-  let n = 0;
+export function relativeDispersion(canaryBelow: readonly number[], canaryTotals: readonly number[], controlBelow: readonly number[], controlTotals: readonly number[]): number {
+  // the control's log-odds per window, with half a count each side so no window predicts certainty
+  const windows: { x: number; n: number; offset: number }[] = [];
   let x = 0;
-  let used = 0;
-  for (let i = 0; i < totals.length; i++) {
-    if ((totals[i] as number) > 0) {
-      n += totals[i] as number;
-      x += below[i] as number;
-      used++;
-    }
+  let n = 0;
+  for (let i = 0; i < canaryTotals.length; i++) {
+    const t = canaryTotals[i] as number;
+    const m = controlTotals[i] as number;
+    if (!(t > 0 && m > 0)) continue;
+    const p = ((controlBelow[i] as number) + 0.5) / (m + 1);
+    windows.push({ x: canaryBelow[i] as number, n: t, offset: Math.log(p / (1 - p)) });
+    x += canaryBelow[i] as number;
+    n += t;
   }
-  if (used < 2 || x === 0 || x === n) return 1;
-  const p = x / n;
+  if (windows.length < 3) return 1;
+  // the canary's shift in log-odds (a logistic fit with the control as offset): the expected count,
+  // increasing in the shift, equals the observed one; bisection, the shift being within +-20
+  const predicted = (shift: number, w: { offset: number }) => 1 / (1 + Math.exp(-(w.offset + shift)));
+  let lo = -20;
+  let hi = 20;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (windows.reduce((a, w) => a + w.n * predicted(mid, w), 0) < x) lo = mid;
+    else hi = mid;
+  }
+  const shift = (lo + hi) / 2;
   let chi = 0;
-  for (let i = 0; i < totals.length; i++) {
-    const t = totals[i] as number;
-    if (t > 0) chi += ((below[i] as number) - t * p) ** 2 / (t * p * (1 - p));
+  for (const w of windows) {
+    const q = Math.min(0.99, Math.max(0.01, predicted(shift, w)));
+    chi += (w.x - w.n * q) ** 2 / (w.n * q * (1 - q));
   }
-  return Math.max(1, chi / (used - 1));
+  return Math.max(1, chi / (windows.length - 1));
 }

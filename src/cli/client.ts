@@ -1,6 +1,6 @@
 // The CLI's view of the controller: its address and token come from the configuration's state
 // directory, and every failure to reach it is CONTROLLER_UNREACHABLE (exit code 3).
-import { GreenlightError } from '../errors/errors.ts';
+import { GreenlightError, isErrorCode } from '../errors/errors.ts';
 import type { StoredEvent } from '../events/log.ts';
 import { readToken } from '../app/token.ts';
 import { urlOf } from '../app/free-port.ts';
@@ -83,7 +83,7 @@ export class ApiClient {
     }
     if (!res.ok) {
       const e = (json as { error?: { code?: string; message?: string; hint?: string; data?: Record<string, unknown> } }).error ?? {};
-      throw new GreenlightError((e.code as never) ?? 'INTERNAL', e.message ?? `HTTP ${res.status}`, { ...(e.hint ? { hint: e.hint } : {}), ...(e.data ? { data: e.data } : {}) });
+      throw new GreenlightError(isErrorCode(e.code) ? e.code : 'INTERNAL', e.message ?? `HTTP ${res.status}`, { ...(e.hint ? { hint: e.hint } : {}), ...(e.data ? { data: e.data } : {}) });
     }
     return json as T;
   }

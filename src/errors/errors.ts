@@ -1,42 +1,50 @@
 // Errors carry a stable code, whether retrying can help, and what the user can do about them.
 // The CLI maps them to exit codes; the API maps them to HTTP statuses.
 
-export type ErrorCode =
-  | 'CONFIG_INVALID'
-  | 'CONFIG_NOT_FOUND'
-  | 'USAGE'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'UNAUTHORIZED'
-  | 'ARTIFACT_MISSING'
-  | 'PORT_IN_USE'
-  | 'INSTANCE_NOT_READY'
-  | 'INSTANCE_CRASHED'
-  | 'GATE_REFUSED'
-  | 'CHECK_FAILED'
-  | 'CONTROLLER_UNREACHABLE'
-  | 'DEPENDENCY_UNREADABLE'
-  | 'ROUTER_UNREACHABLE'
+// The codes as a list too, so a code read from outside (an API answer) is checked, not cast.
+export const errorCodes = [
+  'CONFIG_INVALID',
+  'CONFIG_NOT_FOUND',
+  'USAGE',
+  'NOT_FOUND',
+  'CONFLICT',
+  'UNAUTHORIZED',
+  'ARTIFACT_MISSING',
+  'PORT_IN_USE',
+  'INSTANCE_NOT_READY',
+  'INSTANCE_CRASHED',
+  'GATE_REFUSED',
+  'CHECK_FAILED',
+  'CONTROLLER_UNREACHABLE',
+  'DEPENDENCY_UNREADABLE',
+  'ROUTER_UNREACHABLE',
   /** an event that does not match the event catalogue: a bug in what emits it */
-  | 'EVENT_INVALID'
-  | 'HOST_UNREACHABLE'
-  | 'HOST_KEY_REJECTED'
-  | 'HOST_AUTH_REFUSED'
-  | 'HOST_COMMAND_FAILED'
-  | 'DISK_FULL'
-  | 'AUDIT_CHAIN_BROKEN'
+  'EVENT_INVALID',
+  'HOST_UNREACHABLE',
+  'HOST_KEY_REJECTED',
+  'HOST_AUTH_REFUSED',
+  'HOST_COMMAND_FAILED',
+  'DISK_FULL',
+  'AUDIT_CHAIN_BROKEN',
   /** authenticated, but lacking a permission (data.missing) */
-  | 'FORBIDDEN'
-  | 'RATE_LIMITED'
+  'FORBIDDEN',
+  'RATE_LIMITED',
   /** the event log's files are corrupted, truncated, or were replaced under the open store */
-  | 'LOG_DAMAGED'
+  'LOG_DAMAGED',
   /** the event store cannot be opened or reached, or is not in a state Greenlight can use */
-  | 'STORE_UNAVAILABLE'
+  'STORE_UNAVAILABLE',
   /** this controller is a standby: writes go to the leader (data.leader is its address) */
-  | 'NOT_LEADER'
+  'NOT_LEADER',
   /** a write carried a fencing token that is no longer the lease's: another controller leads */
-  | 'FENCED'
-  | 'INTERNAL';
+  'FENCED',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof errorCodes)[number];
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && (errorCodes as readonly string[]).includes(code);
+}
 
 export const exitCodes = {
   ok: 0,

@@ -2,6 +2,7 @@
 // notifications the alerting module recorded on `incident/<id>`), every event of the deployment
 // that caused it (whatever its subject: router switches, canary steps and verdicts carry the
 // deploymentId), and crashes of the versions involved while it lasted.
+import { ofType } from '../events/catalogue/index.ts';
 import type { EventLog, StoredEvent } from '../events/log.ts';
 import type { Incident } from './model.ts';
 
@@ -25,9 +26,6 @@ export interface IncidentEvidence {
   now: number;
 }
 
-type Data = Record<string, unknown>;
-const s = (d: Data, k: string): string => (typeof d[k] === 'string' ? (d[k] as string) : '');
-
 /** The types related to a deployment that are recorded on another subject than deployment/<id>. */
 const SIDE_TYPES = ['router.switched', 'environment.stable.changed', 'rollout.*', 'analysis.*', 'check.*'];
 
@@ -36,17 +34,16 @@ export async function gatherEvidence(log: EventLog, incident: Incident, now: num
   const deployments: DeploymentEvidence[] = [];
   for (const id of incident.deploymentIds) {
     const direct = await log.query({ subject: `deployment/${id}` });
-    const req = direct.find((e) => e.type === 'deployment.requested');
+    const req = direct.find(ofType('deployment.requested'));
     if (!req) continue;
-    const side = (await log.query({ types: SIDE_TYPES, since: req.time })).filter((e) => e.subject !== `deployment/${id}` && (e.data as Data).deploymentId === id);
-    const d = req.data as Data;
+    const side = (await log.query({ types: SIDE_TYPES, since: req.time })).filter((e) => e.subject !== `deployment/${id}` && 'deploymentId' in e.data && e.data.deploymentId === id);
     deployments.push({
       id,
-      service: s(d, 'service'),
-      version: s(d, 'version'),
+      service: req.data.service,
+      version: req.data.version,
       requestedAt: req.time,
       requestedBy: req.actor,
-      environments: Array.isArray(d.environments) ? (d.environments as string[]) : [],
+      environments: req.data.environments,
       events: [...direct, ...side].sort((a, b) => a.seq - b.seq),
     });
   }
@@ -58,17 +55,19 @@ export async function gatherEvidence(log: EventLog, incident: Incident, now: num
   const environments = new Set([incident.environment, ...deployments.flatMap((d) => rolledBackOrTouched(d))].filter((x): x is string => !!x));
   const versions = new Set(involvedVersions(deployments));
   const crashes = service
-    ? (await log.query({ types: ['instance.crashed', 'instance.restarted'], since: start, until: end })).filter((e) => {
-        const d = e.data as Data;
-        return s(d, 'service') === service && (environments.size === 0 || environments.has(s(d, 'environment'))) && (versions.size === 0 || versions.has(s(d, 'version')));
+    ? (await log.query({ types: ['instance.crashed', 'instance.restarted'], since: start, until: end })).filter(ofType('instance.crashed', 'instance.restarted')).filter(({ data: d }) => {
+        return d.service === service && (environments.size === 0 || environments.has(d.environment)) && (versions.size === 0 || versions.has(d.version));
       })
     : [];
   return { incident, own, deployments, crashes, now };
 }
 
 function rolledBackOrTouched(d: DeploymentEvidence): string[] {
-  return [...new Set(d.events.filter((e) => e.type === 'deployment.environment.started').map((e) => s(e.data as Data, 'environment')))];
+  return [...new Set(d.events.filter(ofType('deployment.environment.started')).map((e) => e.data.environment))];
 }
+
+/** how an environment step that did not pass ended: these carry the router's figures (impact) */
+const endedInEnvironment = ofType('deployment.environment.blocked', 'deployment.environment.rolled_back', 'deployment.environment.failed', 'deployment.environment.aborted');
 
 /** The new version and the stable versions it ran against. */
 export function involvedVersions(deployments: DeploymentEvidence[]): string[] {
@@ -76,11 +75,12 @@ export function involvedVersions(deployments: DeploymentEvidence[]): string[] {
   for (const d of deployments) {
     out.add(d.version);
     for (const e of d.events) {
-      const data = e.data as Data;
-      if (e.type === 'router.switched' && typeof data.from === 'string') out.add(data.from);
-      if (e.type === 'router.switched' && typeof data.to === 'string') out.add(data.to);
-      const impact = data.impact as Data | undefined;
-      if (impact && typeof impact.stableVersion === 'string') out.add(impact.stableVersion);
+      if (e.type === 'router.switched') {
+        if (e.data.from !== null) out.add(e.data.from);
+        out.add(e.data.to);
+      }
+      // the stable version the canary was measured against, where the router's figures were recorded
+      if (endedInEnvironment(e) && e.data.impact) out.add(e.data.impact.stableVersion);
     }
   }
   return [...out];

@@ -2,13 +2,13 @@
 // the milestones (impact start, detection, mitigation, acknowledgement, resolution), the durations
 // between them, the router's figures for the requests and clients hit, a root cause drafted from the
 // strongest evidence, and corrective measures suggested from what happened.
+import { ofType, type EventOf } from '../events/catalogue/index.ts';
 import type { StoredEvent } from '../events/log.ts';
 import type { DependencyFinding } from '../checks/compatibility/compatibility-check.ts';
 import { involvedVersions, type IncidentEvidence } from './evidence.ts';
 
-type Data = Record<string, unknown>;
-const s = (d: Data | undefined, k: string): string => (d && typeof d[k] === 'string' ? (d[k] as string) : '');
-const n = (d: Data | undefined, k: string): number | undefined => (d && typeof d[k] === 'number' && Number.isFinite(d[k]) ? (d[k] as number) : undefined);
+type CheckFailed = EventOf<'check.failed'>;
+type Verdict = EventOf<'analysis.verdict'>;
 
 export interface Milestones {
   deploymentRequestedAt?: number;
@@ -113,34 +113,35 @@ export function assess(ev: IncidentEvidence, opts: AssessOptions = {}): Assessme
   const dep = ev.deployments[0];
   const events: StoredEvent[] = ev.deployments.flatMap((d) => d.events);
   const env = inc.environment ?? lastTouched(events);
-  const inEnv = (e: StoredEvent) => !env || s(e.data as Data, 'environment') === env || s(e.data as Data, 'environment') === '';
-  const finalRollback = events.find((e) => (e.type === 'deployment.rolled_back' || e.type === 'deployment.environment.rolled_back') && (e.data as Data).impact);
-  const imp = finalRollback ? ((finalRollback.data as Data).impact as Data) : undefined;
+  const inEnv = (e: { data: { environment: string } }) => !env || e.data.environment === env;
+  // what the router measured, as recorded when the canary was rolled back
+  const imp = events.filter(ofType('deployment.environment.rolled_back')).find((e) => e.data.impact)?.data.impact;
+  const switches = events.filter(ofType('router.switched'));
 
   const switchedAt = first([
-    ...events.filter((e) => e.type === 'router.switched' && dep && s(e.data as Data, 'to') === dep.version && inEnv(e)).map((e) => e.time),
-    ...events.filter((e) => e.type === 'rollout.step.started' && (n(e.data as Data, 'weight') ?? 0) > 0 && inEnv(e)).map((e) => e.time),
+    ...switches.filter((e) => dep && e.data.to === dep.version && inEnv(e)).map((e) => e.time),
+    ...events.filter(ofType('rollout.step.started')).filter((e) => e.data.weight > 0 && inEnv(e)).map((e) => e.time),
   ]);
-  const firstFailedAt = n(imp, 'firstFailedAt');
+  const firstFailedAt = imp?.firstFailedAt ?? undefined;
   const alertStart = first(inc.alerts.map((a) => a.at));
   const impactStartAt = firstFailedAt ?? switchedAt ?? alertStart ?? inc.openedAt;
 
-  const failingVerdicts = events.filter((e) => e.type === 'analysis.verdict' && (e.data as Data).verdict === 'fail' && inEnv(e));
-  const failingChecks = events.filter((e) => e.type === 'check.failed' && (e.data as Data).phase === 'post' && inEnv(e) && (switchedAt === undefined || e.time >= switchedAt));
+  const failingVerdicts = events.filter(ofType('analysis.verdict')).filter((e) => e.data.verdict === 'fail' && inEnv(e));
+  const failingChecks = events.filter(ofType('check.failed')).filter((e) => e.data.phase === 'post' && inEnv(e) && (switchedAt === undefined || e.time >= switchedAt));
   const detectedAt =
-    first([...failingVerdicts.map((e) => e.time), ...failingChecks.map((e) => e.time)]) ?? n(imp, 'verdictAt') ?? alertStart ?? (dep ? undefined : inc.openedAt);
+    first([...failingVerdicts.map((e) => e.time), ...failingChecks.map((e) => e.time)]) ?? imp?.verdictAt ?? alertStart ?? (dep ? undefined : inc.openedAt);
 
-  const restoredEvents = events.filter(
-    (e) => inEnv(e) && (e.type === 'rollout.weight.zero' || (e.type === 'router.switched' && dep && s(e.data as Data, 'to') !== dep.version && (switchedAt === undefined || e.time >= switchedAt))),
-  );
-  const mitigatedAt = first(restoredEvents.map((e) => e.time)) ?? n(imp, 'weightZeroAt') ?? inc.mitigatedAt;
+  // traffic back on the good version: the canary at weight zero, or the router switched back
+  const switchedBack = switches.filter((e) => inEnv(e) && dep && e.data.to !== dep.version && (switchedAt === undefined || e.time >= switchedAt));
+  const restoredAt = [...events.filter(ofType('rollout.weight.zero')).filter(inEnv), ...switchedBack].map((e) => e.time);
+  const mitigatedAt = first(restoredAt) ?? imp?.weightZeroAt ?? inc.mitigatedAt;
   const firstPagedAt = first(ev.own.filter((e) => e.type === 'page.sent').map((e) => e.time));
 
   const milestones: Milestones = {
     impactStartAt,
     ...(dep ? { deploymentRequestedAt: dep.requestedAt } : {}),
     ...(switchedAt !== undefined ? { switchedAt } : {}),
-    ...(n(imp, 'firstCanaryRequestAt') !== undefined ? { firstCanaryRequestAt: n(imp, 'firstCanaryRequestAt')! } : {}),
+    ...(imp?.firstCanaryRequestAt != null ? { firstCanaryRequestAt: imp.firstCanaryRequestAt } : {}),
     ...(firstFailedAt !== undefined ? { firstFailedAt } : {}),
     ...(detectedAt !== undefined ? { detectedAt } : {}),
     ...(firstPagedAt !== undefined ? { firstPagedAt } : {}),
@@ -165,27 +166,20 @@ export function assess(ev: IncidentEvidence, opts: AssessOptions = {}): Assessme
   if (ttr !== undefined) durations.timeToResolveMs = ttr;
 
   const impact: Impact = { measured: imp !== undefined, versions: involvedVersions(ev.deployments), crashes: ev.crashes.filter((e) => e.type === 'instance.crashed').length };
-  for (const k of ['requests', 'failed', 'canaryRequests', 'canaryFailed', 'clients', 'clientsWithErrors'] as const) {
-    const v = n(imp, k);
-    if (v !== undefined) impact[k] = v;
+  if (imp) {
+    for (const k of ['requests', 'failed', 'canaryRequests', 'canaryFailed', 'clients', 'clientsWithErrors'] as const) impact[k] = imp[k];
   }
   if (impact.requests && impact.failed !== undefined) impact.failedShare = impact.failed / impact.requests;
   if (impact.clients && impact.clientsWithErrors !== undefined) impact.clientsAffectedShare = impact.clientsWithErrors / impact.clients;
-  if (s(imp, 'stableVersion')) impact.stableVersion = s(imp, 'stableVersion');
-  if (s(imp, 'canaryVersion')) impact.canaryVersion = s(imp, 'canaryVersion');
+  if (imp) impact.stableVersion = imp.stableVersion;
+  if (imp) impact.canaryVersion = imp.canaryVersion;
   else if (dep) impact.canaryVersion = dep.version;
-  if (!impact.stableVersion) {
-    const back = restoredEvents.find((e) => e.type === 'router.switched');
-    if (back) impact.stableVersion = s(back.data as Data, 'to');
-  }
+  if (!impact.stableVersion && switchedBack[0]) impact.stableVersion = switchedBack[0].data.to;
   for (const v of inc.alerts.map((a) => a.labels.version).filter((v): v is string => !!v)) if (!impact.versions.includes(v)) impact.versions.push(v);
 
   const breakGlass: BreakGlass[] = events
-    .filter((e) => e.type === 'deployment.gate.overridden')
-    .map((e) => {
-      const d = e.data as Data;
-      return { environment: s(d, 'environment'), skipped: s(d, 'previous'), actor: s(d, 'forcedBy') || e.actor, reason: s(d, 'reason'), at: e.time };
-    });
+    .filter(ofType('deployment.gate.overridden'))
+    .map(({ data: d, actor, time }) => ({ environment: d.environment, skipped: d.previous, actor: d.forcedBy || actor, reason: d.reason ?? '', at: time }));
 
   const rootCause = draftRootCause(ev, events, env);
   const measures = suggestMeasures(ev, events, { env, durations, breakGlass, failingVerdicts, failingChecks, impact, opts });
@@ -193,13 +187,13 @@ export function assess(ev: IncidentEvidence, opts: AssessOptions = {}): Assessme
 }
 
 function lastTouched(events: StoredEvent[]): string | undefined {
-  const started = events.filter((e) => e.type === 'deployment.environment.started');
-  return started.length ? s(started.at(-1)!.data as Data, 'environment') : undefined;
+  return events.filter(ofType('deployment.environment.started')).at(-1)?.data.environment;
 }
 
-function failingFindings(e: StoredEvent): DependencyFinding[] {
-  const deps = ((e.data as Data).details as Data | undefined)?.dependencies;
-  return Array.isArray(deps) ? (deps as DependencyFinding[]).filter((f) => f && f.verdict === 'fail') : [];
+/** The failing findings of a compatibility check: its details are the check kind's own (checks/compatibility). */
+function failingFindings(e: CheckFailed): DependencyFinding[] {
+  const deps = e.data.kind === 'compatibility' ? e.data.details?.dependencies : undefined;
+  return Array.isArray(deps) ? deps.filter((f: Partial<DependencyFinding> | null): f is DependencyFinding => !!f && f.verdict === 'fail' && typeof f.name === 'string') : [];
 }
 
 /** "http://host/version, field "version"" reads better as the URL alone in a sentence. */
@@ -209,30 +203,31 @@ function draftRootCause(ev: IncidentEvidence, events: StoredEvent[], env: string
   const draft = ((): Omit<RootCause, 'draft'> => {
     // 1. A compatibility check that failed: the diagnosis after a rollback first, then any other.
     const compat = events
-      .filter((e) => e.type === 'check.failed' && (e.data as Data).kind === 'compatibility' && failingFindings(e).length)
-      .sort((a, b) => Number((b.data as Data).phase === 'diagnosis') - Number((a.data as Data).phase === 'diagnosis'))[0];
+      .filter(ofType('check.failed'))
+      .filter((e) => failingFindings(e).length)
+      .sort((a, b) => Number(b.data.phase === 'diagnosis') - Number(a.data.phase === 'diagnosis'))[0];
     if (compat) {
-      const d = compat.data as Data;
-      const where = s(d, 'environment') || env || 'the environment';
+      const d = compat.data;
+      const where = d.environment || env || 'the environment';
       const text = failingFindings(compat)
-        .map((f) => `release ${s(d, 'service')}@${s(d, 'version')} requires ${f.name} ${f.required}; ${where} runs ${f.name} ${f.found ?? '(unknown)'}${f.where ? ` (read from ${placeOf(f.where)})` : ''}`)
+        .map((f) => `release ${d.service}@${d.version} requires ${f.name} ${f.required}; ${where} runs ${f.name} ${f.found ?? '(unknown)'}${f.where ? ` (read from ${placeOf(f.where)})` : ''}`)
         .join('. ');
       return { text, source: 'compatibility' };
     }
     // 2. The canary analysis that failed.
-    const verdict = events.find((e) => e.type === 'analysis.verdict' && (e.data as Data).verdict === 'fail');
+    const verdict = events.filter(ofType('analysis.verdict')).find((e) => e.data.verdict === 'fail');
     if (verdict) {
-      const d = verdict.data as Data;
-      return { text: `the canary ${s(d, 'service')}@${s(d, 'version')} failed its analysis against the stable version in ${s(d, 'environment')}: ${s(d, 'summary') || 'no summary recorded'}`, source: 'analysis' };
+      const d = verdict.data;
+      return { text: `the canary ${d.service}@${d.version} failed its analysis against the stable version in ${d.environment}: ${d.summary || 'no summary recorded'}`, source: 'analysis' };
     }
     // 3. The check that failed after the switch.
-    const check = events.find((e) => e.type === 'check.failed');
+    const check = events.find(ofType('check.failed'));
     if (check) {
-      const d = check.data as Data;
-      return { text: `check ${s(d, 'name')} failed on ${s(d, 'service')}@${s(d, 'version')} in ${s(d, 'environment')}: ${firstLine(s(d, 'message'))}`, source: 'check' };
+      const d = check.data;
+      return { text: `check ${d.name} failed on ${d.service}@${d.version} in ${d.environment}: ${firstLine(d.message)}`, source: 'check' };
     }
-    const failed = events.find((e) => e.type === 'deployment.environment.failed' && (e.data as Data).stage === 'switch');
-    if (failed) return { text: s(failed.data as Data, 'reason'), source: 'switch' };
+    const failed = events.filter(ofType('deployment.environment.failed')).find((e) => e.data.stage === 'switch');
+    if (failed) return { text: failed.data.reason, source: 'switch' };
     const alert = ev.incident.alerts[0];
     if (alert) return { text: `alert ${alert.labels.alertname ?? alert.fingerprint} fired: ${alert.summary}; the cause is not recorded yet`, source: 'alert' };
     return { text: 'not determined from the recorded events yet', source: 'none' };
@@ -268,8 +263,8 @@ interface MeasureContext {
   env: string | undefined;
   durations: Durations;
   breakGlass: BreakGlass[];
-  failingVerdicts: StoredEvent[];
-  failingChecks: StoredEvent[];
+  failingVerdicts: Verdict[];
+  failingChecks: CheckFailed[];
   impact: Impact;
   opts: AssessOptions;
 }
@@ -282,12 +277,12 @@ function suggestMeasures(ev: IncidentEvidence, events: StoredEvent[], c: Measure
     seen.add(text);
     out.push({ text, because });
   };
-  for (const e of events.filter((x) => x.type === 'check.failed' && (x.data as Data).kind === 'compatibility')) {
-    const d = e.data as Data;
-    const where = s(d, 'environment') || c.env || 'the environment';
+  for (const e of events.filter(ofType('check.failed'))) {
+    const d = e.data;
+    const where = d.environment || c.env || 'the environment';
     for (const f of failingFindings(e)) {
-      add(`upgrade ${f.name} in ${where} to a version in ${f.required}, or release a version of ${s(d, 'service')} that supports ${f.name} ${f.found ?? 'as it runs'}`, `${f.name} ${f.found ?? '?'} does not satisfy ${f.required}`);
-      if ((d.phase as string) === 'diagnosis') {
+      add(`upgrade ${f.name} in ${where} to a version in ${f.required}, or release a version of ${d.service} that supports ${f.name} ${f.found ?? 'as it runs'}`, `${f.name} ${f.found ?? '?'} does not satisfy ${f.required}`);
+      if (d.phase === 'diagnosis') {
         add(`run the compatibility check before the switch in ${where} (a pre check), so this release is refused instead of rolled back`, 'the incompatibility was found only by the diagnosis after the rollback');
       }
     }
@@ -313,17 +308,17 @@ function suggestMeasures(ev: IncidentEvidence, events: StoredEvent[], c: Measure
   }
   const dep = ev.deployments[0];
   const canary = events.some((e) => e.type === 'rollout.step.started');
-  const switchedAll = events.some((e) => e.type === 'router.switched' && dep && s(e.data as Data, 'to') === dep.version);
+  const switchedAll = events.filter(ofType('router.switched')).some((e) => dep && e.data.to === dep.version);
   if (dep && switchedAll && !canary && (c.failingChecks.length || c.failingVerdicts.length)) {
     add(`${dep.service} switched all traffic at once in ${c.env ?? 'production'}; a canary rollout policy would have limited the requests hit`, 'no rollout.step.started was recorded');
   }
   for (const e of c.failingChecks.slice(0, 1)) {
-    const d = e.data as Data;
-    if (s(d, 'kind') !== 'compatibility') add(`add a test that reproduces "${firstLine(s(d, 'message'))}" to ${s(d, 'service')}'s pre-release tests`, `check ${s(d, 'name')} caught it only after the switch`);
+    const d = e.data;
+    if (d.kind !== 'compatibility') add(`add a test that reproduces "${firstLine(d.message)}" to ${d.service}'s pre-release tests`, `check ${d.name} caught it only after the switch`);
   }
   if (c.failingVerdicts.length && !out.some((m) => m.because.includes('does not satisfy'))) {
-    const d = c.failingVerdicts[0]!.data as Data;
-    add(`find why ${s(d, 'service')}@${s(d, 'version')} failed on live traffic (${firstLine(s(d, 'summary')) || 'see the analysis'}) and add a check for it to staging`, 'the canary analysis failed');
+    const d = c.failingVerdicts[0]!.data;
+    add(`find why ${d.service}@${d.version} failed on live traffic (${firstLine(d.summary) || 'see the analysis'}) and add a check for it to staging`, 'the canary analysis failed');
   }
   if (c.impact.crashes > 0) add(`investigate the ${c.impact.crashes} instance crash(es) recorded during the incident (greenlight events --type instance.crashed)`, 'instance.crashed was recorded');
   if (out.length === 0) add('review the timeline with the team and record what would have prevented this incident', 'no specific cause was found in the events');

@@ -60,7 +60,7 @@ test('a monitors block from YAML parses with defaults and compiles', async () =>
 
   const clock = new ManualClock(0);
   const store = new SeriesStore({ clock, retention: ret });
-  const engine = new RuleEngine({ clock, rules: [compileRule(toRuleSpec(r), store)] });
+  const engine = new RuleEngine({ clock, rules: [compileRule(toRuleSpec(r)!, store)] });
   for (const [t, ok, err] of [[0, 0, 0], [60_000, 90, 10]] as const) {
     store.add('http_requests_total', { instance: 'a', code: '200' }, ok, t);
     store.add('http_requests_total', { instance: 'a', code: '503' }, err, t);

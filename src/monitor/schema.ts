@@ -8,6 +8,7 @@ import type { HttpProbeSpec } from './probe/http.ts';
 import type { QueryFn, RuleSpec } from './rules/query.ts';
 import { defaultRetention, type RetentionOptions } from './series/store.ts';
 import { sloSchema } from './slo/slo.ts';
+import { metricSourceSchema } from '../metrics/schema.ts';
 
 export { sloSchema } from './slo/slo.ts';
 export { burnRateAlertSchema, defaultBurnRateAlerts } from './slo/burn-rate.ts';
@@ -71,9 +72,15 @@ export const querySchema = z
 export const ruleSchema = z.strictObject({
   /** the alert name, as in Prometheus ("HighErrorRate") */
   alert: z.string().regex(/^[A-Za-z_][A-Za-z0-9_:-]*$/, { message: 'alert names are letters, digits, "_", ":" and "-"' }),
-  expr: querySchema,
+  /** a query on the monitor's own store; or, instead, `source` */
+  expr: querySchema.optional(),
   /** divides expr by this query, element by element on identical labels (for ratios) */
   divide_by: querySchema.optional(),
+  /**
+   * instead of expr: a metric source of the canary analysis (`prometheus` or `scrape`), read every
+   * evaluation for each version running; the rule tests its latest reading, one alert per version
+   */
+  source: metricSourceSchema.optional(),
   op: z.enum(['>', '>=', '<', '<=', '==', '!=']),
   threshold: z.number(),
   for: duration.default(0),
@@ -81,6 +88,16 @@ export const ruleSchema = z.strictObject({
   labels: labels.optional(),
   /** may use {{ $value }} and {{ $labels.<name> }} */
   annotations: z.record(z.string(), z.string()).optional(),
+}).superRefine((r, ctx) => {
+  if ((r.expr === undefined) === (r.source === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['expr'], message: 'a rule needs exactly one of expr (the monitor\'s store) and source (a metric source: prometheus or scrape)' });
+  }
+  if (r.divide_by !== undefined && r.expr === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['divide_by'], message: 'divide_by divides expr; with source, let the query compute the ratio' });
+  }
+  if (r.source?.kind === 'router') {
+    ctx.addIssue({ code: 'custom', path: ['source', 'kind'], message: 'the router\'s counts are already in the monitor\'s store: use expr (e.g. fn: latest, metric: router_error_ratio); source takes prometheus or scrape' });
+  }
 });
 
 export const retentionSchema = z.strictObject({
@@ -149,8 +166,11 @@ export function toProbeSpec(p: ProbeConfig): HttpProbeSpec {
   return spec;
 }
 
-export function toRuleSpec(r: RuleConfig): RuleSpec {
-  return r;
+/** A store rule's spec; undefined for a rule that reads a metric source (the service reads those). */
+export function toRuleSpec(r: RuleConfig): RuleSpec | undefined {
+  if (r.expr === undefined) return undefined;
+  const { source: _source, ...rest } = r;
+  return { ...rest, expr: r.expr };
 }
 
 export function toRetention(r: z.output<typeof retentionSchema> | undefined): RetentionOptions {

@@ -12,6 +12,7 @@ import { dependencySourceKinds } from '../checks/compatibility/sources.ts';
 import { notifierKinds } from '../alerting/notifiers/registry.ts';
 import { storeKinds } from '../store/registry.ts';
 import { targetKinds } from '../targets/registry.ts';
+import { trafficKinds } from '../traffic/registry.ts';
 import { fakeTargetKind } from '../targets/fake/fake-target.ts';
 import { kind, Registry } from './registry.ts';
 
@@ -47,7 +48,7 @@ test('registry: a kind registered under another name than its schema says is ref
 });
 
 test('registry: every kind family of Greenlight is one Registry, each kind once', () => {
-  const families = { target: targetKinds, check: checkKinds, 'dependency source': dependencySourceKinds, notifier: notifierKinds, store: storeKinds };
+  const families = { target: targetKinds, check: checkKinds, 'dependency source': dependencySourceKinds, notifier: notifierKinds, store: storeKinds, 'traffic provider': trafficKinds };
   assert.deepEqual(
     Object.fromEntries(Object.entries(families).map(([name, r]) => [name, r instanceof Registry && r.family === name ? r.names() : 'not a Registry'])),
     {
@@ -56,6 +57,7 @@ test('registry: every kind family of Greenlight is one Registry, each kind once'
       'dependency source': ['http', 'command', 'fixed', 'host_command', 'host_http'],
       notifier: ['webhook', 'slack', 'pagerduty', 'email'],
       store: ['sqlite', 'postgres'],
+      'traffic provider': ['builtin', 'haproxy'],
     },
   );
   for (const [name, r] of Object.entries(families)) {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../clock/clock.ts';
 import { createRouter } from './router.ts';
 import { RouterClient } from './client.ts';
+import type { FaultRequest } from './faults.ts';
 import { request, startUpstream } from './testing.ts';
 
 const TOKEN = 'faults-token-0123456789abcdef';
@@ -96,8 +97,8 @@ test('an environment-wide latency fault delays every version; a drop fault cuts 
 test('faults are refused without a drill, without a limit or beyond the maximum', async (t) => {
   const f = await fixture(new ManualClock());
   t.after(() => f.close());
-  await assert.rejects(f.client.putFault({ id: 'x', kind: 'error', ttlMs: 1000 } as never), /drill/);
-  await assert.rejects(f.client.putFault({ id: 'x', drill: 'd', kind: 'error' } as never), /ttlMs/);
+  await assert.rejects(f.client.putFault({ id: 'x', kind: 'error', ttlMs: 1000 } as unknown as FaultRequest), /drill/);
+  await assert.rejects(f.client.putFault({ id: 'x', drill: 'd', kind: 'error' } as unknown as FaultRequest), /ttlMs/);
   await assert.rejects(f.client.putFault({ id: 'x', drill: 'd', kind: 'error', ttlMs: 5 * 3600_000 }), /ttlMs/);
   await assert.rejects(f.client.putFault({ id: 'x', drill: 'd', kind: 'latency', ttlMs: 1000 }), /latencyMs/);
 });

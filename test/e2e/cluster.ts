@@ -10,6 +10,11 @@ import type { StoredEvent } from '../../src/events/log.ts';
 import { PostgresEventLog } from '../../src/store/postgres/postgres-event-log.ts';
 import { workspace, type Workspace } from './workspace.ts';
 
+/** the part of GET /v1/status the cluster tests read */
+export interface ControllerStatus {
+  controller: { role?: string; pid: number; leaseToken?: number | null };
+}
+
 export interface Cluster {
   ws: Workspace;
   url: string;
@@ -21,7 +26,7 @@ export interface Cluster {
   up(i: number): Promise<number>;
   pids: (number | undefined)[];
   /** GET /v1/status of controller i itself (no following) */
-  status(i: number): Promise<{ controller: { role?: string; pid: number; leaseToken?: number | null } } | undefined>;
+  status(i: number): Promise<ControllerStatus | undefined>;
   /** index of the controller that leads now, if any answers as leader */
   leaderIndex(): Promise<number | undefined>;
   events(filter?: Parameters<PostgresEventLog['query']>[0]): Promise<StoredEvent[]>;
@@ -96,7 +101,7 @@ alerting:
     async status(i) {
       try {
         const res = await fetch(`http://${addresses[i]}/v1/status`, { headers: { authorization: `Bearer ${token()}` }, signal: AbortSignal.timeout(10_000) });
-        return res.ok ? ((await res.json()) as never) : undefined;
+        return res.ok ? ((await res.json()) as ControllerStatus) : undefined;
       } catch {
         return undefined;
       }

@@ -11,13 +11,6 @@ import { circleThrough, components, importGraph } from './graph.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/**
- * Circles known and owned by someone else, each to be removed from here when main has the fix (a
- * stale entry fails the test, so it cannot outlive the circle).
- */
-// (the rollout's canary -> environment -> deployer circle is gone: their shared types are in src/rollout/step.ts)
-const ALLOWED: { files: string[]; why: string }[] = [];
-
 test('the graph builder sees a circle made only of type imports, and re-exports', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gl-imports-'));
   try {
@@ -37,14 +30,9 @@ test('the graph builder sees a circle made only of type imports, and re-exports'
 test('src/ imports in no circle (type-only imports included)', () => {
   const graph = importGraph(ROOT);
   assert.ok(graph.size > 100, `only ${graph.size} files read under src/`);
-  const found = components(graph);
-  const allowedOf = (c: string[]) => ALLOWED.find((a) => c.every((f) => a.files.includes(f)));
-  const unexpected = found.filter((c) => !allowedOf(c));
   assert.deepEqual(
-    unexpected.map((c) => circleThrough(graph, new Set(c)).join(' -> ')),
+    components(graph).map((c) => circleThrough(graph, new Set(c)).join(' -> ')),
     [],
     'import circle(s): break each by moving the shared type or function to the module both sides may import, or by passing a narrow interface',
   );
-  const stale = ALLOWED.filter((a) => !found.some((c) => allowedOf(c) === a));
-  assert.deepEqual(stale.map((a) => a.files.join(', ')), [], 'these allowed circles are gone: remove their entry from ALLOWED in test/imports/circles.test.ts');
 });

@@ -24,6 +24,24 @@ export interface CadOptions {
   wPow?: number;
   /** re-learn the range (and forget) when this many consecutive points fall more than `bins` bins outside it; 0 = never */
   regrid?: number;
+  /** eighth round: at the end of every block of `learn` points, re-place the levels on that block (and
+   *  forget) when its span is below 1/rescale of the current span, or its range reaches more than
+   *  (rescale - 1) spans outside the current one (hysteresis); 0 = never */
+  rescale?: number;
+  /** with rescale: only shrink (1), only grow (2), both (0) */
+  rescaleDir?: number;
+  /** eighth round: outside the learned range, level k (k = 0, 1, ...) beyond its edge spans widths
+   *  g^k .. g^(k+1) in geometric steps instead of one width each, so a series that grows far past its
+   *  first points gets a few new levels, not a new one at every value (0 or 1 = equal widths) */
+  outGrowth?: number;
+  /** eighth round: a run-length fact (level, floor(log2 of the points spent in it so far)); when new, the
+   *  surprise is at least runW (so staying at a known level longer than ever opens the gate); 0 = off */
+  runW?: number;
+  /** run-length buckets: log base (2 = doubling) */
+  runBase?: number;
+  /** eighth round: inner level edges at the bins-quantiles of the learning points (equal-frequency levels)
+   *  instead of equal widths; outside the range levels stay one width wide */
+  quantLevels?: boolean;
 }
 
 const EMPTY = 0;
@@ -40,8 +58,11 @@ export class CadMember {
   private lo = 0;
   private width = 1;
   private outside = 0;
+  private edges: number[] = [];
+  private run = 0;
+  private runLevel = NaN;
   constructor(opts: CadOptions = {}) {
-    this.o = { learn: 300, bins: 8, order: 4, qLo: 0, qHi: 1, tableBits: 12, minCount: 1, tod: 0, wPow: 0, regrid: 0, ...opts };
+    this.o = { learn: 300, bins: 8, order: 4, qLo: 0, qHi: 1, tableBits: 12, minCount: 1, tod: 0, wPow: 0, regrid: 0, rescale: 0, rescaleDir: 0, outGrowth: 0, runW: 0, runBase: 2, quantLevels: false, ...opts };
     this.fp = new Int32Array(1 << this.o.tableBits);
     this.cnt = new Uint16Array(1 << this.o.tableBits);
     this.hist = new Int32Array(this.o.order);
@@ -61,9 +82,24 @@ export class CadMember {
     const span = Math.max(hi - lo, 1e-3 * Math.max(Math.abs(lo), Math.abs(hi)), 1e-9);
     this.lo = lo;
     this.width = span / this.o.bins;
+    if (this.o.quantLevels) {
+      this.edges = [];
+      for (let k = 1; k < this.o.bins; k++) this.edges.push(q(this.o.qLo + (k / this.o.bins) * (this.o.qHi - this.o.qLo)));
+    }
   }
 
   private bin(x: number): number {
+    if (this.o.quantLevels && x >= this.lo && x < this.lo + this.width * this.o.bins) {
+      let k = 0;
+      while (k < this.edges.length && x >= this.edges[k]!) k++;
+      return k;
+    }
+    const g = this.o.outGrowth;
+    if (g > 1) {
+      const u = (x - this.lo) / this.width;
+      if (u >= this.o.bins) return this.o.bins + Math.floor(Math.log1p((u - this.o.bins) * (g - 1)) / Math.log(g));
+      if (u < 0) return -1 - Math.floor(Math.log1p(-u * (g - 1)) / Math.log(g));
+    }
     const b = Math.floor((x - this.lo) / this.width);
     return b > 1e6 ? 1e6 : b < -1e6 ? -1e6 : b;
   }
@@ -77,10 +113,31 @@ export class CadMember {
       if (this.n === o.learn) {
         this.setRange(this.warm);
         for (const v of this.warm) this.step(t, this.bin(v), false);
+        if (o.rescale > 0) this.warm.length = 0;
       }
       return 0;
     }
     const b = this.bin(x);
+    if (o.rescale > 0) {
+      this.warm.push(x);
+      if (this.warm.length === o.learn) {
+        let lo = Infinity, hi = -Infinity;
+        for (const v of this.warm) { if (v < lo) lo = v; if (v > hi) hi = v; }
+        const span = this.width * o.bins, clo = this.lo, chi = this.lo + span;
+        const shrink = hi - lo < span / o.rescale;
+        const grow = lo < clo - (o.rescale - 1) * span || hi > chi + (o.rescale - 1) * span;
+        if ((shrink && o.rescaleDir !== 2) || (grow && o.rescaleDir !== 1)) {
+          const blk = this.warm.slice();
+          this.setRange(blk);
+          this.fp.fill(EMPTY);
+          this.cnt.fill(0);
+          for (const v of blk) this.step(t, this.bin(v), false);
+          this.warm.length = 0;
+          return 0;
+        }
+        this.warm.length = 0;
+      }
+    }
     if (o.regrid > 0) {
       if (b < -o.bins || b >= 2 * o.bins) this.outside++;
       else this.outside = 0;
@@ -115,7 +172,15 @@ export class CadMember {
     }
     for (let j = o.order - 1; j > 0; j--) this.hist[j] = this.hist[j - 1]!;
     if (o.order > 0) this.hist[0] = b;
-    return score ? novel / this.wsum : 0;
+    let share = novel / this.wsum;
+    if (o.runW > 0) {
+      if (b === this.runLevel) this.run++;
+      else { this.run = 1; this.runLevel = b; }
+      const k = Math.floor(Math.log(this.run) / Math.log(o.runBase));
+      const hr = Math.imul(Math.imul(b ^ 0x1b873593, 0xcc9e2d51) ^ (k + 0x6b43a9b5), 0x85ebca6b);
+      if (this.touch(hr ^ (hr >>> 16), mask) > 0 && share < o.runW) share = o.runW;
+    }
+    return score ? share : 0;
   }
 
   /** 1 when the fact was not predicted (unseen, or seen fewer than minCount times), then learns it */
@@ -132,3 +197,4 @@ export class CadMember {
     return this.o.minCount <= 0 ? 0 : 1;
   }
 }
+// cache version: 2 (rescale fixed)

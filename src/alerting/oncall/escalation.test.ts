@@ -118,7 +118,6 @@ test('snooze re-pages the current level after its duration, and escalation resum
   await clock.advance(5 * M);
   assert.equal(recipients().length, 4, 'then level 2 after its timeout');
   assert.deepEqual(await types(), ['page.triggered', 'page.sent', 'page.acknowledged', 'page.snoozed', 'page.sent', 'page.escalated', 'page.sent']);
-  void fake;
 });
 
 test('resolving ends the page; a new trigger for the key then opens a new page; a trigger for an open page only updates it', async () => {

@@ -54,6 +54,7 @@ export class PrometheusSource implements MetricSource {
   private readonly deps: MetricSourceDeps;
   private checked = false;
   private readonly last = new Map<string, number[]>();
+  private lastSince: number | undefined;
 
   constructor(spec: PrometheusSourceSpec, deps: MetricSourceDeps) {
     this.spec = spec;
@@ -96,12 +97,14 @@ export class PrometheusSource implements MetricSource {
       }
       const values = (series[0]?.values ?? []).map(([, s]) => Number(s)).filter((x) => Number.isFinite(x));
       // query_range over a window that only grows never loses points, except at Prometheus'
-      // staleness edge; keep the longer answer so readings never go backwards
-      const prev = this.last.get(v.label) ?? [];
+      // staleness edge; keep the longer answer so readings never go backwards. A window that moved
+      // (the monitor's rules read the last minutes) is a new answer.
+      const prev = this.lastSince === w.since ? (this.last.get(v.label) ?? []) : [];
       const kept = values.length >= prev.length ? values : prev;
       this.last.set(v.label, kept);
       out[v.label] = kept;
     }
+    this.lastSince = w.since;
     return out;
   }
 

@@ -27,7 +27,8 @@ export class ScrapeSource implements MetricSource {
   readonly describe: string;
   private readonly spec: ScrapeSourceSpec;
   private readonly deps: MetricSourceDeps;
-  private readonly readings = new Map<string, number[]>();
+  /** per label, each reading and when it was taken: a read returns those of its window only */
+  private readonly readings = new Map<string, { at: number; value: number }[]>();
   /** counter: last value per instance URL, and when */
   private readonly lastCounter = new Map<string, { at: number; value: number }>();
 
@@ -46,7 +47,7 @@ export class ScrapeSource implements MetricSource {
       if (v.instanceUrls.length === 0) return;
       const per = values[i]!;
       if (this.spec.type === 'gauge') {
-        list.push(per.reduce((a, b) => a + b, 0));
+        list.push({ at: now, value: per.reduce((a, b) => a + b, 0) });
         return;
       }
       let rate = 0;
@@ -59,9 +60,15 @@ export class ScrapeSource implements MetricSource {
         // a reset (restart) starts from 0: the new value is the increase
         else rate += (value >= prev.value ? value - prev.value : value) / ((now - prev.at) / 1000);
       });
-      if (complete) list.push(rate);
+      if (complete) list.push({ at: now, value: rate });
     });
-    return Object.fromEntries([...this.readings].map(([k, v]) => [k, [...v]]));
+    // older readings than the window are dropped: a long-lived reader (the monitor's rules) stays bounded
+    for (const [label, list] of this.readings) {
+      const first = list.findIndex((r) => r.at >= w.since);
+      if (first !== 0) list.splice(0, first < 0 ? list.length : first);
+      if (!w.versions.some((v) => v.label === label)) this.readings.delete(label);
+    }
+    return Object.fromEntries([...this.readings].map(([k, v]) => [k, v.map((r) => r.value)]));
   }
 
   private async scrapeOne(base: string): Promise<number> {

@@ -13,6 +13,7 @@ import { ProbeScheduler, type HttpProbeSpec, type ProbeResult } from '../probe/h
 import { ProcessSampler } from '../probe/process.ts';
 import { alertEvent, RuleEngine, type AlertChange, type Rule, type RuleHealth } from '../rules/engine.ts';
 import { compileRule } from '../rules/query.ts';
+import { SourceRule } from '../rules/source-rule.ts';
 import { Scraper, type ScrapeResult, type ScrapeTarget } from '../scrape/scrape.ts';
 import { toProbeSpec, toRetention, toRuleSpec, type MonitorsConfig, type SloConfig } from '../schema.ts';
 import { seriesKey, type Labels } from '../series/labels.ts';
@@ -183,6 +184,8 @@ export class MonitorService {
   private readonly scrapeResults = new Map<string, ScrapeResult & { instance?: string }>();
   private readonly derived = new Map<string, DerivedGauges>();
   private live: MonitoredInstance[] = [];
+  /** rules reading a metric source (prometheus, scrape) instead of the store */
+  private readonly sourceRules: SourceRule[] = [];
   private routerReadAt: number | undefined;
   private routerError: string | undefined;
   private readonly loops: Loop[] = [];
@@ -237,8 +240,16 @@ export class MonitorService {
     const scope = { environment: deps.environment, service: deps.service };
     const rules: Rule[] = [];
     for (const r of deps.config.rules) {
-      const rule = compileRule(toRuleSpec(r), this.store);
-      rule.labels = { ...scope, ...rule.labels };
+      const spec = toRuleSpec(r);
+      let rule: Rule;
+      if (spec) rule = compileRule(spec, this.store);
+      else {
+        const reader = new SourceRule(r.alert, r.source!, { clock: this.clock, evaluationIntervalMs: deps.config.evaluation_interval });
+        this.sourceRules.push(reader);
+        rule = { name: r.alert, query: () => reader.query(), condition: { op: r.op, threshold: r.threshold }, forMs: r.for, keepFiringForMs: r.keep_firing_for };
+        if (r.annotations) rule.annotations = r.annotations;
+      }
+      rule.labels = { ...scope, ...r.labels };
       rules.push(rule);
     }
     for (const slo of this.slos) for (const r of slo.rules()) rules.push({ ...r, labels: { ...scope, ...r.labels } });
@@ -293,6 +304,7 @@ export class MonitorService {
     this.staticProbes.start();
     if (cfg.scrape) this.every(cfg.scrape.interval, true, () => this.scrapeTick());
     if (this.sampler && cfg.process_metrics) this.every(cfg.process_metrics.interval, true, () => this.processTick());
+    if (this.sourceRules.length > 0) this.every(cfg.evaluation_interval, true, () => this.sourceTick());
     this.every(cfg.evaluation_interval, false, () => this.evaluate());
     this.every(cfg.summary_interval ?? 10 * MIN, false, () => this.summary());
   }
@@ -435,6 +447,16 @@ export class MonitorService {
       if (g.p99Ms !== undefined) this.announceStep(this.steps.observe(seriesKey(`step:${ROUTER_P99}`, { version }), 'latency', ROUTER_P99, { version }, at, g.p99Ms));
       if (g.errorRatio !== undefined) this.announceStep(this.steps.observe(seriesKey(`step:${ROUTER_ERROR_RATIO}`, { version }), 'error ratio', ROUTER_ERROR_RATIO, { version }, at, g.errorRatio, reqs));
     }
+  }
+
+  /** Reads the sources of the rules that have one, for every version with live instances. */
+  private async sourceTick(): Promise<void> {
+    // this.live is kept by the router loop, which starts first
+    const byVersion = new Map<string, string[]>();
+    for (const i of this.live) byVersion.set(i.version, [...(byVersion.get(i.version) ?? []), i.url]);
+    const groups = [...byVersion].map(([version, instanceUrls]) => ({ version, instanceUrls }));
+    const scope = { environment: this.d.environment, service: this.d.service };
+    await Promise.all(this.sourceRules.map((r) => r.read(scope, groups)));
   }
 
   private reconcileInstances(): void {

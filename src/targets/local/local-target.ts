@@ -525,13 +525,12 @@ export class LocalTarget implements Target {
   private async waitExit(proc: Proc, ms: number): Promise<boolean> {
     if (proc.exit) return true;
     const ac = new AbortController();
-    const exited = proc.exited.then(() => ac.abort());
+    void proc.exited.then(() => ac.abort());
     try {
       await this.clock.sleep(ms, ac.signal);
     } catch {
       // woken by the exit
     }
-    void exited;
     return proc.exit !== undefined;
   }
 

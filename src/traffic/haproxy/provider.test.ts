@@ -49,3 +49,18 @@ test('haproxy: a second provider (a restarted controller) reads back the table H
   await new HaproxyProvider(h.config).setTable(table);
   assert.deepEqual(await new HaproxyProvider(h.config).getTable(), table);
 });
+
+test('haproxy: a backend that is not sticky, or balances statically, is refused with what to change', { skip }, async (t) => {
+  const rr = await startHaproxy({ backendSection: 'backend gl_web\n  mode http\n  balance roundrobin\n  http-response set-header x-greenlight-version %[srv_name,map({map})]\n  server-template gl 1-4 127.0.0.1:9 disabled\n' });
+  t.after(() => rr.stop());
+  await assert.rejects(new HaproxyProvider(rr.config).getTable(), (e: unknown) => e instanceof GreenlightError && e.code === 'CONFIG_INVALID' && /backend gl_web is not sticky \(mode http, balance roundrobin, no cookie\)/.test(e.message) && /hash-type consistent/.test(e.hint ?? ''));
+  // map-based hashing is static: HAProxy itself refuses weights other than 0% and 100%
+  const staticHash = await startHaproxy({ backendSection: 'backend gl_web\n  mode http\n  balance hash req.cook(gl_cid)\n  hash-type map-based\n  http-response set-header x-greenlight-version %[srv_name,map({map})]\n  server-template gl 1-4 127.0.0.1:9 disabled\n' });
+  t.after(() => staticHash.stop());
+  const up = await startUpstream('x');
+  t.after(() => up.close());
+  await assert.rejects(
+    new HaproxyProvider(staticHash.config).setTable({ revision: 1, versions: [{ version: '1.0.0', weight: 90, upstreams: [up.url] }, { version: '2.0.0', weight: 10, upstreams: [up.url] }] }),
+    (e: unknown) => e instanceof GreenlightError && e.code === 'CONFIG_INVALID' && /HAProxy refused "set server gl_web\/gl\d weight \d+": .*static/i.test(e.message),
+  );
+});

@@ -177,8 +177,16 @@ export class HaproxyProvider implements TrafficProvider {
   /** What HAProxy holds now: its servers and the table recorded in the map. */
   private async read(): Promise<Snapshot> {
     const [rows, map] = await Promise.all([this.api.stat(this.backend), this.api.map(this.mapFile)]);
-    if (!rows.some((r) => r.svname === 'BACKEND')) {
-      throw new GreenlightError('CONFIG_INVALID', `HAProxy has no backend "${this.backend}"`, { hint: 'traffic.backend must name the backend section Greenlight manages (see README, "HAProxy as the traffic provider")' });
+    const be = rows.find((r) => r.svname === 'BACKEND');
+    if (!be) {
+      throw new GreenlightError('CONFIG_INVALID', `HAProxy has no backend "${this.backend}"`, { hint: 'traffic.backend must name the backend section Greenlight manages (docs/traffic.md)' });
+    }
+    // A returning client must keep its version: HAProxy's cookie or a hash of something the client
+    // sends. Anything else (roundrobin, leastconn, random without a cookie) splits request by request.
+    if (be.mode !== 'http' || !(be.cookie || /^(hash|source|uri|url_param|hdr|rdp-cookie)/.test(be.algo ?? ''))) {
+      throw new GreenlightError('CONFIG_INVALID', `HAProxy backend ${this.backend} is not sticky (mode ${be.mode ?? '?'}, balance ${be.algo ?? '?'}, no cookie): a returning client would change version from one request to the next`, {
+        hint: 'use the backend section of docs/traffic.md: "mode http" with "balance hash" + "hash-type consistent", or a "cookie" directive',
+      });
     }
     const slots: Slot[] = rows
       .filter((r) => r.svname && r.svname !== 'BACKEND' && r.svname !== 'FRONTEND')

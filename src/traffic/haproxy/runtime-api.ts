@@ -71,7 +71,7 @@ export class RuntimeApi {
     const out = (await this.command(...words)).trim();
     if (out !== '' && !(ok?.test(out) ?? false)) {
       throw new GreenlightError('CONFIG_INVALID', `HAProxy refused "${words.join(' ')}": ${out.slice(0, 300)}`, {
-        hint: 'the stats socket must be "level admin", and the backend must be the one Greenlight manages (see README, "HAProxy as the traffic provider")',
+        hint: 'the stats socket must be "level admin", and the backend must be the one Greenlight manages (docs/traffic.md)',
       });
     }
   }
@@ -79,7 +79,7 @@ export class RuntimeApi {
   /** `show stat` rows of one backend (the backend row and its servers). */
   async stat(backend: string): Promise<StatRow[]> {
     const out = await this.command('show', 'stat', backend, '-1', '-1');
-    if (/^No such proxy/.test(out)) throw new GreenlightError('CONFIG_INVALID', `HAProxy has no backend "${backend}"`, { hint: 'traffic.backend must name the backend section Greenlight manages (see README, "HAProxy as the traffic provider")' });
+    if (/^No such proxy/.test(out)) throw new GreenlightError('CONFIG_INVALID', `HAProxy has no backend "${backend}"`, { hint: 'traffic.backend must name the backend section Greenlight manages (docs/traffic.md)' });
     return parseStat(out);
   }
 

@@ -27,7 +27,7 @@ export interface TestHaproxy {
 }
 
 /** threads: HAProxy's nbthread (default: HAProxy's own, one per CPU); the benchmark sets 1 to compare with the single-threaded router */
-export async function startHaproxy(opts: { stickiness?: Stickiness; slots?: number; backend?: string; port?: number; threads?: number } = {}): Promise<TestHaproxy> {
+export async function startHaproxy(opts: { stickiness?: Stickiness; slots?: number; backend?: string; port?: number; threads?: number; backendSection?: string } = {}): Promise<TestHaproxy> {
   const missing = haproxyMissing();
   if (missing) throw new Error(missing);
   const dir = mkdtempSync(join(tmpdir(), 'gl-haproxy-'));
@@ -53,7 +53,8 @@ export async function startHaproxy(opts: { stickiness?: Stickiness; slots?: numb
     `  bind 127.0.0.1:${port}`,
     `  default_backend ${backend}`,
     '',
-    backendConfig({ backend, map, slots: opts.slots ?? 16, stickiness: opts.stickiness ?? { kind: 'hash' } }),
+    // backendSection: a team's own section instead of Greenlight's (tests of a misconfigured one); {map} is the map file
+    opts.backendSection?.replaceAll('{map}', map) ?? backendConfig({ backend, map, slots: opts.slots ?? 16, stickiness: opts.stickiness ?? { kind: 'hash' } }),
   ].join('\n');
   writeFileSync(join(dir, 'haproxy.cfg'), cfg);
   // -db: stay in the foreground, so the test owns the process and its stderr
