@@ -1,16 +1,15 @@
 // The chart panel (web/charts.js) in a real browser on a real controller: a healthy canary promoted
 // through its steps under load is drawn as canary against control over time (requests, error rate
 // with its band, p50/p99), with the steps and the outcome on the time axis; uPlot comes from the
-// controller itself; the picture is kept in web/charts.png.
+// controller itself; the picture is kept in web/charts.png (`npm run pictures`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { startLoad } from '../src/demo/load.ts';
 import { dashboardUrl } from '../src/api/dashboard.ts';
-import { browserSkip, startRig } from './testing.ts';
+import { browserSkip, picturePath, startRig } from './testing.ts';
 
 const skip = browserSkip('chart');
-const picture = fileURLToPath(new URL('./charts.png', import.meta.url));
+const picture = picturePath('charts.png');
 
 test('charts: canary against control over time with steps and outcome marked, served without external requests', { skip, timeout: 180_000 }, async (t) => {
   const rig = await startRig(t, { workspace: { authVersion: '3.1.0' } });

@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { startLoad } from '../src/demo/load.ts';
 import { Routes } from '../src/api/http.ts';
 import { dashboardRoutes, dashboardUrl, safeWebFile } from '../src/api/dashboard.ts';
-import { browserSkip, startRig } from './testing.ts';
-const screenshotPath = fileURLToPath(new URL('./screenshot.png', import.meta.url));
+import { browserSkip, picturePath, startRig } from './testing.ts';
+const screenshotPath = picturePath('screenshot.png');
 
 function get(port: number, path: string): Promise<{ status: number; type: string; body: string; headers: Record<string, unknown> }> {
   // node:http sends the path exactly as given (fetch would normalise dot segments away)

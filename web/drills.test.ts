@@ -3,10 +3,9 @@
 // shows the running drill and then its scorecard, and a scenario title full of markup stays text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { dashboardUrl } from '../src/api/dashboard.ts';
 import { loadScenario, parseScenario } from '../src/drills/scenario.ts';
-import { browserSkip, startRig } from './testing.ts';
+import { browserSkip, picturePath, startRig } from './testing.ts';
 
 const skip = browserSkip('drills');
 
@@ -24,7 +23,7 @@ test('dashboard: DRILL banner while a drill runs, drills panel with the running 
   const first = await ctl.drills.begin({ scenario: loadScenario('error-burst').scenario, ref: 'error-burst', environment: 'staging', actor: 'user:test', participants: ['alice'] });
   await page.locator(`#drills [data-drill="${first.id}"]`).getByText('1 of 1 in place').waitFor({ timeout: 20_000 });
   await page.locator('#drill-banner').waitFor({ state: 'visible', timeout: 20_000 });
-  await page.screenshot({ path: fileURLToPath(new URL('./drills-screenshot.png', import.meta.url)), clip: { x: 0, y: 0, width: 1440, height: 520 } });
+  await page.screenshot({ path: picturePath('drills-screenshot.png'), clip: { x: 0, y: 0, width: 1440, height: 520 } });
   await ctl.drills.halt('user:test');
   await page.locator('#drill-banner').waitFor({ state: 'hidden', timeout: 20_000 });
 

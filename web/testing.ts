@@ -1,7 +1,10 @@
 // What the dashboard's browser tests share: Debian's chromium (or a skip that says why), a workspace
 // and a real controller with the example releases registered, a page that records what went wrong
 // in it, and one clean-up in the right order (load, browser, controller, workspace).
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { startController, type Controller } from '../src/app/controller.ts';
@@ -9,6 +12,18 @@ import { createWorkspace, type DemoWorkspace } from '../src/demo/workspace.ts';
 import { registerRelease } from '../src/releases/releases.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * Where a browser test writes its picture. The pictures in web/ are the ones the README and docs
+ * show, so a plain test run must not rewrite tracked files (a dirty tree, merge conflicts on
+ * binaries): it writes beside the temp dir; `npm run pictures` (UPDATE_PICTURES=1) refreshes web/.
+ */
+export function picturePath(name: string): string {
+  if (process.env.UPDATE_PICTURES === '1') return fileURLToPath(new URL(`./${name}`, import.meta.url));
+  const dir = join(tmpdir(), 'greenlight-pictures');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
+}
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 /** Debian's chromium, headless, with nothing of its own going to the network. */

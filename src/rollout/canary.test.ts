@@ -28,7 +28,6 @@ function load(url: string, opts: { concurrency?: number; maxRequests?: number; m
         }
         const v = res.headers.get('x-greenlight-version') ?? '?';
         stats.byVersion.set(v, (stats.byVersion.get(v) ?? 0) + 1);
-        void text;
       } catch (err) {
         stats.requests++;
         stats.failed++;

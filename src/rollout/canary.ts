@@ -3,7 +3,7 @@
 // moment the evidence says it is worse. On a fail the router's table is changed first, before
 // anything slow; only then are instances stopped and the failure diagnosed.
 import { analyse, LatencyWindows, type AnalysisResult } from '../analysis/verdict.ts';
-import { createCheck } from '../checks/registry.ts';
+import { parseCheck } from '../checks/registry.ts';
 import { checkResultEvent } from '../checks/runner.ts';
 import { describe } from '../errors/errors.ts';
 import type { RouterStats } from '../router/stats.ts';
@@ -347,7 +347,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
 async function diagnose(step: EnvironmentStep): Promise<void> {
   const { release, env, deps } = step;
   if (Object.keys(release.requires).length === 0) return;
-  const check = createCheck('diagnosis:compatibility', { kind: 'compatibility', timeout: 3000 } as never);
+  const check = parseCheck('diagnosis:compatibility', { kind: 'compatibility', timeout: 3000 });
   const result = await check.run({
     environment: env.name,
     service: release.service,
