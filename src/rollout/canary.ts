@@ -347,7 +347,7 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
 async function diagnose(step: EnvironmentStep): Promise<void> {
   const { release, env, deps } = step;
   if (Object.keys(release.requires).length === 0) return;
-  const check = parseCheck('diagnosis:compatibility', { kind: 'compatibility', timeout: 3000 });
+  const check = parseCheck('diagnosis:compatibility', { kind: 'compatibility', timeout: '3s' });
   const result = await check.run({
     environment: env.name,
     service: release.service,
