@@ -2,29 +2,15 @@
 // instances only (not every instance of the stable version), checked against Debian's Prometheus
 // scraping real instances.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { systemClock } from '../../clock/clock.ts';
 import { rolloutSchema } from '../../rollout/schema.ts';
 import { createMetricSource, metricSourceSchema } from '../registry.ts';
 import type { MetricWindow } from '../source.ts';
 import { instancesRegex } from './prometheus-source.ts';
-import { prometheusMissing, startPrometheus } from './testing.ts';
+import { gaugeInstance as instance, prometheusMissing, startPrometheus } from './testing.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function instance(depth: number): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end(req.url === '/metrics' ? `# TYPE queue_depth gauge\nqueue_depth ${depth}\n` : 'ok');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-  };
-}
 
 test('instancesRegex: host:port of each instance, dots literal, no backslashes', () => {
   assert.equal(instancesRegex(['http://127.0.0.1:4123', 'http://10.0.0.2:80']), '127[.]0[.]0[.]1:4123|10[.]0[.]0[.]2:80');

@@ -2,6 +2,8 @@
 // free loopback port, scraping the targets of a file_sd file the test rewrites as instances come
 // and go (Prometheus watches the file). Tests skip with this reason when the binary is missing.
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,5 +62,18 @@ export async function startPrometheus(opts: { scrapeIntervalMs?: number } = {}):
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** An instance whose /metrics exports one gauge, queue_depth = depth: what the sources' tests scrape. */
+export async function gaugeInstance(depth: number): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end(req.url === '/metrics' ? `# TYPE queue_depth gauge\nqueue_depth ${depth}\n` : 'ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
   };
 }

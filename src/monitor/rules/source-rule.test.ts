@@ -2,29 +2,15 @@
 // own /metrics) and `prometheus` (Debian's, scraping the same instances), through the real
 // MonitorService on the real clock; config validation of the `source` key.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { systemClock } from '../../clock/clock.ts';
 import { MemoryEventLog } from '../../events/memory-log.ts';
-import { prometheusMissing, startPrometheus } from '../../metrics/prometheus/testing.ts';
+import { gaugeInstance as instance, prometheusMissing, startPrometheus } from '../../metrics/prometheus/testing.ts';
 import type { AlertChange } from './engine.ts';
 import { monitorsSchema, slosSchema } from '../schema.ts';
 import { MonitorService, type MonitoredInstance } from '../service/service.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function instance(depth: number): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end(req.url === '/metrics' ? `# TYPE queue_depth gauge\nqueue_depth ${depth}\n` : 'ok');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-  };
-}
 
 function monitor(rule: Record<string, unknown>, live: MonitoredInstance[]): { svc: MonitorService; changes: AlertChange[] } {
   const changes: AlertChange[] = [];
