@@ -47,17 +47,7 @@ function stringify(v: unknown): string {
 }
 
 /** What the hash covers: an event as stored (the data as written, before any upcasting). */
-export interface ChainContent {
-  seq: number;
-  id: string;
-  type: string;
-  /** the catalogue version the data was written at */
-  v: number;
-  time: number;
-  actor: string;
-  subject: string;
-  data: unknown;
-}
+export type ChainContent = Omit<StoredRow, 'data' | 'hash'> & { data: unknown };
 
 export function chainHash(prevHash: string, e: ChainContent): string {
   const body = canonicalJson({ seq: e.seq, id: e.id, type: e.type, ...(e.v === 1 ? {} : { v: e.v }), time: e.time, actor: e.actor, subject: e.subject, data: e.data });

@@ -8,19 +8,8 @@ import { eventOfRow, rowOf, validateEvents, type EventOf, type EventType, type N
 import type { EventFilter, EventLog, NewEvent, StoredEvent } from '../../events/log.ts';
 import { CHAIN_STARTED, chainNext, GENESIS_HASH, legacyHead } from '../../audit/chain.ts';
 
-interface Row {
-  seq: number;
-  id: string;
-  type: string;
-  /** the catalogue version of the type when it was written */
-  v: number;
-  time: number;
-  actor: string;
-  subject: string;
-  data: string;
-  hash: string | null;
-  prev_hash: string | null;
-}
+/** a row as SQLite returns it: the data still JSON text, the chain columns nullable (logs from before the chain) */
+type Row = Omit<StoredRow, 'data' | 'hash'> & { data: string; hash: string | null; prev_hash: string | null };
 
 export interface SqliteEventLogOptions {
   /**
