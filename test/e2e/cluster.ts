@@ -183,3 +183,14 @@ alerting:
   };
   return c;
 }
+
+/** Polls fn every 100 ms until it answers, or fails naming what it waited for. */
+export async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined | false>): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

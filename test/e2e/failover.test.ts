@@ -5,20 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { postgresMissing } from '../../src/store/postgres/testing.ts';
-import { cluster } from './cluster.ts';
+import { cluster, until } from './cluster.ts';
 import { steadyClient } from './workspace.ts';
 
 const skip = postgresMissing();
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('leader killed mid-rollout with a page pending: the standby takes over, rolls back safely, escalates on time; the old leader returns as standby', { timeout: 300_000, ...(skip ? { skip } : {}) }, async (t) => {
   const c = await cluster();

@@ -8,20 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { postgresMissing } from '../../src/store/postgres/testing.ts';
-import { cluster } from './cluster.ts';
+import { cluster, until } from './cluster.ts';
 import { steadyClient } from './workspace.ts';
 
 const skip = postgresMissing();
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const alive = (pid: number) => {
   try {
