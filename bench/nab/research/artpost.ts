@@ -17,11 +17,11 @@ import { scoreFromTail } from '../../../src/monitor/anomaly/detector.ts';
 export interface ArtPostOpts {
   art?: ArtOptions | null;
   /** which ART output is the novelty statistic: the mismatch 1 - max match, or the distance to the nearest box */
-  stat?: 'mismatch' | 'dist';
+  stat?: 'mismatch' | 'dist' | 'created';
   /** alone: the ART novelty scored on its own (calibrated like the value members);
    *  gate: the shipped value score, counting fully only within g points of a contextual novelty or within ga
    *  points of an ART novelty; gateMax: max(that, wa x the standalone ART score) */
-  mode?: 'alone' | 'gate' | 'gateMax' | 'and';
+  mode?: 'alone' | 'gate' | 'gateMax' | 'and' | 'artGated' | 'maxGated';
   /** adapted lower vigilance: an ART novelty is stat >= max(k x running q-quantile of stat, floor) */
   q?: number;
   k?: number;
@@ -44,6 +44,9 @@ export interface ArtPostOpts {
   post?: PostOpts;
   /** and: ART novelty counts only if the value score is at least va (mode and) */
   va?: number;
+  /** veto: a contextual novelty counts only when the ART statistic exceeded veto within the last vw points (-1 = off) */
+  veto?: number;
+  vw?: number;
 }
 
 const shippedCad: CadOptions = { bins: 6, order: 2, tableBits: 10 };
@@ -74,16 +77,17 @@ export class RunningQuantile {
 }
 
 export function scoreArt(f: NabFile, opts: ArtPostOpts): Float64Array {
-  const o = { art: {}, stat: 'mismatch', mode: 'gate', q: 0.99, k: 1, floor: 0, eta: 0.05, useCad: true, cad: shippedCad, a: 0.5, g: 50, ga: 50, gf: 0.1, wa: 1, st: 0.3, rest: 200, sf: 0.1, warmup: 300, post: {}, va: 0, ...opts } as Required<ArtPostOpts>;
+  const o = { art: {}, stat: 'mismatch', mode: 'gate', q: 0.99, k: 1, floor: 0, eta: 0.05, useCad: true, cad: shippedCad, a: 0.5, g: 50, ga: 50, gf: 0.1, wa: 1, st: 0.3, rest: 200, sf: 0.1, warmup: 300, post: {}, va: 0, veto: -1, vw: 0, ...opts } as Required<ArtPostOpts>;
   const N = f.values.length;
   const s0 = o.mode === 'alone' ? undefined : scoreFile(f, { ...o.post, suppress: 0 });
   const cad = o.mode !== 'alone' && o.useCad ? cadRaw(f, o.cad) : undefined;
   const ar = o.art ? artRaw(f, o.art) : undefined;
-  const stat = ar ? (o.stat === 'dist' ? ar[1]! : ar[0]!) : undefined;
+  // 'created': the mismatch where the member had to create a category (no resonance), 0 elsewhere
+  const stat = ar ? (o.stat === 'dist' ? ar[1]! : o.stat === 'created' ? ar[0]!.map((m, i) => (ar[2]![i]! > 0 ? m : 0)) : ar[0]!) : undefined;
   const learn = o.art?.learn ?? 300;
   const rq = new RunningQuantile(o.q, o.eta, 0.05);
   const out = new Float64Array(N);
-  let lastC = -Infinity, lastA = -Infinity, since = Infinity;
+  let lastC = -Infinity, lastA = -Infinity, lastV = -Infinity, since = Infinity;
   for (let i = 0; i < N; i++) {
     let artScore = 0, novelA = false;
     if (stat && i >= learn) {
@@ -92,13 +96,16 @@ export function scoreArt(f: NabFile, opts: ArtPostOpts): Float64Array {
       novelA = x >= thr && x > 0;
       artScore = scoreFromTail(normalTail((3 * x) / Math.max(thr, 1e-6)));
     }
-    if (cad && cad[i]! >= o.a) lastC = i;
+    if (stat && o.veto >= 0 && i >= learn && stat[i]! > o.veto) lastV = i;
+    if (cad && cad[i]! >= o.a && (o.veto < 0 || i - lastV <= o.vw)) lastC = i;
     const s = s0 ? s0[i]! : 0;
     if (novelA && (o.mode !== 'and' || s >= o.va)) lastA = i;
     let v: number;
     switch (o.mode) {
       case 'alone': v = artScore; break;
       case 'gate': case 'and': v = i - lastC <= o.g || i - lastA <= o.ga ? s : s * o.gf; break;
+      case 'artGated': v = i - lastC <= o.g || i - lastA <= o.ga ? artScore : artScore * o.gf; break;
+      case 'maxGated': { const m = Math.max(s, o.wa * artScore); v = i - lastC <= o.g || i - lastA <= o.ga ? m : m * o.gf; break; }
       case 'gateMax': v = Math.max(i - lastC <= o.g || i - lastA <= o.ga ? s : s * o.gf, o.wa * artScore); break;
       default: throw new Error(`artpost: unknown mode ${String(o.mode)}`);
     }
