@@ -1,9 +1,10 @@
 // The `ssh` target: instances run on the environment's hosts, reached over SSH (one multiplexed
 // connection per host, a bounded number of hosts worked on at once). Each instance is run by
-// Greenlight's supervisor script on its host (setsid + nohup: it survives the SSH session and the
-// controller), which restarts it after a crash with back-off and stops it gracefully; the
-// controller follows each host's supervisor event file and probes health over the network at the
-// host's address, the same address the router forwards to.
+// Greenlight's supervisor script on its host, which restarts it after a crash with back-off and
+// stops it gracefully; how the supervisor itself is kept alive is the host's runner (./runners:
+// a systemd unit where the host runs systemd, else setsid + nohup). The controller follows each
+// host's supervisor event file and probes health over the network at the host's address, the
+// same address the router forwards to.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -15,7 +16,7 @@ import { event, type DataBesides, type DataOf, type EventType, type NewEventOf }
 import type { EventLog } from '../../events/log.ts';
 
 /** what the SSH target records about hosts and artifacts (src/events/catalogue/host.ts) */
-type HostEventType = 'host.key_accepted' | 'host.clock_skew' | 'host.unreachable' | 'host.reachable' | 'artifact.uploaded' | 'artifact.pruned';
+type HostEventType = 'host.key_accepted' | 'host.clock_skew' | 'host.unreachable' | 'host.reachable' | 'host.supervisor' | 'artifact.uploaded' | 'artifact.pruned';
 import { digestDirectory } from '../../releases/digest.ts';
 import type { Fleet, HostRotation } from '../../fleet/fleet.ts';
 import { probeHealth } from '../health.ts';
@@ -40,24 +41,27 @@ import { sshTargetConfigSchema, type SshTargetConfig, type SshTargetInput } from
 import { HostConnection } from './connection.ts';
 import { RemoteHost, packArtifact, parseSupervisorLine, type SupervisorLine } from './host.ts';
 import { Limiter } from './limit.ts';
+import type { InstanceRunner, SupervisorKind } from './runners/runner.ts';
+import { STOP_SLACK_MS } from './runners/systemd.ts';
 
 const ACTOR = 'target:ssh';
 const DEFAULT_HEALTH_INTERVAL_MS = 200;
 const LOG_TAIL_LINES = 20;
-/** after the grace, how long the supervisor gets to report the stop before it is killed */
-const STOP_SLACK_MS = 5000;
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 interface SshRecord extends InstanceRecord {
   host: string;
   digest: string;
   supervisorPid: number;
+  /** how it is kept alive (absent in records of before systemd units: Greenlight's supervisor) */
+  supervisor?: SupervisorKind;
 }
 
 interface Instance {
   id: string;
   spec: InstanceSpec;
   host: RemoteHost;
+  runner: InstanceRunner;
   digest: string;
   port: number;
   state: InstanceState;
@@ -147,6 +151,10 @@ export class SshTarget implements Target {
       },
       releasesOn: (name) => this.remoteHost(name).releases(),
       running: (name) => this.remoteHost(name).running(),
+      supervisor: async (name) => {
+        const c = await this.remoteHost(name).supervisor();
+        return { kind: c.kind, reason: c.reason };
+      },
       rotation: (name) => this.rotation(name),
       drain: (name, reason) => {
         this.remoteHost(name);
@@ -348,6 +356,7 @@ export class SshTarget implements Target {
   /** connection, directory, event watcher and the artifact on one host */
   private async prepareHost(host: RemoteHost, digest: string, artifactDir: string): Promise<void> {
     await this.watch(host);
+    await this.supervisorOf(host);
     const up = await host.ensureArtifact(digest, () => packArtifact(artifactDir), this.config.min_free_mb * 1024 * 1024);
     if (up.uploaded) {
       await this.record('artifact.uploaded', `host/${host.host.name}`, { host: host.host.name, digest, bytes: up.bytes, ms: up.ms });
@@ -431,13 +440,26 @@ export class SshTarget implements Target {
   /** after a gap in the event stream: instances whose supervisor is gone are lost */
   private async reconcile(host: RemoteHost): Promise<void> {
     for (const inst of [...this.instances.values()].filter((i) => i.host === host && i.state !== 'stopping')) {
-      const alive = await host.alive(inst.id);
+      const alive = await inst.runner.alive(inst.id);
       if (!alive) {
         this.forget(inst);
         inst.state = 'stopped';
         await this.emit('instance.lost', inst, { reason: 'supervisor-gone' });
       }
     }
+  }
+
+  private readonly supervisorNoted = new Set<string>();
+
+  /** the host's runner; which one was chosen is recorded once per host (event host.supervisor) */
+  private async supervisorOf(host: RemoteHost): Promise<InstanceRunner> {
+    const choice = await host.supervisor();
+    const name = host.host.name;
+    if (!this.supervisorNoted.has(name)) {
+      this.supervisorNoted.add(name);
+      await this.record('host.supervisor', `host/${name}`, { host: name, supervisor: choice.kind, requested: choice.requested, reason: choice.reason });
+    }
+    return host.runner(choice.kind);
   }
 
   private async checkClock(host: RemoteHost): Promise<void> {
@@ -470,7 +492,29 @@ export class SshTarget implements Target {
     switch (l.kind) {
       case 'started': {
         inst.childPid = Number(l.args[0]);
-        if (inst.state !== 'crashed') return;
+        const supervisor = Number(l.args[2] ?? 0);
+        const replaced = supervisor > 0 && inst.supervisorPid > 0 && supervisor !== inst.supervisorPid;
+        if (supervisor > 0) inst.supervisorPid = supervisor;
+        if (replaced && (inst.state === 'ready' || inst.state === 'restarting')) {
+          // its supervisor died, its instance with it (the unit's processes go together), and
+          // systemd started a new supervisor, which started the instance again
+          inst.state = 'crashed';
+          inst.wake.abort();
+          inst.wake = new AbortController();
+          await this.emit('instance.crashed', inst, {
+            phase: 'running',
+            exitCode: null,
+            signal: null,
+            detectedBy: inst.runner.kind === 'systemd' ? 'systemd' : 'supervisor',
+            reason: 'its supervisor died and was started again',
+            logTail: await inst.host.logTail(inst.id, LOG_TAIL_LINES).catch(() => []),
+            restartInMs: null,
+          });
+        }
+        if (inst.state !== 'crashed') {
+          if (replaced) this.writeRecord(inst);
+          return;
+        }
         inst.state = 'restarting';
         inst.restarts++;
         inst.startedAt = this.clock.now();
@@ -534,11 +578,21 @@ export class SshTarget implements Target {
     try {
       const id = this.newId(spec.service);
       const env = { ...this.config.env, ...spec.env, PORT: String(port), HOST: host.host.address };
-      const supervisorPid = await host.launch({ id, digest, command: spec.command, env, graceMs: spec.stopGraceMs, backoff: this.config.restart_backoff });
+      const runner = await this.supervisorOf(host);
+      const supervisorPid = await runner.launch({
+        id,
+        digest,
+        command: spec.command,
+        env,
+        graceMs: spec.stopGraceMs,
+        backoff: this.config.restart_backoff,
+        describe: { service: spec.service, version: spec.version, environment: spec.environment },
+      });
       const inst: Instance = {
         id,
         spec: structuredClone(spec),
         host,
+        runner,
         digest,
         port,
         state: 'starting',
@@ -631,17 +685,19 @@ export class SshTarget implements Target {
         detectedBy: 'supervisor',
         logTail: await failed.host.logTail(failed.id, LOG_TAIL_LINES).catch(() => []),
       });
-      await failed.host.kill(failed.supervisorPid, failed.childPid).catch(() => {});
+      await failed.runner.kill(failed.id, failed.supervisorPid, failed.childPid).catch(() => {});
     }
     await Promise.all(started.filter((i) => i !== failed || !r || r.ok || r.reason !== 'exited').map((i) => this.stopInstance(i, i === failed ? 'not-ready' : 'start-failed')));
   }
 
   private async adoptOne(r: SshRecord): Promise<Instance | undefined> {
     const host = this.hosts.get(r.host)!;
+    const runner = host.runner(r.supervisor ?? 'greenlight');
     const inst: Instance = {
       id: r.id,
       spec: r.spec,
       host,
+      runner,
       digest: r.digest,
       port: r.port,
       state: 'starting',
@@ -653,10 +709,10 @@ export class SshTarget implements Target {
       supervision: new AbortController(),
       lines: Promise.resolve(),
     };
-    let alive: Awaited<ReturnType<RemoteHost['alive']>>;
+    let alive: Awaited<ReturnType<InstanceRunner['alive']>>;
     try {
       await this.watch(host);
-      alive = await host.alive(r.id);
+      alive = await runner.alive(r.id);
     } catch (err) {
       // the host cannot be asked now: keep the record, try again on the next adopt
       this.logger?.warn({ err: describe(err), host: r.host, id: r.id }, 'cannot adopt an instance: host unreachable');
@@ -691,21 +747,21 @@ export class SshTarget implements Target {
     try {
       let line: SupervisorLine | undefined;
       const stoppedLine = new Promise<SupervisorLine>((resolve) => (inst.onStopped = resolve)).then((l) => (line = l));
-      await inst.host.signalStop(inst.supervisorPid);
+      await inst.runner.requestStop(inst.id, inst.supervisorPid);
       // the line says how it ended; a supervisor already gone (it exited during start) says nothing
       const deadline = this.clock.now() + inst.spec.stopGraceMs + STOP_SLACK_MS;
       while (!line && this.clock.now() < deadline) {
         await Promise.race([stoppedLine, this.clock.sleep(250)]);
-        if (!line && !(await inst.host.alive(inst.id))) break;
+        if (!line && !(await inst.runner.alive(inst.id))) break;
       }
       if (line) {
         graceful = line.args[1] !== '0';
         exitCode = Number.isFinite(Number(line.args[0])) ? Number(line.args[0]) : null;
-      } else if (await inst.host.alive(inst.id)) {
+      } else if (await inst.runner.alive(inst.id)) {
         graceful = false;
-        await inst.host.kill(inst.supervisorPid, inst.childPid);
+        await inst.runner.kill(inst.id, inst.supervisorPid, inst.childPid);
       }
-      await inst.host.removeInstance(inst.id);
+      await inst.runner.remove(inst.id);
     } catch (err) {
       // the host cannot be reached: what runs there is not known, and is recorded as such
       confirmed = false;
@@ -736,6 +792,7 @@ export class SshTarget implements Target {
       host: inst.host.host.name,
       digest: inst.digest,
       supervisorPid: inst.supervisorPid,
+      supervisor: inst.runner.kind,
     };
     this.records.write(r);
   }
