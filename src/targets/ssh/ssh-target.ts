@@ -437,15 +437,36 @@ export class SshTarget implements Target {
     }
   }
 
-  /** after a gap in the event stream: instances whose supervisor is gone are lost */
+  /**
+   * After a gap in the event stream: instances whose supervisor is gone are lost; one whose
+   * supervisor was started again meanwhile (systemd, after it died or after the host rebooted) was
+   * restarted, though its lines were missed.
+   */
   private async reconcile(host: RemoteHost): Promise<void> {
     for (const inst of [...this.instances.values()].filter((i) => i.host === host && i.state !== 'stopping')) {
       const alive = await inst.runner.alive(inst.id);
       if (!alive) {
         this.forget(inst);
+        this.discard(inst);
         inst.state = 'stopped';
         await this.emit('instance.lost', inst, { reason: 'supervisor-gone' });
+        continue;
       }
+      // not both pids again: a new supervisor and instance (in a PID space that began again, one
+      // of them may have an old number)
+      const moved = () => alive.supervisorPid > 0 && (alive.supervisorPid !== inst.supervisorPid || (alive.childPid > 0 && alive.childPid !== inst.childPid));
+      if (!moved()) continue;
+      // in the instance's line order, so a "started" line heard meanwhile is not counted twice
+      inst.lines = inst.lines.then(async () => {
+        if (!moved()) return;
+        await this.supervisorSeen(inst, alive.supervisorPid, true, {
+          detectedBy: 'reconcile',
+          reason: 'it runs under new processes, started while the host could not be followed (restarted by its supervisor, by systemd, or after a reboot)',
+        });
+        if (inst.state !== 'crashed') return;
+        inst.childPid = alive.childPid;
+        await this.restartSeen(inst, inst.restarts + 1);
+      }).catch((err) => this.logger?.warn({ err, id: inst.id }, 'reconciling an instance failed'));
     }
   }
 
@@ -492,43 +513,11 @@ export class SshTarget implements Target {
     switch (l.kind) {
       case 'started': {
         inst.childPid = Number(l.args[0]);
-        const supervisor = Number(l.args[2] ?? 0);
-        const replaced = supervisor > 0 && inst.supervisorPid > 0 && supervisor !== inst.supervisorPid;
-        if (supervisor > 0) inst.supervisorPid = supervisor;
-        if (replaced && (inst.state === 'ready' || inst.state === 'restarting')) {
-          // its supervisor died, its instance with it (the unit's processes go together), and
-          // systemd started a new supervisor, which started the instance again
-          inst.state = 'crashed';
-          inst.wake.abort();
-          inst.wake = new AbortController();
-          await this.emit('instance.crashed', inst, {
-            phase: 'running',
-            exitCode: null,
-            signal: null,
-            detectedBy: inst.runner.kind === 'systemd' ? 'systemd' : 'supervisor',
-            reason: 'its supervisor died and was started again',
-            logTail: await inst.host.logTail(inst.id, LOG_TAIL_LINES).catch(() => []),
-            restartInMs: null,
-          });
-        }
-        if (inst.state !== 'crashed') {
-          if (replaced) this.writeRecord(inst);
-          return;
-        }
-        inst.state = 'restarting';
-        inst.restarts++;
-        inst.startedAt = this.clock.now();
-        this.writeRecord(inst);
-        await this.emit('instance.restarted', inst, { attempt: Number(l.args[1] ?? inst.restarts) });
-        const r = await this.waitReady(inst);
-        if (this.closed || inst.state !== 'restarting') return;
-        if (r.ok) {
-          inst.state = 'ready';
-          await this.emit('instance.ready', inst, { startupMs: this.clock.now() - inst.startedAt, afterRestart: true });
-        } else if (r.reason === 'timeout') {
-          // not answering after a restart: killed, so the supervisor restarts it under back-off
-          await inst.host.killChild(inst.childPid);
-        }
+        // a supervisor counts its own restarts: 0 on a line after the first start is a new one (its
+        // pid may even be the old one's, in a PID space that began again with a reboot)
+        const fresh = l.args[1] === '0' && (inst.state === 'ready' || inst.state === 'restarting');
+        await this.supervisorSeen(inst, Number(l.args[2] ?? 0), fresh, { detectedBy: inst.runner.kind === 'systemd' ? 'systemd' : 'supervisor', reason: 'its supervisor died and was started again' });
+        if (inst.state === 'crashed') await this.restartSeen(inst, Number(l.args[1] ?? inst.restarts));
         return;
       }
       case 'exited':
@@ -554,6 +543,7 @@ export class SshTarget implements Target {
         });
         if (l.kind === 'exited') {
           this.forget(inst);
+          this.discard(inst);
           inst.state = 'stopped';
           await this.emit('instance.lost', inst, { reason: 'exited-unarmed' });
         }
@@ -564,10 +554,54 @@ export class SshTarget implements Target {
         if (inst.state === 'stopping' || inst.state === 'stopped') return;
         // stopped on the host by someone else
         this.forget(inst);
+        this.discard(inst);
         inst.state = 'stopped';
         await this.emit('instance.lost', inst, { reason: 'stopped-on-host' });
         return;
       }
+    }
+  }
+
+  /**
+   * The supervisor running the instance has this pid. Another one than known means the old one
+   * died and systemd started a new one, its instance with it (the unit's processes go together):
+   * the old one's end is recorded as a crash, and the new start as a restart.
+   */
+  private async supervisorSeen(inst: Instance, pid: number, fresh: boolean, why: { detectedBy: string; reason: string }): Promise<void> {
+    const replaced = fresh || (pid > 0 && inst.supervisorPid > 0 && pid !== inst.supervisorPid);
+    if (pid > 0) inst.supervisorPid = pid;
+    if (!replaced) return;
+    this.writeRecord(inst);
+    if (inst.state !== 'ready' && inst.state !== 'restarting') return;
+    inst.state = 'crashed';
+    inst.wake.abort();
+    inst.wake = new AbortController();
+    await this.emit('instance.crashed', inst, {
+      phase: 'running',
+      exitCode: null,
+      signal: null,
+      detectedBy: why.detectedBy,
+      reason: why.reason,
+      logTail: await inst.host.logTail(inst.id, LOG_TAIL_LINES).catch(() => []),
+      restartInMs: null,
+    });
+  }
+
+  /** a crashed instance runs again: restarted, then ready once healthy */
+  private async restartSeen(inst: Instance, attempt: number): Promise<void> {
+    inst.state = 'restarting';
+    inst.restarts++;
+    inst.startedAt = this.clock.now();
+    this.writeRecord(inst);
+    await this.emit('instance.restarted', inst, { attempt });
+    const r = await this.waitReady(inst);
+    if (this.closed || inst.state !== 'restarting') return;
+    if (r.ok) {
+      inst.state = 'ready';
+      await this.emit('instance.ready', inst, { startupMs: this.clock.now() - inst.startedAt, afterRestart: true });
+    } else if (r.reason === 'timeout') {
+      // not answering after a restart: killed, so the supervisor restarts it under back-off
+      await inst.host.killChild(inst.childPid);
     }
   }
 
@@ -686,6 +720,7 @@ export class SshTarget implements Target {
         logTail: await failed.host.logTail(failed.id, LOG_TAIL_LINES).catch(() => []),
       });
       await failed.runner.kill(failed.id, failed.supervisorPid, failed.childPid).catch(() => {});
+      await failed.runner.remove(failed.id).catch(() => {});
     }
     await Promise.all(started.filter((i) => i !== failed || !r || r.ok || r.reason !== 'exited').map((i) => this.stopInstance(i, i === failed ? 'not-ready' : 'start-failed')));
   }
@@ -720,6 +755,7 @@ export class SshTarget implements Target {
     }
     if (!alive) {
       this.records.remove(r.id);
+      this.discard(inst);
       inst.state = 'stopped';
       await this.emit('instance.lost', inst, { reason: 'not-running' });
       return undefined;
@@ -778,6 +814,14 @@ export class SshTarget implements Target {
   private forget(inst: Instance): void {
     this.records.remove(inst.id);
     this.instances.delete(inst.id);
+  }
+
+  /**
+   * An instance the controller no longer tracks: what would start it again (its unit, enabled for
+   * boot) is removed, best effort, so nothing runs on the host that no record names.
+   */
+  private discard(inst: Instance): void {
+    void inst.runner.remove(inst.id).catch((err: unknown) => this.logger?.warn({ err: describe(err), id: inst.id }, 'could not remove a lost instance from its host'));
   }
 
   private writeRecord(inst: Instance): void {

@@ -90,10 +90,12 @@ export class SystemdRunner implements InstanceRunner {
   async alive(id: string): Promise<Alive | undefined> {
     const p = this.paths(id);
     const q = shq;
-    // ours: the unit runs this directory's instance; alive also while systemd starts the supervisor again
+    // ours: the unit runs this directory's instance; alive also while systemd starts the supervisor
+    // again, and while the host boots (sshd may answer before the enabled units are started)
     const r = await this.h.conn.exec(
       `grep -qF -- ${q(p.idir)} ${q(p.file)} 2>/dev/null || exit 0; ` +
-        `case "$(systemctl show -p ActiveState --value ${q(p.unit)})" in active|activating|deactivating|reloading) echo "$(systemctl show -p MainPID --value ${q(p.unit)}) $(cat ${q(p.idir + '/child.pid')} 2>/dev/null)";; esac; true`,
+        `case "$(systemctl show -p ActiveState --value ${q(p.unit)})" in active|activating|deactivating|reloading) echo "$(systemctl show -p MainPID --value ${q(p.unit)}) $(cat ${q(p.idir + '/child.pid')} 2>/dev/null)";; ` +
+        `*) case "$(systemctl is-system-running 2>/dev/null)" in initializing|starting) systemctl is-enabled --quiet ${q(p.unit)} && echo "0 0";; esac;; esac; true`,
       { timeoutMs: 10_000 },
     );
     const [s, c] = r.stdout.trim().split(' ');
