@@ -73,3 +73,22 @@ test('an alarm names the contextual novelty that let it through', () => {
   for (let i = 0; i < 2001; i++) g.update(i * 300_000, wave(i) + (i >= 2000 ? 60 : 0));
   assert.equal(g.explain().novelty, undefined);
 });
+
+test('an anomaly inside known levels and transitions alarms through the shape opener (art.ts), not without it', () => {
+  const noise = (i: number) => ((i * 7919) % 13) / 13;
+  // high half a day, low half a day; for six hours it toggles between the same two levels every hour
+  const f = (i: number) => (i >= 3000 && i < 3072 ? (Math.floor(i / 12) % 2 ? 10 : 50) : Math.floor(i / 144) % 2 === 0 ? 10 : 50) + noise(i);
+  const run = (d: ReturnType<typeof createDetector>) => {
+    const at: Array<[number, string | undefined]> = [];
+    for (let i = 0; i < 3200; i++) {
+      d.update(i * 300_000, f(i));
+      if (d.alarm) at.push([i, d.explain().novelty?.kind]);
+    }
+    return at.filter(([i]) => i >= 3000 && i < 3072);
+  };
+  const inside = run(createDetector());
+  assert.equal(inside.length, 1, JSON.stringify(inside));
+  assert.equal(inside[0]![1], 'new shape');
+  // the contextual member alone sees nothing new: the levels and the transitions between them are routine
+  assert.deepEqual(run(createDetector({ artGate: 0 })), []);
+});
