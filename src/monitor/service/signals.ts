@@ -63,9 +63,10 @@ export function anomalySentence(
 /** why the detector let this deviation alarm (its context gate): what was new, and how recently */
 function noveltyWords(n: Explanation['novelty']): string {
   if (!n) return '';
-  const now = { 'new level': 'a level it has not had before', 'new transition': 'a change between levels it has not made before', 'new shape': 'a shape of its recent samples it has not shown before' }[n.kind];
-  if (n.pointsAgo === 0) return `; ${now}`;
-  const after = { 'new level': 'a level it had not had before', 'new transition': 'a change between levels it had not made before', 'new shape': 'a shape of its recent samples it had not shown before' }[n.kind];
+  const now = { 'new level': 'a level it has not had before', 'new transition': 'a change between levels it has not made before', 'new shape': 'a pattern it has not shown before' };
+  const then = { 'new level': 'a level it had not had before', 'new transition': 'a change between levels it had not made before', 'new shape': 'a pattern it had not shown before' };
+  if (n.pointsAgo === 0) return `; ${now[n.kind]}`;
+  const after = then[n.kind];
   return `; ${n.pointsAgo} sample${n.pointsAgo === 1 ? '' : 's'} after ${after}`;
 }
 
