@@ -76,3 +76,38 @@ test('warnings: state_dir "/" and a controller listening beyond loopback without
   writeFileSync(file, `${BASE}controller: { listen: "[::1]:7070" }\n`);
   assert.deepEqual(loadConfig(file).warnings, []);
 });
+
+const CHANGE = (verify: string) => `${BASE}changes:
+  upgrade:
+    apply: apt-get install -y acme-auth=3.1.0
+${verify}    undo: apt-get install -y acme-auth=2.4.1
+`;
+
+test('a change without a usable verify says which two forms there are, not "Invalid input"', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['', /^required: a change needs a verify, \{ command: .* or \{ http: /],
+    ['    verify: curl -f http://x/\n', /^verify is an object, not a command line: /],
+    ['    verify: {}\n', /^verify needs command or http: /],
+    ['    verify: { htp: "http://{address}/" }\n', /^verify needs command or http \(got htp\): /],
+    ['    verify: { command: "true", http: "http://{address}/" }\n', /^verify takes command or http, not both: /],
+  ];
+  for (const [verify, expected] of cases) {
+    const e = problemsOf(CHANGE(verify));
+    assert.equal(e.problems.length, 1, e.message);
+    assert.equal(e.problems[0]!.path, 'changes.upgrade.verify');
+    assert.match(e.problems[0]!.message, expected);
+    assert.doesNotMatch(e.problems[0]!.message, /Invalid input/);
+  }
+  // the forms that are right still load
+  parseConfigText(CHANGE('    verify: { command: "acme-auth --version" }\n'), 'g.yaml');
+  parseConfigText(CHANGE('    verify: { http: "http://{address}:7100/version", body_contains: "3.1.0" }\n'), 'g.yaml');
+});
+
+test('an unknown key that is a key of another section is not told "did you mean" itself', () => {
+  const e = problemsOf(CHANGE('    verify: { command: "true", status: 200 }\n'));
+  const p = e.problems.find((x) => x.path === 'changes.upgrade.verify.status');
+  assert.ok(p, e.message);
+  assert.equal(p.message, 'unknown key "status"');
+  assert.doesNotMatch(p.hint!, /did you mean "status"/);
+  assert.match(p.hint!, /not of this one/);
+});
