@@ -9,17 +9,20 @@
 //   ungated), 'record' (the gate opens for `recG` points when a value leaves the range of the points so
 //   far by more than `recMargin` of that range, after `recMin` points: a new level, judged on what has
 //   been seen, as the contextual member judges later against its learnt range);
-// - value members: `sep` (each of the five members calibrated on its own running 98th percentile
-//   before the max, instead of the four z-score members together), `wv` (the volatility member,
-//   members.ts: |log| of a fast mean absolute step over the typical one), `scale` (a robust scale-shift
-//   member: a fast EW mean absolute deviation from the fast mean against the slow one, log ratio, up
-//   only or both ways; `wscale`), `alt` (a second baseline with other rates: its level and recent-mean
-//   z's, weight `walt`), `knn` options and weight `wk`, the weights `w`, `q` (calibration quantile);
+// - value members: `sep` (each of the four z-score members calibrated on its own running 98th percentile
+//   before the max, instead of together), `wv` (the volatility member, members.ts: |log| of a fast mean
+//   absolute step over the typical one), `scale` (a robust scale-shift member: a fast EW mean absolute
+//   deviation from the fast mean against a slow, winsorised one, |log| ratio or its positive part; weight
+//   `wscale`); both are log ratios, multiplied by `pre` before calibration (the calibrator floors its
+//   quantile at 3), `alt` (a second baseline with other rates: its level and recent-mean z's, calibrated on
+//   their own, weight `walt`), `knn` options and weight `wk`, a second KNN member `knn2` / `wk2`, `q`
+//   (calibration quantile), `stepRaw` (step z in max(typical step, k x the unwinsorised mean step)), `tods`
+//   (the time-of-day z weighted by a running seasonal strength);
 // - false positives: `busy` (the contextual gate counts only while the share of the last `busyW` points
-//   that were contextual novelties is below `busy`: a gate open all the time says nothing),
-//   `lvlRun` (a new-level novelty opens the gate only once the new level has held `lvlRun` points in
-//   a row; transitions and shape words as shipped), `spikeCap` (a value score from the step member alone
-//   counts at most `spikeCap` x ... see code).
+//   that were contextual novelties is below `busy`: a gate open all the time says nothing; `busyOut`: only
+//   novelties at values outside the first 300 points' range count and are shut), `lvlRun` (a novelty at a
+//   value outside that range opens the gate only once its level has held `lvlRun` points), `rest` (damping
+//   length), `escape` (while damped, a gated score at or above it counts).
 // Choose on the even half only. Usage:
 //   HALF=even nice -n 15 node --no-warnings bench/nab/research/valuepost.ts '<ValueOpts JSON>' ...
 // Without HALF it prints all / even / odd (standard, low FP, low FN): look at odd once, after choosing.
@@ -79,6 +82,12 @@ export interface ValueOpts {
    *  is multiplied by clamp(strength / s0, 0, 1), so a series with no daily pattern does not alarm on a slot
    *  that happened to be calm */
   tods?: { rate?: number; s0?: number } | null;
+  /** heavy-tailed steps: the step member's z is measured in max(typical step, k x the unwinsorised EW mean absolute
+   *  step), so a series whose routine includes rare large spikes (mostly 0, then bursts) is scaled by them (0 = off) */
+  stepRaw?: number;
+  /** record run: when the series has held one value (exactly) for longer than `ratio` x its longest earlier completed
+   *  run (at least `min` points), once per run, that point opens the gate and gets a value score of `score` */
+  runRec?: { ratio?: number; min?: number; score?: number } | null;
   /** while damped, a gated score at or above this counts undamped (and restarts the damping); 0 = off */
   escape?: number;
 }
@@ -129,7 +138,7 @@ const base: Required<ValueOpts> = {
   z: {}, w: [0.5, 0.5, 1, 0.7], q: 0.98, sep: false, wv: 0, scale: null, wscale: 0, pre: 4, alt: null, walt: 0,
   knn: shippedKnn, wk: 1, knn2: null, wk2: 0,
   sax: { facts: { trans: false }, w: 64, exact: true }, saxG: 64, g: 50, a: 0.5, gf: 0.1, st: 0.3, rest: 200, sf: 0.1,
-  busy: 0, busyW: 500, lvlRun: 0, busyOut: false, escape: 0, tods: null,
+  busy: 0, busyW: 500, lvlRun: 0, busyOut: false, escape: 0, tods: null, stepRaw: 0, runRec: null,
 };
 
 /** robust scale shift: EW mean absolute deviation from a fast mean, fast rate against slow rate, |log| (or log+ when up) */
@@ -186,6 +195,21 @@ export function todRaw(f: NabFile, rate: number): Float32Array[] {
   });
 }
 
+/** per point: |x - previous| and the unwinsorised EW (rate 0.001, 1/n at first) mean absolute step before it */
+export function stepRawMember(f: NabFile): Float32Array[] {
+  return cached('value-step1', 0.001, f, () => {
+    const N = f.values.length;
+    const d = new Float32Array(N), m = new Float32Array(N);
+    let prev = f.values[0] ?? 0, mean = 0;
+    for (let i = 0; i < N; i++) {
+      const x = Number.isFinite(f.values[i]!) ? f.values[i]! : prev;
+      if (i > 0) { const e = Math.abs(x - prev); d[i] = e; m[i] = mean; mean += Math.max(0.001, 1 / i) * (e - mean); }
+      prev = x;
+    }
+    return [d, m];
+  });
+}
+
 export function valueScore(f: NabFile, o: Required<ValueOpts>): Float64Array {
   const zs = [...cached('z3', o.z, f, () => zMembers(f, o.z))];
   const zk = o.knn ? cached('knn', o.knn, f, () => [knnMember(f, o.knn!)])[0]! : undefined;
@@ -195,8 +219,15 @@ export function valueScore(f: NabFile, o: Required<ValueOpts>): Float64Array {
   const N = f.values.length;
   const out = new Float64Array(N);
   const [a, b, c, d] = o.w;
+  if (o.stepRaw > 0) {
+    const [d, m] = stepRawMember(f) as [Float32Array, Float32Array];
+    const z1 = new Float32Array(N);
+    // zs[1] = d / diffDev; re-measure it in max(diffDev, k x raw mean) (diffDev recovered as d / z)
+    for (let i = 0; i < N; i++) { const z = zs[1]![i]!; const dd = z > 0 ? d[i]! / z : Infinity; z1[i] = z > 0 ? d[i]! / Math.max(dd, o.stepRaw * m[i]!) : 0; }
+    zs[1] = z1;
+  }
   if (o.tods) {
-    const [tz, st] = todRaw(f, o.tods.rate ?? 0.01);
+    const [tz, st] = todRaw(f, o.tods.rate ?? 0.01) as [Float32Array, Float32Array];
     const s0 = o.tods.s0 ?? 0.3;
     const z3 = new Float32Array(N);
     for (let i = 0; i < N; i++) z3[i] = tz[i]! * Math.max(0, Math.min(1, st[i]! / s0));
@@ -236,9 +267,15 @@ export function scoreValue(f: NabFile, opts: ValueOpts, trace?: ValueTrace): Flo
   let busyCount = 0;
   // lvlRun: the contextual member's level grid (as cad.ts places it on the first `learn` points)
   let glo = Infinity, ghi = -Infinity, width = 1, run = 0, prevLvl = NaN, pendingNew = false;
+  let runLen = 0, runRecord = 0, runFired = false;
   for (let i = 0; i < N; i++) {
     const x = f.values[i]!;
-    const s = s0[i]!;
+    let s = s0[i]!;
+    if (o.runRec) {
+      if (i > 0 && x === f.values[i - 1]) runLen++;
+      else { if (runLen > runRecord) runRecord = runLen; runLen = 1; runFired = false; }
+      if (!runFired && i >= 300 && runRecord >= (o.runRec.min ?? 20) && runLen > (o.runRec.ratio ?? 1) * runRecord) { runFired = true; s = Math.max(s, o.runRec.score ?? 0.5); lastX = i; } // lastX: it holds the gate open like a new shape word
+    }
     let novel = raw[i]! >= o.a;
     if (o.lvlRun > 0 && i >= 300) {
       // a novelty whose level is outside the learnt range opens the gate only once that level held lvlRun points
