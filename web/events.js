@@ -59,6 +59,7 @@ export const RENDER = {
   'rollout.wave.passed': ({ data: d }) => `${envOf(d)}wave ${d.wave}/${d.of} healthy (${(d.hosts ?? []).join(', ')})`,
   'rollout.wave.failed': ({ data: d }) => `${envOf(d)}wave ${d.wave}/${d.of} failed: ${d.reason ?? ''}; back on ${d.stable}`,
   'rollout.host.excluded': ({ data: d }) => `${envOf(d)}host ${d.host} out of rotation: ${d.reason ?? ''}`,
+  'rollout.cleanup.failed': ({ data: d }) => `${envOf(d)}${d.task === 'stop' ? 'could not stop the canary' : 'diagnosis failed'} after the rollback: ${d.error ?? ''}`,
   'rollout.abort.requested': generic,
   'analysis.verdict': ({ data: d }) => `${envOf(d)}analysis ${d.verdict}: ${d.summary ?? ''}`,
   'check.passed': ({ data: d }) => `${envOf(d)}check ${d.name} passed: ${d.message ?? ''}`,

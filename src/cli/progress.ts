@@ -74,6 +74,8 @@ export const PROGRESS: PerType<string | undefined> = {
   'rollout.wave.passed': ({ data: d }) => `  ${at(d.environment)}${color.green(`wave ${d.wave}/${d.of} healthy`)} (${d.hosts.join(', ')}, ${d.instances} instance(s))`,
   'rollout.wave.failed': ({ data: d }) => `  ${at(d.environment)}${color.red(`wave ${d.wave}/${d.of} failed`)}: ${d.reason}; every host back on ${d.stable}`,
   'rollout.host.excluded': ({ data: d }) => `  ${at(d.environment)}${color.yellow(`host ${d.host} out of rotation: ${d.reason}`)}`,
+  'rollout.cleanup.failed': ({ data: d }) =>
+    `  ${at(d.environment)}${color.red(d.task === 'stop' ? `could not stop ${d.instances?.join(', ') ?? 'the canary'}` : 'compatibility diagnosis failed')}: ${d.error}`,
   'check.passed': ({ data: d }) => `  ${at(d.environment)}${color.green('✓')} ${d.name} ${color.dim(`${d.message} (${Math.round(d.durationMs)} ms)`)}`,
   'check.failed': ({ data: d }) => `  ${at(d.environment)}${color.red('✗')} ${d.name}: ${d.message}`,
   'check.errored': ({ data: d }) => `  ${at(d.environment)}${color.red('?')} ${d.name} could not verify: ${d.message}`,

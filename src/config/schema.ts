@@ -138,6 +138,7 @@ export const configSchema = z
   })
   .superRefine((cfg, ctx) => {
     refineDrills(cfg, ctx);
+    refineChangeHosts(cfg, ctx);
     const services = Object.keys(cfg.services);
     const seenEnv = new Map<string, number>();
     const seenListen = new Map<string, string>();
@@ -196,6 +197,33 @@ export const configSchema = z
       }
     });
   });
+
+/**
+ * A change's `hosts:` selector must pick hosts in every environment with hosts: an environment where
+ * it picks none "passes" without a host changed, and that vacuous pass would open the gate to the
+ * next environment (an untested change straight into production, the 3 June story).
+ */
+function refineChangeHosts(cfg: { changes: Record<string, { hosts: Record<string, string> }>; environments: z.infer<typeof environmentSchema>[] }, ctx: z.RefinementCtx): void {
+  const fleets = cfg.environments.flatMap((env) => {
+    const hosts = (env.target as { hosts?: { name: string; labels?: Record<string, string> }[] }).hosts;
+    return env.target.kind === 'ssh' && hosts ? [{ name: env.name, hosts }] : [];
+  });
+  for (const [name, change] of Object.entries(cfg.changes)) {
+    const wanted = Object.entries(change.hosts);
+    if (wanted.length === 0) continue;
+    const selector = wanted.map(([k, v]) => `${k}=${v}`).join(', ');
+    for (const env of fleets) {
+      if (env.hosts.some((h) => wanted.every(([k, v]) => h.labels?.[k] === v))) continue;
+      const labelled = env.hosts.map((h) => `${h.name}${h.labels && Object.keys(h.labels).length ? ` (${Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`).join(', ');
+      ctx.addIssue({
+        code: 'custom',
+        path: ['changes', name, 'hosts'],
+        message: `no host of environment ${env.name} has the labels ${selector}: the change would pass ${env.name} without changing a host`,
+        params: { hint: `label the hosts it is for (hosts[].labels) in ${env.name}; its hosts: ${labelled}` },
+      });
+    }
+  }
+}
 
 /** rollout.waves needs hosts to go in waves, and a canary selection that names some of them */
 function refineWaves(env: z.infer<typeof environmentSchema>, i: number, ctx: z.RefinementCtx): void {

@@ -92,6 +92,8 @@ export const TIMELINE: PerType<string | undefined> = {
   'rollout.wave.passed': ({ data: d }) => `${envOf(d.environment)}wave ${d.wave} of ${d.of} healthy on ${d.hosts.join(', ')}`,
   'rollout.wave.failed': ({ data: d }) => `${envOf(d.environment)}wave ${d.wave} of ${d.of} failed on ${d.hosts.join(', ')}: ${d.reason}; every host back on ${d.stable}`,
   'rollout.host.excluded': ({ data: d }) => `${envOf(d.environment)}host ${d.host} taken out of rotation: ${d.reason}`,
+  'rollout.cleanup.failed': ({ data: d }) =>
+    `${envOf(d.environment)}${d.task === 'stop' ? `instances ${d.instances?.join(', ') ?? ''} could not be stopped after the rollback` : 'the compatibility diagnosis after the rollback failed'}: ${d.error}`,
   'host.unreachable': ({ data: d }) => `host ${d.host} (${d.address}) unreachable: ${d.reason}`,
   'host.reachable': ({ data: d }) => `host ${d.host} reachable again after ${formatDurationMs(d.downMs)}`,
   'deployment.environment.passed': ({ data: d }) => `${envOf(d.environment)}passed`,

@@ -83,6 +83,30 @@ test('a canary answering 500 to every request is rolled back: the table first, t
   assert.equal(l.stats.failed, 0, l.stats.failures.join(' | '));
 });
 
+test('after a rollback, a canary that cannot be stopped is recorded, not swallowed; traffic stays on stable', async (t) => {
+  const f = await pipelineFixture([{ name: 'production', instances: 1, synthetic: false, rollout: { ...fast, steps: [{ weight: 20, hold: '30s' }] } }], { versionEnv: { '2.0.0': { FAKE_STATUS: '500' } } });
+  t.after(() => f.close());
+  await withStable(f);
+  // the target fails to stop anything from now on (a host that stopped answering, say)
+  const target = f.targets.get('production')!;
+  const stop = target.stop.bind(target);
+  target.stop = () => Promise.reject(new Error('host web-1 did not answer the stop'));
+  const l = load(f.routers.get('production')!.url);
+  const d = await (await f.deployer.start({ service: 'web', version: '2.0.0', actor: 'test' })).done;
+  await l.stop();
+  target.stop = stop;
+  assert.equal(d.state, 'rolled_back');
+  const failed = await queryType(f.events, 'rollout.cleanup.failed');
+  assert.equal(failed.length, 1);
+  assert.equal(failed[0]!.data.task, 'stop');
+  assert.match(failed[0]!.data.error, /did not answer the stop/);
+  assert.ok(failed[0]!.data.instances!.length >= 1);
+  const zero = (await queryType(f.events, 'rollout.weight.zero'))[0]!;
+  assert.ok(failed[0]!.seq > zero.seq, 'traffic was back on stable before the stop was tried');
+  const table = f.routers.get('production')!.router.table()!;
+  assert.deepEqual(table.versions.filter((v) => v.weight > 0).map((v) => v.version), ['1.0.0']);
+});
+
 test('a healthy canary goes through every step and is promoted', async (t) => {
   const f = await pipelineFixture([{ name: 'production', instances: 1, rollout: fast }]);
   t.after(() => f.close());

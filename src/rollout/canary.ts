@@ -117,11 +117,18 @@ export async function runCanary(a: CanaryArgs): Promise<'promote' | EnvironmentO
     offAll();
     // 2. Then the slow parts: let routed requests finish, stop the canary (and baseline), measure, diagnose.
     await clock.sleep(env.drainMs).catch(() => undefined);
-    await env.target.stop([...a.canaryIds, ...baselineIds]).catch(() => undefined);
+    // A failure here must not undo the rollback (traffic is already safe) but must not vanish either:
+    // instances left running, or a diagnosis that could not run, are recorded for the person on call.
+    const stopIds = [...a.canaryIds, ...baselineIds];
+    await env.target.stop(stopIds).catch((err: unknown) => cleanupFailed('stop', err, stopIds));
     const after = await env.traffic.stats().catch(() => lastStats);
     const impact = after && before ? impactOf(after, before) : undefined;
-    await diagnose(step).catch(() => undefined);
+    await diagnose(step).catch((err: unknown) => cleanupFailed('diagnosis', err));
     return a.end(kind, reason, { stage: 'canary', weightZeroAt, verdictAt: verdictAt ?? null, ...(impact ? { impact } : {}) });
+
+    async function cleanupFailed(task: 'stop' | 'diagnosis', err: unknown, instances?: string[]): Promise<void> {
+      await emit('rollout.cleanup.failed', { environment: env.name, task, ...(instances ? { instances } : {}), error: describe(err) }).catch(() => undefined);
+    }
 
     function impactOf(now: RouterStats, then: RouterStats) {
       const t = totalsSince(now, then);

@@ -210,6 +210,7 @@ export function apply(state: StateView, e: StoredEvent): StateView {
     case 'rollout.wave.passed':
     case 'rollout.wave.failed':
     case 'rollout.host.excluded':
+    case 'rollout.cleanup.failed':
     case 'rollout.abort.requested':
     case 'analysis.verdict':
     case 'check.passed':

@@ -100,6 +100,12 @@ export const rolloutEvents = [
     data: z.strictObject({ ...inEnv, host: nonEmpty, reason: str, revision: count.optional() }),
   }),
   defineEvent({
+    type: 'rollout.cleanup.failed',
+    owner,
+    meaning: 'after a rollback, a slow part failed: stopping the canary (and baseline) instances, or the compatibility diagnosis; traffic was already back on stable',
+    data: z.strictObject({ ...inEnv, task: z.enum(['stop', 'diagnosis']), instances: z.array(nonEmpty).optional(), error: str }),
+  }),
+  defineEvent({
     type: 'rollout.abort.requested',
     owner,
     meaning: 'a person (or the controller shutting down) asked to abort the running deployment',

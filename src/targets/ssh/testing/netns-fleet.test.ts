@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { createTestFleet } from './netns-fleet.ts';
@@ -102,4 +102,45 @@ test('test fleet: skewClock shifts what the host\'s `date` says over SSH, and no
   assert.ok(Math.abs(read('web-2')) < 15_000, 'web-2 is untouched');
   fleet.skewClock('web-1', 0);
   assert.ok(Math.abs(read('web-1')) < 15_000, 'back to true time');
+});
+
+test('test fleet: a systemd host runs its own systemd on its own root; what it writes or deletes in /etc, /var and /tmp leaves this machine untouched; teardown leaves nothing', { skip: existsSync('/usr/bin/ssh') ? false : '/usr/bin/ssh is missing (Debian package openssh-client)' }, async (t) => {
+  const services = () => execFileSync('sh', ['-c', "ps -eo comm= | grep -cE '^(haproxy|postgres|prometheus|nginx|cron)' || true"], { encoding: 'utf8' }).trim();
+  const before = { services: services(), issue: readFileSync('/etc/issue', 'utf8') };
+  const made = await createTestFleet([{ name: 'sd-1', systemd: true }, { name: 'plain-1' }]);
+  if (!made.fleet) return t.skip(made.skip);
+  const fleet = made.fleet;
+  let closed = false;
+  try {
+    const h = fleet.host('sd-1');
+    assert.ok(h.systemd, 'the host runs systemd');
+    // over SSH, as Greenlight reaches it: the session is inside that systemd's namespaces
+    const probe = sshRun(fleet, h.address, 'test -d /run/systemd/system && echo has-run-systemd; systemctl is-system-running; hostname; cat /proc/1/comm', 20_000).out;
+    assert.match(probe, /has-run-systemd\n(running|degraded)\nsd-1\nsystemd\n/, probe);
+    assert.doesNotMatch(sshRun(fleet, fleet.host('plain-1').address, 'test -d /run/systemd/system && echo has-run-systemd || echo none', 20_000).out, /has-run-systemd/, 'the plain host does not look like systemd');
+    // only the test host's own units run: none of this machine's enabled services
+    const active = sshRun(fleet, h.address, 'systemctl list-units --type=service --state=active --no-legend --plain | cut -d" " -f1', 20_000).out.trim().split('\n');
+    assert.deepEqual(active, ['greenlight-testhost-sshd.service']);
+    assert.equal(services(), before.services, 'no service of this machine was started');
+    // what the host writes or deletes stays in its own root
+    const token = `gl-probe-${process.pid}`;
+    sshRun(fleet, h.address, `rm /etc/issue && echo x > /etc/${token} && echo x > /var/${token} && echo x > /tmp/${token}`, 20_000);
+    for (const p of [`/etc/${token}`, `/var/${token}`, `/tmp/${token}`]) assert.ok(!existsSync(p), `${p} is not on this machine`);
+    assert.equal(readFileSync('/etc/issue', 'utf8'), before.issue, '/etc/issue deleted on the host is still here');
+    assert.match(sshRun(fleet, h.address, `cat /tmp/${token}; test -e /etc/issue || echo gone`, 20_000).out, /x\ngone/, 'and the host itself sees its writes');
+    // the fleet's directory is shared (the host's own dir, keys): written there, seen here
+    sshRun(fleet, h.address, `echo shared > ${join(h.dir, 'shared-probe')}`, 20_000);
+    assert.equal(readFileSync(join(h.dir, 'shared-probe'), 'utf8'), 'shared\n');
+    const cgroup = h.systemd.cgroup;
+    const pid = h.systemd.pid;
+    await fleet.close();
+    closed = true;
+    assert.ok(!existsSync(cgroup), 'its cgroup is removed');
+    // gone, or a zombie its reaper has not collected yet
+    assert.ok(!existsSync(`/proc/${pid}/stat`) || / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, '')), 'its systemd is gone');
+    assert.equal(services(), before.services);
+    assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(h.dir), 'no mount of the host is left on this machine');
+  } finally {
+    if (!closed) await fleet.close();
+  }
 });

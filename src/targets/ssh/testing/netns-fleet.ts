@@ -19,6 +19,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { bootSystemdHost, removeStaleSystemdHosts, systemdHostUnavailable, type SystemdHost } from './systemd-host.ts';
 
 const SSHD = '/usr/sbin/sshd';
 const SSH_KEYGEN = '/usr/bin/ssh-keygen';
@@ -28,6 +29,8 @@ export const FLEET_PREFIX = 'gl12';
 export interface TestHostSpec {
   name: string;
   labels?: Record<string, string>;
+  /** the host runs systemd (PID 1 of its own namespaces, own root: ./systemd-host.ts), sshd as its unit */
+  systemd?: boolean;
 }
 
 export interface TestHost {
@@ -45,6 +48,8 @@ export interface TestHost {
   /** the host key as a known_hosts key ("ssh-ed25519 AAAA...") */
   publicKey: string;
   sshd?: ChildProcess;
+  /** set on a host that runs systemd: its sshd is a unit of that systemd */
+  systemd?: SystemdHost;
   state: 'up' | 'cut' | 'silent' | 'dead';
   /** every process of its namespace is SIGSTOPped (freeze); thaw() resumes them */
   frozen?: boolean;
@@ -150,6 +155,7 @@ function removeStale(): void {
     const pid = Number(d.split('-')[1]);
     if (!(pid > 0 && pidAlive(pid))) rmSync(join(NETNS_ETC, d), { recursive: true, force: true });
   }
+  removeStaleSystemdHosts(FLEET_PREFIX, pidAlive);
   for (const line of run('ip', ['-o', 'link', 'show'], { allowFail: true }).split('\n')) {
     const m = /^\d+: (gl12[bv](\d+)x[^:@]*)/.exec(line);
     if (m && !pidAlive(Number(m[2]))) run('ip', ['link', 'del', m[1]!], { allowFail: true });
@@ -189,7 +195,7 @@ function pickSubnet(): string {
 }
 
 export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLevel?: string } = {}): Promise<FleetResult> {
-  const why = fleetUnavailable();
+  const why = fleetUnavailable() ?? (specs.some((s) => s.systemd) ? systemdHostUnavailable() : undefined);
   if (why) return { skip: why };
   if (specs.length > 36) throw new Error('a test fleet has at most 36 hosts');
   installExitHook();
@@ -213,6 +219,7 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
     for (const h of hosts) {
       // SIGKILL ends stopped (frozen) processes too
       h.sshd?.kill('SIGKILL');
+      h.systemd?.stop();
       for (const p of run('ip', ['netns', 'pids', h.netns], { allowFail: true }).split('\n').filter(Boolean)) killPid(Number(p));
       run('ip', ['link', 'del', h.link], { allowFail: true });
       run('ip', ['netns', 'del', h.netns], { allowFail: true });
@@ -286,7 +293,12 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
     const knownHosts = join(dir, 'known_hosts');
     writeFileSync(knownHosts, knownHostsLines.join('\n') + '\n');
 
-    for (const h of hosts) startSshd(h);
+    await Promise.all(
+      hosts.map(async (h, i) => {
+        if (!specs[i]!.systemd) return startSshd(h);
+        h.systemd = await bootSystemdHost({ name: h.name, netns: h.netns, dir: h.dir, shared: dir, sshdConfig: join(h.dir, 'sshd_config') });
+      }),
+    );
     await Promise.all(hosts.map((h) => waitPort(h.address, 22, 10_000)));
 
     const fleet: TestFleet = {
@@ -305,6 +317,7 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
         // in sshd's own mount namespace (ip netns exec makes a new one per call), so a mount made
         // there is seen the way an SSH session sees it
         const h = fleet.host(name);
+        if (h.systemd) return h.systemd.exec(cmd);
         if (h.sshd?.pid && h.sshd.exitCode === null) return run('nsenter', ['-t', String(h.sshd.pid), '-m', '-n', '--', ...cmd]);
         return run('ip', ['netns', 'exec', h.netns, ...cmd]);
       },
