@@ -76,3 +76,68 @@ test('warnings: state_dir "/" and a controller listening beyond loopback without
   writeFileSync(file, `${BASE}controller: { listen: "[::1]:7070" }\n`);
   assert.deepEqual(loadConfig(file).warnings, []);
 });
+
+const CHANGE = (verify: string) => `${BASE}changes:
+  upgrade:
+    apply: apt-get install -y acme-auth=3.1.0
+${verify}    undo: apt-get install -y acme-auth=2.4.1
+`;
+
+test('a change without a usable verify says which two forms there are, not "Invalid input"', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['', /^required: a change needs a verify, \{ command: .* or \{ http: /],
+    ['    verify: curl -f http://x/\n', /^verify is an object, not a command line: /],
+    ['    verify: {}\n', /^verify needs command or http: /],
+    ['    verify: { htp: "http://{address}/" }\n', /^verify needs command or http \(got htp\): /],
+    ['    verify: { command: "true", http: "http://{address}/" }\n', /^verify takes command or http, not both: /],
+  ];
+  for (const [verify, expected] of cases) {
+    const e = problemsOf(CHANGE(verify));
+    assert.equal(e.problems.length, 1, e.message);
+    assert.equal(e.problems[0]!.path, 'changes.upgrade.verify');
+    assert.match(e.problems[0]!.message, expected);
+    assert.doesNotMatch(e.problems[0]!.message, /Invalid input/);
+  }
+  // the forms that are right still load
+  parseConfigText(CHANGE('    verify: { command: "acme-auth --version" }\n'), 'g.yaml');
+  parseConfigText(CHANGE('    verify: { http: "http://{address}:7100/version", body_contains: "3.1.0" }\n'), 'g.yaml');
+});
+
+test('an unknown key that is a key of another section is not told "did you mean" itself', () => {
+  const e = problemsOf(CHANGE('    verify: { command: "true", status: 200 }\n'));
+  const p = e.problems.find((x) => x.path === 'changes.upgrade.verify.status');
+  assert.ok(p, e.message);
+  assert.equal(p.message, 'unknown key "status"');
+  assert.doesNotMatch(p.hint!, /did you mean "status"/);
+  assert.match(p.hint!, /not of this one/);
+});
+
+test('a change whose hosts: selector picks no host of an environment is refused (it would pass that environment vacuously)', () => {
+  const fleet = (name: string, hosts: string) => `  - name: ${name}
+    target:
+      kind: ssh
+      known_hosts: /etc/ssh/ssh_known_hosts
+      auth: { agent: true }
+      hosts:
+${hosts}    router: { listen: "127.0.0.1:${name === 'staging' ? 8081 : 8082}" }
+`;
+  const text = (selector: string) => `version: 1
+services:
+  web: { command: [node, server.mjs] }
+environments:
+${fleet('staging', '        - { name: staging-1, address: 10.0.0.10, labels: { env: staging } }\n')}${fleet('production', '        - { name: web-1, address: 10.0.0.11, labels: { role: web } }\n        - { name: db-1, address: 10.0.0.12, labels: { role: db } }\n')}changes:
+  upgrade:
+    apply: "true"
+    verify: { command: "true" }
+    undo: "true"
+${selector}`;
+  const e = problemsOf(text('    hosts: { role: web }\n'));
+  assert.equal(e.problems.length, 1, e.message);
+  assert.equal(e.problems[0]!.path, 'changes.upgrade.hosts');
+  assert.match(e.problems[0]!.message, /no host of environment staging has the labels role=web: the change would pass staging without changing a host/);
+  assert.match(e.problems[0]!.hint!, /staging-1 \(env=staging\)/);
+  assert.equal(problemsOf(text('    hosts: { role: cache }\n')).problems.length, 2);
+  // no selector (every host), or one that picks hosts everywhere, is fine
+  parseConfigText(text(''), 'g.yaml');
+  parseConfigText(text('    hosts: { role: web }\n').replace('labels: { env: staging }', 'labels: { env: staging, role: web }'), 'g.yaml');
+});

@@ -118,7 +118,9 @@ export function parseConfigText(text: string, file = 'greenlight.yaml'): Config 
         const pos = locate(doc, lines, path, true);
         // Suggestions are for a person fixing typos: the first 100 get one, the rest a plain hint.
         const near = ++suggested <= 100 ? closest(key, knownKeys()) : undefined;
-        problems.push({ file, ...pos, path: formatPath(path), message: `unknown key "${key}"`, hint: near ? `did you mean "${near}"?` : 'remove it; `greenlight schema` lists the allowed keys' });
+        // a key that exists elsewhere in the schema is its own closest match: "did you mean" itself is no help
+        const hint = near === key ? `"${key}" is a key of other sections, not of this one; remove it (\`greenlight schema\` lists the keys each section takes)` : near ? `did you mean "${near}"?` : 'remove it; `greenlight schema` lists the allowed keys';
+        problems.push({ file, ...pos, path: formatPath(path), message: `unknown key "${key}"`, hint });
       }
       continue;
     }
@@ -169,6 +171,8 @@ function duplicateKeys(doc: Document, lines: LineCounter, file: string): ConfigP
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) return `required: ${issue.message.replace(/, received undefined$/, '')}`;
   if (issue.code === 'invalid_union') {
+    // a union that says itself what it expects needs no list of why each branch refused
+    if (issue.message !== 'Invalid input') return issue.message;
     const kinds = issue.errors.flat().map((e) => e.message);
     return `${issue.message}${kinds.length ? ` (${[...new Set(kinds)].slice(0, 3).join('; ')})` : ''}`;
   }

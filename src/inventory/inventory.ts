@@ -3,7 +3,7 @@
 // each host can run; and drift (hosts that disagree, or differ from a declared desired version).
 import semver from 'semver';
 import type { Clock } from '../clock/clock.ts';
-import { describe } from '../errors/errors.ts';
+import { describe, GreenlightError } from '../errors/errors.ts';
 import { isHostSource, readOnHost } from '../checks/compatibility/host-sources.ts';
 import type { DependencySource } from '../checks/compatibility/sources.ts';
 import type { Fleet, FleetHost } from '../fleet/fleet.ts';
@@ -14,6 +14,8 @@ export interface HostInventory {
   labels: Record<string, string>;
   reachable: boolean;
   error?: string;
+  /** what to do about the error (an unknown host key: how to check and add it; a refused login: which key) */
+  hint?: string;
   os?: string;
   kernel?: string;
   /** dependency -> version, or the error that kept it from being read */
@@ -70,6 +72,7 @@ async function collectHost(h: FleetHost, fleet: Fleet, deps: [string, Dependency
   } catch (err) {
     out.reachable = false;
     out.error = describe(err);
+    if (err instanceof GreenlightError && err.hint) out.hint = err.hint;
     return out;
   }
   await Promise.all(
@@ -156,6 +159,7 @@ export function formatInventory(inv: EnvironmentInventory, releases: ReleaseRef[
   }
   for (const h of inv.hosts) {
     if (!h.reachable) out.push(`! ${safe(h.host)} unreachable: ${safe(h.error ?? '')}`);
+    if (!h.reachable && h.hint) out.push(`  hint: ${safe(h.hint)}`);
     for (const [d, v] of Object.entries(h.dependencies)) if (v.error) out.push(`! ${safe(h.host)} ${safe(d)}: ${safe(v.error)}`);
   }
   for (const d of inv.drift) out.push(`drift: ${safe(d.message)}`);

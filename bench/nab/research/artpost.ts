@@ -11,6 +11,8 @@ import { scoreFile, type PostOpts } from './post.ts';
 import { cadRaw } from './cadpost.ts';
 import type { CadOptions } from './cad.ts';
 import { ArtMember, type ArtOptions } from './art.ts';
+import { saxRaw } from './shapepost.ts';
+import type { SaxOptions } from './shape-sax.ts';
 import { normalTail } from '../../../src/monitor/anomaly/gaussian.ts';
 import { scoreFromTail } from '../../../src/monitor/anomaly/detector.ts';
 
@@ -47,6 +49,10 @@ export interface ArtPostOpts {
   /** veto: a contextual novelty counts only when the ART statistic exceeded veto within the last vw points (-1 = off) */
   veto?: number;
   vw?: number;
+  /** s4-shape's shipped SAX word gate as a further opener (their shapepost.ts row
+   *  {"sax":{"facts":{"trans":false},"w":64,"exact":true},"saxG":64}: a SAX novelty >= 0.5 within saxG points); null = off */
+  sax?: SaxOptions | null;
+  saxG?: number;
 }
 
 const shippedCad: CadOptions = { bins: 6, order: 2, tableBits: 10 };
@@ -77,7 +83,7 @@ export class RunningQuantile {
 }
 
 export function scoreArt(f: NabFile, opts: ArtPostOpts): Float64Array {
-  const o = { art: {}, stat: 'mismatch', mode: 'gate', q: 0.99, k: 1, floor: 0, eta: 0.05, useCad: true, cad: shippedCad, a: 0.5, g: 50, ga: 50, gf: 0.1, wa: 1, st: 0.3, rest: 200, sf: 0.1, warmup: 300, post: {}, va: 0, veto: -1, vw: 0, ...opts } as Required<ArtPostOpts>;
+  const o = { art: {}, stat: 'mismatch', mode: 'gate', q: 0.99, k: 1, floor: 0, eta: 0.05, useCad: true, cad: shippedCad, a: 0.5, g: 50, ga: 50, gf: 0.1, wa: 1, st: 0.3, rest: 200, sf: 0.1, warmup: 300, post: {}, va: 0, veto: -1, vw: 0, sax: null, saxG: 64, ...opts } as Required<ArtPostOpts>;
   const N = f.values.length;
   const s0 = o.mode === 'alone' ? undefined : scoreFile(f, { ...o.post, suppress: 0 });
   const cad = o.mode !== 'alone' && o.useCad ? cadRaw(f, o.cad) : undefined;
@@ -85,6 +91,8 @@ export function scoreArt(f: NabFile, opts: ArtPostOpts): Float64Array {
   // 'created': the mismatch where the member had to create a category (no resonance), 0 elsewhere
   const stat = ar ? (o.stat === 'dist' ? ar[1]! : o.stat === 'created' ? ar[0]!.map((m, i) => (ar[2]![i]! > 0 ? m : 0)) : ar[0]!) : undefined;
   const learn = o.art?.learn ?? 300;
+  const sx = o.sax && o.mode !== 'alone' ? saxRaw(f, o.sax)[0]! : undefined;
+  let lastX = -Infinity;
   const rq = new RunningQuantile(o.q, o.eta, 0.05);
   const out = new Float64Array(N);
   let lastC = -Infinity, lastA = -Infinity, lastV = -Infinity, since = Infinity;
@@ -99,14 +107,16 @@ export function scoreArt(f: NabFile, opts: ArtPostOpts): Float64Array {
     if (stat && o.veto >= 0 && i >= learn && stat[i]! > o.veto) lastV = i;
     if (cad && cad[i]! >= o.a && (o.veto < 0 || i - lastV <= o.vw)) lastC = i;
     const s = s0 ? s0[i]! : 0;
+    if (sx && sx[i]! >= 0.5) lastX = i;
     if (novelA && (o.mode !== 'and' || s >= o.va)) lastA = i;
     let v: number;
+    const open = i - lastC <= o.g || i - lastA <= o.ga || (sx !== undefined && i - lastX <= o.saxG);
     switch (o.mode) {
       case 'alone': v = artScore; break;
-      case 'gate': case 'and': v = i - lastC <= o.g || i - lastA <= o.ga ? s : s * o.gf; break;
-      case 'artGated': v = i - lastC <= o.g || i - lastA <= o.ga ? artScore : artScore * o.gf; break;
-      case 'maxGated': { const m = Math.max(s, o.wa * artScore); v = i - lastC <= o.g || i - lastA <= o.ga ? m : m * o.gf; break; }
-      case 'gateMax': v = Math.max(i - lastC <= o.g || i - lastA <= o.ga ? s : s * o.gf, o.wa * artScore); break;
+      case 'gate': case 'and': v = open ? s : s * o.gf; break;
+      case 'artGated': v = open ? artScore : artScore * o.gf; break;
+      case 'maxGated': { const m = Math.max(s, o.wa * artScore); v = open ? m : m * o.gf; break; }
+      case 'gateMax': v = Math.max(open ? s : s * o.gf, o.wa * artScore); break;
       default: throw new Error(`artpost: unknown mode ${String(o.mode)}`);
     }
     if (i < o.warmup) v = 0;

@@ -1,6 +1,6 @@
 // Research harness: raw member surprises of every file, computed once and cached in /tmp, so that
 // post-processing (calibration, combination, likelihood, damping) can be swept in seconds.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { NabFile } from '../corpus.ts';
 import { KnnCadModel, type KnnCadOptions } from '../../../src/monitor/anomaly/knncad.ts';
@@ -45,21 +45,38 @@ export function knnMember(f: NabFile, o: KnnCadOptions): Float32Array {
 }
 
 const dir = '/tmp/gl-nab-cache';
-/** cached per (kind, options, file) */
+/**
+ * The shipped members' source, hashed into every key: a cache entry computed by an older version of
+ * src/monitor/anomaly/ is never read back as if it were today's.
+ */
+const codeHash = (() => {
+  const src = new URL('../../../src/monitor/anomaly/', import.meta.url);
+  const h = createHash('sha1');
+  for (const f of readdirSync(src).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts')).sort()) h.update(f).update(readFileSync(new URL(f, src)));
+  return h.digest('hex').slice(0, 12);
+})();
+/** cached per (kind, options, file, members' code) */
 export function cached(kind: string, opts: unknown, f: NabFile, compute: () => Float32Array[]): Float32Array[] {
   mkdirSync(dir, { recursive: true });
-  const key = createHash('sha1').update(JSON.stringify([kind, opts, f.name])).digest('hex').slice(0, 16);
+  const key = createHash('sha1').update(JSON.stringify([kind, opts, f.name, codeHash])).digest('hex').slice(0, 16);
   const p = `${dir}/${key}.bin`;
+  const n = f.values.length;
   if (existsSync(p)) {
     const buf = readFileSync(p);
-    const k = buf.readUInt32LE(0);
-    const n = f.values.length;
-    return Array.from({ length: k }, (_, j) => new Float32Array(buf.buffer.slice(buf.byteOffset + 4 + j * n * 4, buf.byteOffset + 4 + (j + 1) * n * 4)));
+    const k = buf.length >= 4 ? buf.readUInt32LE(0) : 0;
+    // a whole entry only (see the write below); anything else is computed again
+    if (k > 0 && buf.length === 4 + k * n * 4) {
+      return Array.from({ length: k }, (_, j) => new Float32Array(buf.buffer.slice(buf.byteOffset + 4 + j * n * 4, buf.byteOffset + 4 + (j + 1) * n * 4)));
+    }
   }
   const arrs = compute();
   const buf = Buffer.alloc(4 + arrs.length * f.values.length * 4);
   buf.writeUInt32LE(arrs.length, 0);
   arrs.forEach((a, j) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(buf, 4 + j * f.values.length * 4));
-  writeFileSync(p, buf);
+  // Several sweeps share the cache: write under a private name, then rename (atomic on one
+  // filesystem), so a reader never sees a half-written entry (ninth round: two wrong figures).
+  const tmp = `${p}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(tmp, buf);
+  renameSync(tmp, p);
   return arrs;
 }

@@ -3,7 +3,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,5 +91,32 @@ ${hosts}
     assert.match(logs.stdout, new RegExp(`\\[web-2 ${onWeb2.id}\\] \\[fixture \\d+\\] listening on ${onWeb2.port}`));
     assert.doesNotMatch(logs.stdout, /\[web-1 /);
     if (withSystemd) assert.equal(fleet.exec('web-2', ['systemctl', 'is-active', `greenlight-${onWeb2.id}.service`]).trim(), 'active', 'read from an instance under its systemd unit');
+  });
+
+  test('greenlight inventory with an unknown host key says what to do; with accept_new it says it accepted the key, with the fingerprint', async () => {
+    const config = readFileSync(join(dir, 'greenlight.yaml'), 'utf8');
+    const empty = join(mkdtempSync(join(tmpdir(), 'gl-cli-kh-')), 'known_hosts');
+    writeFileSync(empty, '');
+    const other = mkdtempSync(join(tmpdir(), 'gl-cli-unknown-'));
+    writeFileSync(join(other, 'greenlight.yaml'), config.replace(`known_hosts: ${fleet.knownHosts}`, `known_hosts: ${empty}`));
+    const refused = await cli(['inventory'], other);
+    assert.equal(refused.code, 1, refused.stderr);
+    const web1 = fleet.host('web-1');
+    assert.match(refused.stdout, new RegExp(`! web-1 unreachable: .*unknown ssh-ed25519 host key ${web1.fingerprint.replace(/[+/]/g, '\\$&')}`));
+    // the hint: how to check the key, how to add it, or accept_new
+    assert.match(refused.stdout, new RegExp(`\\n  hint: compare .*ssh-keyscan -p 22 ${web1.address.replace(/\./g, '\\.')} >> ${empty}.*accept_new: true`));
+    assert.equal(readFileSync(empty, 'utf8'), '', 'nothing is added without accept_new');
+
+    writeFileSync(join(other, 'greenlight.yaml'), config.replace(`known_hosts: ${fleet.knownHosts}`, `known_hosts: ${empty}\n      accept_new: true`));
+    const accepted = await cli(['inventory', '--env', 'production'], other);
+    assert.match(accepted.stdout, /web-1 +\S+ +3\.1\.0/);
+    for (const h of fleet.hosts) {
+      assert.ok(accepted.stderr.includes(`note: accepted the unknown ssh-ed25519 host key ${h.fingerprint} of ${h.name} (${h.address}:22) and added it to ${empty}`), accepted.stderr);
+    }
+    assert.match(accepted.stderr, /not in the event log/);
+    assert.equal(readFileSync(empty, 'utf8').trim().split('\n').length, fleet.hosts.length);
+    // once recorded, a key is known: no note the second time
+    const again = await cli(['inventory', '--env', 'production'], other);
+    assert.doesNotMatch(again.stderr, /note: accepted/);
   });
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { systemClock } from '../../clock/clock.ts';
 import { GreenlightError } from '../../errors/errors.ts';
+import { queryType } from '../../events/log.ts';
 import { MemoryEventLog } from '../../events/memory-log.ts';
 import { fleetOf } from '../../fleet/fleet.ts';
 import { collectInventory, formatInventory, type EnvironmentInventory, type ReleaseRef } from '../../inventory/inventory.ts';
@@ -39,8 +40,26 @@ function environmentsOf(loaded: Loaded, only: string | undefined) {
   return envs;
 }
 
+// These commands run without the controller, so their target's events go to a log of their own.
+const localEvents = new MemoryEventLog();
+
 function targetOf(loaded: Loaded, env: Loaded['config']['environments'][number]) {
-  return createTarget(env.target, { stateDir: loaded.stateDir, events: new MemoryEventLog(), clock: systemClock }, { parsed: true });
+  return createTarget(env.target, { stateDir: loaded.stateDir, events: localEvents, clock: systemClock }, { parsed: true });
+}
+
+/**
+ * With accept_new, a command of its own (no controller) may accept an unknown host key: it is
+ * written to known_hosts, but the host.key_accepted event would only reach this process's own log,
+ * so the person running the command is told here, with the fingerprint, instead of never.
+ */
+async function tellAcceptedKeys(): Promise<void> {
+  for (const e of await queryType(localEvents, 'host.key_accepted')) {
+    const d = e.data;
+    process.stderr.write(
+      `note: accepted the unknown ${d.keyType ?? ''}${d.keyType ? ' ' : ''}host key ${d.fingerprint} of ${d.host} (${d.address}:${d.port}) and added it to ${d.knownHosts ?? 'known_hosts'} (target.accept_new: true); ` +
+        'this command runs without the controller, so it is not in the event log: compare the fingerprint with the key on the host\n',
+    );
+  }
 }
 
 export function registerFleet(program: Command): void {
@@ -70,6 +89,7 @@ export function registerFleet(program: Command): void {
       }
       if (globals(this).json) printJson({ environments: out });
       else console.log(texts.join('\n\n') || 'no environment with hosts (target: { kind: ssh })');
+      await tellAcceptedKeys();
       // drift or an unreachable host is worth a non-zero exit for scripts
       if (out.some((i) => i.drift.length > 0 || i.hosts.some((h) => !h.reachable))) process.exitCode = 1;
     });
@@ -145,6 +165,7 @@ export function registerFleet(program: Command): void {
       } finally {
         for (const s of streams) s.close();
         await target.close();
+        await tellAcceptedKeys();
       }
     });
 }

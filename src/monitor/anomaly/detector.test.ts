@@ -60,7 +60,7 @@ test('a spike that recurs the same way alarms once: the context gate needs a new
   };
   assert.deepEqual(alarmsOf(createDetector()), [1000]);
   // without the gate every recurrence alarms: the value deviation alone cannot tell routine from new
-  assert.ok(alarmsOf(createDetector({ contextGate: 0 })).length >= 5);
+  assert.ok(alarmsOf(createDetector({ contextGate: 0, shapeGate: 0 })).length >= 5);
 });
 
 test('an alarm names the contextual novelty that let it through', () => {
@@ -69,7 +69,26 @@ test('an alarm names the contextual novelty that let it through', () => {
   assert.equal(d.alarm, true);
   assert.deepEqual(d.explain().novelty, { kind: 'new level', pointsAgo: 0 });
   // without the gate there is nothing to name
-  const g = createDetector({ contextGate: 0 });
+  const g = createDetector({ contextGate: 0, shapeGate: 0 });
   for (let i = 0; i < 2001; i++) g.update(i * 300_000, wave(i) + (i >= 2000 ? 60 : 0));
   assert.equal(g.explain().novelty, undefined);
+});
+
+test('a daily pattern that stops at its trough alarms while it is stopped only through the shape gate', () => {
+  // the wave holds its minimum for a day and a half: a level and transitions it has every day, a shape it never had
+  const stopped = (i: number) => (i >= 1944 && i < 2400 ? 40 + ((i * 7919) % 13) / 13 : wave(i));
+  const run = (d: ReturnType<typeof createDetector>) => {
+    const at: Array<[number, string | undefined]> = [];
+    for (let i = 0; i < 2400; i++) {
+      d.update(i * 300_000, stopped(i));
+      if (d.alarm) at.push([i, d.explain().novelty?.kind]);
+    }
+    return at;
+  };
+  const shaped = run(createDetector());
+  assert.equal(shaped.length, 1, JSON.stringify(shaped));
+  assert.ok(shaped[0]![0] > 1944 && shaped[0]![0] < 2100, JSON.stringify(shaped));
+  assert.equal(shaped[0]![1], 'new shape');
+  // the levels and transitions alone do not open the gate while it is stopped
+  assert.deepEqual(run(createDetector({ shapeGate: 0 })), []);
 });

@@ -7,7 +7,9 @@
 // per incident is what an operator (and NAB) wants. A second, different view gates the alarms: a
 // contextual novelty (contextual.ts: a level or a transition between levels not seen before) must have
 // happened within the last `contextGate` points, so a series no longer alarms on its own routine
-// extremes at the rate its calibration implies (docs/anomaly.md, "Seventh round"). Research variants (an anomaly-likelihood stage,
+// extremes at the rate its calibration implies (docs/anomaly.md, "Seventh round"). A shape word the
+// series has never formed (shape.ts, SAX) opens the same gate, for anomalies that stay on known levels
+// (docs/anomaly.md, "Ninth round"). Research variants (an anomaly-likelihood stage,
 // seasonal gate, shift test, escape, other models and ensembles) live in bench/nab/candidates/ and
 // compose the same parts: baseline.ts, seasonal.ts, calibrate.ts, knncad.ts.
 import { normalTail } from './gaussian.ts';
@@ -16,6 +18,7 @@ import { RobustBaseline } from './baseline.ts';
 import { TimeOfDayProfile } from './seasonal.ts';
 import { QuantileCalibrator } from './calibrate.ts';
 import { ContextualNovelty } from './contextual.ts';
+import { ShapeNovelty } from './shape.ts';
 
 export interface DetectorOptions {
   /** points before any score above 0 is emitted (statistics still warm up) */
@@ -63,6 +66,10 @@ export interface DetectorOptions {
   contextBins?: number;
   contextOrder?: number;
   contextTableBits?: number;
+  /** ninth round: a score also counts fully within this many points after a shape word (shape.ts: SAX of the
+   *  last 64 points, 4 segments, 4 letters) the series has never formed; 0 = shape words open no gate.
+   *  The gate exists when this or `contextGate` is above 0. */
+  shapeGate?: number;
 }
 
 /** Scores at or above this are an early warning; calibrated on NAB (standard profile). */
@@ -99,10 +106,15 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   contextBins: 6,
   contextOrder: 2,
   contextTableBits: 10,
+  // ninth round (docs/anomaly.md): chosen on the even half of the NAB subset only
+  shapeGate: 64,
 };
 
 /** What the last point was compared with, in words a person can act on (see explain()). */
 export type ExpectationBasis = 'level' | 'step' | 'recent mean' | 'time of day' | 'shape';
+
+/** what opened the context gate: a level, a transition between levels (contextual.ts), or a shape (shape.ts) never seen */
+export type NoveltyKind = 'new level' | 'new transition' | 'new shape';
 
 export interface Explanation {
   /** the value this point was expected to have, on the basis named */
@@ -114,7 +126,7 @@ export interface Explanation {
   calibratedZ: number;
   /** the contextual novelty that opened the context gate (detector step 7), when it is open: a level the
    *  series had not had before, or a change between levels it had not made before, so many points ago */
-  novelty?: { kind: 'new level' | 'new transition'; pointsAgo: number };
+  novelty?: { kind: NoveltyKind; pointsAgo: number };
 }
 
 export interface AnomalyDetector {
@@ -145,6 +157,8 @@ class Detector implements AnomalyDetector {
   private readonly context: ContextualNovelty | undefined;
   private lastNovelAt = Number.NEGATIVE_INFINITY;
   private lastNovelKind: 'new level' | 'new transition' = 'new level';
+  private readonly shape: ShapeNovelty | undefined;
+  private lastShapeAt = Number.NEGATIVE_INFINITY;
   private n = 0;
   private sinceAlarm = Number.POSITIVE_INFINITY;
   private why: Explanation = { expected: 0, deviations: 0, basis: 'level', calibratedZ: 0 };
@@ -162,11 +176,12 @@ class Detector implements AnomalyDetector {
     this.knnCal = new QuantileCalibrator(this.o.calibQuantile);
     if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride, excessFloor: this.o.knnExcessFloor });
     if (this.o.contextGate > 0) this.context = new ContextualNovelty({ learn: this.o.contextLearn, bins: this.o.contextBins, order: this.o.contextOrder, tableBits: this.o.contextTableBits });
+    if (this.o.shapeGate > 0) this.shape = new ShapeNovelty();
   }
 
   /** Bytes held per series: the typed arrays plus the KNN member's rings (fields are a few hundred bytes). */
   get bytes(): number {
-    return this.season.bytes + (this.knn?.bytes ?? 0) + (this.context?.bytes ?? 0) + 256;
+    return this.season.bytes + (this.knn?.bytes ?? 0) + (this.context?.bytes ?? 0) + (this.shape?.bytes ?? 0) + 256;
   }
 
   explain(): Explanation {
@@ -212,14 +227,19 @@ class Detector implements AnomalyDetector {
     why.calibratedZ = zc;
     this.why = why;
     let score = n <= o.warmup ? 0 : scoreFromTail(normalTail(zc));
-    if (this.context) {
-      // a value deviation alarms only near a new level or transition: the two views must agree
-      if (this.context.novelty(x) >= o.contextNovelty) {
+    if (this.context || this.shape) {
+      // a value deviation alarms only near a new level, transition or shape: the two views must agree
+      if (this.context && this.context.novelty(x) >= o.contextNovelty) {
         this.lastNovelAt = n;
         this.lastNovelKind = this.context.levelWasNew ? 'new level' : 'new transition';
       }
-      if (n - this.lastNovelAt > o.contextGate) score *= o.contextGateFactor;
-      else why.novelty = { kind: this.lastNovelKind, pointsAgo: n - this.lastNovelAt };
+      if (this.shape && this.shape.isNew(x)) this.lastShapeAt = n;
+      const byContext = this.context !== undefined && n - this.lastNovelAt <= o.contextGate;
+      const byShape = this.shape !== undefined && n - this.lastShapeAt <= o.shapeGate;
+      if (!byContext && !byShape) score *= o.contextGateFactor;
+      // name the most recent novelty that holds the gate open
+      else if (byContext && (!byShape || this.lastNovelAt >= this.lastShapeAt)) why.novelty = { kind: this.lastNovelKind, pointsAgo: n - this.lastNovelAt };
+      else why.novelty = { kind: 'new shape', pointsAgo: n - this.lastShapeAt };
     }
     this.sinceAlarm++;
     if (this.sinceAlarm <= o.suppress) score *= o.suppressFactor;

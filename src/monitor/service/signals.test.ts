@@ -46,6 +46,8 @@ test('an anomaly says what was expected, on which basis and by how much', () => 
   assert.equal(novel, 'p99 latency is 412 ms, 5.8 robust deviations above its usual level of 120 ms; a level it has not had before (anomaly score 0.72, threshold 0.3)');
   const later = anomalySentence({ what: 'p99 latency', value: ms }, 412, { expected: 120, deviations: 5.83, basis: 'level', calibratedZ: 4, novelty: { kind: 'new transition', pointsAgo: 3 } }, 0.72, 0.3);
   assert.match(later, /120 ms; 3 samples after a change between levels it had not made before \(anomaly score/);
+  const shaped = anomalySentence({ what: 'p99 latency', value: ms }, 412, { expected: 120, deviations: 5.83, basis: 'level', calibratedZ: 4, novelty: { kind: 'new shape', pointsAgo: 1 } }, 0.72, 0.3);
+  assert.match(shaped, /120 ms; 1 sample after a pattern it had not shown before \(anomaly score/);
 });
 
 test('rate limited per series: a second episode within the notice interval is kept in status but not announced', () => {

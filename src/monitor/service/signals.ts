@@ -63,9 +63,10 @@ export function anomalySentence(
 /** why the detector let this deviation alarm (its context gate): what was new, and how recently */
 function noveltyWords(n: Explanation['novelty']): string {
   if (!n) return '';
-  const level = n.kind === 'new level';
-  if (n.pointsAgo === 0) return level ? '; a level it has not had before' : '; a change between levels it has not made before';
-  const after = level ? 'a level it had not had before' : 'a change between levels it had not made before';
+  const now = { 'new level': 'a level it has not had before', 'new transition': 'a change between levels it has not made before', 'new shape': 'a pattern it has not shown before' };
+  const then = { 'new level': 'a level it had not had before', 'new transition': 'a change between levels it had not made before', 'new shape': 'a pattern it had not shown before' };
+  if (n.pointsAgo === 0) return `; ${now[n.kind]}`;
+  const after = then[n.kind];
   return `; ${n.pointsAgo} sample${n.pointsAgo === 1 ? '' : 's'} after ${after}`;
 }
 
