@@ -16,7 +16,7 @@ import { createTarget } from '../../targets/registry.ts';
 import { tailLines } from '../../targets/local/log-tail.ts';
 import type { SshTarget } from '../../targets/ssh/ssh-target.ts';
 import { shq } from '../../targets/ssh/connection.ts';
-import { clientOf, configOf, globals } from '../context.ts';
+import { clientOf, configOf, globals, wholeNumber } from '../context.ts';
 import type { ChangeResult } from '../../changes/runner.ts';
 import { printJson } from '../output.ts';
 
@@ -123,7 +123,7 @@ export function registerFleet(program: Command): void {
     .description("an environment's instance logs (on its hosts for an ssh target); --follow for new lines")
     .requiredOption('--env <name>', 'environment')
     .option('--host <name>', 'only this host')
-    .option('-n, --lines <n>', 'lines of each log', (v) => Number(v), 50)
+    .option('-n, --lines <n>', 'lines of each log', wholeNumber(1, 10_000), 50)
     .option('-f, --follow', 'keep printing new lines until interrupted')
     .action(async function (this: Command, service: string, opts: { env: string; host?: string; lines: number; follow?: boolean }) {
       const loaded = configOf(this);
