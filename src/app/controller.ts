@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../clock/clock.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
-import { routerFor, type Config } from '../config/schema.ts';
+import { routerFor, routerHealthCheck, type Config } from '../config/schema.ts';
 import type { Check } from '../checks/check.ts';
 import { createCheck } from '../checks/registry.ts';
 import type { EventLog } from '../events/log.ts';
@@ -27,6 +27,7 @@ import { createTrafficProvider } from '../traffic/registry.ts';
 import type { TrafficProvider } from '../traffic/provider.ts';
 import { DependencyFaults } from '../checks/compatibility/faults.ts';
 import { formatIdentity } from '../router/assignment.ts';
+import { formatHealthCheck } from '../router/health.ts';
 import { syntheticChecks } from '../rollout/synthetic.ts';
 import { RouterProcesses } from './routers.ts';
 import { ensureRouterToken, ensureToken, routerTokenPath } from './token.ts';
@@ -338,7 +339,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         let builtin: TrafficProvider | undefined;
         if (env.traffic.kind === 'builtin') {
           const r = routerFor(env, service);
-          const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin, formatIdentity(r.identity));
+          const { client, adopted } = await routers.ensure(env.name, service, r.listen, r.admin, formatIdentity(r.identity), formatHealthCheck(routerHealthCheck(r, config.services[service]!)));
           if (!adopted) spawned.push(() => routers.stop(env.name, service));
           builtin = new BuiltinProvider(client, urlOf(r.listen), `router ${env.name}/${service}`);
           log(`router ${env.name}/${service} on http://${r.listen} ${adopted ? '(adopted, kept serving)' : '(started)'}`);
@@ -434,7 +435,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       log,
       crashLoop: { deaths: config.controller.router_crash_loop.deaths, windowMs: config.controller.router_crash_loop.window, maxBackoffMs: 30_000 },
       // only the built-in routers are Greenlight's processes to restart; an HAProxy is the team's
-      entries: config.environments.filter((env) => env.traffic.kind === 'builtin').flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin, identity: formatIdentity(routerFor(env, service).identity) }))),
+      entries: config.environments.filter((env) => env.traffic.kind === 'builtin').flatMap((env) => Object.keys(config.services).map((service) => ({ environment: env.name, service, listen: routerFor(env, service).listen, admin: routerFor(env, service).admin, identity: formatIdentity(routerFor(env, service).identity), healthCheck: formatHealthCheck(routerHealthCheck(routerFor(env, service), config.services[service]!)) }))),
       ...(operations.alerting ? { alert: (a: IncomingAlert[]) => operations.alerting!.receive(a, 'controller') } : {}),
     });
     supervisor.start();

@@ -20,6 +20,8 @@ export interface SupervisedRouter {
   admin: string | undefined;
   /** how the router tells clients apart (formatIdentity of the config's router.identity) */
   identity?: string;
+  /** the router's --health-check (formatHealthCheck of routerHealthCheck) */
+  healthCheck?: string;
 }
 
 export interface RouterSupervisorOptions {
@@ -105,7 +107,7 @@ export class RouterSupervisor {
       if (this.stopped) return;
     }
     try {
-      const { record } = await this.o.routers.ensure(environment, service, listen, admin, ...(w.entry.identity !== undefined ? [w.entry.identity] : []));
+      const { record } = await this.o.routers.ensure(environment, service, listen, admin, w.entry.identity ?? 'greenlight', w.entry.healthCheck);
       const gapMs = clock.now() - diedAt;
       await events.append({ type: 'router.restarted', actor: 'controller', subject, data: { environment, service, pid: record.pid, previousPid: pid, listen, gapMs } }).catch(() => undefined);
       this.alert(ROUTER_RESTARTED_ALERT, 'warning', w.entry, `the router of ${environment}/${service} (pid ${pid}) died and was restarted on ${listen} after ${gapMs} ms`, 15 * 60_000);

@@ -22,6 +22,8 @@ export interface RouterRecord {
   startedAt: number;
   /** the --identity the router was started with (absent in records of older routers: greenlight) */
   identity?: string;
+  /** the --health-check it was started with (absent: an older router, without active health checks) */
+  healthCheck?: string;
   /** "router-token": started with its own admin credential; absent: an older router holding the controller's token */
   credential?: 'router-token';
 }
@@ -76,9 +78,9 @@ export class RouterProcesses {
   }
 
   /** Adopts a running router for this environment/service, or starts one. */
-  async ensure(environment: string, service: string, listen: string, admin: string | undefined, identity = 'greenlight'): Promise<{ record: RouterRecord; client: RouterClient; adopted: boolean }> {
+  async ensure(environment: string, service: string, listen: string, admin: string | undefined, identity = 'greenlight', healthCheck?: string): Promise<{ record: RouterRecord; client: RouterClient; adopted: boolean }> {
     const existing = this.readRecord(environment, service);
-    if (existing && existing.listen === listen && (!admin || existing.admin === admin) && (existing.identity ?? 'greenlight') === identity && alive(existing.pid)) {
+    if (existing && existing.listen === listen && (!admin || existing.admin === admin) && (existing.identity ?? 'greenlight') === identity && (healthCheck === undefined || existing.healthCheck === healthCheck) && alive(existing.pid)) {
       const client = this.client(existing);
       if (await client.health().then(() => true, () => false)) {
         await this.events.append({ type: 'router.adopted', actor: 'controller', subject: `router/${environment}/${service}`, data: { environment, service, pid: existing.pid, listen, admin: existing.admin } });
@@ -98,7 +100,7 @@ export class RouterProcesses {
     const stateFile = join(this.dir, `${environment}--${service}.table.json`);
     const logFile = join(this.dir, `${environment}--${service}.log`);
     const out = openSync(logFile, 'a', 0o600);
-    const child = spawn(process.execPath, [routerEntry, '--name', `${environment}/${service}`, '--listen', listen, '--admin', adminAddr, '--state-file', stateFile, '--token-file', this.tokenFile, '--identity', identity], {
+    const child = spawn(process.execPath, [routerEntry, '--name', `${environment}/${service}`, '--listen', listen, '--admin', adminAddr, '--state-file', stateFile, '--token-file', this.tokenFile, '--identity', identity, ...(healthCheck !== undefined ? ['--health-check', healthCheck] : [])], {
       detached: true,
       stdio: ['ignore', 'pipe', out],
     });
@@ -131,7 +133,7 @@ export class RouterProcesses {
       for (const l of this.exitListeners) l(environment, service, code, signal);
     });
     child.unref();
-    const record: RouterRecord = { environment, service, pid: child.pid!, listen, admin: adminAddr, stateFile, logFile, startedAt: this.clock.now(), identity, credential: 'router-token' };
+    const record: RouterRecord = { environment, service, pid: child.pid!, listen, admin: adminAddr, stateFile, logFile, startedAt: this.clock.now(), identity, ...(healthCheck !== undefined ? { healthCheck } : {}), credential: 'router-token' };
     writeFileSync(this.recordFile(environment, service), JSON.stringify(record, null, 2), { mode: 0o600 });
     await this.events.append({ type: 'router.started', actor: 'controller', subject: `router/${environment}/${service}`, data: { ...record } });
     return { record, client: this.client(record), adopted: false };

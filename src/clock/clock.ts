@@ -3,6 +3,8 @@
 
 export interface TimerHandle {
   cancel(): void;
+  /** where the clock has real timers: this one does not keep the process alive (background checks) */
+  unref?(): void;
 }
 
 export interface Clock {
@@ -18,7 +20,7 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
     const t = setTimeout(fn, ms);
-    return { cancel: () => clearTimeout(t) };
+    return { cancel: () => clearTimeout(t), unref: () => void t.unref() };
   },
   sleep(ms, signal) {
     return new Promise((resolve, reject) => {

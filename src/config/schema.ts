@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { duration } from './duration.ts';
 import { componentSchemas } from './components.ts';
 import { refineDrills } from '../drills/schema.ts';
+import { DEFAULT_HEALTH_CHECK, healthCheckProblems, worstDetectionMs, type HealthCheckOptions } from '../router/health.ts';
 
 const NAME = /^[a-z][a-z0-9_-]*$/;
 const name = (what: string) =>
@@ -49,12 +50,34 @@ const identitySchema = z.discriminatedUnion('from', [
   z.strictObject({ from: z.literal('address') }),
 ]);
 
+/**
+ * The built-in router's active health checks of its upstreams (src/router/health.ts explains the
+ * defaults: a host that stops answering is out of rotation within 750 ms at worst).
+ */
+const routerHealthSchema = z
+  .strictObject({
+    /** requested with GET on every upstream; default: the service's health.path. Any HTTP answer is alive. */
+    path: z.string().startsWith('/', { message: 'must start with "/"' }).optional(),
+    interval: duration.default(DEFAULT_HEALTH_CHECK.intervalMs),
+    timeout: duration.default(DEFAULT_HEALTH_CHECK.timeoutMs),
+    /** unanswered probes in a row before an upstream leaves rotation */
+    fall: z.int().min(1).max(10).default(DEFAULT_HEALTH_CHECK.fall),
+    /** answered probes in a row before it comes back */
+    rise: z.int().min(1).max(10).default(DEFAULT_HEALTH_CHECK.rise),
+  })
+  .superRefine((h, ctx) => {
+    for (const problem of healthCheckProblems({ path: h.path ?? '/', intervalMs: h.interval, timeoutMs: h.timeout, fall: h.fall, rise: h.rise })) {
+      ctx.addIssue({ code: 'custom', message: problem, params: { hint: `the defaults (interval ${DEFAULT_HEALTH_CHECK.intervalMs}ms, timeout ${DEFAULT_HEALTH_CHECK.timeoutMs}ms, fall ${DEFAULT_HEALTH_CHECK.fall}, rise ${DEFAULT_HEALTH_CHECK.rise}) take a silent host out within ${worstDetectionMs(DEFAULT_HEALTH_CHECK)} ms` } });
+    }
+  });
+
 const routerSchema = z.strictObject({
   listen: listenAddress,
   /** the router's admin API (stats, routing table); a free loopback port is picked when absent */
   admin: listenAddress.optional(),
   /** client identity hashed for the canary assignment: Greenlight's cookie (default), a session cookie, a header or the address */
   identity: identitySchema.default({ from: 'greenlight' }),
+  health_check: routerHealthSchema.default({ interval: DEFAULT_HEALTH_CHECK.intervalMs, timeout: DEFAULT_HEALTH_CHECK.timeoutMs, fall: DEFAULT_HEALTH_CHECK.fall, rise: DEFAULT_HEALTH_CHECK.rise }),
 });
 
 export const switchSchema = z.strictObject({
@@ -232,6 +255,12 @@ export type Config = z.infer<typeof configSchema>;
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 export type RouterConfig = z.infer<typeof routerSchema>;
+
+/** The health checks the router of `service` runs (its path defaults to the service's health path). */
+export function routerHealthCheck(r: RouterConfig, service: ServiceConfig): HealthCheckOptions {
+  const h = r.health_check;
+  return { path: h.path ?? service.health.path, intervalMs: h.interval, timeoutMs: h.timeout, fall: h.fall, rise: h.rise };
+}
 
 /** The built-in router of a service in an environment, whichever of the two forms the config used. */
 export function routerFor(env: EnvironmentConfig, service: string): RouterConfig {

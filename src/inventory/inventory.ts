@@ -3,7 +3,7 @@
 // each host can run; and drift (hosts that disagree, or differ from a declared desired version).
 import semver from 'semver';
 import type { Clock } from '../clock/clock.ts';
-import { describe } from '../errors/errors.ts';
+import { describe, GreenlightError } from '../errors/errors.ts';
 import { isHostSource, readOnHost } from '../checks/compatibility/host-sources.ts';
 import type { DependencySource } from '../checks/compatibility/sources.ts';
 import type { Fleet, FleetHost } from '../fleet/fleet.ts';
@@ -14,6 +14,8 @@ export interface HostInventory {
   labels: Record<string, string>;
   reachable: boolean;
   error?: string;
+  /** what to do about the error (an unknown host key: how to check and add it; a refused login: which key) */
+  hint?: string;
   os?: string;
   kernel?: string;
   /** dependency -> version, or the error that kept it from being read */
@@ -22,6 +24,8 @@ export interface HostInventory {
   releases: string[];
   /** instances whose supervisor runs on the host, with the digest they run */
   running: { id: string; digest: string }[];
+  /** how the ssh target keeps instances alive there: systemd units or Greenlight's supervisor */
+  supervisor?: { kind: 'systemd' | 'greenlight'; reason: string };
 }
 
 export interface EnvironmentInventory {
@@ -68,6 +72,7 @@ async function collectHost(h: FleetHost, fleet: Fleet, deps: [string, Dependency
   } catch (err) {
     out.reachable = false;
     out.error = describe(err);
+    if (err instanceof GreenlightError && err.hint) out.hint = err.hint;
     return out;
   }
   await Promise.all(
@@ -84,6 +89,7 @@ async function collectHost(h: FleetHost, fleet: Fleet, deps: [string, Dependency
   try {
     out.releases = await fleet.releasesOn(h.name);
     out.running = await fleet.running(h.name);
+    out.supervisor = await fleet.supervisor(h.name);
   } catch (err) {
     out.error = describe(err);
   }
@@ -128,12 +134,13 @@ export function canRun(host: HostInventory, release: ReleaseRef, dependencies: R
 export function formatInventory(inv: EnvironmentInventory, releases: ReleaseRef[], dependencies: Record<string, DependencySource>, safe: (s: string) => string = (s) => s): string {
   const deps = Object.keys(dependencies).filter((d) => isHostSource(dependencies[d]!));
   const names = (digests: string[]) => digests.map((d) => releases.find((r) => r.digest === d)).map((r, i) => (r ? `${r.service}@${r.version}` : digests[i]!.slice(7, 19)));
-  const header = ['host', 'address', ...deps, 'os', 'holds', 'runs'];
+  const header = ['host', 'address', ...deps, 'os', 'supervisor', 'holds', 'runs'];
   const rows = inv.hosts.map((h) => [
     h.host,
     h.address,
     ...deps.map((d) => (h.reachable ? h.dependencies[d]?.version ?? 'unreadable' : 'unreachable')),
     h.os ?? '-',
+    h.supervisor?.kind ?? '-',
     [...new Set(names(h.releases))].join(' ') || '-',
     [...new Set(names(h.running.map((r) => r.digest)))].join(' ') || '-',
   ]);
@@ -152,6 +159,7 @@ export function formatInventory(inv: EnvironmentInventory, releases: ReleaseRef[
   }
   for (const h of inv.hosts) {
     if (!h.reachable) out.push(`! ${safe(h.host)} unreachable: ${safe(h.error ?? '')}`);
+    if (!h.reachable && h.hint) out.push(`  hint: ${safe(h.hint)}`);
     for (const [d, v] of Object.entries(h.dependencies)) if (v.error) out.push(`! ${safe(h.host)} ${safe(d)}: ${safe(v.error)}`);
   }
   for (const d of inv.drift) out.push(`drift: ${safe(d.message)}`);

@@ -108,3 +108,19 @@ test('router process: refuses to start on a missing token file, with usage', asy
   assert.equal(err.code, 2);
   assert.match(err.stderr, /cannot read the admin token file \/nonexistent\/token/);
 });
+
+test('router process: refuses health check settings that cannot work, naming each', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gl-router-main-'));
+  try {
+    const tokenFile = join(dir, 'token');
+    await writeFile(tokenFile, TOKEN);
+    const err = (await startChild(['--name', 'x', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--state-file', join(dir, 's.json'), '--token-file', tokenFile, '--health-check', '{"intervalMs":100,"timeoutMs":300}']).then(
+      () => assert.fail('expected the router to refuse'),
+      (e: unknown) => e,
+    )) as { code: number; stderr: string };
+    assert.equal(err.code, 2);
+    assert.match(err.stderr, /--health-check: timeout 300 ms must be from 10 ms to the interval \(100 ms\)/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

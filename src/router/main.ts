@@ -9,8 +9,9 @@ import { parseArgs } from 'node:util';
 import { GreenlightError, describe, exitCodeFor } from '../errors/errors.ts';
 import { createRouter, formatAddress } from './router.ts';
 import { defaultIdentity, parseIdentity } from './assignment.ts';
+import { DEFAULT_HEALTH_CHECK, parseHealthCheck, type HealthCheckOptions } from './health.ts';
 
-const USAGE = 'usage: node src/router/main.ts --name <env> --listen <host:port> --admin <host:port> --state-file <path> --token-file <path> [--client-cap <n>] [--upstream-client undici|http] [--no-rescue] [--identity greenlight|cookie:<name>|header:<name>|address]';
+const USAGE = 'usage: node src/router/main.ts --name <env> --listen <host:port> --admin <host:port> --state-file <path> --token-file <path> [--client-cap <n>] [--upstream-client undici|http] [--no-rescue] [--identity greenlight|cookie:<name>|header:<name>|address] [--health-check <json: path, intervalMs, timeoutMs, fall, rise>]';
 
 async function main(): Promise<void> {
   let values: Record<string, string | undefined>;
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
         'no-rescue': { type: 'boolean' },
         // what assigns a client to a version (assignment.ts)
         identity: { type: 'string' },
+        // active health checks of the upstreams (health.ts); absent: the defaults
+        'health-check': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -56,7 +59,13 @@ async function main(): Promise<void> {
   if (upstreamClient !== 'undici' && upstreamClient !== 'http') return fail(new GreenlightError('USAGE', '--upstream-client must be undici or http', { hint: USAGE }));
   const identity = values.identity === undefined ? defaultIdentity : parseIdentity(values.identity);
   if (identity === null) return fail(new GreenlightError('USAGE', `--identity "${values.identity}" is not an identity source`, { hint: 'use greenlight, cookie:<name>, header:<name> or address' }));
-  const router = createRouter({ name: values.name!, stateFile: values['state-file']!, adminToken: token, upstreamClient, rescueCanaryErrors: !noRescue, identity, ...(clientCap ? { clientCap } : {}) });
+  let healthCheck: HealthCheckOptions = DEFAULT_HEALTH_CHECK;
+  if (values['health-check'] !== undefined) {
+    const h = parseHealthCheck(values['health-check']);
+    if ('problem' in h) return fail(new GreenlightError('USAGE', h.problem, { hint: 'fix environments[].router.health_check in greenlight.yaml' }));
+    healthCheck = h;
+  }
+  const router = createRouter({ name: values.name!, healthCheck, stateFile: values['state-file']!, adminToken: token, upstreamClient, rescueCanaryErrors: !noRescue, identity, ...(clientCap ? { clientCap } : {}) });
   try {
     const revision = await router.loadState();
     const proxy = await router.listen(values.listen!);

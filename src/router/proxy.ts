@@ -12,7 +12,7 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock/clock.ts';
 import { Inbound, RESCUED_HEADER, responseHeaders, VERSION_HEADER } from './headers.ts';
 import { clientIdentity, rescuerOf, selectRoute, type Compiled, type IdentityReader, type Route } from './routing.ts';
-import { isConnectFailure, markUp, openPool, type Upstreams, type UpstreamState } from './upstreams.ts';
+import { isConnectFailure, markUp, openPool, replayable, type Upstreams, type UpstreamState } from './upstreams.ts';
 import { DRILL_HEADER, type RouterFault, type RouterFaults } from './faults.ts';
 
 /** What the request path reads of the router; a type only, so this file does not import router.ts. */
@@ -208,6 +208,7 @@ class Exchange {
   onResponse = (ures: http.IncomingMessage): void => {
     const route = this.route;
     const up = route.upstreams[this.upIdx]!;
+    up.answeredAt = this.router.clock.now();
     if (!up.healthy) markUp(up);
     const status = ures.statusCode ?? 502;
     const uc = route.upCounters[this.upIdx]!;
@@ -263,6 +264,14 @@ class Exchange {
       if (!this.res.destroyed) this.attempt();
       return;
     }
+    if (err.code === UPSTREAM_DOWN) {
+      // the health check took the upstream out with this attempt waiting on it
+      route.upCounters[this.upIdx]!.connectionErrors++;
+      if (this.res.destroyed) return;
+      const sent = (err as { wasConnected?: boolean }).wasConnected === true || this.bodyStarted;
+      if (!sent || replayable(this.req.method, this.inbound.hasBody)) return this.attempt();
+      return this.lostInFlight(up);
+    }
     // a reused keep-alive socket closed by the upstream just as it was handed out: the request
     // never reached it if no body was read, so one retry is safe
     if (this.ureq?.reusedSocket && !this.bodyStarted && !this.staleRetried && !this.res.destroyed) {
@@ -273,6 +282,19 @@ class Exchange {
     route.upCounters[this.upIdx]!.connectionErrors++;
     this.badGateway();
   };
+
+  /** A request that reached an upstream which then stopped answering, and cannot be sent again. */
+  lostInFlight(up: UpstreamState): void {
+    const res = this.res;
+    this.status = 0;
+    if (res.headersSent || res.destroyed) return;
+    const body = `{"error":"BAD_GATEWAY","message":"router ${this.router.name}: upstream ${up.host}:${up.port} of version ${this.route.version} stopped answering (health check) while this ${this.req.method} was in flight; it was not sent again because it is not idempotent or has a body","hint":"the request may or may not have been applied: check before sending it again"}`;
+    const h: string[] = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), VERSION_HEADER, this.route.version];
+    if (this.newCid !== null) h.push('set-cookie', this.newCid);
+    res.writeHead(502, h);
+    res.end(body);
+    this.req.resume();
+  }
 
   badGateway(): void {
     const res = this.res;
@@ -316,10 +338,15 @@ class UndiciCall implements Dispatcher.DispatchHandler {
   private finished = false;
   /** a canary's failed answer replaced by another version's: read to the end and dropped */
   private discarded = false;
+  /** undici hands the request to a connected socket (onConnect): from then on it may have reached the upstream */
+  private sent = false;
+  /** the upstream's `downs` when this attempt began: another value in onError means the health check took it out meanwhile */
+  private readonly downs: number;
 
   constructor(ex: Exchange, up: UpstreamState) {
     this.ex = ex;
     this.up = up;
+    this.downs = up.downs;
   }
 
   cancel(): void {
@@ -328,6 +355,7 @@ class UndiciCall implements Dispatcher.DispatchHandler {
 
   onConnect(abort: (err?: Error) => void): void {
     this.abortFn = abort;
+    this.sent = true;
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage?: string): boolean {
@@ -337,6 +365,7 @@ class UndiciCall implements Dispatcher.DispatchHandler {
     this.headersSeen = true;
     this.resumeFn = resume;
     const route = ex.route;
+    this.up.answeredAt = ex.router.clock.now();
     if (!this.up.healthy) markUp(this.up);
     const uc = route.upCounters[ex.upIdx]!;
     uc.requests++;
@@ -388,6 +417,13 @@ class UndiciCall implements Dispatcher.DispatchHandler {
       return;
     }
     const route = ex.route;
+    if (this.up.downs !== this.downs) {
+      // the health check took the upstream out (and closed its pool) with this attempt waiting on it
+      route.upCounters[ex.upIdx]!.connectionErrors++;
+      if (ex.res.destroyed) return;
+      if (!this.sent || replayable(ex.req.method, ex.inbound.hasBody)) return ex.attempt();
+      return ex.lostInFlight(this.up);
+    }
     if (isConnectFailure(e)) {
       route.upCounters[ex.upIdx]!.connectionErrors++;
       ex.router.upstreams.markDown(this.up);
@@ -461,3 +497,6 @@ function injectFault(ex: Exchange, f: RouterFault): void {
 }
 
 function ignore(): void {}
+
+/** error code of an attempt ended because the health check took its upstream out */
+export const UPSTREAM_DOWN = 'GL_UPSTREAM_DOWN';

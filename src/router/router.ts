@@ -15,11 +15,12 @@ import { GreenlightError, describe } from '../errors/errors.ts';
 import { sameTable, validateTable, type RoutingTable } from './table.ts';
 import { DEFAULT_CLIENT_CAP, snapshot, toPrometheus, type VersionCounters, type RouterStats } from './stats.ts';
 import { handleAdmin, sendJson } from './admin.ts';
-import { handleRequest } from './proxy.ts';
+import { handleRequest, UPSTREAM_DOWN } from './proxy.ts';
 import { compile, identityReader, type Compiled, type IdentityReader } from './routing.ts';
 import type { IdentitySource } from './assignment.ts';
 import { handleUpgrade } from './upgrade.ts';
-import { Upstreams } from './upstreams.ts';
+import { Upstreams, type UpstreamState } from './upstreams.ts';
+import type { HealthCheckOptions } from './health.ts';
 import { RouterFaults, type RouterFault } from './faults.ts';
 
 export { CLIENT_COOKIE } from './routing.ts';
@@ -35,7 +36,15 @@ export interface RouterOptions {
   adminToken?: string;
   /** distinct client ids remembered per version (each set); default 100k */
   clientCap?: number;
-  /** first re-probe of an upstream taken out of rotation; doubles up to probeMaxMs */
+  /**
+   * active health checks of every upstream (health.ts: GET path every interval, out after `fall`
+   * unanswered, back after `rise` answered). The router process (main.ts, what the controller
+   * runs) always has them (DEFAULT_HEALTH_CHECK unless configured); in-process routers only when
+   * given, because a ManualClock advanced by a day would run 345,600 probes. Absent or false: only a
+   * refused connection takes an upstream out, and a TCP probe with back-off brings it back.
+   */
+  healthCheck?: HealthCheckOptions | false;
+  /** without active checks: first re-probe of an upstream taken out of rotation; doubles up to probeMaxMs */
   probeInitialMs?: number;
   probeMaxMs?: number;
   /** socket idle time (connect, or waiting for upstream bytes) before an upstream attempt fails */
@@ -139,6 +148,7 @@ class RouterImpl implements Router {
     this.rescue = opts.rescueCanaryErrors ?? true;
     this.identity = identityReader(opts.identity);
     this.upstreams = new Upstreams(this.clock, opts, this.idleTimeoutMs);
+    this.upstreams.onDown = (s) => this.endInFlight(s);
     this.faultsFile = opts.faultsFile ?? (opts.stateFile ? opts.stateFile.replace(/(\.json)?$/, '.faults.json') : undefined);
     this.faults = new RouterFaults(this.clock, (f) => this.persistFaults(f));
     // LIFO keeps the most recently used sockets hot, so fewer idle ones hit the upstream's
@@ -149,6 +159,24 @@ class RouterImpl implements Router {
       message: `router "${this.name}" has no routing table yet`,
       hint: 'the controller sends one when a version is deployed to this environment; check that the controller is running',
     });
+  }
+
+  /**
+   * The health check took `s` out: what waits on it now would wait for a timeout (10 s to connect,
+   * 60 s for an answer). Its pool and sockets are closed, so each such request fails over at once:
+   * sent again elsewhere when it had not reached the upstream or is replayable, answered 502 otherwise.
+   */
+  private endInFlight(s: UpstreamState): void {
+    const pool = s.pool;
+    s.pool = null;
+    pool?.destroy(Object.assign(new Error(`upstream ${s.host}:${s.port} stopped answering its health check`), { code: UPSTREAM_DOWN })).catch(() => {});
+    const name = `${s.host}:${s.port}:`;
+    for (const [key, socks] of Object.entries(this.agent.sockets)) {
+      if (!key.startsWith(name)) continue;
+      for (const sock of socks ?? []) {
+        sock.destroy(Object.assign(new Error(`upstream ${s.host}:${s.port} stopped answering its health check`), { code: UPSTREAM_DOWN, wasConnected: !sock.connecting }));
+      }
+    }
   }
 
   // ----- table ------------------------------------------------------------------------------

@@ -121,3 +121,24 @@ test('as a command in a real child process: stdout output, and exit code 2 on ba
   assert.equal(header.status, 2);
   assert.ok(registerDetect(new Command()) instanceof Command);
 });
+
+test('awkward files: a quoted cell with a comma stays one cell in the output, a header alone is said, a header with control characters is not echoed raw', async () => {
+  const input = join(dir, 'quoted.csv');
+  const output = join(dir, 'quoted.out.csv');
+  writeFileSync(input, '\uFEFFtimestamp,value\r\n2024-01-01 00:00:00,1\r\n2024-01-01 00:05:00,"1,5"\r\n"2024-01-01 00:10:00",2\r\n');
+  const r = await runDetect(input, output);
+  assert.equal(r.rows, 3);
+  const lines = readFileSync(output, 'utf8').trim().split('\n');
+  assert.deepEqual(lines.slice(1).map((l) => l.replace(/,[0-9.]*$/, '')), ['2024-01-01 00:00:00,1', '2024-01-01 00:05:00,"1,5"', '2024-01-01 00:10:00,2']);
+  assert.equal(lines[2], '2024-01-01 00:05:00,"1,5",', 'the non-number keeps an empty score');
+
+  const onlyHeader = join(dir, 'header-only.csv');
+  writeFileSync(onlyHeader, 'timestamp,value\n');
+  const h = await runDetect(onlyHeader, join(dir, 'header-only.out.csv'));
+  assert.equal(h.rows, 0);
+  assert.deepEqual(h.warnings, [`${onlyHeader}: no data rows after the header; nothing scored`]);
+
+  const ansi = join(dir, 'ansi-header.csv');
+  writeFileSync(ansi, '\x1b[31mtimestamp\x1b[0m,val\x1b]0;title\x07\n1,2\n');
+  await assert.rejects(runDetect(ansi, join(dir, 'x.csv')), (e: unknown) => e instanceof GreenlightError && !/[\x00-\x08\x0b-\x1f\x7f]/.test(e.message) && e.message.includes('\\u001b[31mtimestamp'));
+});

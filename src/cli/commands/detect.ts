@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { GreenlightError, exitCodeFor } from '../../errors/errors.ts';
 import { createDetector, type DetectorOptions } from '../../monitor/anomaly/detector.ts';
 import { ArrivalOrder, describeIrregularities, type Irregularity, type IrregularityCount } from '../../monitor/series/arrival.ts';
+import { terminalSafe } from '../terminal.ts';
 
 /** Accepts ISO 8601, NAB's `YYYY-MM-DD HH:MM:SS[.ffffff]` (read as UTC) and Unix epoch seconds or ms. */
 export function parseTimestamp(text: string): number {
@@ -47,6 +48,11 @@ function splitCsvLine(line: string): string[] {
   }
   out.push(cur);
   return out;
+}
+
+/** A cell as written back: quoted when it holds a comma, a quote or a line break, so the output stays a 3-column CSV. */
+function csvCell(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 function usage(message: string, hint: string, data?: Record<string, unknown>): GreenlightError {
@@ -102,7 +108,7 @@ export async function detectStream(input: string, out: Writable, opts: DetectorO
         tsCol = names.indexOf('timestamp');
         valCol = names.indexOf('value');
         if (tsCol < 0 || valCol < 0) {
-          throw usage(`${input}:${lineNo}: expected a header naming the columns \`timestamp\` and \`value\`, got "${line.slice(0, 80)}"`, 'the first line must be a header such as `timestamp,value`', { file: input, line: lineNo });
+          throw usage(`${input}:${lineNo}: expected a header naming the columns \`timestamp\` and \`value\`, got "${terminalSafe(line.slice(0, 80))}"`, 'the first line must be a header such as `timestamp,value`', { file: input, line: lineNo });
         }
         await write('timestamp,value,anomaly_score\n');
         continue;
@@ -112,13 +118,14 @@ export async function detectStream(input: string, out: Writable, opts: DetectorO
       const ts = parseTimestamp(tsText);
       const value = valText.trim() === '' ? Number.NaN : Number(valText);
       rows++;
+      const echo = `${csvCell(tsText.trim())},${csvCell(valText.trim())}`;
       if (order.check(ts, value, lineNo, tsText.trim(), valText.trim()) === 'not a number') {
-        await write(`${tsText.trim()},${valText.trim()},\n`);
+        await write(`${echo},\n`);
         continue;
       }
       const score = detector.update(ts, value);
       if (detector.alarm) alarms++;
-      await write(`${tsText.trim()},${valText.trim()},${score.toFixed(6)}\n`);
+      await write(`${echo},${score.toFixed(6)}\n`);
     }
   } finally {
     lines.close();
@@ -128,7 +135,10 @@ export async function detectStream(input: string, out: Writable, opts: DetectorO
     throw usage(`${input}:1: the file is empty; expected a \`timestamp,value\` header`, 'give a CSV with a header and rows', { file: input, line: 1 });
   }
   const irregularities = order.counts();
-  return { rows, alarms, irregularities, warnings: describeIrregularities(irregularities, 'line').map((w) => `${input}: ${w}`) };
+  const warnings = describeIrregularities(irregularities, 'line').map((w) => `${input}: ${w}`);
+  // a header and nothing else is not refused (a stream may not have started), but it is said
+  if (rows === 0) warnings.push(`${input}: no data rows after the header; nothing scored`);
+  return { rows, alarms, irregularities, warnings };
 }
 
 /** Runs the command; `output` undefined writes to stdout. */

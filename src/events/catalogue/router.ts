@@ -11,7 +11,7 @@ export const routerEvents = [
     type: 'router.started',
     owner,
     meaning: 'the controller started a router process for a service in an environment',
-    data: z.strictObject({ ...process, listen: nonEmpty, admin: nonEmpty, stateFile: nonEmpty, logFile: nonEmpty, startedAt: at, identity: str.optional(), credential: str.optional() }),
+    data: z.strictObject({ ...process, listen: nonEmpty, admin: nonEmpty, stateFile: nonEmpty, logFile: nonEmpty, startedAt: at, identity: str.optional(), healthCheck: str.optional(), credential: str.optional() }),
   }),
   defineEvent({
     type: 'router.adopted',

@@ -6,6 +6,7 @@
 // or a consistent hash of a client id; `backendConfig()` writes either section.
 import { z } from 'zod';
 import { duration } from '../../config/duration.ts';
+import { DEFAULT_HEALTH_CHECK, healthCheckProblems, type HealthCheckOptions } from '../../router/health.ts';
 
 const HAPROXY_NAME = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -36,6 +37,12 @@ export interface BackendConfigOptions {
   /** server slots; a rollout needs (stable + canary instances) of them at once */
   slots: number;
   stickiness: Stickiness;
+  /**
+   * HAProxy's own health checks of the slots (`option httpchk`, `check inter/fall/rise`, `timeout check`),
+   * the same settings and defaults as the built-in router's (router/health.ts says why); the path
+   * should be the service's health path
+   */
+  healthCheck?: HealthCheckOptions;
 }
 
 export const CID_COOKIE = 'gl_cid';
@@ -46,7 +53,15 @@ export const CID_COOKIE = 'gl_cid';
  * was never sent, so this is safe for any method); a server in maintenance finishes what it has in flight.
  */
 export function backendConfig(o: BackendConfigOptions): string {
+  const h = o.healthCheck ?? DEFAULT_HEALTH_CHECK;
+  const problems = healthCheckProblems(h);
+  if (problems.length) throw new Error(`backend ${o.backend}: health check: ${problems.join('; ')}`);
   const lines = [`backend ${o.backend}`, '  mode http', '  option redispatch', '  retries 2', '  retry-on conn-failure'];
+  // any answer within `timeout check` is alive, as for the built-in router: readiness is the
+  // controller's business (it takes a slot out of the table); these checks find a slot that stops answering.
+  // on-marked-down shutdown-sessions: what waits on a slot found dead fails at once instead of
+  // after `timeout server` (HAProxy cannot send a request again once it went out)
+  lines.push(`  option httpchk GET ${h.path}`, '  http-check expect status 100-599', `  timeout check ${h.timeoutMs}ms`);
   if (o.stickiness.kind === 'cookie') {
     lines.push('  balance roundrobin', `  cookie ${o.stickiness.name ?? 'GLSRV'} insert indirect nocache httponly dynamic`, '  dynamic-cookie-key greenlight');
   } else {
@@ -61,7 +76,7 @@ export function backendConfig(o: BackendConfigOptions): string {
   }
   lines.push(
     `  http-response set-header x-greenlight-version %[srv_name,map(${o.map})] if { srv_name -m found }`,
-    `  server-template gl 1-${o.slots} 127.0.0.1:9 disabled`,
+    `  server-template gl 1-${o.slots} 127.0.0.1:9 disabled check inter ${h.intervalMs}ms fall ${h.fall} rise ${h.rise}`,
   );
   return lines.join('\n') + '\n';
 }

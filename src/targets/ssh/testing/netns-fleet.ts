@@ -11,6 +11,9 @@
 // ~/.bashrc even for `ssh host command` when it sees it runs under sshd, so with root's real entry
 // every command ran root's ~/.bashrc (here: `pyenv init`, whose rehash lock, left stale by a killed
 // session, hung every command on every host). dash reads no startup file for `sh -c`.
+// A host with `systemd: true` really runs systemd, in namespaces and on a root of its own (see
+// ./systemd-host.ts: booting systemd on this machine's shared root is destructive); its sshd is a
+// unit of that systemd, so SSH sessions and fleet.exec() land inside it.
 // Needs root and iproute2; `createTestFleet` returns { skip } with the reason otherwise, so a test
 // is counted as skipped, never passed. Everything is torn down on close() and on process exit.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -50,7 +53,9 @@ export interface TestHost {
   sshd?: ChildProcess;
   /** set on a host that runs systemd: its sshd is a unit of that systemd */
   systemd?: SystemdHost;
-  state: 'up' | 'cut' | 'dead';
+  state: 'up' | 'cut' | 'silent' | 'dead';
+  /** every process of its namespace is SIGSTOPped (freeze); thaw() resumes them */
+  frozen?: boolean;
 }
 
 export interface TestFleet {
@@ -69,10 +74,23 @@ export interface TestFleet {
   exec(name: string, cmd: string[]): string;
   /** cuts the host's link: connections closed first, then the link goes down and its route away */
   cutLink(name: string): Promise<void>;
-  /** brings a cut link back */
+  /** brings a cut (or silently lost) link back */
   restoreLink(name: string): Promise<void>;
+  /**
+   * The link is lost and nothing says so (a cable pulled at the host, a dead hypervisor): the
+   * host's own end goes down inside its namespace; no `ss -K`, the root namespace's route stays,
+   * and its neighbour entry is pinned so no failed ARP turns the loss into a local EHOSTUNREACH.
+   * The router's packets vanish: no RST, no ICMP. restoreLink() brings it back.
+   */
+  loseLinkSilently(name: string): Promise<void>;
+  /** the host hangs: every process in its namespace is SIGSTOPped (the kernel still accepts connections, nothing answers) */
+  freeze(name: string): void;
+  /** resumes a frozen host's processes */
+  thaw(name: string): void;
   /** the host dies: every process in its namespace is killed, then its link is cut */
   kill(name: string): Promise<void>;
+  /** a systemd host loses power and boots again on the same disk (what its systemd enabled starts again) */
+  reboot(name: string): Promise<void>;
   /**
    * The host's clock reads offsetMs off this machine's (0: back to true time). The namespaces
    * share the kernel's clock, so this puts a `date` wrapper first in the PATH of the host's SSH
@@ -159,8 +177,12 @@ function pidAlive(pid: number): boolean {
 }
 
 function killPid(pid: number): void {
+  signalPid(pid, 'SIGKILL');
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(pid, 'SIGKILL');
+    process.kill(pid, signal);
   } catch {
     // already gone
   }
@@ -200,6 +222,7 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
     // connections first, so nothing is left half-open towards a link that disappears
     run('ss', ['-K', 'dst', `${subnet}.0/24`], { allowFail: true });
     for (const h of hosts) {
+      // SIGKILL ends stopped (frozen) processes too
       h.sshd?.kill('SIGKILL');
       h.systemd?.stop();
       for (const p of run('ip', ['netns', 'pids', h.netns], { allowFail: true }).split('\n').filter(Boolean)) killPid(Number(p));
@@ -313,16 +336,48 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
       },
       async restoreLink(name) {
         const h = fleet.host(name);
+        if (h.state === 'silent') {
+          run('ip', ['netns', 'exec', h.netns, 'ip', 'link', 'set', 'eth0', 'up']);
+          run('ip', ['neigh', 'del', h.address, 'dev', bridge], { allowFail: true });
+          h.state = 'up';
+          return;
+        }
         if (h.state !== 'cut') return;
         run('ip', ['link', 'set', h.link, 'up']);
         run('ip', ['route', 'add', `${h.address}/32`, 'dev', bridge, 'src', controllerAddress]);
         h.state = 'up';
       },
+      async loseLinkSilently(name) {
+        const h = fleet.host(name);
+        if (h.state !== 'up') return;
+        const mac = run('ip', ['netns', 'exec', h.netns, 'cat', '/sys/class/net/eth0/address']).trim();
+        // pinned first: with the entry left to ARP, the root namespace would find the host gone
+        // after ~3 s of unanswered probes and fail new connections with EHOSTUNREACH at once
+        run('ip', ['neigh', 'replace', h.address, 'lladdr', mac, 'dev', bridge, 'nud', 'permanent']);
+        run('ip', ['netns', 'exec', h.netns, 'ip', 'link', 'set', 'eth0', 'down']);
+        h.state = 'silent';
+      },
+      freeze(name) {
+        const h = fleet.host(name);
+        for (const p of run('ip', ['netns', 'pids', h.netns], { allowFail: true }).split('\n').filter(Boolean)) signalPid(Number(p), 'SIGSTOP');
+        h.frozen = true;
+      },
+      thaw(name) {
+        const h = fleet.host(name);
+        for (const p of run('ip', ['netns', 'pids', h.netns], { allowFail: true }).split('\n').filter(Boolean)) signalPid(Number(p), 'SIGCONT');
+        h.frozen = false;
+      },
       async kill(name) {
         const h = fleet.host(name);
         for (const p of run('ip', ['netns', 'pids', h.netns], { allowFail: true }).split('\n').filter(Boolean)) killPid(Number(p));
+        if (h.state === 'silent') await fleet.restoreLink(name);
         await fleet.cutLink(name);
         h.state = 'dead';
+      },
+      async reboot(name) {
+        const h = fleet.host(name);
+        if (!h.systemd) throw new Error(`test host ${name} does not run systemd: only those can reboot`);
+        await h.systemd.reboot();
       },
       skewClock(name, offsetMs) {
         const h = fleet.host(name);
