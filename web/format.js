@@ -103,3 +103,14 @@ export function overrides(list) {
     list.map((o) => h('p', {}, `gate of ${o.environment} overridden by `, h('strong', {}, who(o.actor)), ` ${fmtAgo(o.at)}: “${o.reason}”`)),
   );
 }
+
+/**
+ * What a version of a router table is to a person: the stable one; the canary (the release being
+ * deployed, or a version that takes traffic beside stable); or one at weight 0 that is not being
+ * deployed (the previous stable after a promotion, a canary after its rollback), which is no canary.
+ */
+export function versionRole(version, stable, weight, deploying) {
+  if (version === stable) return 'stable';
+  if (version === deploying || weight > 0) return 'canary';
+  return 'not serving';
+}

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { defaultConfigPath, loadConfig, type LoadedConfig } from '../config/load.ts';
 import { ApiClient } from './client.ts';
 
@@ -20,4 +20,16 @@ export function configOf(cmd: Command): LoadedConfig {
 
 export function clientOf(cmd: Command): ApiClient {
   return ApiClient.fromConfig(configOf(cmd));
+}
+
+/**
+ * A commander option parser for a whole number in [min, max]: "abc" or "-5" is a usage error that
+ * names the option (exit 2), not a NaN that reaches the event store as a datatype mismatch.
+ */
+export function wholeNumber(min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max.toLocaleString('en')}.`);
+    return n;
+  };
 }

@@ -1,7 +1,7 @@
 // Panel: environments in pipeline order (stable version, traffic split, per-version figures,
 // instances).
 import { $, empty, h, render } from '../dom.js';
-import { badge, num, pct, time } from '../format.js';
+import { badge, num, pct, time, versionRole } from '../format.js';
 import { state } from '../state.js';
 
 export function renderEnvironments() {
@@ -55,7 +55,7 @@ function renderServiceInEnv(env, s) {
       h('span', { class: totalReq && totalErr / totalReq > 0.01 ? 'bad-text' : '' }, h('span', { class: 'label' }, 'error rate '), totalReq ? pct(totalErr / totalReq) : '—'),
       router.url ? h('span', { class: 'muted small' }, router.url.replace(/^https?:\/\//, '')) : null,
     ),
-    versionTable(table, stats, stable),
+    versionTable(table, stats, stable, running?.version),
     instanceTable(s.instances ?? []),
   );
 }
@@ -81,7 +81,7 @@ function splitBar(allVersions, stable, label) {
   );
 }
 
-function versionTable(table, stats, stable) {
+function versionTable(table, stats, stable, deploying) {
   const versions = [...new Set([...table.map((v) => v.version), ...Object.keys(stats)])];
   if (!versions.length) return null;
   return h(
@@ -99,7 +99,7 @@ function versionTable(table, stats, stable) {
         return h(
           'tr',
           {},
-          h('td', {}, v, v === stable ? h('span', { class: 'tag' }, 'stable') : h('span', { class: 'tag tag-canary' }, 'canary')),
+          h('td', {}, v, tagOf(versionRole(v, stable, w, deploying))),
           h('td', { class: 'num' }, `${w}%`),
           h('td', { class: 'num' }, num(st.requests ?? 0)),
           h('td', { class: 'num' }, num(st.errors ?? 0)),
@@ -108,6 +108,10 @@ function versionTable(table, stats, stable) {
       }),
     ),
   );
+}
+
+function tagOf(role) {
+  return h('span', { class: role === 'canary' ? 'tag tag-canary' : 'tag' }, role);
 }
 
 function instanceTable(instances) {

@@ -3,7 +3,7 @@
 import { note } from '../../events/testing.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,4 +56,23 @@ test('events --follow on PostgreSQL prints another process\'s appends (LISTEN/NO
   const url = await freshDatabase();
   const ws = workspace(`{ kind: postgres, url: "${url}" }`);
   await follows({ kind: 'postgres', url }, ws.config);
+});
+
+test('events --limit / logs -n that is not a whole number is a usage error naming the option (--limit reached the store as "datatype mismatch", -n fell back to 50)', async () => {
+  const ws = workspace('{ kind: sqlite }');
+  const log = await openEventLog({ kind: 'sqlite', file: join(ws.dir, 'state', 'events.db') });
+  await log.append(note('one', { actor: 'test', subject: 's' }));
+  await log.close();
+  for (const bad of ['abc', '-5', '0', '2.5']) {
+    const r = spawnSync(process.execPath, ['--no-warnings', bin, 'events', '--limit', bad, '--config', ws.config], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 2, `--limit ${bad}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /option '--limit <n>' argument .* is invalid\. expected a whole number from 1/);
+    assert.doesNotMatch(r.stderr, /datatype mismatch|at SqliteEventLog/);
+  }
+  const logs = spawnSync(process.execPath, ['--no-warnings', bin, 'logs', 'web', '--env', 'production', '-n', 'abc', '--config', ws.config], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(logs.status, 2);
+  assert.match(logs.stderr, /option '-n, --lines <n>' argument 'abc' is invalid/, 'greenlight logs -n abc was read as the default 50');
+  const ok = spawnSync(process.execPath, ['--no-warnings', bin, 'events', '--limit', '1', '--json', '--config', ws.config], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(ok.stdout.trim().split('\n').length, 1);
 });

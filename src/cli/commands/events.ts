@@ -4,7 +4,7 @@ import { GreenlightError } from '../../errors/errors.ts';
 import { matchesFilter, type EventFilter, type StoredEvent } from '../../events/log.ts';
 import { openEventLog, storeSpec } from '../../store/registry.ts';
 import { parseDuration } from '../../config/duration.ts';
-import { configOf, globals } from '../context.ts';
+import { configOf, globals, wholeNumber } from '../context.ts';
 import { color } from '../output.ts';
 
 /**
@@ -20,7 +20,7 @@ export function registerEvents(program: Command): void {
     .option('--subject <subject>', 'subject, e.g. deployment/<id> or "instance/*"')
     .option('--deployment <id>', 'events of one deployment')
     .option('--since <duration>', 'only the last e.g. 10m, 2h')
-    .option('--limit <n>', 'at most n (the latest n)', (v) => Number(v))
+    .option('--limit <n>', 'at most n (the latest n)', wholeNumber(1, 1_000_000))
     .option('--follow', 'keep printing new events until interrupted')
     .action(async function (this: Command, opts: { type?: string[]; subject?: string; deployment?: string; since?: string; limit?: number; follow?: boolean }) {
       const loaded = configOf(this);

@@ -16,7 +16,7 @@ import { createTarget } from '../../targets/registry.ts';
 import { tailLines } from '../../targets/local/log-tail.ts';
 import type { SshTarget } from '../../targets/ssh/ssh-target.ts';
 import { shq } from '../../targets/ssh/connection.ts';
-import { clientOf, configOf, globals } from '../context.ts';
+import { clientOf, configOf, globals, wholeNumber } from '../context.ts';
 import type { ChangeResult } from '../../changes/runner.ts';
 import { printJson } from '../output.ts';
 
@@ -34,10 +34,11 @@ async function registeredReleases(loaded: Loaded): Promise<ReleaseRef[]> {
   }
 }
 
-function environmentsOf(loaded: Loaded, only: string | undefined) {
-  const envs = loaded.config.environments.filter((e) => !only || e.name === only);
-  if (only && envs.length === 0) throw new GreenlightError('NOT_FOUND', `no environment "${only}"`, { hint: `environments: ${loaded.config.environments.map((e) => e.name).join(', ')}` });
-  return envs;
+function environmentsOf(loaded: Loaded, only: string | undefined, names: string[] = only ? [only] : []) {
+  const all = loaded.config.environments.map((e) => e.name);
+  const unknown = names.find((n) => !all.includes(n));
+  if (unknown !== undefined) throw new GreenlightError('NOT_FOUND', `no environment "${unknown}"`, { hint: `environments: ${all.join(', ')}` });
+  return loaded.config.environments.filter((e) => names.length === 0 || names.includes(e.name));
 }
 
 // These commands run without the controller, so their target's events go to a log of their own.
@@ -60,6 +61,14 @@ async function tellAcceptedKeys(): Promise<void> {
         'this command runs without the controller, so it is not in the event log: compare the fingerprint with the key on the host\n',
     );
   }
+}
+
+/** What to do about a change refused by the gate: pass the environment before first, or break glass. */
+export function blockedChangeHint(result: Pick<ChangeResult, 'change' | 'environments'>, order: string[]): string | undefined {
+  const blocked = result.environments.find((e) => e.state === 'blocked');
+  if (!blocked) return undefined;
+  const previous = order[order.indexOf(blocked.name) - 1];
+  return `${blocked.name} takes a change only after it passed ${previous ?? 'the environment before it'}: run greenlight change ${result.change}${previous ? ` --env ${previous} ${blocked.name}` : ''}, or skip the gate with --force --reason "..." (recorded)`;
 }
 
 export function registerFleet(program: Command): void {
@@ -101,6 +110,8 @@ export function registerFleet(program: Command): void {
     .option('--force', 'skip the gate (break-glass; needs --reason)')
     .option('--reason <text>', 'why the gate is skipped')
     .action(async function (this: Command, name: string, opts: { env?: string[]; force?: boolean; reason?: string }) {
+      // a misspelt environment is named as such, before the controller is asked
+      if (opts.env) environmentsOf(configOf(this), undefined, opts.env);
       const result = await clientOf(this).request<ChangeResult>(
         'POST',
         '/v1/changes',
@@ -114,6 +125,8 @@ export function registerFleet(program: Command): void {
           for (const h of e.hosts) console.log(`  ${h.host}: ${h.state} (${h.message})`);
         }
         console.log(`${result.state === 'completed' ? '✓' : '✗'} ${result.message}${result.incidentId ? ` (incident ${result.incidentId})` : ''}`);
+        const hint = blockedChangeHint(result, configOf(this).config.environments.map((e) => e.name));
+        if (hint) console.log(`  hint: ${hint}`);
       }
       if (result.state !== 'completed') process.exitCode = 1;
     });
@@ -123,7 +136,7 @@ export function registerFleet(program: Command): void {
     .description("an environment's instance logs (on its hosts for an ssh target); --follow for new lines")
     .requiredOption('--env <name>', 'environment')
     .option('--host <name>', 'only this host')
-    .option('-n, --lines <n>', 'lines of each log', (v) => Number(v), 50)
+    .option('-n, --lines <n>', 'lines of each log', wholeNumber(1, 10_000), 50)
     .option('-f, --follow', 'keep printing new lines until interrupted')
     .action(async function (this: Command, service: string, opts: { env: string; host?: string; lines: number; follow?: boolean }) {
       const loaded = configOf(this);

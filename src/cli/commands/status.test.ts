@@ -23,3 +23,22 @@ test('an SLO line says what was spent over the window so far, the burn per windo
   );
   assert.match(sloLine({ name: 'x', objective: 0.99, alerts: [] }), /no traffic yet/);
 });
+
+test('a fresh SLO line: under a minute held is said in seconds (not "0m"), a window without traffic says so (not "-x")', () => {
+  const line = sloLine({
+    name: 'availability',
+    objective: 0.999,
+    periodMs: 30 * 86_400_000,
+    coveredMs: 25_000,
+    budgetSpent: 0,
+    budgetRemaining: 1,
+    compliant: true,
+    alerts: [
+      { severity: 'page', longWindowMs: 3_600_000, longWindowFull: false, longBurnRate: 0, shortBurnRate: 0 },
+      { severity: 'ticket', longWindowMs: 3 * 86_400_000, longWindowFull: false },
+    ],
+  }).replace(/\x1b\[[0-9;]*m/g, '');
+  assert.match(line, /spent over the 25s so far/);
+  assert.match(line, /burn 1h 0\.0x \(25s held\), 3d no traffic \(25s held\)/);
+  assert.doesNotMatch(line, /0m|-x/);
+});

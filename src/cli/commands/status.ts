@@ -46,7 +46,8 @@ interface MonitorView {
 
 const pctOf = (x: number | undefined, digits = 2) => (x === undefined ? 'n/a' : `${(x * 100).toFixed(digits)}%`);
 
-const dur = (ms: number) => (ms >= 86_400_000 ? `${+(ms / 86_400_000).toFixed(1)}d` : ms >= 3_600_000 ? `${+(ms / 3_600_000).toFixed(1)}h` : `${Math.round(ms / 60_000)}m`);
+// under a minute in seconds: a service 25 s old has held "25s", not "0m"
+const dur = (ms: number) => (ms >= 86_400_000 ? `${+(ms / 86_400_000).toFixed(1)}d` : ms >= 3_600_000 ? `${+(ms / 3_600_000).toFixed(1)}h` : ms >= 59_500 ? `${Math.round(ms / 60_000)}m` : `${Math.round(ms / 1000)}s`);
 
 /**
  * One SLO in words: budget spent over the window so far (of the whole period's budget), burn rates
@@ -61,7 +62,7 @@ export function sloLine(s: MonitorView['slos'][number]): string {
     .map((a) => {
       const w = a.longWindowMs !== undefined ? dur(a.longWindowMs) : (a.name ?? a.severity ?? '');
       const partial = a.longWindowFull === false && s.coveredMs !== undefined ? ` (${dur(s.coveredMs)} held)` : '';
-      return `${w} ${a.longBurnRate?.toFixed(1) ?? '-'}x${partial}`;
+      return `${w} ${a.longBurnRate === undefined ? 'no traffic' : `${a.longBurnRate.toFixed(1)}x`}${partial}`;
     })
     .join(', ');
   const thin = s.tooLittleData ? color.yellow(`; ${s.tooLittleData}`) : '';
