@@ -43,7 +43,7 @@ export async function recordInventory(deps: FleetDeps, environment: string): Pro
     type: 'inventory.collected',
     actor: 'controller',
     subject,
-    data: { environment, hosts: inv.hosts.map((h) => ({ host: h.host, reachable: h.reachable, os: h.os ?? null, dependencies: Object.fromEntries(Object.entries(h.dependencies).map(([d, v]) => [d, v.version ?? null])), releases: h.releases.length, running: h.running.length })) },
+    data: { environment, hosts: inv.hosts.map((h) => ({ host: h.host, reachable: h.reachable, os: h.os ?? null, dependencies: Object.fromEntries(Object.entries(h.dependencies).map(([d, v]) => [d, v.version ?? null])), releases: h.releases.length, running: h.running.length, ...(h.supervisor ? { supervisor: h.supervisor.kind } : {}) })) },
   });
   for (const d of inv.drift) await deps.events.append({ type: 'inventory.drift', actor: 'controller', subject, data: { environment, dependency: d.dependency, kind: d.kind, desired: d.desired ?? null, versions: d.versions, message: d.message } });
   return inv;

@@ -23,6 +23,8 @@ export interface Fleet {
   releasesOn(host: string): Promise<string[]>;
   /** instances whose supervisor runs on the host (of any controller), with the digest each runs */
   running(host: string): Promise<{ id: string; digest: string }[]>;
+  /** how instances are kept alive there (a systemd unit each, or Greenlight's supervisor), and why */
+  supervisor(host: string): Promise<{ kind: 'systemd' | 'greenlight'; reason: string }>;
   /**
    * Whether the host's instances may receive traffic: not while a host change drained it, nor
    * while the host cannot be reached. Every routing table is built through this (rollout/upstreams.ts),

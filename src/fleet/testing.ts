@@ -88,8 +88,10 @@ export interface FleetPipeline {
   close(): Promise<void>;
 }
 
-export async function fleetPipeline(opts: { production?: RolloutPolicyInput; acmeVersion?: string; changes?: unknown } = {}): Promise<{ pipeline?: FleetPipeline; skip?: string }> {
-  const made = await createTestFleet([{ name: 'staging-1', labels: { env: 'staging' } }, { name: 'web-1' }, { name: 'web-2' }, { name: 'web-3' }]);
+/** opts.systemd: the hosts that run systemd (the ssh target's `auto` gives their instances units) */
+export async function fleetPipeline(opts: { production?: RolloutPolicyInput; acmeVersion?: string; changes?: unknown; systemd?: string[] } = {}): Promise<{ pipeline?: FleetPipeline; skip?: string }> {
+  const sd = (name: string) => (opts.systemd?.includes(name) ? { systemd: true } : {});
+  const made = await createTestFleet([{ name: 'staging-1', labels: { env: 'staging' }, ...sd('staging-1') }, { name: 'web-1', ...sd('web-1') }, { name: 'web-2', ...sd('web-2') }, { name: 'web-3', ...sd('web-3') }]);
   if (!made.fleet) return { skip: made.skip };
   const fleet = made.fleet;
   const clock = systemClock;

@@ -24,6 +24,8 @@ export interface HostInventory {
   releases: string[];
   /** instances whose supervisor runs on the host, with the digest they run */
   running: { id: string; digest: string }[];
+  /** how the ssh target keeps instances alive there: systemd units or Greenlight's supervisor */
+  supervisor?: { kind: 'systemd' | 'greenlight'; reason: string };
 }
 
 export interface EnvironmentInventory {
@@ -87,6 +89,7 @@ async function collectHost(h: FleetHost, fleet: Fleet, deps: [string, Dependency
   try {
     out.releases = await fleet.releasesOn(h.name);
     out.running = await fleet.running(h.name);
+    out.supervisor = await fleet.supervisor(h.name);
   } catch (err) {
     out.error = describe(err);
   }
@@ -131,12 +134,13 @@ export function canRun(host: HostInventory, release: ReleaseRef, dependencies: R
 export function formatInventory(inv: EnvironmentInventory, releases: ReleaseRef[], dependencies: Record<string, DependencySource>, safe: (s: string) => string = (s) => s): string {
   const deps = Object.keys(dependencies).filter((d) => isHostSource(dependencies[d]!));
   const names = (digests: string[]) => digests.map((d) => releases.find((r) => r.digest === d)).map((r, i) => (r ? `${r.service}@${r.version}` : digests[i]!.slice(7, 19)));
-  const header = ['host', 'address', ...deps, 'os', 'holds', 'runs'];
+  const header = ['host', 'address', ...deps, 'os', 'supervisor', 'holds', 'runs'];
   const rows = inv.hosts.map((h) => [
     h.host,
     h.address,
     ...deps.map((d) => (h.reachable ? h.dependencies[d]?.version ?? 'unreadable' : 'unreachable')),
     h.os ?? '-',
+    h.supervisor?.kind ?? '-',
     [...new Set(names(h.releases))].join(' ') || '-',
     [...new Set(names(h.running.map((r) => r.digest)))].join(' ') || '-',
   ]);

@@ -268,6 +268,7 @@ export function apply(state: StateView, e: StoredEvent): StateView {
     case 'host.clock_skew':
     case 'host.unreachable':
     case 'host.reachable':
+    case 'host.supervisor':
     case 'artifact.uploaded':
     case 'artifact.pruned':
     case 'drill.started':

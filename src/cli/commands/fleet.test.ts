@@ -12,10 +12,13 @@ import { MemoryEventLog } from '../../events/memory-log.ts';
 import { fixtureSpec, writeFixtureApp } from '../../targets/local/fixture-app.ts';
 import { SshTarget } from '../../targets/ssh/ssh-target.ts';
 import { createTestFleet } from '../../targets/ssh/testing/netns-fleet.ts';
+import { systemdHostUnavailable } from '../../targets/ssh/testing/systemd-host.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/greenlight.js', import.meta.url));
 const ACME = fileURLToPath(new URL('../../../examples/acme-auth/server.mjs', import.meta.url));
-const made = await createTestFleet([{ name: 'web-1' }, { name: 'web-2' }]);
+// web-2 runs systemd where a systemd test host can be made (its instances run under units)
+const withSystemd = systemdHostUnavailable() === undefined;
+const made = await createTestFleet([{ name: 'web-1' }, { name: 'web-2', systemd: withSystemd }]);
 
 function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -75,17 +78,22 @@ ${hosts}
     assert.match(inv.stdout, /web-1 +\S+ +3\.1\.0/);
     assert.match(inv.stdout, /web-2 +\S+ +2\.4\.1/);
     assert.match(inv.stdout, /drift: acme-auth should be 3\.1\.0 everywhere; web-2 on 2\.4\.1/);
-    const json = JSON.parse((await cli(['inventory', '--json'], dir)).stdout) as { environments: { hosts: { host: string; running: unknown[] }[] }[] };
+    assert.match(inv.stdout, /^host +address +acme-auth +os +supervisor +holds +runs$/m);
+    assert.match(inv.stdout, /^web-1 .* greenlight +\S+ +\S+$/m, 'no systemd on web-1: Greenlight\'s supervisor');
+    assert.match(inv.stdout, new RegExp(`^web-2 .* ${withSystemd ? 'systemd' : 'greenlight'} +\\S+ +\\S+$`, 'm'));
+    const json = JSON.parse((await cli(['inventory', '--json'], dir)).stdout) as { environments: { hosts: { host: string; running: unknown[]; supervisor: { kind: string; reason: string } }[] }[] };
     assert.deepEqual(json.environments[0]!.hosts.map((h) => h.running.length), [1, 1]);
+    assert.deepEqual(json.environments[0]!.hosts.map((h) => h.supervisor.kind), ['greenlight', withSystemd ? 'systemd' : 'greenlight']);
 
     const logs = await cli(['logs', 'web', '--env', 'production', '--host', 'web-2'], dir);
     assert.equal(logs.code, 0, logs.stderr);
     const onWeb2 = started.find((i) => i.host === 'web-2')!;
     assert.match(logs.stdout, new RegExp(`\\[web-2 ${onWeb2.id}\\] \\[fixture \\d+\\] listening on ${onWeb2.port}`));
     assert.doesNotMatch(logs.stdout, /\[web-1 /);
+    if (withSystemd) assert.equal(fleet.exec('web-2', ['systemctl', 'is-active', `greenlight-${onWeb2.id}.service`]).trim(), 'active', 'read from an instance under its systemd unit');
   });
 
-  test('greenlight inventory with an unknown host key says what to do; with accept_new it says it accepted the key, with the fingerprint', async () => {
+  test('greenlight inventory with an unknown host key says what to do; with accept_new it says it accepted the key, with the fingerprint; an unreadable dependency version is exit 1', async () => {
     const config = readFileSync(join(dir, 'greenlight.yaml'), 'utf8');
     const empty = join(mkdtempSync(join(tmpdir(), 'gl-cli-kh-')), 'known_hosts');
     writeFileSync(empty, '');
@@ -107,6 +115,12 @@ ${hosts}
     }
     assert.match(accepted.stderr, /not in the event log/);
     assert.equal(readFileSync(empty, 'utf8').trim().split('\n').length, fleet.hosts.length);
+    // a dependency version no host answers for is not known to be right: exit 1, named
+    writeFileSync(join(other, 'greenlight.yaml'), config.replace(':7100/version', ':7999/version'));
+    const unread = await cli(['inventory', '--env', 'production'], other);
+    assert.equal(unread.code, 1, unread.stdout + unread.stderr);
+    assert.match(unread.stdout, /! web-1 acme-auth: .*7999\/version: could not connect/);
+    writeFileSync(join(other, 'greenlight.yaml'), config.replace(`known_hosts: ${fleet.knownHosts}`, `known_hosts: ${empty}\n      accept_new: true`));
     // once recorded, a key is known: no note the second time
     const again = await cli(['inventory', '--env', 'production'], other);
     assert.doesNotMatch(again.stderr, /note: accepted/);

@@ -1,4 +1,5 @@
-// Events of hosts reached over SSH (src/targets/ssh): keys, clocks and the artifacts they hold.
+// Events of hosts reached over SSH (src/targets/ssh): keys, clocks, how instances are kept alive
+// there and the artifacts they hold.
 import { z } from 'zod';
 import { count, defineEvent, nonEmpty, num, str } from './define.ts';
 
@@ -29,6 +30,12 @@ export const hostEvents = [
     owner,
     meaning: 'a host that was unreachable answers over SSH again: its instances still running are back in rotation',
     data: z.strictObject({ ...host, address: str, downMs: num }),
+  }),
+  defineEvent({
+    type: 'host.supervisor',
+    owner,
+    meaning: 'how the ssh target keeps instances alive on a host, chosen when it first works there: a systemd unit per instance, or Greenlight\'s supervisor (setsid + nohup)',
+    data: z.strictObject({ ...host, supervisor: z.enum(['systemd', 'greenlight']), requested: z.enum(['auto', 'systemd', 'greenlight']), reason: str }),
   }),
   defineEvent({
     type: 'artifact.uploaded',

@@ -318,6 +318,7 @@ export const NO_LINE = [
   'controller.stopped',
   'host.key_accepted',
   'host.clock_skew',
+  'host.supervisor',
   'artifact.uploaded',
   'artifact.pruned',
   'drill.started',

@@ -12,7 +12,16 @@ export const inventoryEvents = [
     data: z.strictObject({
       environment: nonEmpty,
       hosts: z.array(
-        z.strictObject({ host: str, reachable: z.boolean(), os: str.nullable(), dependencies: z.record(z.string(), str.nullable()), releases: count, running: count }),
+        z.strictObject({
+          host: str,
+          reachable: z.boolean(),
+          os: str.nullable(),
+          dependencies: z.record(z.string(), str.nullable()),
+          releases: count,
+          running: count,
+          /** how instances are kept alive there (absent in logs of before systemd units) */
+          supervisor: z.enum(['systemd', 'greenlight']).optional(),
+        }),
       ),
     }),
   }),

@@ -211,6 +211,10 @@ export class MonitorService {
       cooldownMs: o.anomalyCooldownMs ?? 15 * MIN,
       maxSeries: this.maxDetectors,
       describe: (name, labels) => this.describe(name, labels),
+      // an error ratio rests at 0 when all is well: holding 0 longer than ever is good news, not a stuck
+      // source (docs/anomaly.md, "Eleventh round"); a p99, a rate, a probe duration or a memory gauge that
+      // stops changing is worth a look wherever it stops
+      detectorFor: (name) => (name === ROUTER_ERROR_RATIO && o.anomaly?.recordRun !== 'off' ? { recordRun: 'above floor' } : undefined),
       ...(o.anomaly ? { detector: o.anomaly } : {}),
     });
     this.steps = new StepWatcher({

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { duration } from '../../config/duration.ts';
 
 const ms = z.union([z.int().min(0), duration]);
+/** how instances are kept alive on a host (src/targets/ssh/runners): auto takes systemd where it can */
+const supervisor = z.enum(['auto', 'systemd', 'greenlight']);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export const sshHostSchema = z.strictObject({
@@ -16,6 +18,8 @@ export const sshHostSchema = z.strictObject({
   labels: z.record(z.string(), z.string()).default({}),
   /** Greenlight's directory on this host (releases, instances, logs); default: the target's `dir` */
   dir: z.string().startsWith('/', 'dir must be an absolute path on the host').optional(),
+  /** this host's supervisor setting; default: the target's `supervisor` */
+  supervisor: supervisor.optional(),
 });
 
 /** `target: { kind: ssh, ... }` in an environment of greenlight.yaml */
@@ -23,6 +27,11 @@ export const sshTargetConfigSchema = z
   .strictObject({
     kind: z.literal('ssh'),
     hosts: z.array(sshHostSchema).min(1, 'an ssh target needs at least one host'),
+    /**
+     * systemd: a unit per instance (the host must run systemd, and the SSH user be root); greenlight:
+     * Greenlight's supervisor started with setsid + nohup; auto: systemd where the host allows it
+     */
+    supervisor: supervisor.default('auto'),
     /** Greenlight's directory on every host */
     dir: z.string().startsWith('/', 'dir must be an absolute path on the host').default('/var/lib/greenlight'),
     auth: z

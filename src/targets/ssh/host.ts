@@ -1,9 +1,11 @@
 // What the ssh target does on one host, over that host's one connection: Greenlight's directory,
-// artifacts (uploaded once per digest, atomically), instance supervisors, logs. Layout on the host:
-//   <dir>/bin/supervisor.sh      shipped by Greenlight (./supervisor.sh)
+// artifacts (uploaded once per digest, atomically), logs, and which runner keeps its instances
+// alive (./runners: systemd or Greenlight's supervisor). Layout on the host:
+//   <dir>/bin/supervisor-<digest>.sh  shipped by Greenlight (./supervisor.sh)
 //   <dir>/releases/<digest>/     one unpacked artifact per content digest
 //   <dir>/instances/<id>/        run.sh, log, supervisor.pid, child.pid, armed
 //   <dir>/events.log             one line per supervisor event, followed by the controller
+//   /etc/systemd/system/greenlight-<id>.service   on hosts where instances run under systemd
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,6 +13,8 @@ import { posix } from 'node:path';
 import { GreenlightError } from '../../errors/errors.ts';
 import { HostConnection, shq } from './connection.ts';
 import type { SshHostConfig, SshTargetConfig } from './config.ts';
+import { chooseSupervisor, runnerFor, type SupervisorChoice, type SupervisorSetting } from './runners/detect.ts';
+import type { InstanceRunner, SupervisorKind } from './runners/runner.ts';
 
 const SUPERVISOR = readFileSync(new URL('./supervisor.sh', import.meta.url), 'utf8');
 const SUPERVISOR_DIGEST = createHash('sha256').update(SUPERVISOR).digest('hex').slice(0, 16);
@@ -45,11 +49,15 @@ export class RemoteHost {
   readonly dir: string;
   private prepared: Promise<void> | undefined;
   private readonly uploads = new Map<string, Promise<{ uploaded: boolean; bytes: number; ms: number }>>();
+  readonly requested: SupervisorSetting;
+  private choice: Promise<SupervisorChoice> | undefined;
+  private readonly runners = new Map<SupervisorKind, InstanceRunner>();
 
   constructor(host: SshHostConfig, config: SshTargetConfig, conn: HostConnection) {
     this.host = host;
     this.conn = conn;
     this.dir = host.dir ?? config.dir;
+    this.requested = host.supervisor ?? config.supervisor;
   }
 
   path(...parts: string[]): string {
@@ -194,52 +202,28 @@ export class RemoteHost {
       .map(([id, d]) => ({ id, digest: `sha256:${d}` }));
   }
 
-  /** Writes run.sh and starts the supervisor detached from the SSH session; returns its pid. */
-  async launch(opts: { id: string; digest: string; command: string[] | string; env: Record<string, string>; graceMs: number; backoff: { initial: number; max: number; reset_after: number } }): Promise<number> {
-    await this.prepare();
-    const idir = this.instanceDir(opts.id);
-    const cmd = typeof opts.command === 'string' ? `/bin/sh -c ${shq(opts.command)}` : opts.command.map(shq).join(' ');
-    const exports = Object.entries(opts.env)
-      .filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
-      .map(([k, v]) => `export ${k}=${shq(v)}`)
-      .join('\n');
-    const run = `cd ${shq(this.releaseDir(opts.digest))} || exit 97\n${exports}\nexec ${cmd}\n`;
-    const q = shq;
-    const args = [this.supervisorPath, idir, this.eventsFile, opts.id, String(opts.graceMs), String(opts.backoff.initial), String(opts.backoff.max), String(opts.backoff.reset_after)].map(q).join(' ');
-    const r = await this.conn.exec(
-      `mkdir -p ${q(idir)} && cat > ${q(idir + '/run.sh')} && rm -f ${q(idir + '/armed')} && ` +
-        // setsid + nohup: the supervisor leaves the SSH session's process group and ignores its hangup
-        // (grouped: an asynchronous list would get /dev/null as stdin, and cat would read nothing)
-        `{ setsid nohup sh ${args} >/dev/null 2>&1 </dev/null & echo $!; }`,
-      { stdin: run, timeoutMs: 15_000 },
-    );
-    return Number(r.stdout.trim());
-  }
-
   /** A started instance is armed once ready: from then on its supervisor restarts it after a crash. */
   async arm(id: string): Promise<void> {
     await this.conn.exec(`touch ${shq(this.instanceDir(id) + '/armed')}`, { timeoutMs: 10_000 });
   }
 
-  /** supervisor and child pids when the supervisor of this instance is alive (and is ours), else undefined */
-  async alive(id: string): Promise<{ supervisorPid: number; childPid: number } | undefined> {
-    const idir = this.instanceDir(id);
-    const r = await this.conn.exec(
-      `s=$(cat ${shq(idir + '/supervisor.pid')} 2>/dev/null) && [ -n "$s" ] && kill -0 "$s" 2>/dev/null && tr '\\0' ' ' < /proc/$s/cmdline | grep -qF -- ${shq(id)} && echo "$s $(cat ${shq(idir + '/child.pid')} 2>/dev/null)" || true`,
-      { timeoutMs: 10_000 },
-    );
-    const [s, c] = r.stdout.trim().split(' ');
-    if (!s) return undefined;
-    return { supervisorPid: Number(s), childPid: Number(c ?? 0) };
+  /** systemd or Greenlight's supervisor, chosen once (runners/detect.ts) */
+  supervisor(): Promise<SupervisorChoice> {
+    this.choice ??= chooseSupervisor(this, this.requested).catch((err: unknown) => {
+      this.choice = undefined;
+      throw err;
+    });
+    return this.choice;
   }
 
-  /** asks the supervisor to stop its instance gracefully (it answers with a "stopped" line) */
-  async signalStop(supervisorPid: number): Promise<void> {
-    await this.conn.exec(`kill -TERM ${supervisorPid} 2>/dev/null || true`, { timeoutMs: 10_000 });
-  }
-
-  async kill(supervisorPid: number, childPid: number): Promise<void> {
-    await this.conn.exec(`kill -KILL ${supervisorPid} 2>/dev/null; kill -KILL -${childPid} 2>/dev/null; true`, { timeoutMs: 10_000, check: false });
+  /** the runner of a kind (an adopted instance keeps the one it was started with) */
+  runner(kind: SupervisorKind): InstanceRunner {
+    let r = this.runners.get(kind);
+    if (!r) {
+      r = runnerFor(this, kind);
+      this.runners.set(kind, r);
+    }
+    return r;
   }
 
   async killChild(childPid: number): Promise<void> {
@@ -249,11 +233,6 @@ export class RemoteHost {
   async logTail(id: string, lines = 20): Promise<string[]> {
     const r = await this.conn.exec(`tail -n ${lines} ${shq(this.instanceDir(id) + '/log')} 2>/dev/null || true`, { timeoutMs: 10_000, check: false });
     return r.stdout.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
-  }
-
-  async removeInstance(id: string): Promise<void> {
-    // the log stays readable (greenlight logs) until the instance directory is pruned
-    await this.conn.exec(`rm -f ${shq(this.instanceDir(id) + '/armed')} ${shq(this.instanceDir(id) + '/run.sh')}; true`, { timeoutMs: 10_000, check: false });
   }
 }
 

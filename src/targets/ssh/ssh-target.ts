@@ -1,9 +1,10 @@
 // The `ssh` target: instances run on the environment's hosts, reached over SSH (one multiplexed
 // connection per host, a bounded number of hosts worked on at once). Each instance is run by
-// Greenlight's supervisor script on its host (setsid + nohup: it survives the SSH session and the
-// controller), which restarts it after a crash with back-off and stops it gracefully; the
-// controller follows each host's supervisor event file and probes health over the network at the
-// host's address, the same address the router forwards to.
+// Greenlight's supervisor script on its host, which restarts it after a crash with back-off and
+// stops it gracefully; how the supervisor itself is kept alive is the host's runner (./runners:
+// a systemd unit where the host runs systemd, else setsid + nohup). The controller follows each
+// host's supervisor event file and probes health over the network at the host's address, the
+// same address the router forwards to.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -15,7 +16,7 @@ import { event, type DataBesides, type DataOf, type EventType, type NewEventOf }
 import type { EventLog } from '../../events/log.ts';
 
 /** what the SSH target records about hosts and artifacts (src/events/catalogue/host.ts) */
-type HostEventType = 'host.key_accepted' | 'host.clock_skew' | 'host.unreachable' | 'host.reachable' | 'artifact.uploaded' | 'artifact.pruned';
+type HostEventType = 'host.key_accepted' | 'host.clock_skew' | 'host.unreachable' | 'host.reachable' | 'host.supervisor' | 'artifact.uploaded' | 'artifact.pruned';
 import { digestDirectory } from '../../releases/digest.ts';
 import type { Fleet, HostRotation } from '../../fleet/fleet.ts';
 import { probeHealth } from '../health.ts';
@@ -40,24 +41,27 @@ import { sshTargetConfigSchema, type SshTargetConfig, type SshTargetInput } from
 import { HostConnection } from './connection.ts';
 import { RemoteHost, packArtifact, parseSupervisorLine, type SupervisorLine } from './host.ts';
 import { Limiter } from './limit.ts';
+import type { InstanceRunner, SupervisorKind } from './runners/runner.ts';
+import { STOP_SLACK_MS } from './runners/systemd.ts';
 
 const ACTOR = 'target:ssh';
 const DEFAULT_HEALTH_INTERVAL_MS = 200;
 const LOG_TAIL_LINES = 20;
-/** after the grace, how long the supervisor gets to report the stop before it is killed */
-const STOP_SLACK_MS = 5000;
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 interface SshRecord extends InstanceRecord {
   host: string;
   digest: string;
   supervisorPid: number;
+  /** how it is kept alive (absent in records of before systemd units: Greenlight's supervisor) */
+  supervisor?: SupervisorKind;
 }
 
 interface Instance {
   id: string;
   spec: InstanceSpec;
   host: RemoteHost;
+  runner: InstanceRunner;
   digest: string;
   port: number;
   state: InstanceState;
@@ -147,6 +151,10 @@ export class SshTarget implements Target {
       },
       releasesOn: (name) => this.remoteHost(name).releases(),
       running: (name) => this.remoteHost(name).running(),
+      supervisor: async (name) => {
+        const c = await this.remoteHost(name).supervisor();
+        return { kind: c.kind, reason: c.reason };
+      },
       rotation: (name) => this.rotation(name),
       drain: (name, reason) => {
         this.remoteHost(name);
@@ -348,6 +356,7 @@ export class SshTarget implements Target {
   /** connection, directory, event watcher and the artifact on one host */
   private async prepareHost(host: RemoteHost, digest: string, artifactDir: string): Promise<void> {
     await this.watch(host);
+    await this.supervisorOf(host);
     const up = await host.ensureArtifact(digest, () => packArtifact(artifactDir), this.config.min_free_mb * 1024 * 1024);
     if (up.uploaded) {
       await this.record('artifact.uploaded', `host/${host.host.name}`, { host: host.host.name, digest, bytes: up.bytes, ms: up.ms });
@@ -428,16 +437,50 @@ export class SshTarget implements Target {
     }
   }
 
-  /** after a gap in the event stream: instances whose supervisor is gone are lost */
+  /**
+   * After a gap in the event stream: instances whose supervisor is gone are lost; one whose
+   * supervisor was started again meanwhile (systemd, after it died or after the host rebooted) was
+   * restarted, though its lines were missed.
+   */
   private async reconcile(host: RemoteHost): Promise<void> {
     for (const inst of [...this.instances.values()].filter((i) => i.host === host && i.state !== 'stopping')) {
-      const alive = await host.alive(inst.id);
+      const alive = await inst.runner.alive(inst.id);
       if (!alive) {
         this.forget(inst);
+        this.discard(inst);
         inst.state = 'stopped';
         await this.emit('instance.lost', inst, { reason: 'supervisor-gone' });
+        continue;
       }
+      // not both pids again: a new supervisor and instance (in a PID space that began again, one
+      // of them may have an old number)
+      const moved = () => alive.supervisorPid > 0 && (alive.supervisorPid !== inst.supervisorPid || (alive.childPid > 0 && alive.childPid !== inst.childPid));
+      if (!moved()) continue;
+      // in the instance's line order, so a "started" line heard meanwhile is not counted twice
+      inst.lines = inst.lines.then(async () => {
+        if (!moved()) return;
+        await this.supervisorSeen(inst, alive.supervisorPid, true, {
+          detectedBy: 'reconcile',
+          reason: 'it runs under new processes, started while the host could not be followed (restarted by its supervisor, by systemd, or after a reboot)',
+        });
+        if (inst.state !== 'crashed') return;
+        inst.childPid = alive.childPid;
+        await this.restartSeen(inst, inst.restarts + 1);
+      }).catch((err) => this.logger?.warn({ err, id: inst.id }, 'reconciling an instance failed'));
     }
+  }
+
+  private readonly supervisorNoted = new Set<string>();
+
+  /** the host's runner; which one was chosen is recorded once per host (event host.supervisor) */
+  private async supervisorOf(host: RemoteHost): Promise<InstanceRunner> {
+    const choice = await host.supervisor();
+    const name = host.host.name;
+    if (!this.supervisorNoted.has(name)) {
+      this.supervisorNoted.add(name);
+      await this.record('host.supervisor', `host/${name}`, { host: name, supervisor: choice.kind, requested: choice.requested, reason: choice.reason });
+    }
+    return host.runner(choice.kind);
   }
 
   private async checkClock(host: RemoteHost): Promise<void> {
@@ -470,21 +513,11 @@ export class SshTarget implements Target {
     switch (l.kind) {
       case 'started': {
         inst.childPid = Number(l.args[0]);
-        if (inst.state !== 'crashed') return;
-        inst.state = 'restarting';
-        inst.restarts++;
-        inst.startedAt = this.clock.now();
-        this.writeRecord(inst);
-        await this.emit('instance.restarted', inst, { attempt: Number(l.args[1] ?? inst.restarts) });
-        const r = await this.waitReady(inst);
-        if (this.closed || inst.state !== 'restarting') return;
-        if (r.ok) {
-          inst.state = 'ready';
-          await this.emit('instance.ready', inst, { startupMs: this.clock.now() - inst.startedAt, afterRestart: true });
-        } else if (r.reason === 'timeout') {
-          // not answering after a restart: killed, so the supervisor restarts it under back-off
-          await inst.host.killChild(inst.childPid);
-        }
+        // a supervisor counts its own restarts: 0 on a line after the first start is a new one (its
+        // pid may even be the old one's, in a PID space that began again with a reboot)
+        const fresh = l.args[1] === '0' && (inst.state === 'ready' || inst.state === 'restarting');
+        await this.supervisorSeen(inst, Number(l.args[2] ?? 0), fresh, { detectedBy: inst.runner.kind === 'systemd' ? 'systemd' : 'supervisor', reason: 'its supervisor died and was started again' });
+        if (inst.state === 'crashed') await this.restartSeen(inst, Number(l.args[1] ?? inst.restarts));
         return;
       }
       case 'exited':
@@ -510,6 +543,7 @@ export class SshTarget implements Target {
         });
         if (l.kind === 'exited') {
           this.forget(inst);
+          this.discard(inst);
           inst.state = 'stopped';
           await this.emit('instance.lost', inst, { reason: 'exited-unarmed' });
         }
@@ -520,10 +554,54 @@ export class SshTarget implements Target {
         if (inst.state === 'stopping' || inst.state === 'stopped') return;
         // stopped on the host by someone else
         this.forget(inst);
+        this.discard(inst);
         inst.state = 'stopped';
         await this.emit('instance.lost', inst, { reason: 'stopped-on-host' });
         return;
       }
+    }
+  }
+
+  /**
+   * The supervisor running the instance has this pid. Another one than known means the old one
+   * died and systemd started a new one, its instance with it (the unit's processes go together):
+   * the old one's end is recorded as a crash, and the new start as a restart.
+   */
+  private async supervisorSeen(inst: Instance, pid: number, fresh: boolean, why: { detectedBy: string; reason: string }): Promise<void> {
+    const replaced = fresh || (pid > 0 && inst.supervisorPid > 0 && pid !== inst.supervisorPid);
+    if (pid > 0) inst.supervisorPid = pid;
+    if (!replaced) return;
+    this.writeRecord(inst);
+    if (inst.state !== 'ready' && inst.state !== 'restarting') return;
+    inst.state = 'crashed';
+    inst.wake.abort();
+    inst.wake = new AbortController();
+    await this.emit('instance.crashed', inst, {
+      phase: 'running',
+      exitCode: null,
+      signal: null,
+      detectedBy: why.detectedBy,
+      reason: why.reason,
+      logTail: await inst.host.logTail(inst.id, LOG_TAIL_LINES).catch(() => []),
+      restartInMs: null,
+    });
+  }
+
+  /** a crashed instance runs again: restarted, then ready once healthy */
+  private async restartSeen(inst: Instance, attempt: number): Promise<void> {
+    inst.state = 'restarting';
+    inst.restarts++;
+    inst.startedAt = this.clock.now();
+    this.writeRecord(inst);
+    await this.emit('instance.restarted', inst, { attempt });
+    const r = await this.waitReady(inst);
+    if (this.closed || inst.state !== 'restarting') return;
+    if (r.ok) {
+      inst.state = 'ready';
+      await this.emit('instance.ready', inst, { startupMs: this.clock.now() - inst.startedAt, afterRestart: true });
+    } else if (r.reason === 'timeout') {
+      // not answering after a restart: killed, so the supervisor restarts it under back-off
+      await inst.host.killChild(inst.childPid);
     }
   }
 
@@ -534,11 +612,21 @@ export class SshTarget implements Target {
     try {
       const id = this.newId(spec.service);
       const env = { ...this.config.env, ...spec.env, PORT: String(port), HOST: host.host.address };
-      const supervisorPid = await host.launch({ id, digest, command: spec.command, env, graceMs: spec.stopGraceMs, backoff: this.config.restart_backoff });
+      const runner = await this.supervisorOf(host);
+      const supervisorPid = await runner.launch({
+        id,
+        digest,
+        command: spec.command,
+        env,
+        graceMs: spec.stopGraceMs,
+        backoff: this.config.restart_backoff,
+        describe: { service: spec.service, version: spec.version, environment: spec.environment },
+      });
       const inst: Instance = {
         id,
         spec: structuredClone(spec),
         host,
+        runner,
         digest,
         port,
         state: 'starting',
@@ -631,17 +719,20 @@ export class SshTarget implements Target {
         detectedBy: 'supervisor',
         logTail: await failed.host.logTail(failed.id, LOG_TAIL_LINES).catch(() => []),
       });
-      await failed.host.kill(failed.supervisorPid, failed.childPid).catch(() => {});
+      await failed.runner.kill(failed.id, failed.supervisorPid, failed.childPid).catch(() => {});
+      await failed.runner.remove(failed.id).catch(() => {});
     }
     await Promise.all(started.filter((i) => i !== failed || !r || r.ok || r.reason !== 'exited').map((i) => this.stopInstance(i, i === failed ? 'not-ready' : 'start-failed')));
   }
 
   private async adoptOne(r: SshRecord): Promise<Instance | undefined> {
     const host = this.hosts.get(r.host)!;
+    const runner = host.runner(r.supervisor ?? 'greenlight');
     const inst: Instance = {
       id: r.id,
       spec: r.spec,
       host,
+      runner,
       digest: r.digest,
       port: r.port,
       state: 'starting',
@@ -653,10 +744,10 @@ export class SshTarget implements Target {
       supervision: new AbortController(),
       lines: Promise.resolve(),
     };
-    let alive: Awaited<ReturnType<RemoteHost['alive']>>;
+    let alive: Awaited<ReturnType<InstanceRunner['alive']>>;
     try {
       await this.watch(host);
-      alive = await host.alive(r.id);
+      alive = await runner.alive(r.id);
     } catch (err) {
       // the host cannot be asked now: keep the record, try again on the next adopt
       this.logger?.warn({ err: describe(err), host: r.host, id: r.id }, 'cannot adopt an instance: host unreachable');
@@ -664,6 +755,7 @@ export class SshTarget implements Target {
     }
     if (!alive) {
       this.records.remove(r.id);
+      this.discard(inst);
       inst.state = 'stopped';
       await this.emit('instance.lost', inst, { reason: 'not-running' });
       return undefined;
@@ -691,21 +783,21 @@ export class SshTarget implements Target {
     try {
       let line: SupervisorLine | undefined;
       const stoppedLine = new Promise<SupervisorLine>((resolve) => (inst.onStopped = resolve)).then((l) => (line = l));
-      await inst.host.signalStop(inst.supervisorPid);
+      await inst.runner.requestStop(inst.id, inst.supervisorPid);
       // the line says how it ended; a supervisor already gone (it exited during start) says nothing
       const deadline = this.clock.now() + inst.spec.stopGraceMs + STOP_SLACK_MS;
       while (!line && this.clock.now() < deadline) {
         await Promise.race([stoppedLine, this.clock.sleep(250)]);
-        if (!line && !(await inst.host.alive(inst.id))) break;
+        if (!line && !(await inst.runner.alive(inst.id))) break;
       }
       if (line) {
         graceful = line.args[1] !== '0';
         exitCode = Number.isFinite(Number(line.args[0])) ? Number(line.args[0]) : null;
-      } else if (await inst.host.alive(inst.id)) {
+      } else if (await inst.runner.alive(inst.id)) {
         graceful = false;
-        await inst.host.kill(inst.supervisorPid, inst.childPid);
+        await inst.runner.kill(inst.id, inst.supervisorPid, inst.childPid);
       }
-      await inst.host.removeInstance(inst.id);
+      await inst.runner.remove(inst.id);
     } catch (err) {
       // the host cannot be reached: what runs there is not known, and is recorded as such
       confirmed = false;
@@ -724,6 +816,14 @@ export class SshTarget implements Target {
     this.instances.delete(inst.id);
   }
 
+  /**
+   * An instance the controller no longer tracks: what would start it again (its unit, enabled for
+   * boot) is removed, best effort, so nothing runs on the host that no record names.
+   */
+  private discard(inst: Instance): void {
+    void inst.runner.remove(inst.id).catch((err: unknown) => this.logger?.warn({ err: describe(err), id: inst.id }, 'could not remove a lost instance from its host'));
+  }
+
   private writeRecord(inst: Instance): void {
     const r: SshRecord = {
       id: inst.id,
@@ -736,6 +836,7 @@ export class SshTarget implements Target {
       host: inst.host.host.name,
       digest: inst.digest,
       supervisorPid: inst.supervisorPid,
+      supervisor: inst.runner.kind,
     };
     this.records.write(r);
   }

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Greenlight's instance supervisor, for hosts without systemd. The ssh target uploads it and starts
-# one per instance with setsid + nohup, so the instance survives the SSH session and the controller.
+# Greenlight's instance supervisor. The ssh target uploads it and runs one per instance: started with
+# setsid + nohup (runners/supervisor.ts), or as the main process of a systemd unit (runners/systemd.ts),
+# so the instance survives the SSH session and the controller.
 # It runs <dir>/run.sh in its own process group, restarts it after a crash with a doubling back-off
 # (only once the controller has armed it: a crash during start is reported, not retried), stops it
 # gracefully on SIGTERM (TERM to the group, SIGKILL after the grace) and appends what happens to the
@@ -50,7 +51,8 @@ while :; do
   setsid sh "$dir/run.sh" >>"$dir/log" 2>&1 </dev/null &
   child=$!
   echo "$child" >"$dir/child.pid"
-  ev started "$child" "$restarts"
+  # with its own pid: a new one (systemd started it again after it died) is told from a restart
+  ev started "$child" "$restarts" "$$"
   while :; do
     wait "$child"
     code=$?

@@ -11,6 +11,9 @@
 // ~/.bashrc even for `ssh host command` when it sees it runs under sshd, so with root's real entry
 // every command ran root's ~/.bashrc (here: `pyenv init`, whose rehash lock, left stale by a killed
 // session, hung every command on every host). dash reads no startup file for `sh -c`.
+// A host with `systemd: true` really runs systemd, in namespaces and on a root of its own (see
+// ./systemd-host.ts: booting systemd on this machine's shared root is destructive); its sshd is a
+// unit of that systemd, so SSH sessions and fleet.exec() land inside it.
 // Needs root and iproute2; `createTestFleet` returns { skip } with the reason otherwise, so a test
 // is counted as skipped, never passed. Everything is torn down on close() and on process exit.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -86,6 +89,8 @@ export interface TestFleet {
   thaw(name: string): void;
   /** the host dies: every process in its namespace is killed, then its link is cut */
   kill(name: string): Promise<void>;
+  /** a systemd host loses power and boots again on the same disk (what its systemd enabled starts again) */
+  reboot(name: string): Promise<void>;
   /**
    * The host's clock reads offsetMs off this machine's (0: back to true time). The namespaces
    * share the kernel's clock, so this puts a `date` wrapper first in the PATH of the host's SSH
@@ -368,6 +373,11 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
         if (h.state === 'silent') await fleet.restoreLink(name);
         await fleet.cutLink(name);
         h.state = 'dead';
+      },
+      async reboot(name) {
+        const h = fleet.host(name);
+        if (!h.systemd) throw new Error(`test host ${name} does not run systemd: only those can reboot`);
+        await h.systemd.reboot();
       },
       skewClock(name, offsetMs) {
         const h = fleet.host(name);

@@ -2,9 +2,10 @@
 // systemd runner. Booting systemd on this machine's shared root is destructive (it starts every
 // enabled service and systemd-tmpfiles empties /tmp), so a systemd host gets:
 // - its own root: an overlayfs whose lower layer is this machine's / (never written: writes go to
-//   the upper layer) and whose upper/work dirs are on a tmpfs mounted inside the host's own mount
-//   namespace (on the same filesystem as / the kernel refuses them as overlapping layers); all its
-//   mounts live in that namespace only (propagation private), so they vanish with it;
+//   the upper layer) and whose upper/work dirs are on a tmpfs (on the same filesystem as / the
+//   kernel refuses them as overlapping layers) held by a process of its own mount namespace, so the
+//   host's disk outlives a reboot; all its mounts live in namespaces of its own (propagation
+//   private), so they vanish with them;
 // - new mount, PID, UTS, IPC and cgroup namespaces entered inside the host's network namespace,
 //   then pivot_root into the overlay: a fresh /proc with /proc/sys read-only, /sys read-only, its
 //   own cgroup2 tree (a cgroup of its own on this machine, made the namespace's root, which also
@@ -74,6 +75,8 @@ export interface SystemdHost {
   cgroup: string;
   /** runs a command inside the host (its mount, PID, UTS, IPC, cgroup and network namespaces) */
   exec(cmd: string[], opts?: { allowFail?: boolean }): string;
+  /** power off (every process killed at once) and boot again on the same disk (the overlay's upper layer) */
+  reboot(): Promise<void>;
   /** kills everything in the host and removes its cgroups (synchronous: also runs on process exit) */
   stop(): void;
 }
@@ -147,8 +150,8 @@ const STAGE2 = String.raw`#!/bin/sh
 set -eu
 H=$1 SHARED=$2 NODEDIR=$3
 R=$H/root
-mount -t tmpfs -o mode=755 tmpfs "$H/rw"
-mkdir "$H/rw/upper" "$H/rw/work"
+# $H/rw is the holder's tmpfs (see bootSystemdHost): the upper layer outlives a reboot
+mkdir -p "$H/rw/upper" "$H/rw/work"
 mount -t overlay overlay -o "lowerdir=/,upperdir=$H/rw/upper,workdir=$H/rw/work" "$R"
 cp -a "$H/seed/." "$R/"
 mount -t proc proc "$R/proc"
@@ -184,18 +187,22 @@ export async function bootSystemdHost(o: SystemdHostOptions): Promise<SystemdHos
   const why = systemdHostUnavailable();
   if (why) throw new Error(why);
   const cgroup = join(cgroup2Root()!, o.netns);
+  const rw = join(o.dir, 'rw');
   for (const d of ['rw', 'root', 'seed']) mkdirSync(join(o.dir, d), { recursive: true });
   writeFileSync(join(o.dir, 'console.log'), '');
   writeSeed(o, join(o.dir, 'seed'));
   writeFileSync(join(o.dir, 'stage2.sh'), STAGE2, { mode: 0o755 });
-  mkdirSync(cgroup);
-  // the launcher joins the host's cgroup (ip netns exec remounts /sys, so before it), then enters
-  // the namespaces; --kill-child and the parent-death signal take the host down with this process
-  const launcher = `echo $$ > '${cgroup}/cgroup.procs' && exec ip netns exec '${o.netns}' unshare --kill-child --cgroup --pid --fork --mount --uts --ipc --propagation private sh '${join(o.dir, 'stage2.sh')}' '${o.dir}' '${o.shared}' '${dirname(process.execPath)}'`;
-  const child: ChildProcess = spawn('setpriv', ['--pdeathsig', 'KILL', 'sh', '-c', launcher], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => void (err.length < 10_000 && (err += d.toString())));
-  child.unref();
+  // The holder: a process of its own mount namespace that mounts the tmpfs of the overlay's upper
+  // and work dirs and keeps it, so a reboot (everything of the host killed) keeps the host's disk.
+  // Every boot starts from a copy of its namespace, which shares that tmpfs.
+  const holder = spawn('setpriv', ['--pdeathsig', 'KILL', 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o mode=755 tmpfs '${rw}' && echo ready && exec sleep infinity`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  holder.unref();
+  const held = await new Promise<boolean>((resolve) => {
+    holder.stdout!.once('data', () => resolve(true));
+    holder.once('exit', () => resolve(false));
+  });
+  if (!held) throw new Error(`the systemd test host ${o.name}: cannot mount its tmpfs at ${rw}`);
+  let launcher: ChildProcess | undefined;
   let stopped = false;
   const host: SystemdHost = {
     pid: 0,
@@ -203,14 +210,31 @@ export async function bootSystemdHost(o: SystemdHostOptions): Promise<SystemdHos
     exec(cmd, opts = {}) {
       return run('nsenter', ['-t', String(host.pid), '-m', '-u', '-i', '-n', '-p', '-C', '--', ...cmd], opts);
     },
+    async reboot() {
+      // power off: every process of the host at once, nothing shut down in order
+      killCgroup(cgroup);
+      launcher?.kill('SIGKILL');
+      host.pid = 0;
+      await boot();
+    },
     stop() {
       if (stopped) return;
       stopped = true;
       killCgroup(cgroup);
-      child.kill('SIGKILL');
+      launcher?.kill('SIGKILL');
+      holder.kill('SIGKILL');
     },
   };
-  try {
+  const boot = async () => {
+    mkdirSync(cgroup, { recursive: true });
+    // the launcher joins the host's cgroup (ip netns exec remounts /sys, so before it), then enters
+    // the namespaces; --kill-child and the parent-death signal take the host down with this process
+    const script = `echo $$ > '${cgroup}/cgroup.procs' && exec nsenter -t ${holder.pid} -m -- ip netns exec '${o.netns}' unshare --kill-child --cgroup --pid --fork --mount --uts --ipc --propagation private sh '${join(o.dir, 'stage2.sh')}' '${o.dir}' '${o.shared}' '${dirname(process.execPath)}'`;
+    const child = spawn('setpriv', ['--pdeathsig', 'KILL', 'sh', '-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    launcher = child;
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => void (err.length < 10_000 && (err += d.toString())));
+    child.unref();
     // systemd is the only child of unshare, which the launcher became
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -221,11 +245,14 @@ export async function bootSystemdHost(o: SystemdHostOptions): Promise<SystemdHos
       }
       if (host.pid) {
         const state = host.exec(['sh', '-c', 'systemctl is-system-running || true'], { allowFail: true }).trim();
-        if (state === 'running' || state === 'degraded') break;
+        if (state === 'running' || state === 'degraded') return;
       }
       if (Date.now() > deadline) throw new Error(`the systemd test host ${o.name} did not reach running within 30 s; console: ${tail(join(o.dir, 'console.log'))}`);
       await delay(100);
     }
+  };
+  try {
+    await boot();
     return host;
   } catch (e) {
     host.stop();
