@@ -78,7 +78,10 @@ export function backendConfig(o: BackendConfigOptions): string {
   }
   lines.push(
     `  http-response set-header x-greenlight-version %[srv_name,map(${o.map})] if { srv_name -m found }`,
-    `  server-template gl 1-${o.slots} 127.0.0.1:9 disabled check inter ${h.intervalMs}ms fall ${h.fall} rise ${h.rise}`,
+    // HAProxy starts a check `inter` after the previous one ended (the router's run on a fixed
+    // schedule), so two failures took up to 2 x (inter + timeout) = 1 s; `fastinter` (used once a
+    // check failed, the server going down) at half the interval confirms sooner: at worst ~875 ms
+    `  server-template gl 1-${o.slots} 127.0.0.1:9 disabled check inter ${h.intervalMs}ms fastinter ${Math.max(10, Math.round(h.intervalMs / 2))}ms fall ${h.fall} rise ${h.rise}`,
   );
   return lines.join('\n') + '\n';
 }
