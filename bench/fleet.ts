@@ -4,6 +4,8 @@
 // hosts are network namespaces); says why and exits 0 without figures otherwise.
 // First, without root: the latency HAProxy adds as the traffic provider against the built-in
 // router and direct (bench/traffic-latency.ts), written to bench/results/fleet-traffic.json.
+// Then: the time from a host's silent link loss / freeze to out of rotation, built-in router and
+// HAProxy, BENCH_LINK_ROUNDS (default 10) each (bench/fleet-links.ts).
 // Writes bench/results/fleet.json (with the provider latency in trafficProviders).
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -23,11 +25,13 @@ import { packArtifact } from '../src/targets/ssh/host.ts';
 import { SshTarget } from '../src/targets/ssh/ssh-target.ts';
 import { createTestFleet } from '../src/targets/ssh/testing/netns-fleet.ts';
 import { measureProviderLatency, printProviderLatency } from './traffic-latency.ts';
+import { measureLinkLoss } from './fleet-links.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SIZES = [1, 3, 6];
 const UPLOAD_MB = [4, 16, 64];
+const LINK_ROUNDS = Number(process.env.BENCH_LINK_ROUNDS ?? 10);
 
 const providers = await measureProviderLatency();
 printProviderLatency(providers);
@@ -114,7 +118,9 @@ try {
     console.log(`upload ${mb} MB to one host (write, sha256 on the host, unpack, rename): ${Math.round(ms)} ms, ${(ms / mb).toFixed(1)} ms per MB`);
   }
   await target.close();
-  const result = { measuredAt: new Date().toISOString(), rounds: ROUNDS, roll, upload, trafficProviders: providers, note: 'hosts are network namespaces on this machine (veth + bridge): no real network latency; the machine is shared' };
+  // a host that goes away without a word: time to out of rotation (bench/fleet-links.ts)
+  const linkLoss = await measureLinkLoss(fleet, LINK_ROUNDS);
+  const result = { measuredAt: new Date().toISOString(), rounds: ROUNDS, roll, upload, linkLoss, trafficProviders: providers, note: 'hosts are network namespaces on this machine (veth + bridge): no real network latency; the machine is shared' };
   mkdirSync(here('./results'), { recursive: true });
   writeFileSync(here('./results/fleet.json'), JSON.stringify(result, null, 1) + '\n');
   console.log('wrote bench/results/fleet.json');

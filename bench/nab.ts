@@ -69,7 +69,7 @@ for (const [i, r] of best.results.entries()) {
   console.log(`${r.profile.padEnd(22)} ${fmt(r.normalized).padStart(6)}   ${r.threshold.toFixed(4).padStart(8)}  ${String(r.tp).padStart(3)} ${String(r.fp).padStart(3)} ${String(r.fn).padStart(3)}   (${fmt(wg[i]!.normalized)})`);
 }
 console.log(`split halves (standard / low FP / low FN): even (chosen on) ${halves.even.map((r) => fmt(r.normalized)).join(' / ')}, odd (held out) ${halves.odd.map((r) => fmt(r.normalized)).join(' / ')}`);
-console.log(`memory: ${bytesPerSeries.toLocaleString('en')} bytes per series (typed arrays of the detector and its KNN, contextual and shape members, plus fields)`);
+console.log(`memory: ${bytesPerSeries.toLocaleString('en')} bytes per series (typed arrays of the detector and its KNN, contextual and shape members, second baseline and record run, plus fields)`);
 console.log('published detectors through this scorer (standard / low FP / low FN; NAB\'s own figures in brackets)');
 for (const r of references) {
   console.log(`  ${r.label.padEnd(20)} ${r.ours.map((v, i) => `${v.toFixed(2)} [${r.nab[i]!.toFixed(2)}]`).join('  ')}  ${r.exact ? 'exact' : 'DIFFERS'}`);

@@ -5,6 +5,7 @@ import type { EventLog } from '../events/log.ts';
 import type { Clock } from '../clock/clock.ts';
 import type { Config } from '../config/schema.ts';
 import { runChange, type ChangeEnvironment, type ChangeResult } from '../changes/runner.ts';
+import { unavailableHosts } from '../fleet/availability.ts';
 import { fleetOf } from '../fleet/fleet.ts';
 import { Incidents } from '../incidents/incidents.ts';
 import { collectInventory, type EnvironmentInventory } from '../inventory/inventory.ts';
@@ -85,6 +86,7 @@ export function changeEnvironments(deps: FleetDeps): ChangeEnvironment[] {
         }
         return { ok: problems.length === 0, problems };
       },
+      unavailable: () => unavailableHosts(fleet, target.list({ environment: env.name })),
       refreshInventory: async () => void (await recordInventory(deps, env.name)),
     });
   });

@@ -1,8 +1,9 @@
 // A host change goes through the pipeline like a release: the first environment's hosts first,
 // then each next environment only when the same change (same digest of apply/verify/undo) passed
 // the one before, unless a recorded break-glass. Within an environment the hosts go in waves
-// (batch_size, cut to max_unavailable): each host is drained from the router, changed, verified,
-// health-checked and put back. A failed verify undoes that host, stops the waves and opens an
+// (batch_size, within max_unavailable counting the hosts of the environment already out of service:
+// a wave shrinks, or waits up to unavailable_timeout): each host is drained from the router,
+// changed, verified, health-checked and put back. A failed verify undoes that host, stops the waves and opens an
 // incident; the hosts not reached keep running as they were.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock/clock.ts';
@@ -16,6 +17,8 @@ type ChangeEmit = <T extends TypesWith<ChangeRef>>(type: T, data: DataBesides<T,
 type HostRef = ChangeRef & { environment: string; host: string; wave: number };
 /** writes an event of one host of a wave: the environment, host and wave filled in too */
 type HostEmit = <T extends TypesWith<HostRef>>(type: T, data: DataBesides<T, HostRef>) => Promise<unknown>;
+import { describeUnavailable, nextWave, unavailableHosts, type Unavailable } from '../fleet/availability.ts';
+import { formatDuration } from '../config/duration.ts';
 import { selectHosts, type Fleet, type FleetHost } from '../fleet/fleet.ts';
 import { httpRequest } from '../checks/http/request.ts';
 import type { ChangeSpec } from './schema.ts';
@@ -30,6 +33,8 @@ export interface ChangeEnvironment {
   restore(host: string): Promise<void>;
   /** the host's instances answer their health path */
   healthy(host: string): Promise<{ ok: boolean; problems: string[] }>;
+  /** hosts of the environment out of service now (unavailableHosts); absent: those out of rotation */
+  unavailable?(): Unavailable;
   /** reads the inventory again and records it (after the change) */
   refreshInventory?(): Promise<void>;
 }
@@ -98,17 +103,32 @@ export async function runChange(req: ChangeRequest, deps: ChangeDeps): Promise<C
     }
     const hosts = selectHosts(env.fleet.hosts(), req.spec.hosts);
     await emit('change.environment.started', { environment: env.name, hosts: hosts.map((h) => h.name) });
-    const size = Math.max(1, Math.min(req.spec.waves.batch_size, req.spec.waves.max_unavailable));
+    const remaining = [...hosts];
     let failed: HostOutcome | undefined;
-    for (let w = 0; w * size < hosts.length && !failed; w++) {
-      const wave = hosts.slice(w * size, (w + 1) * size);
+    let stopped: string | undefined;
+    for (let w = 0; remaining.length > 0 && !failed; w++) {
+      const room = await roomFor(env, remaining.map((h) => h.name), w + 1, req.spec, deps.clock, (u, message) =>
+        emit('change.wave.waiting', { environment: env.name, wave: w + 1, unavailable: [...u].map(([host, why]) => ({ host, why })), message }),
+      );
+      if (typeof room === 'string') {
+        stopped = room;
+        break;
+      }
+      const wave = remaining.splice(0, room.length);
       await emit('change.wave.started', { environment: env.name, wave: w + 1, hosts: wave.map((h) => h.name) });
       const outcomes = await Promise.all(wave.map((h) => changeHost(env, h, req.spec, deps.clock, (type, data) => deps.events.append(eventWith({ changeId, change: req.name, digest, environment: env.name, host: h.name, wave: w + 1 }, { actor: req.actor, subject })(type, data)))));
       out.hosts.push(...outcomes);
       failed = outcomes.find((o) => o.state !== 'changed');
     }
-    for (const h of hosts.filter((h) => !out.hosts.some((o) => o.host === h.name))) out.hosts.push({ host: h.name, state: 'skipped', message: 'not reached: the waves stopped' });
+    for (const h of hosts.filter((h) => !out.hosts.some((o) => o.host === h.name))) out.hosts.push({ host: h.name, state: 'skipped', message: stopped ? 'not reached: no room under max_unavailable' : 'not reached: the waves stopped' });
     await env.refreshInventory?.().catch(() => {});
+    if (stopped) {
+      out.state = 'failed';
+      result.state = 'failed';
+      result.message = `change ${req.name} stopped in ${env.name}: ${stopped}`;
+      await emit('change.stopped', { environment: env.name, message: stopped, hosts: out.hosts });
+      return result;
+    }
     if (failed) {
       out.state = 'failed';
       result.state = 'failed';
@@ -129,6 +149,32 @@ export async function runChange(req: ChangeRequest, deps: ChangeDeps): Promise<C
   await emit('change.completed', { environments: result.environments.map((e) => e.name) });
   return result;
 }
+
+/**
+ * The next wave's hosts (a prefix of `remaining`), within max_unavailable counting the hosts of the
+ * environment out of service already; while there is none, waits (reporting each new reason) up
+ * to unavailable_timeout. A string: why the change stops here.
+ */
+async function roomFor(env: ChangeEnvironment, remaining: string[], wave: number, spec: ChangeSpec, clock: Clock, waiting: (u: Unavailable, message: string) => Promise<unknown>): Promise<string[] | string> {
+  const { batch_size: batch, max_unavailable: maxOut, unavailable_timeout: waitMs } = spec.waves;
+  const until = clock.now() + waitMs;
+  let said = '';
+  for (;;) {
+    const down = env.unavailable?.() ?? unavailableHosts(env.fleet, []);
+    const hosts = nextWave(remaining, down, batch, maxOut);
+    if (hosts.length) return hosts;
+    const why = `max_unavailable is ${maxOut} and ${down.size} host(s) of ${env.name} are out of service already: ${describeUnavailable(down)}`;
+    if (why !== said) {
+      said = why;
+      await waiting(down, `wave ${wave} waits for room: ${why}; waiting up to ${formatDuration(waitMs)}`);
+    }
+    const left = until - clock.now();
+    if (left <= 0) return `no room to change ${remaining[0]}: ${why}, for ${formatDuration(waitMs)} (waves.unavailable_timeout); ${remaining.join(', ')} not changed`;
+    await clock.sleep(Math.min(WAIT_EVERY_MS, left));
+  }
+}
+
+const WAIT_EVERY_MS = 500;
 
 async function passed(events: EventLog, change: string, digest: string, environment: string): Promise<boolean> {
   const all = await events.query({ types: ['change.passed'] });

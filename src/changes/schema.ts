@@ -52,10 +52,15 @@ export const changeSchema = z
       .strictObject({
         /** hosts changed together in one wave */
         batch_size: z.int().min(1).default(1),
-        /** hosts out of the router at the same time (a wave is cut to this) */
+        /**
+         * at most this many hosts of the environment out of service at once, counting those already
+         * out (unreachable, drained, no ready instance): a wave shrinks to the room left, or waits
+         */
         max_unavailable: z.int().min(1).default(1),
+        /** how long a wave waits for room under max_unavailable before the change stops in that environment */
+        unavailable_timeout: ms.default(120_000),
       })
-      .default({ batch_size: 1, max_unavailable: 1 }),
+      .default({ batch_size: 1, max_unavailable: 1, unavailable_timeout: 120_000 }),
     /** only hosts with all these labels */
     hosts: z.record(z.string(), z.string()).default({}),
     /** time each command may take on a host */

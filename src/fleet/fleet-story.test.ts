@@ -23,7 +23,7 @@ if (!made.pipeline) {
 } else {
   const p = made.pipeline;
   after(() => p.close());
-  p.fleetDeps.config.changes = { 'upgrade-acme-auth': { ...changes['upgrade-acme-auth'], apply: p.acmectl('3.1.0'), undo: p.acmectl('2.4.1'), verify: { http: 'http://{address}:7100/version', status: 200, body_contains: '"3.1.0"', timeout: 5000 }, waves: { batch_size: 1, max_unavailable: 1 }, hosts: {}, timeout: 60_000 } };
+  p.fleetDeps.config.changes = { 'upgrade-acme-auth': { ...changes['upgrade-acme-auth'], apply: p.acmectl('3.1.0'), undo: p.acmectl('2.4.1'), verify: { http: 'http://{address}:7100/version', status: 200, body_contains: '"3.1.0"', timeout: 5000 }, waves: { batch_size: 1, max_unavailable: 1, unavailable_timeout: 120_000 }, hosts: {}, timeout: 60_000 } };
 
   test('the 3 June story on a fleet: blocked naming the host, host change in waves with one undone, then a clean rollout', { timeout: 300_000 }, async () => {
     await p.register('1.0.0');

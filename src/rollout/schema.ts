@@ -31,8 +31,13 @@ export const wavesSchema = z.strictObject({
     .default({ hosts: 1 }),
   /** hosts switched together in one wave */
   batch_size: z.int().min(1).default(1),
-  /** hosts whose stable instances leave rotation at the same time (a wave is cut to this) */
+  /**
+   * at most this many hosts of the environment out of service at once, counting those already out
+   * (unreachable, drained, or with no ready instance): a wave shrinks to the room left, or waits
+   */
   max_unavailable: z.int().min(1).default(1),
+  /** how long a wave waits for room under max_unavailable (hosts already out coming back) before the waves fail */
+  unavailable_timeout: duration.default(120_000),
   /** how long each wave's new instances are watched (health, post checks, error rate) before the next wave */
   verify_for: duration.default(5000),
 });

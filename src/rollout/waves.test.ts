@@ -37,7 +37,7 @@ test('waves: the remaining hosts in waves of min(batch_size, max_unavailable), i
 
 test('waves config: defaults, and validated against the target\'s hosts with the field named', () => {
   const ok = parseConfigText(config(SSH, '{ canary: { labels: { zone: a } }, batch_size: 2 }'), 'g.yaml');
-  assert.deepEqual(ok.environments[0]!.rollout!.waves, { canary: { labels: { zone: 'a' } }, batch_size: 2, max_unavailable: 1, verify_for: 5000 });
+  assert.deepEqual(ok.environments[0]!.rollout!.waves, { canary: { labels: { zone: 'a' } }, batch_size: 2, max_unavailable: 1, unavailable_timeout: 120_000, verify_for: 5000 });
   assert.deepEqual(parseConfigText(config(SSH, '{}'), 'g.yaml').environments[0]!.rollout!.waves!.canary, { hosts: 1 });
 
   assert.match(refusal(config('{ kind: local }', '{}')), /rollout\.waves: releases in waves go host by host, and target kind "local" has no hosts/);

@@ -10,7 +10,9 @@
 import { analyse } from '../analysis/verdict.ts';
 import { runChecks } from '../checks/runner.ts';
 import { describe, GreenlightError } from '../errors/errors.ts';
+import { describeUnavailable, nextWave, unavailableHosts } from '../fleet/availability.ts';
 import { fleetOf, selectHosts, type Fleet } from '../fleet/fleet.ts';
+import { formatDuration } from '../config/duration.ts';
 import type { RouterStats } from '../router/stats.ts';
 import type { Placement } from '../state/projection.ts';
 import { probeHealth } from '../targets/health.ts';
@@ -31,7 +33,11 @@ export function canaryHosts(fleet: Fleet, waves: WavesPolicy): string[] {
   return [...inRotation, ...hosts.filter((h) => !inRotation.includes(h))].slice(0, waves.canary.hosts).map((h) => h.name);
 }
 
-/** the remaining hosts in waves of min(batch_size, max_unavailable), in the target's order */
+/**
+ * The remaining hosts in waves of min(batch_size, max_unavailable), in the target's order, when
+ * every host is in service: the plan announced at the start. runWaves forms each wave when it
+ * starts (nextWave), shrinking it by the hosts already out of service then.
+ */
 export function planWaves(all: string[], canary: string[], waves: WavesPolicy): string[][] {
   const rest = all.filter((h) => !canary.includes(h));
   const size = Math.max(1, Math.min(waves.batch_size, waves.max_unavailable));
@@ -65,7 +71,10 @@ export async function runWaves(a: WavesArgs): Promise<'passed' | EnvironmentOutc
   const next = release.version;
   const stable = previous.version;
   const all = fleet.hosts().map((h) => h.name);
-  const waves = planWaves(all, a.canary, policy.waves);
+  const planned = planWaves(all, a.canary, policy.waves);
+  const remaining = all.filter((h) => !a.canary.includes(h));
+  // how many waves there are: the plan, or more when waves had to shrink
+  let of = planned.length;
   const converted = new Set(a.canary);
   const onHosts = (is: InstanceInfo[], hosts: Set<string>, inside: boolean) => is.filter((i) => i.host !== undefined && hosts.has(i.host) === inside);
 
@@ -109,24 +118,59 @@ export async function runWaves(a: WavesArgs): Promise<'passed' | EnvironmentOutc
       subject: `environment/${env.name}/${release.service}`,
       data: { deploymentId: step.id, environment: env.name, service: release.service, to: stable, from: next, reason: `wave ${wave}: ${reason}`, revision: table.revision },
     });
-    await emit('rollout.wave.failed', { environment: env.name, wave, of: waves.length, hosts, reason, stable });
-    return a.end(kind, `wave ${wave} of ${waves.length} (${hosts.join(', ')}): ${reason}; every host is back on ${stable}`, { stage: 'waves' });
+    await emit('rollout.wave.failed', { environment: env.name, wave, of, hosts, reason, stable });
+    return a.end(kind, `wave ${wave} of ${of} (${hosts.join(', ')}): ${reason}; every host is back on ${stable}`, { stage: 'waves' });
   };
 
-  await emit('deployment.stage', { environment: env.name, stage: 'waves', message: `canary hosts ${a.canary.join(', ')} on ${next}; ${waves.length} wave(s) to go: ${waves.map((w) => w.join('+')).join(', ') || 'none'}` });
+  // The next wave's hosts, within max_unavailable counting the hosts already out of service;
+  // while there is no room, it waits (saying why) up to unavailable_timeout, then the waves fail.
+  const maxOut = policy.waves.max_unavailable;
+  const waitMs = policy.waves.unavailable_timeout;
+  const roomFor = async (wave: number): Promise<string[] | EnvironmentOutcome> => {
+    const until = deps.clock.now() + waitMs;
+    let said = '';
+    for (;;) {
+      const down = unavailableHosts(fleet, env.target.list({ service: release.service, environment: env.name }));
+      const hosts = nextWave(remaining, down, policy.waves.batch_size, maxOut);
+      if (hosts.length) return hosts;
+      const why = `max_unavailable is ${maxOut} and ${down.size} host(s) of ${env.name} are out of service already: ${describeUnavailable(down)}`;
+      if (why !== said) {
+        said = why;
+        await emit('deployment.stage', { environment: env.name, stage: 'waves', message: `wave ${wave}/${of} waits for room: ${why}; waiting up to ${formatDuration(waitMs)}` });
+      }
+      if (step.signal.aborted) return fail(wave, [remaining[0]!], `aborted: ${describe(step.signal.reason)}`, 'aborted');
+      if (lost) return fail(wave, [remaining[0]!], lost);
+      const left = until - deps.clock.now();
+      if (left <= 0) return fail(wave, [remaining[0]!], `no room to switch ${remaining[0]}: ${why}, for ${formatDuration(waitMs)} (waves.unavailable_timeout)`);
+      await new Promise<void>((resolve) => {
+        const ac = new AbortController();
+        wakeUp = () => ac.abort();
+        void deps.clock.sleep(Math.min(WATCH_EVERY_MS, left), AbortSignal.any([ac.signal, step.signal])).catch(() => undefined).then(() => resolve());
+      });
+    }
+  };
+
+  await emit('deployment.stage', { environment: env.name, stage: 'waves', message: `canary hosts ${a.canary.join(', ')} on ${next}; ${planned.length} wave(s) to go: ${planned.map((w) => w.join('+')).join(', ') || 'none'}` });
   try {
     await push();
   } catch (err) {
     return fail(0, a.canary, `the router did not take the table: ${describe(err)}`);
   }
 
-  for (const [k, hosts] of waves.entries()) {
-    const wave = k + 1;
-    if (step.signal.aborted) return fail(wave, hosts, `aborted: ${describe(step.signal.reason)}`, 'aborted');
-    if (lost) return fail(wave, hosts, lost);
+  for (let wave = 1; remaining.length > 0; wave++) {
+    if (step.signal.aborted) return fail(wave, [remaining[0]!], `aborted: ${describe(step.signal.reason)}`, 'aborted');
+    if (lost) return fail(wave, [remaining[0]!], lost);
+    // a release does not finish on a host it cannot reach: the next host out of rotation fails the waves
+    const first = fleet.rotation(remaining[0]!);
+    if (!first.in) return fail(wave, [remaining[0]!], `host ${remaining[0]} is out of rotation: ${first.reason}`);
+    const picked = await roomFor(wave);
+    if (!Array.isArray(picked)) return picked;
+    const hosts = picked;
+    remaining.splice(0, hosts.length);
+    of = Math.max(of, wave + Math.ceil(remaining.length / Math.max(1, Math.min(policy.waves.batch_size, maxOut))));
     const away = hosts.map((h) => [h, fleet.rotation(h)] as const).find(([, r]) => !r.in);
     if (away) return fail(wave, hosts, `host ${away[0]} is out of rotation: ${(away[1] as { reason: string }).reason}`);
-    await emit('rollout.wave.started', { environment: env.name, wave, of: waves.length, hosts });
+    await emit('rollout.wave.started', { environment: env.name, wave, of, hosts });
 
     // 1. the new version beside the stable one on the wave's hosts
     let fresh: InstanceInfo[] = [];
@@ -156,7 +200,7 @@ export async function runWaves(a: WavesArgs): Promise<'passed' | EnvironmentOutc
     // 3. watched for verify_for before the next wave
     const problem = await watchWave({ a, hosts, fresh, before, lost: () => lost, setWake: (w) => (wakeUp = w) });
     if (problem) return fail(wave, hosts, problem, step.signal.aborted ? 'aborted' : 'rolled_back');
-    await emit('rollout.wave.passed', { environment: env.name, wave, of: waves.length, hosts, instances: fresh.length });
+    await emit('rollout.wave.passed', { environment: env.name, wave, of, hosts, instances: fresh.length });
   }
   off();
   return 'passed';

@@ -298,6 +298,8 @@ export function apply(state: StateView, e: StoredEvent): StateView {
     case 'change.override':
     case 'change.environment.started':
     case 'change.wave.started':
+    case 'change.wave.waiting':
+    case 'change.stopped':
     case 'change.host.drained':
     case 'change.host.applied':
     case 'change.host.verified':

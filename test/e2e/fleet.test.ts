@@ -7,8 +7,9 @@
 //    verify fails: it is undone, the waves stop, an incident opens, the others keep serving;
 // 3. the retry on production completes; web@2.0.0 rolls out canary-first (web-1), then in waves;
 // 4. web@1.0.0 rolls out next and web-3's link is cut during its canary: web-3 leaves rotation
-//    (host.unreachable, rollout.host.excluded), the wave that needs it fails and every host still
-//    reachable is back on 2.0.0, and production keeps serving.
+//    (host.unreachable, rollout.host.excluded); with max_unavailable 1 and web-3 out, the first wave
+//    waits for room (saying why), fails after unavailable_timeout, every host still reachable is
+//    back on 2.0.0, and production keeps serving.
 // Skipped (with the reason) where the fleet cannot be created (needs root, sshd, iproute2).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,7 +69,7 @@ test('the 3 June story on a fleet through the CLI: blocked naming the host, `gre
           min_requests: 5,
           interval: '100ms',
           analysis: { latency: { minEffectMs: 25 } },
-          waves: { canary: { hosts: 1 }, batch_size: 1, max_unavailable: 1, verify_for: '2s' },
+          waves: { canary: { hosts: 1 }, batch_size: 1, max_unavailable: 1, verify_for: '2s', unavailable_timeout: '3s' },
         },
       },
     ],
@@ -189,7 +190,10 @@ test('the 3 June story on a fleet through the CLI: blocked naming the host, `gre
     assert.ok(cutAt > 0, cut.stdout);
     assert.equal(cut.code, 1, cut.stdout + cut.stderr);
     assert.match(cut.stdout, /host web-3 out of rotation/);
-    assert.match(cut.stdout, /wave \d\/2 failed: host web-3 is out of rotation/);
+    // max_unavailable 1 and web-3 out already: no room to switch web-2, so the waves wait (saying
+    // why) for unavailable_timeout, then fail with every host back on stable
+    assert.match(cut.stdout, /wave 1\/2 waits for room: max_unavailable is 1 and 1 host\(s\) of production are out of service already: web-3 \(unreachable/);
+    assert.match(cut.stdout, /wave 1\/2 failed: no room to switch web-2: .*web-3 \(unreachable.*\(waves\.unavailable_timeout\); every host back on 2\.0\.0/);
     const [unreachable] = (await events('host.unreachable')).filter((e) => e.data.host === 'web-3');
     assert.ok(unreachable, 'host.unreachable for web-3');
     const [excluded] = (await events('rollout.host.excluded')).filter((e) => e.data.host === 'web-3');

@@ -116,11 +116,13 @@ function tagOf(role) {
 
 function instanceTable(instances) {
   if (!instances.length) return h('p', { class: 'muted small' }, 'No instances running.');
+  // an ssh target's instances run on hosts: which one is what a person looks for first
+  const hosts = instances.some((i) => i.host);
   return h(
     'table',
     { class: 'grid grid-compact' },
     h('caption', { class: 'sr-only' }, 'Instances'),
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'instance'), h('th', { scope: 'col' }, 'version'), h('th', { scope: 'col' }, 'state'), h('th', { scope: 'col', class: 'num' }, 'port'), h('th', { scope: 'col', class: 'num' }, 'restarts'))),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'instance'), h('th', { scope: 'col' }, 'version'), h('th', { scope: 'col' }, 'state'), h('th', { scope: 'col', class: 'num' }, hosts ? 'host:port' : 'port'), h('th', { scope: 'col', class: 'num' }, 'restarts'))),
     h(
       'tbody',
       {},
@@ -131,7 +133,7 @@ function instanceTable(instances) {
           h('td', {}, h('span', { class: 'mono inst-id' }, i.id), i.role ? h('span', { class: 'tag' }, i.role) : null),
           h('td', {}, i.version),
           h('td', {}, badge(i.state)),
-          h('td', { class: 'num mono' }, i.port),
+          h('td', { class: 'num mono', style: { whiteSpace: 'nowrap' } }, i.host ? `${i.host}:${i.port}` : i.port),
           h('td', { class: `num ${i.restarts > 0 ? 'bad-text' : ''}` }, i.restarts),
         ),
       ),

@@ -36,8 +36,8 @@ test('each model finds a level jump: its surprise right after the jump exceeds e
   }
 });
 
-test('the default detector without its context and shape gates (with its KNN member) equals the level + KNN ensemble', () => {
-  const d = createDetector({ contextGate: 0, shapeGate: 0 });
+test('the default detector without its context and shape gates, second baseline and record run (with its KNN member) equals the level + KNN ensemble', () => {
+  const d = createDetector({ contextGate: 0, shapeGate: 0, longBaselineRate: 0, recordRun: 'off' });
   const e = createEnsemble({ members: [{ kind: 'level' }, { kind: 'knncad', opts: { stride: 4, excessFloor: 1 } }] });
   const c = calibratedDetector(createKnnCadModel());
   for (let i = 0; i < 2500; i++) {
@@ -47,9 +47,9 @@ test('the default detector without its context and shape gates (with its KNN mem
   }
 });
 
-test('the research detector composes the shipped parts: with its defaults it equals the shipped detector without its context and shape gates', async () => {
+test('the research detector composes the shipped parts: with its defaults it equals the shipped detector without its context and shape gates, second baseline and record run', async () => {
   const exp = await import('./experimental-detector.ts');
-  const a = createDetector({ contextGate: 0, shapeGate: 0 });
+  const a = createDetector({ contextGate: 0, shapeGate: 0, longBaselineRate: 0, recordRun: 'off' });
   const b = exp.createDetector();
   // and an experimental option is not ignored
   const c = exp.createDetector({ alarmRate: 0.1 });

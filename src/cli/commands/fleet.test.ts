@@ -93,7 +93,7 @@ ${hosts}
     if (withSystemd) assert.equal(fleet.exec('web-2', ['systemctl', 'is-active', `greenlight-${onWeb2.id}.service`]).trim(), 'active', 'read from an instance under its systemd unit');
   });
 
-  test('greenlight inventory with an unknown host key says what to do; with accept_new it says it accepted the key, with the fingerprint', async () => {
+  test('greenlight inventory with an unknown host key says what to do; with accept_new it says it accepted the key, with the fingerprint; an unreadable dependency version is exit 1', async () => {
     const config = readFileSync(join(dir, 'greenlight.yaml'), 'utf8');
     const empty = join(mkdtempSync(join(tmpdir(), 'gl-cli-kh-')), 'known_hosts');
     writeFileSync(empty, '');
@@ -115,6 +115,12 @@ ${hosts}
     }
     assert.match(accepted.stderr, /not in the event log/);
     assert.equal(readFileSync(empty, 'utf8').trim().split('\n').length, fleet.hosts.length);
+    // a dependency version no host answers for is not known to be right: exit 1, named
+    writeFileSync(join(other, 'greenlight.yaml'), config.replace(':7100/version', ':7999/version'));
+    const unread = await cli(['inventory', '--env', 'production'], other);
+    assert.equal(unread.code, 1, unread.stdout + unread.stderr);
+    assert.match(unread.stdout, /! web-1 acme-auth: .*7999\/version: could not connect/);
+    writeFileSync(join(other, 'greenlight.yaml'), config.replace(`known_hosts: ${fleet.knownHosts}`, `known_hosts: ${empty}\n      accept_new: true`));
     // once recorded, a key is known: no note the second time
     const again = await cli(['inventory', '--env', 'production'], other);
     assert.doesNotMatch(again.stderr, /note: accepted/);

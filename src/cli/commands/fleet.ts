@@ -99,8 +99,9 @@ export function registerFleet(program: Command): void {
       if (globals(this).json) printJson({ environments: out });
       else console.log(texts.join('\n\n') || 'no environment with hosts (target: { kind: ssh })');
       await tellAcceptedKeys();
-      // drift or an unreachable host is worth a non-zero exit for scripts
-      if (out.some((i) => i.drift.length > 0 || i.hosts.some((h) => !h.reachable))) process.exitCode = 1;
+      // drift, an unreachable host or a version that could not be read is worth a non-zero exit for
+      // scripts: a version nobody could read is not known to be right
+      if (out.some((i) => i.drift.length > 0 || i.hosts.some((h) => !h.reachable || Object.values(h.dependencies).some((d) => d.error !== undefined)))) process.exitCode = 1;
     });
 
   program

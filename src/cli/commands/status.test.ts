@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sloLine } from './status.ts';
+import { instanceLine, sloLine } from './status.ts';
 
 test('an SLO line says what was spent over the window so far, the burn per window and "too little data"', () => {
   const line = sloLine({
@@ -41,4 +41,10 @@ test('a fresh SLO line: under a minute held is said in seconds (not "0m"), a win
   assert.match(line, /spent over the 25s so far/);
   assert.match(line, /burn 1h 0\.0x \(25s held\), 3d no traffic \(25s held\)/);
   assert.doesNotMatch(line, /0m|-x/);
+});
+
+test('an instance line names the host it runs on (ssh target), and only the port for a local one', () => {
+  const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+  assert.equal(strip(instanceLine({ id: 'web-a399178b', version: '1.0.0', port: 41082, state: 'ready', restarts: 0, host: 'web-2' })), 'instance web-a399178b 1.0.0 web-2:41082 ready');
+  assert.equal(strip(instanceLine({ id: 'web-1', version: '1.0.0', port: 8101, state: 'starting', restarts: 2 })), 'instance web-1 1.0.0 :8101 starting restarts 2');
 });

@@ -9,7 +9,7 @@ interface StatusView {
     services: {
       service: string;
       stable: { version: string; digest: string; since: number } | null;
-      instances: { id: string; version: string; port: number; state: string; restarts: number; role?: string }[];
+      instances: InstanceView[];
       router: { url: string; reachable: boolean; error?: string; versions?: Record<string, { weight: number; requests: number; errors: number }> };
       runningDeployment: string | null;
       rollout?: { paused: boolean; reason?: string; waiting?: string } | null;
@@ -42,6 +42,22 @@ interface MonitorView {
   anomalies: { series: string; score: number; message?: string }[];
   streamIrregularities?: { series: string; warnings: string[] }[];
   trends: { message: string }[];
+}
+
+export interface InstanceView {
+  id: string;
+  version: string;
+  port: number;
+  state: string;
+  restarts: number;
+  role?: string;
+  /** the host an ssh target runs it on */
+  host?: string;
+}
+
+/** One instance: on a fleet, the host it runs on is what a person needs first ("web-2:41082"). */
+export function instanceLine(i: InstanceView): string {
+  return `instance ${i.id} ${i.version} ${i.host ?? ''}:${i.port} ${i.state === 'ready' ? color.green(i.state) : color.yellow(i.state)}${i.restarts ? ` restarts ${i.restarts}` : ''}`;
 }
 
 const pctOf = (x: number | undefined, digits = 2) => (x === undefined ? 'n/a' : `${(x * 100).toFixed(digits)}%`);
@@ -111,7 +127,7 @@ export function registerStatus(program: Command): void {
           }
           if (svc.rollout?.paused) console.log(`  ${color.yellow(`rollout paused: ${svc.rollout.reason ?? ''}`)}`);
           else if (svc.rollout?.waiting) console.log(`  ${color.yellow(`rollout waiting for canary traffic: ${svc.rollout.waiting}`)}`);
-          for (const i of svc.instances) console.log(`  instance ${i.id} ${i.version} :${i.port} ${i.state === 'ready' ? color.green(i.state) : color.yellow(i.state)}${i.restarts ? ` restarts ${i.restarts}` : ''}`);
+          for (const i of svc.instances) console.log(`  ${instanceLine(i)}`);
         }
       }
       if (s.monitors?.length) printMonitors(s.monitors);

@@ -21,6 +21,18 @@ export const changeEvents = [
   defineEvent({ type: 'change.override', owner, meaning: 'a break-glass: the change entered without passing `skipped`', data: z.strictObject({ ...inEnv, skipped: str, reason: str.optional() }) }),
   defineEvent({ type: 'change.environment.started', owner, meaning: 'the change starts on the hosts of an environment', data: z.strictObject({ ...inEnv, hosts: z.array(str) }) }),
   defineEvent({ type: 'change.wave.started', owner, meaning: 'a wave of hosts starts the change', data: z.strictObject({ ...inEnv, wave: count, hosts: z.array(str) }) }),
+  defineEvent({
+    type: 'change.wave.waiting',
+    owner,
+    meaning: 'the next wave waits: max_unavailable leaves no room while hosts of the environment are out of service already',
+    data: z.strictObject({ ...inEnv, wave: count, unavailable: z.array(z.strictObject({ host: str, why: str })), message: str }),
+  }),
+  defineEvent({
+    type: 'change.stopped',
+    owner,
+    meaning: 'the change stopped in an environment without changing the hosts not reached: no room under max_unavailable within unavailable_timeout',
+    data: z.strictObject({ ...inEnv, message: str, hosts: z.array(hostOutcome) }),
+  }),
   defineEvent({ type: 'change.host.drained', owner, meaning: 'a host was drained before the change', data: z.strictObject(onHost) }),
   defineEvent({ type: 'change.host.applied', owner, meaning: 'the change was applied on a host', data: z.strictObject(onHost) }),
   defineEvent({ type: 'change.host.verified', owner, meaning: 'the change was verified on a host', data: z.strictObject({ ...onHost, message: str }) }),

@@ -346,6 +346,8 @@ export const NO_LINE = [
   'change.override',
   'change.environment.started',
   'change.wave.started',
+  'change.wave.waiting',
+  'change.stopped',
   'change.host.drained',
   'change.host.applied',
   'change.host.verified',

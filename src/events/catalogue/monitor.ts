@@ -53,7 +53,7 @@ export const monitorEvents = [
       /** step change: how many times the level moved */
       ratio: num.optional(),
       detector: str.optional(),
-      basis: z.enum(['level', 'step', 'recent mean', 'time of day', 'shape']).optional(),
+      basis: z.enum(['level', 'step', 'recent mean', 'time of day', 'shape', 'held value']).optional(),
       severity: z.enum(['warning', 'ticket']).optional(),
       message: str,
     }),

@@ -92,3 +92,41 @@ test('a daily pattern that stops at its trough alarms while it is stopped only t
   // the levels and transitions alone do not open the gate while it is stopped
   assert.deepEqual(run(createDetector({ shapeGate: 0 })), []);
 });
+
+test('a value held exactly for longer than ever alarms once, with no gate, and says what was held (record.ts)', () => {
+  // a noisy daily wave, then the source freezes at its last value (a level the series has had)
+  const noisy = (i: number) => wave(i) + ((i * 104729) % 97) / 97;
+  const run = (d: ReturnType<typeof createDetector>) => {
+    const alarms: Array<[number, string]> = [];
+    let frozen = 0;
+    for (let i = 0; i < 3000; i++) {
+      if (i === 2000) frozen = noisy(1999);
+      d.update(i * 300_000, i < 2000 ? noisy(i) : frozen);
+      if (d.alarm) alarms.push([i, d.explain().basis]);
+    }
+    return alarms;
+  };
+  const d = createDetector();
+  const alarms = run(d);
+  assert.deepEqual(alarms.filter(([i]) => i >= 2000), [[2028, 'held value']]);
+  assert.deepEqual(run(createDetector({ recordRun: 'off' })).filter(([i]) => i >= 2000), [], 'no value score sees a constant');
+});
+
+test('a level that creeps up in steps the size of its noise is seen against the slower second baseline', () => {
+  const noise = (i: number) => (((i * 7919) % 101) / 101 - 0.5) * 2;
+  const stairs = (i: number) => 50 + noise(i) + (i > 2000 ? 1.5 * Math.floor((i - 2000) / 400) : 0);
+  const alarms = (o: Parameters<typeof createDetector>[0]) => {
+    const d = createDetector(o);
+    const at: number[] = [];
+    for (let i = 0; i < 4000; i++) {
+      d.update(i * 300_000, stairs(i));
+      if (d.alarm) at.push(i);
+    }
+    return at;
+  };
+  // each step is followed by the first baseline (rate 0.001) before it stands out; the second (0.0002) still
+  // remembers the level before the climb
+  assert.deepEqual(alarms({ longBaselineRate: 0 }), []);
+  const seen = alarms({});
+  assert.ok(seen.length >= 1 && seen[0]! > 2000 && seen[0]! < 2900, `alarms ${seen.join(',')}`);
+});

@@ -9,7 +9,9 @@
 // happened within the last `contextGate` points, so a series no longer alarms on its own routine
 // extremes at the rate its calibration implies (docs/anomaly.md, "Seventh round"). A shape word the
 // series has never formed (shape.ts, SAX) opens the same gate, for anomalies that stay on known levels
-// (docs/anomaly.md, "Ninth round"). Research variants (an anomaly-likelihood stage,
+// (docs/anomaly.md, "Ninth round"). A second, slower baseline catches slow drifts the first one
+// follows, and a value held exactly for longer than ever (record.ts: a stalled writer, a stuck exporter)
+// alarms on its own, since no value score sees a constant (docs/anomaly.md, "Eleventh round"). Research variants (an anomaly-likelihood stage,
 // seasonal gate, shift test, escape, other models and ensembles) live in bench/nab/candidates/ and
 // compose the same parts: baseline.ts, seasonal.ts, calibrate.ts, knncad.ts.
 import { normalTail } from './gaussian.ts';
@@ -19,6 +21,7 @@ import { TimeOfDayProfile } from './seasonal.ts';
 import { QuantileCalibrator } from './calibrate.ts';
 import { ContextualNovelty } from './contextual.ts';
 import { ShapeNovelty } from './shape.ts';
+import { RecordRun, type HeldValue } from './record.ts';
 
 export interface DetectorOptions {
   /** points before any score above 0 is emitted (statistics still warm up) */
@@ -70,6 +73,13 @@ export interface DetectorOptions {
    *  last 64 points, 4 segments, 4 letters) the series has never formed; 0 = shape words open no gate.
    *  The gate exists when this or `contextGate` is above 0. */
   shapeGate?: number;
+  /** eleventh round: EW rate of a second, slower baseline (0.0002: about 5,000 points of memory); its level and
+   *  recent-mean z (weighted as wLevel and wFast) are calibrated on their own and max-combined (0 = off) */
+  longBaselineRate?: number;
+  /** eleventh round: a value held exactly for longer than ever alarms (record.ts). 'any': runs at the series'
+   *  lowest value count too (a metric of unknown meaning, a stalled writer at 0); 'above floor': the lowest value
+   *  is the healthy rest (an error ratio at 0), only runs above it count; 'off' */
+  recordRun?: 'any' | 'above floor' | 'off';
 }
 
 /** Scores at or above this are an early warning; calibrated on NAB (standard profile). */
@@ -108,10 +118,16 @@ export const defaultDetectorOptions: Required<DetectorOptions> = {
   contextTableBits: 10,
   // ninth round (docs/anomaly.md): chosen on the even half of the NAB subset only
   shapeGate: 64,
+  // eleventh round (docs/anomaly.md): chosen together on the even half of the NAB subset only
+  longBaselineRate: 0.0002,
+  recordRun: 'any',
 };
 
+/** the score of a point where a held value breaks the record: over the threshold, a warning (not a ticket) */
+export const RECORD_RUN_SCORE = 0.5;
+
 /** What the last point was compared with, in words a person can act on (see explain()). */
-export type ExpectationBasis = 'level' | 'step' | 'recent mean' | 'time of day' | 'shape';
+export type ExpectationBasis = 'level' | 'step' | 'recent mean' | 'time of day' | 'shape' | 'held value';
 
 /** what opened the context gate: a level, a transition between levels (contextual.ts), or a shape (shape.ts) never seen */
 export type NoveltyKind = 'new level' | 'new transition' | 'new shape';
@@ -127,6 +143,8 @@ export interface Explanation {
   /** the contextual novelty that opened the context gate (detector step 7), when it is open: a level the
    *  series had not had before, or a change between levels it had not made before, so many points ago */
   novelty?: { kind: NoveltyKind; pointsAgo: number };
+  /** basis 'held value': the value held exactly, for how many points (since when), and the longest earlier run */
+  held?: HeldValue;
 }
 
 export interface AnomalyDetector {
@@ -159,6 +177,9 @@ class Detector implements AnomalyDetector {
   private lastNovelKind: 'new level' | 'new transition' = 'new level';
   private readonly shape: ShapeNovelty | undefined;
   private lastShapeAt = Number.NEGATIVE_INFINITY;
+  private readonly long: RobustBaseline | undefined;
+  private readonly longCal: QuantileCalibrator;
+  private readonly record: RecordRun | undefined;
   private n = 0;
   private sinceAlarm = Number.POSITIVE_INFINITY;
   private why: Explanation = { expected: 0, deviations: 0, basis: 'level', calibratedZ: 0 };
@@ -177,11 +198,15 @@ class Detector implements AnomalyDetector {
     if (this.o.knn > 0) this.knn = new KnnCadModel({ lag: this.o.knnLag, train: this.o.knnTrain, calib: this.o.knnCalib, k: this.o.knnK, stride: this.o.knnStride, excessFloor: this.o.knnExcessFloor });
     if (this.o.contextGate > 0) this.context = new ContextualNovelty({ learn: this.o.contextLearn, bins: this.o.contextBins, order: this.o.contextOrder, tableBits: this.o.contextTableBits });
     if (this.o.shapeGate > 0) this.shape = new ShapeNovelty();
+    this.longCal = new QuantileCalibrator(this.o.calibQuantile);
+    if (this.o.longBaselineRate > 0) this.long = new RobustBaseline(this.o.longBaselineRate, this.o.fastRate);
+    if (this.o.recordRun !== 'off') this.record = new RecordRun({ floor: this.o.recordRun === 'any' });
   }
 
   /** Bytes held per series: the typed arrays plus the KNN member's rings (fields are a few hundred bytes). */
   get bytes(): number {
-    return this.season.bytes + (this.knn?.bytes ?? 0) + (this.context?.bytes ?? 0) + (this.shape?.bytes ?? 0) + 256;
+    // the second baseline and its calibrator are a dozen numbers more
+    return this.season.bytes + (this.knn?.bytes ?? 0) + (this.context?.bytes ?? 0) + (this.shape?.bytes ?? 0) + (this.long ? 96 : 0) + (this.record?.bytes ?? 0) + 256;
   }
 
   explain(): Explanation {
@@ -223,10 +248,33 @@ class Detector implements AnomalyDetector {
       if (o.knn * zkc > zc) why = { ...levelWhy, basis: 'shape' };
       zc = Math.max(zc, o.knn * zkc);
     }
+    if (this.long) {
+      // the same level and recent-mean measures against a baseline that forgets five times slower: a drift
+      // the first baseline follows is still a deviation from this one
+      const l = this.long;
+      const lr = l.read(x);
+      // the calibrator sees every point, the seeding first one as 0, like the first baseline's
+      const lz = this.longCal.next(lr ? Math.max(lr.zLevel * o.wLevel, lr.zFast * o.wFast) : 0);
+      if (lr) {
+        if (lz > zc) {
+          why = lr.zLevel * o.wLevel >= lr.zFast * o.wFast
+            ? { expected: l.mean, deviations: (x - l.mean) / lr.dev, basis: 'level', calibratedZ: 0 }
+            : { expected: l.mean, deviations: (l.fast - l.mean) / lr.dev, basis: 'recent mean', calibratedZ: 0 };
+          zc = lz;
+        }
+      }
+      l.learn(x);
+    }
     this.zc = zc;
     why.calibratedZ = zc;
-    this.why = why;
     let score = n <= o.warmup ? 0 : scoreFromTail(normalTail(zc));
+    // a value held longer than ever is its own evidence: it alarms without a gate (record.ts)
+    const held = this.record?.step(timestamp, value) === true;
+    if (held) {
+      why = { expected: x, deviations: 0, basis: 'held value', calibratedZ: zc, held: this.record!.held! };
+      score = Math.max(score, RECORD_RUN_SCORE);
+    }
+    this.why = why;
     if (this.context || this.shape) {
       // a value deviation alarms only near a new level, transition or shape: the two views must agree
       if (this.context && this.context.novelty(x) >= o.contextNovelty) {
@@ -236,7 +284,8 @@ class Detector implements AnomalyDetector {
       if (this.shape && this.shape.isNew(x)) this.lastShapeAt = n;
       const byContext = this.context !== undefined && n - this.lastNovelAt <= o.contextGate;
       const byShape = this.shape !== undefined && n - this.lastShapeAt <= o.shapeGate;
-      if (!byContext && !byShape) score *= o.contextGateFactor;
+      if (held) { /* its own evidence: no gate */ }
+      else if (!byContext && !byShape) score *= o.contextGateFactor;
       // name the most recent novelty that holds the gate open
       else if (byContext && (!byShape || this.lastNovelAt >= this.lastShapeAt)) why.novelty = { kind: this.lastNovelKind, pointsAgo: n - this.lastNovelAt };
       else why.novelty = { kind: 'new shape', pointsAgo: n - this.lastShapeAt };

@@ -450,3 +450,33 @@ test('early warning from the first minutes of a service: p99 2 ms -> 32 ms (unde
   assert.equal(alert?.labels.severity, 'warning');
   await svc.stop();
 });
+
+test('a value held longer than ever, per metric: an idle process holding its memory and an error ratio at 0 say nothing; a frozen p99 does', async () => {
+  const { AnomalyWatcher } = await import('./signals.ts');
+  const { anomalyDetectorFor } = await import('./service.ts');
+  const { ROUTER_ERROR_RATIO, ROUTER_P99 } = await import('./router-series.ts');
+  const watch = (name: string, f: (i: number) => number) => {
+    const w = new AnomalyWatcher({ cooldownMs: MIN, maxSeries: 10, detectorFor: (n) => anomalyDetectorFor(n, undefined), describe: (n) => ({ what: n, value: (v) => String(v) }) });
+    const said: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const s = w.observe(name, name, {}, i * 5_000, f(i));
+      if (s) said.push(s.message);
+    }
+    return said.filter((m) => m.includes('has stayed at exactly'));
+  };
+  // resident memory warms up page by page for 3 minutes, then an idle process holds it exactly (measured: an idle
+  // node process's RSS did not change over 30 one-second samples)
+  const pages = (i: number) => 4096 * Math.round(15_000 + 40_000 * (1 - Math.exp(-Math.min(i, 36) / 12)));
+  assert.deepEqual(watch('process_resident_memory_bytes', pages), []);
+  // errors in a burst every 100 samples, then none
+  const errors = (i: number) => (i < 1000 && i % 100 < 5 ? 0.01 + (i % 100) / 1000 : 0);
+  assert.deepEqual(watch(ROUTER_ERROR_RATIO, errors), []);
+  // a p99 that moves every sample, then freezes
+  const p99 = (i: number) => (i < 1000 ? 20 + ((i * 7919) % 101) / 10 : 25.3);
+  assert.equal(watch(ROUTER_P99, p99).length, 1);
+  // without the declaration, the same memory series would be announced: the rule is what keeps it quiet
+  const w = new AnomalyWatcher({ cooldownMs: MIN, maxSeries: 10, describe: (n) => ({ what: n, value: (v) => String(v) }) });
+  let announced = false;
+  for (let i = 0; i < 2000; i++) announced = (w.observe('m', 'process_resident_memory_bytes', {}, i * 5_000, pages(i))?.message.includes('has stayed at exactly') ?? false) || announced;
+  assert.ok(announced);
+});

@@ -211,6 +211,7 @@ export class MonitorService {
       cooldownMs: o.anomalyCooldownMs ?? 15 * MIN,
       maxSeries: this.maxDetectors,
       describe: (name, labels) => this.describe(name, labels),
+      detectorFor: (name) => anomalyDetectorFor(name, o.anomaly),
       ...(o.anomaly ? { detector: o.anomaly } : {}),
     });
     this.steps = new StepWatcher({
@@ -772,6 +773,20 @@ export class MonitorService {
         return { what: seriesKey(name, labels), value: (v) => String(+v.toPrecision(4)) };
     }
   }
+}
+
+/**
+ * What the detector cannot learn from a metric's values (docs/anomaly.md, "Eleventh round"): whether a value held
+ * exactly for longer than ever (the record run) means anything. An error ratio rests at 0 when all is well, so
+ * only a ratio held above 0 counts; resident memory is counted in pages and an idle process holds it exactly for
+ * hours (its leaks are the trend predictor's), so it never counts; a p99, a request rate or a probe duration that
+ * stops changing is worth a look wherever it stops. A user's `recordRun` in the monitor options wins.
+ */
+export function anomalyDetectorFor(name: string, user: DetectorOptions | undefined): DetectorOptions | undefined {
+  if (user?.recordRun !== undefined) return undefined;
+  if (name === ROUTER_ERROR_RATIO) return { recordRun: 'above floor' };
+  if (name === 'process_resident_memory_bytes') return { recordRun: 'off' };
+  return undefined;
 }
 
 function probeKey(probe: string, instanceId: string | undefined): string {

@@ -87,3 +87,32 @@ test('a leak that speeds up is announced again, with the updated forecast; a ste
   assert.ok(opened[1]!.at > 900 && opened[1]!.at < 900 + 120, `re-announced at ${opened[1]!.at} s`);
   assert.match(opened[1]!.message, /sooner than announced/);
 });
+
+test('a value held longer than ever: the sentence says what was held, for how long against before, and what to check', () => {
+  const ms = (v: number) => `${Math.round(v)} ms`;
+  const held = { value: 120, samples: 40, record: 3, atFloor: false, since: 0, at: 39 * 5_000 };
+  const s = anomalySentence({ what: 'p99 latency of web@2.0.0', value: ms }, 120, { expected: 120, deviations: 0, basis: 'held value', calibratedZ: 0.2, held }, 0.5, 0.3);
+  assert.equal(s, 'p99 latency of web@2.0.0 has stayed at exactly 120 ms for 40 samples (about 3 minutes), longer than it has ever held a value (at most 3 samples before); a value that stops changing usually means its source stopped updating (a stuck exporter, a stalled writer): check that it still reports (anomaly score 0.50, threshold 0.3)');
+  const floor = anomalySentence({ what: 'disk writes', value: (v) => `${v} B/s` }, 0, { expected: 0, deviations: 0, basis: 'held value', calibratedZ: 0, held: { ...held, value: 0, samples: 302, record: 262, atFloor: true, at: 301 * 300_000 } }, 0.5, 0.3);
+  assert.match(floor, /^disk writes has stayed at exactly 0 B\/s for 302 samples \(about 25 hours\), longer than it has ever stayed at its lowest value \(at most 262 samples before\); /);
+});
+
+test('an error ratio that stays at 0 longer than ever is no anomaly when its floor is declared healthy; stuck above it, it is', () => {
+  // errors in a short burst every 100 samples, then none for 1,000 samples (or stuck at 1%, where every burst begins)
+  const errors = (i: number) => (i % 100 < 5 ? 0.01 + (i % 100) / 1000 : 0);
+  const feed = (w: AnomalyWatcher, after: number) => {
+    const messages: string[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const s = w.observe('e', 'error_ratio', {}, i * 5_000, i < 3000 ? errors(i) : after);
+      if (s && i >= 3000) messages.push(s.message);
+    }
+    return messages;
+  };
+  const healthy = () => new AnomalyWatcher({ cooldownMs: 60_000, maxSeries: 10, detectorFor: () => ({ recordRun: 'above floor' }), describe: (name) => ({ what: name, value: (v) => `${(v * 100).toFixed(1)}%` }) });
+  assert.deepEqual(feed(healthy(), 0), []);
+  const [stuck] = feed(healthy(), 0.01);
+  assert.match(stuck ?? '', /^error_ratio has stayed at exactly 1\.0% for 30 samples \(about 2 minutes\), longer than it has ever held a value/);
+  // without the declaration the detector cannot tell a healthy rest at 0 from a stalled source at 0
+  const [unknown] = feed(watcher(), 0);
+  assert.match(unknown ?? '', /has stayed at exactly 0\.0 for \d+ samples .*longer than it has ever stayed at its lowest value/);
+});

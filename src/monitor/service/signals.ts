@@ -2,7 +2,7 @@
 // over the threshold opens an episode and yields one notice; the episode closes only after the
 // signal has stayed quiet for a cool-down, so a noisy incident is one event, not one per sample.
 import { ANOMALY_THRESHOLD, createDetector, defaultDetectorOptions, type AnomalyDetector, type DetectorOptions, type Explanation } from '../anomaly/detector.ts';
-import { createTrendPredictor, type TrendOptions, type TrendPrediction, type TrendPredictor } from '../trend/trend.ts';
+import { createTrendPredictor, humanDuration, type TrendOptions, type TrendPrediction, type TrendPredictor } from '../trend/trend.ts';
 import type { Labels } from '../series/labels.ts';
 import { ArrivalOrder, describeIrregularities, type Irregularity, type IrregularityCount } from '../series/arrival.ts';
 
@@ -36,6 +36,7 @@ const basisWords: Record<Explanation['basis'], string> = {
   'recent mean': 'its usual level (the recent average moved)',
   'time of day': 'the time-of-day expectation',
   shape: 'its usual level',
+  'held value': 'the value it holds',
 };
 
 /**
@@ -51,6 +52,7 @@ export function anomalySentence(
   threshold: number,
   opts: DetectorOptions = {},
 ): string {
+  if (why.basis === 'held value' && why.held) return heldSentence(d, why.held, score, threshold);
   const dev = Math.abs(why.deviations);
   const direction = value >= why.expected ? 'above' : 'below';
   const buckets = opts.dailyBuckets ?? defaultDetectorOptions.dailyBuckets;
@@ -58,6 +60,19 @@ export function anomalySentence(
   const devText = dev >= 100 ? dev.toFixed(0) : dev.toFixed(1);
   const shape = why.basis === 'shape' ? ', and its recent pattern is unlike anything in its history' : '';
   return `${d.what} is ${d.value(value)}, ${devText} robust deviations ${direction} ${basis} of ${d.value(why.expected)}${shape}${noveltyWords(why.novelty)} (anomaly score ${score.toFixed(2)}, threshold ${threshold})`;
+}
+
+/**
+ * A value held exactly for longer than ever (record.ts): no deviation to report, so say what happened, how
+ * long against what the series has done, and what to check, e.g. "p99 latency of web@2.0.0 has stayed at
+ * exactly 120 ms for 40 samples (about 3 minutes), longer than it has ever held a value (at most 3 samples
+ * before); ...".
+ */
+function heldSentence(d: { what: string; value: (v: number) => string }, h: NonNullable<Explanation['held']>, score: number, threshold: number): string {
+  const dur = h.at > h.since ? ` (${humanDuration(h.at - h.since)})` : '';
+  const before = `at most ${h.record} sample${h.record === 1 ? '' : 's'} before`;
+  const ever = h.atFloor ? `longer than it has ever stayed at its lowest value (${before})` : `longer than it has ever held a value (${before})`;
+  return `${d.what} has stayed at exactly ${d.value(h.value)} for ${h.samples} samples${dur}, ${ever}; a value that stops changing usually means its source stopped updating (a stuck exporter, a stalled writer): check that it still reports (anomaly score ${score.toFixed(2)}, threshold ${threshold})`;
 }
 
 /** why the detector let this deviation alarm (its context gate): what was new, and how recently */
@@ -101,11 +116,14 @@ export interface AnomalyWatcherOptions {
   maxSeries: number;
   /** at most one announced episode per series per this long (default 30 min); later ones are counted */
   minNoticeIntervalMs?: number;
+  /** per-series facts the detector cannot learn from the values, over `detector`: e.g. an error ratio's lowest
+   *  value (0) is its healthy rest, so holding it longer than ever is no anomaly (`recordRun: 'above floor'`) */
+  detectorFor?: (name: string, labels: Labels) => DetectorOptions | undefined;
   /** describes a value for a sentence, e.g. "3.2%" for a ratio */
   describe: (name: string, labels: Labels, value: number) => { what: string; value: (v: number) => string };
 }
 
-/** Anomaly detector per series with episode tracking. A detector holds about 5.6 KB (bench:nab prints it). */
+/** Anomaly detector per series with episode tracking. A detector holds about 13 KB (bench:nab prints it). */
 export class AnomalyWatcher {
   private readonly opts: AnomalyWatcherOptions;
   private readonly tracks = new Map<string, AnomalyTrack>();
@@ -137,7 +155,7 @@ export class AnomalyWatcher {
         this.refused++;
         return undefined;
       }
-      t = { name, labels, detector: createDetector(this.opts.detector), usual: value, n: 0, lastAt: at, lastQuietAt: at, episode: undefined, lastNoticeAt: Number.NEGATIVE_INFINITY, order: new ArrivalOrder() };
+      t = { name, labels, detector: createDetector({ ...this.opts.detector, ...this.opts.detectorFor?.(name, labels) }), usual: value, n: 0, lastAt: at, lastQuietAt: at, episode: undefined, lastNoticeAt: Number.NEGATIVE_INFINITY, order: new ArrivalOrder() };
       this.tracks.set(key, t);
     }
     const verdict = t.order.check(at, value, at, new Date(at).toISOString());
