@@ -175,6 +175,7 @@ if (!made.fleet) {
       assert.match(file, /^Restart=on-failure$/m);
       assert.match(file, /^WantedBy=multi-user\.target$/m);
       assert.match(file, /^User=root$/m, 'the SSH user');
+      assert.equal(fleet.exec('sd-1', ['sh', '-c', 'ls -A /etc/systemd/system | grep "^\\.greenlight-" || true']).trim(), '', 'written under a temporary name, renamed: none left');
       assert.match(file, /^Description=Greenlight svc@1\.0\.0 \(test\) instance /m);
       assert.equal(fleet.exec('sd-1', ['systemctl', 'is-enabled', unit]).trim(), 'enabled');
       assert.equal(fleet.exec('sd-1', ['systemctl', 'show', '-p', 'MainPID', '--value', unit]).trim(), String(pid));
