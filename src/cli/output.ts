@@ -1,17 +1,21 @@
 import { GreenlightError, exitCodeFor } from '../errors/errors.ts';
 import { ConfigError } from '../config/load.ts';
+import { OWN_ESC } from './terminal.ts';
 
 export interface Output {
   json: boolean;
 }
 
 const tty = process.stdout.isTTY && !process.env.NO_COLOR;
+// The CLI's own colours are written with OWN_ESC, not ESC, so the output guard can tell them from
+// an ESC that came in with outside text (terminal.ts turns only OWN_ESC back into ESC).
+const sgr = (code: number) => `${OWN_ESC}[${code}m`;
 export const color = {
-  green: (s: string) => (tty ? `\x1b[32m${s}\x1b[0m` : s),
-  red: (s: string) => (tty ? `\x1b[31m${s}\x1b[0m` : s),
-  yellow: (s: string) => (tty ? `\x1b[33m${s}\x1b[0m` : s),
-  dim: (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s),
-  bold: (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s),
+  green: (s: string) => (tty ? `${sgr(32)}${s}${sgr(0)}` : s),
+  red: (s: string) => (tty ? `${sgr(31)}${s}${sgr(0)}` : s),
+  yellow: (s: string) => (tty ? `${sgr(33)}${s}${sgr(0)}` : s),
+  dim: (s: string) => (tty ? `${sgr(2)}${s}${sgr(0)}` : s),
+  bold: (s: string) => (tty ? `${sgr(1)}${s}${sgr(0)}` : s),
 };
 
 export function printJson(value: unknown): void {

@@ -4,9 +4,15 @@
 // terminals read as ESC. The CLI's output passes through `terminalSafe` on its way to stdout and
 // stderr, so no command can forget it: each control character becomes a visible \uXXXX escape,
 // and the only sequences kept are the few colours the CLI itself writes (see output.ts).
+// Those are written with OWN_ESC (a private-use character) instead of ESC: by the time a line is
+// written, the CLI's colours and an outside string's ESC [31m sit in one string, and only a marker
+// the outside text does not carry tells them apart. Every real ESC is escaped; only OWN_ESC followed
+// by one of the CLI's own codes becomes ESC again.
 
-/** The SGR sequences `color` in output.ts produces; nothing else of the form ESC [ ... passes. */
-const OWN_SGR = /^\x1b\[(?:0|1|2|31|32|33)m/;
+/** stands for ESC in the colours the CLI writes itself (output.ts `color`) */
+export const OWN_ESC = '\ue01b';
+/** the SGR sequences `color` in output.ts produces, marked with OWN_ESC */
+const OWN_SGR = /\ue01b\[(?:0|1|2|31|32|33)m/g;
 // C0 controls except TAB and LF, DEL, C1 controls, and the bidirectional overrides that can make
 // text read differently from what it is (Trojan Source).
 const UNSAFE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
@@ -26,10 +32,9 @@ export function terminalSafe(text: string, opts: TerminalSafeOptions = {}): stri
     text = text.slice(0, -1);
     tail = '\r';
   }
-  let out = text.replace(UNSAFE, (c, offset: number) => {
-    if (c === '\x1b' && opts.keepOwnColors && OWN_SGR.test(text.slice(offset, offset + 6))) return c;
-    return escape(c);
-  });
+  let out = text.replace(UNSAFE, escape);
+  // the CLI's own colours: real ESC again when kept, dropped otherwise; a stray marker is escaped
+  out = out.replace(OWN_SGR, (m) => (opts.keepOwnColors ? `\x1b${m.slice(1)}` : '')).replace(/\ue01b/g, escape);
   out += tail;
   return out;
 }

@@ -3,7 +3,7 @@
 // where such a host cannot be made (not root, no overlayfs, no systemd).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -18,6 +18,7 @@ import type { SshTargetInput } from './config.ts';
 import { unitName } from './runners/systemd.ts';
 import { SshTarget } from './ssh-target.ts';
 import { createTestFleet } from './testing/netns-fleet.ts';
+import { TEST_USERS } from './testing/systemd-host.ts';
 
 const made = await createTestFleet([{ name: 'sd-1', systemd: true }, { name: 'plain-1' }]);
 const artifact = writeFixtureApp();
@@ -174,6 +175,23 @@ if (!made.fleet) {
     assert.equal(now.state, 'ready');
     assert.equal(now.pid, Number(onHost(`cat ${join(fleet.host('sd-1').dir, 'greenlight', 'instances', i!.id, 'child.pid')}`)), 'the controller knows the new process');
     assert.notEqual(Number(onHost(`systemctl show -p MainPID --value ${unitName(i!.id)}`)), before);
+    await target.stop([i!.id]);
+    assert.equal((await queryType(events, 'instance.stopped'))[0]?.data.graceful, true);
+    assert.ok(!unitFileThere(i!));
+    await target.close();
+  });
+
+  test('SshTarget on systemd: as a user other than root whom sudo -n lets manage units, instances run under units as that user, and stop', { skip: existsSync('/usr/bin/sudo') ? false : '/usr/bin/sudo is missing (Debian package sudo; .ci/run installs it)' }, async () => {
+    const h = fleet.host('sd-1');
+    const dir = join(h.dir, 'greenlight-as-deploy');
+    mkdirSync(dir, { recursive: true });
+    chownSync(dir, TEST_USERS.sudo.uid, TEST_USERS.sudo.uid);
+    const { target, events } = setup(['sd-1'], { hosts: [{ name: 'sd-1', address: h.address, user: TEST_USERS.sudo.name, dir }] });
+    const [i] = await target.start(fixtureSpec(artifact, 'healthy'), 1);
+    assert.equal((await queryType(events, 'host.supervisor'))[0]?.data.supervisor, 'systemd');
+    assert.equal(await httpStatus(i!.url + '/healthz'), 200);
+    assert.equal(unitState(i!), 'active');
+    assert.equal(onHost(`stat -c %U /proc/${i!.pid}`), TEST_USERS.sudo.name, 'the instance runs as the SSH user');
     await target.stop([i!.id]);
     assert.equal((await queryType(events, 'instance.stopped'))[0]?.data.graceful, true);
     assert.ok(!unitFileThere(i!));

@@ -4,6 +4,7 @@
 // runner a host gets.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { GreenlightError } from '../../../errors/errors.ts';
@@ -11,6 +12,7 @@ import { sshTargetConfigSchema } from '../config.ts';
 import { HostConnection } from '../connection.ts';
 import { RemoteHost, parseSupervisorLine, type SupervisorLine } from '../host.ts';
 import { createTestFleet, type TestFleet } from '../testing/netns-fleet.ts';
+import { TEST_USERS } from '../testing/systemd-host.ts';
 import { chooseSupervisor, runnerFor } from './detect.ts';
 import { runnerContract, type RunnerHarness } from './runner.contract.ts';
 import type { SupervisorKind } from './runner.ts';
@@ -18,11 +20,15 @@ import { unitName } from './systemd.ts';
 
 const made = await createTestFleet([{ name: 'sd-1', systemd: true }, { name: 'plain-1' }]);
 
-function openHost(fleet: TestFleet, name: string, supervisor: 'auto' | SupervisorKind = 'auto'): { host: RemoteHost; close(): void } {
+function openHost(fleet: TestFleet, name: string, supervisor: 'auto' | SupervisorKind = 'auto', user: { name: string; uid: number } = { name: 'root', uid: 0 }): { host: RemoteHost; close(): void } {
   const h = fleet.host(name);
+  const dir = join(h.dir, `greenlight-runners-${user.name}`);
+  // the user's own directory (the hosts share this machine's filesystem)
+  mkdirSync(dir, { recursive: true });
+  chownSync(dir, user.uid, user.uid);
   const config = sshTargetConfigSchema.parse({
     kind: 'ssh',
-    hosts: [{ name: h.name, address: h.address, dir: join(h.dir, 'greenlight-runners') }],
+    hosts: [{ name: h.name, address: h.address, user: user.name, dir }],
     auth: { key_file: fleet.clientKey, agent: false },
     known_hosts: fleet.knownHosts,
     connect_timeout: 3000,
@@ -38,15 +44,15 @@ function processAlive(fleet: TestFleet, name: string, pid: number): boolean {
   return fleet.exec(name, ['sh', '-c', `s=$(cat /proc/${pid}/stat 2>/dev/null) && [ "$(echo "$s" | sed 's/.*) //' | cut -c1)" != Z ] && echo yes || true`]).trim() === 'yes';
 }
 
-function harness(fleet: TestFleet, name: string, kind: SupervisorKind): RunnerHarness {
+function harness(fleet: TestFleet, name: string, kind: SupervisorKind, user?: { name: string; uid: number }): RunnerHarness {
   return {
     open() {
-      const { host, close } = openHost(fleet, name);
+      const { host, close } = openHost(fleet, name, 'auto', user);
       return { host, runner: runnerFor(host, kind), close };
     },
     processAlive: (pid) => processAlive(fleet, name, pid),
     leftovers(id) {
-      const dir = join(fleet.host(name).dir, 'greenlight-runners', 'instances', id);
+      const dir = join(fleet.host(name).dir, `greenlight-runners-${user?.name ?? 'root'}`, 'instances', id);
       const found = fleet.exec(name, ['sh', '-c', `cd ${dir} 2>/dev/null && ls -1 run.sh armed 2>/dev/null; true`]).split('\n').filter(Boolean);
       if (kind === 'systemd') {
         const unit = unitName(id);
@@ -72,6 +78,34 @@ if (!made.fleet) {
 
   runnerContract("Greenlight's supervisor (plain host)", () => harness(fleet, 'plain-1', 'greenlight'));
   runnerContract('systemd units (systemd host)', () => harness(fleet, 'sd-1', 'systemd'));
+  if (existsSync('/usr/bin/sudo')) runnerContract('systemd units through sudo -n (systemd host, a user other than root)', () => harness(fleet, 'sd-1', 'systemd', TEST_USERS.sudo));
+  else test('systemd units through sudo -n', { skip: '/usr/bin/sudo is missing (Debian package sudo; .ci/run installs it)' }, () => {});
+
+  test('supervisor: auto takes systemd for a user sudo -n lets manage units, and Greenlight\'s supervisor for one it does not; the unit runs as that user', { skip: existsSync('/usr/bin/sudo') ? false : '/usr/bin/sudo is missing (Debian package sudo; .ci/run installs it)' }, async () => {
+    const deploy = openHost(fleet, 'sd-1', 'auto', TEST_USERS.sudo);
+    const nosudo = openHost(fleet, 'sd-1', 'auto', TEST_USERS.plain);
+    const id = `svc-${process.pid.toString(16)}sudo`;
+    const runner = runnerFor(deploy.host, 'systemd');
+    try {
+      const a = await chooseSupervisor(deploy.host, 'auto');
+      assert.deepEqual([a.kind, a.reason], ['systemd', `systemd is ${/is (\S+) and/.exec(a.reason)?.[1]} and ${TEST_USERS.sudo.name} manages its units with sudo -n`]);
+      const b = await chooseSupervisor(nosudo.host, 'auto');
+      assert.equal(b.kind, 'greenlight');
+      assert.match(b.reason, new RegExp(`${TEST_USERS.plain.name} is not root and sudo -n does not allow systemctl`));
+      await assert.rejects(chooseSupervisor(nosudo.host, 'systemd'), (e: unknown) => e instanceof GreenlightError && e.code === 'CONFIG_INVALID' && /host sd-1/.test(e.message) && /sudo/.test(e.hint!));
+      await deploy.host.prepare();
+      const digest = `sha256:${'0'.repeat(64)}`;
+      await deploy.host.conn.exec(`mkdir -p ${deploy.host.releaseDir(digest)}`);
+      const pid = await runner.launch({ id, digest, command: 'while :; do sleep 0.05; done', env: {}, graceMs: 300, backoff: { initial: 100, max: 1000, reset_after: 60_000 }, describe: { service: 'svc', version: '1.0.0', environment: 'test' } });
+      assert.match(fleet.exec('sd-1', ['cat', `/etc/systemd/system/${unitName(id)}`]), new RegExp(`^User=${TEST_USERS.sudo.name}$`, 'm'));
+      assert.equal(fleet.exec('sd-1', ['sh', '-c', `stat -c %u /proc/${pid}`]).trim(), String(TEST_USERS.sudo.uid), 'the supervisor runs as that user');
+    } finally {
+      await runner.kill(id, 0, 0).catch(() => {});
+      await runner.remove(id).catch(() => {});
+      deploy.close();
+      nosudo.close();
+    }
+  });
 
   test('supervisor: auto takes systemd on the systemd host and Greenlight\'s supervisor on the plain one, saying why; an explicit systemd where it cannot be is an error naming the host', async () => {
     const sd = openHost(fleet, 'sd-1');
@@ -95,6 +129,33 @@ if (!made.fleet) {
     } finally {
       sd.close();
       plain.close();
+    }
+  });
+
+  test('systemd: a unit systemd refuses to start is an error naming the host and the unit, and its file is removed again', async () => {
+    // systemctl enable fails on this host for a moment: a wrapper first in the SSH sessions' PATH
+    const h = fleet.host('sd-1');
+    const bin = join(h.dir, 'fail-enable');
+    fleet.exec('sd-1', ['sh', '-c', `mkdir -p ${bin} ${h.dir}/.ssh && printf '%s\\n' '#!/bin/sh' 'case "$1" in enable) echo "Failed to enable unit: simulated by the test" >&2; exit 1;; esac' 'exec /usr/bin/systemctl "$@"' > ${bin}/systemctl && chmod +x ${bin}/systemctl && echo "PATH=${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" > ${h.dir}/.ssh/environment`]);
+    const { host, close } = openHost(fleet, 'sd-1');
+    const id = `svc-${process.pid.toString(16)}nope`;
+    try {
+      await host.prepare();
+      const digest = `sha256:${'0'.repeat(64)}`;
+      await assert.rejects(
+        runnerFor(host, 'systemd').launch({ id, digest, command: 'sleep 100', env: {}, graceMs: 100, backoff: { initial: 100, max: 1000, reset_after: 60_000 }, describe: { service: 'svc', version: '1.0.0', environment: 'test' } }),
+        (e: unknown) => {
+          assert.ok(e instanceof GreenlightError);
+          assert.equal(e.code, 'HOST_COMMAND_FAILED');
+          assert.match(e.message, new RegExp(`host sd-1: systemd could not start ${unitName(id)}.*simulated by the test`));
+          assert.match(e.hint!, /systemctl status/);
+          return true;
+        },
+      );
+      assert.equal(fleet.exec('sd-1', ['sh', '-c', `test -e /etc/systemd/system/${unitName(id)} && echo there; systemctl list-units --all --no-legend ${unitName(id)}; true`]).trim(), '', 'no unit left');
+    } finally {
+      close();
+      fleet.exec('sd-1', ['rm', '-rf', bin, `${h.dir}/.ssh/environment`]);
     }
   });
 

@@ -15,6 +15,7 @@
 //   left comes after TimeoutStopSec = the grace plus a slack, when the supervisor is done anyway;
 // - WantedBy=multi-user.target: started at boot; the `armed` file in the instance directory
 //   persists, so after a reboot the supervisor restarts its instance on a crash as before.
+import { GreenlightError } from '../../../errors/errors.ts';
 import { shq } from '../connection.ts';
 import { runScript, supervisorArgs, type Alive, type InstanceRunner, type LaunchOptions, type RunnerHost } from './runner.ts';
 
@@ -60,12 +61,22 @@ export function unitFile(host: RunnerHost, opts: LaunchOptions): string {
   ].join('\n');
 }
 
+/** the commands a user other than root runs through `sudo -n` (detect.ts checks sudo allows each) */
+export const SUDO_COMMANDS = ['systemctl', 'tee', 'mv', 'rm'];
+
 export class SystemdRunner implements InstanceRunner {
   readonly kind = 'systemd';
   private readonly h: RunnerHost;
+  /**
+   * prefix of every systemctl and of what writes the unit directory: system units are root's, so
+   * any other SSH user goes through sudo (systemctl as root also needs no D-Bus: it talks to
+   * systemd's private socket)
+   */
+  private readonly S: string;
 
   constructor(host: RunnerHost) {
     this.h = host;
+    this.S = host.host.user === 'root' ? '' : 'sudo -n ';
   }
 
   private paths(id: string) {
@@ -77,25 +88,36 @@ export class SystemdRunner implements InstanceRunner {
     await this.h.prepare();
     const p = this.paths(opts.id);
     const q = shq;
-    // written under a name systemd ignores, then renamed: a unit file is never seen half written
+    const S = this.S;
+    // written under a name systemd ignores, then renamed: a unit file is never seen half written;
+    // a unit that cannot be started is removed again, so none is left for the next boot
     const r = await this.h.conn.exec(
       `mkdir -p ${q(p.idir)} && cat > ${q(p.idir + '/run.sh')} && rm -f ${q(p.idir + '/armed')} && ` +
-        `printf '%s' ${q(unitFile(this.h, opts))} > ${q(p.tmp)} && mv -f ${q(p.tmp)} ${q(p.file)} && ` +
-        `systemctl daemon-reload && systemctl enable --now --quiet ${q(p.unit)} && systemctl show -p MainPID --value ${q(p.unit)}`,
-      { stdin: runScript(this.h, opts, shq), timeoutMs: 30_000 },
+        `printf '%s' ${q(unitFile(this.h, opts))} | ${S}tee ${q(p.tmp)} >/dev/null && ${S}mv -f ${q(p.tmp)} ${q(p.file)} && ` +
+        `{ ${S}systemctl daemon-reload && ${S}systemctl enable --now --quiet ${q(p.unit)} && ${S}systemctl show -p MainPID --value ${q(p.unit)} || ` +
+        `{ code=$?; ${S}systemctl disable --now --quiet ${q(p.unit)} 2>/dev/null; ${S}rm -f ${q(p.file)}; ${S}systemctl daemon-reload; exit $code; }; }`,
+      { stdin: runScript(this.h, opts, shq), timeoutMs: 30_000, check: false },
     );
+    if (r.code !== 0) {
+      throw new GreenlightError('HOST_COMMAND_FAILED', `host ${this.h.host.name}: systemd could not start ${p.unit} (exit ${r.code})${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}; its unit file was removed again`, {
+        retryable: true,
+        hint: `on ${this.h.host.name}, see systemctl status ${p.unit} and journalctl -u ${p.unit}; or set supervisor: greenlight for this host`,
+        data: { host: this.h.host.name, unit: p.unit },
+      });
+    }
     return Number(r.stdout.trim().split('\n').pop());
   }
 
   async alive(id: string): Promise<Alive | undefined> {
     const p = this.paths(id);
     const q = shq;
+    const S = this.S;
     // ours: the unit runs this directory's instance; alive also while systemd starts the supervisor
     // again, and while the host boots (sshd may answer before the enabled units are started)
     const r = await this.h.conn.exec(
       `grep -qF -- ${q(p.idir)} ${q(p.file)} 2>/dev/null || exit 0; ` +
-        `case "$(systemctl show -p ActiveState --value ${q(p.unit)})" in active|activating|deactivating|reloading) echo "$(systemctl show -p MainPID --value ${q(p.unit)}) $(cat ${q(p.idir + '/child.pid')} 2>/dev/null)";; ` +
-        `*) case "$(systemctl is-system-running 2>/dev/null)" in initializing|starting) systemctl is-enabled --quiet ${q(p.unit)} && echo "0 0";; esac;; esac; true`,
+        `case "$(${S}systemctl show -p ActiveState --value ${q(p.unit)})" in active|activating|deactivating|reloading) echo "$(${S}systemctl show -p MainPID --value ${q(p.unit)}) $(cat ${q(p.idir + '/child.pid')} 2>/dev/null)";; ` +
+        `*) case "$(${S}systemctl is-system-running 2>/dev/null)" in initializing|starting) ${S}systemctl is-enabled --quiet ${q(p.unit)} && echo "0 0";; esac;; esac; true`,
       { timeoutMs: 10_000 },
     );
     const [s, c] = r.stdout.trim().split(' ');
@@ -105,20 +127,23 @@ export class SystemdRunner implements InstanceRunner {
 
   async requestStop(id: string): Promise<void> {
     // --no-block: the controller waits for the supervisor's "stopped" line itself, within the grace
-    await this.h.conn.exec(`systemctl stop --no-block ${shq(this.paths(id).unit)} 2>/dev/null; true`, { timeoutMs: 10_000, check: false });
+    await this.h.conn.exec(`${this.S}systemctl stop --no-block ${shq(this.paths(id).unit)} 2>/dev/null; true`, { timeoutMs: 10_000, check: false });
   }
 
   async kill(id: string): Promise<void> {
     const u = shq(this.paths(id).unit);
     // the stop after the kill cancels the restart systemd would schedule for a killed supervisor
-    await this.h.conn.exec(`systemctl kill --signal=SIGKILL ${u} 2>/dev/null; systemctl stop ${u} 2>/dev/null; true`, { timeoutMs: 30_000, check: false });
+    const S = this.S;
+    await this.h.conn.exec(`${S}systemctl kill --signal=SIGKILL ${u} 2>/dev/null; ${S}systemctl stop ${u} 2>/dev/null; true`, { timeoutMs: 30_000, check: false });
   }
 
   async remove(id: string): Promise<void> {
     const p = this.paths(id);
     const q = shq;
+    const S = this.S;
     await this.h.conn.exec(
-      `systemctl disable --now --quiet ${q(p.unit)} 2>/dev/null; rm -f ${q(p.file)} ${q(p.idir + '/armed')} ${q(p.idir + '/run.sh')}; systemctl daemon-reload; systemctl reset-failed ${q(p.unit)} 2>/dev/null; true`,
+      `${S}systemctl disable --now --quiet ${q(p.unit)} 2>/dev/null; ${S}rm -f ${q(p.file)}; rm -f ${q(p.idir + '/armed')} ${q(p.idir + '/run.sh')}; ` +
+        `${S}systemctl daemon-reload; ${S}systemctl reset-failed ${q(p.unit)} 2>/dev/null; true`,
       { timeoutMs: 30_000, check: false },
     );
   }

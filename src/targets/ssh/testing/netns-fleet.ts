@@ -17,7 +17,7 @@
 // Needs root and iproute2; `createTestFleet` returns { skip } with the reason otherwise, so a test
 // is counted as skipped, never passed. Everything is torn down on close() and on process exit.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -224,6 +224,7 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
     for (const h of hosts) {
       // SIGKILL ends stopped (frozen) processes too
       h.sshd?.kill('SIGKILL');
+      h.sshd?.stderr?.destroy();
       h.systemd?.stop();
       for (const p of run('ip', ['netns', 'pids', h.netns], { allowFail: true }).split('\n').filter(Boolean)) killPid(Number(p));
       run('ip', ['link', 'del', h.link], { allowFail: true });
@@ -246,6 +247,12 @@ export async function createTestFleet(specs: TestHostSpec[], opts: { sshdLogLeve
     const clientKey = join(dir, 'client_ed25519');
     run(SSH_KEYGEN, ['-q', '-t', 'ed25519', '-N', '', '-C', 'greenlight-test-client', '-f', clientKey]);
     writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${clientKey}.pub`, 'utf8'), { mode: 0o600 });
+    if (specs.some((s) => s.systemd)) {
+      // a systemd host has users besides root (systemd-host.ts TEST_USERS): sshd reads their
+      // authorized keys as them, and their directories are in here
+      chmodSync(dir, 0o755);
+      chmodSync(join(dir, 'authorized_keys'), 0o644);
+    }
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
     const knownHostsLines: string[] = [];
@@ -427,6 +434,9 @@ function startSshd(h: TestHost): void {
   });
   child.on('exit', (code) => {
     if (code && code !== 0 && h.state === 'up') writeFileSync(join(h.dir, 'sshd.err'), err);
+    // a session child that outlived its sshd (orphaned mid-teardown) still holds this pipe: without
+    // this, the test process waits on it and never exits
+    child.stderr?.destroy();
   });
   child.unref();
   h.sshd = child;

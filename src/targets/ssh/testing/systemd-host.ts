@@ -24,7 +24,7 @@
 // signal, so a test process killed outright takes the host with it; removeStaleSystemdHosts()
 // clears whatever a killed run left.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -45,6 +45,9 @@ const ALSO_MASKED = [
   'dbus.service', 'dbus.socket', 'cron.service', 'ssh.service', 'ssh.socket', 'nginx.service', 'haproxy.service', 'postgresql.service', 'postgresql@.service',
   'prometheus.service', 'prometheus-alertmanager.service', 'prometheus-node-exporter.service', 'e2scrub_reap.service', 'remote-fs.target',
 ];
+
+/** users of a systemd test host besides root: `sudo` may manage system units (sudo -n), `plain` may not */
+export const TEST_USERS = { sudo: { name: 'gl-deploy', uid: 4242 }, plain: { name: 'gl-nosudo', uid: 4243 } } as const;
 
 /** Why a systemd test host cannot be made here, or undefined when it can. */
 export function systemdHostUnavailable(): string | undefined {
@@ -119,9 +122,25 @@ function writeSeed(o: SystemdHostOptions, seed: string): void {
   for (const d of GENERATOR_DIRS) if (existsSync(d)) for (const g of readdirSync(d)) if (!existsSync(join(generators, g))) symlinkSync('/dev/null', join(generators, g));
   writeFileSync(join(seed, 'etc', 'fstab'), '');
   writeFileSync(join(seed, 'etc', 'hostname'), `${o.name}\n`);
-  // root's home is the host's directory and its shell /bin/sh, as on the other test hosts
+  // root's home is the host's directory and its shell /bin/sh, as on the other test hosts; two
+  // users besides: one sudo lets manage system units without a password, one it does not
   const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').filter(Boolean).map((l) => (l.startsWith('root:') ? `root:x:0:0:root:${o.dir}:/bin/sh` : l));
+  const group = readFileSync('/etc/group', 'utf8').split('\n').filter(Boolean);
+  for (const u of Object.values(TEST_USERS)) {
+    passwd.push(`${u.name}:x:${u.uid}:${u.uid}:greenlight test user:${join(o.dir, `home-${u.name}`)}:/bin/sh`);
+    group.push(`${u.name}:x:${u.uid}:`);
+    mkdirSync(join(o.dir, `home-${u.name}`), { recursive: true });
+    chownSync(join(o.dir, `home-${u.name}`), u.uid, u.uid);
+  }
   writeFileSync(join(seed, 'etc', 'passwd'), passwd.join('\n') + '\n');
+  // no password for anyone (none of this machine's hashes copied); an entry each, or PAM's account
+  // check takes the users for locked and sudo refuses them
+  const shadow = passwd.map((l) => `${l.split(':')[0]}:*:19000:0:99999:7:::`);
+  writeFileSync(join(seed, 'etc', 'shadow'), shadow.join('\n') + '\n', { mode: 0o640 });
+  writeFileSync(join(seed, 'etc', 'group'), group.join('\n') + '\n');
+  mkdirSync(join(seed, 'etc', 'sudoers.d'), { recursive: true });
+  writeFileSync(join(seed, 'etc', 'sudoers.d', 'greenlight-test'), `${TEST_USERS.sudo.name} ALL=(root) NOPASSWD: /usr/bin/systemctl, /usr/bin/tee, /usr/bin/mv, /usr/bin/rm\n`, { mode: 0o440 });
+  writeFileSync(join(seed, 'etc', 'hosts'), `127.0.0.1 localhost\n127.0.1.1 ${o.name}\n`);
   writeFileSync(
     join(units, 'greenlight-testhost.target'),
     ['[Unit]', 'Description=Greenlight test host', 'Wants=multi-user.target greenlight-testhost-sshd.service', 'After=multi-user.target greenlight-testhost-sshd.service', ''].join('\n'),
