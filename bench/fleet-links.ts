@@ -59,13 +59,16 @@ export async function measureLinkLoss(fleet: TestFleet, rounds: number): Promise
         const runs: number[] = [];
         let misses = 0;
         for (let r = 0; r < rounds; r++) {
-          const isIn = provider === 'builtin' ? async () => builtinIn() : async () => /^UP/.test(await hapStatus());
+          // HAProxy's "UP 1/2" is a server going down (a check failed, during the other provider's
+          // rounds): only a plain "UP" is a clean start
+          const isIn = provider === 'builtin' ? async () => builtinIn() : async () => (await hapStatus()) === 'UP';
           if ((await timeUntil(isIn, 10, 10_000)) < 0) throw new Error(`${provider}: ${b.name} not in rotation before round ${r}`);
           // a random phase against the checks' schedule
           await new Promise((res) => setTimeout(res, 300 + Math.random() * DEFAULT_HEALTH_CHECK.intervalMs));
           if (fault === 'silent link loss') await fleet.loseLinkSilently(b.name);
           else fleet.freeze(b.name);
-          const ms = await timeUntil(async () => !(await isIn()), provider === 'builtin' ? 2 : 10, 10_000);
+          const out = provider === 'builtin' ? async () => !builtinIn() : async () => /DOWN/.test(await hapStatus());
+          const ms = await timeUntil(out, provider === 'builtin' ? 2 : 10, 10_000);
           if (ms < 0) misses++;
           else runs.push(Math.round(ms));
           if (fault === 'silent link loss') await fleet.restoreLink(b.name);
