@@ -41,6 +41,7 @@ import { sshTargetConfigSchema, type SshTargetConfig, type SshTargetInput } from
 import { HostConnection } from './connection.ts';
 import { RemoteHost, packArtifact, parseSupervisorLine, type SupervisorLine } from './host.ts';
 import { Limiter } from './limit.ts';
+import { HostRotations } from './rotation.ts';
 import type { InstanceRunner, SupervisorKind } from './runners/runner.ts';
 import { STOP_SLACK_MS } from './runners/systemd.ts';
 
@@ -102,10 +103,8 @@ export class SshTarget implements Target {
   /** supervisor lines of instances not registered yet (see onSupervisorLine) */
   private readonly early = new Map<string, SupervisorLine[]>();
   private closed = false;
-  /** hosts out of rotation: drained by a host change, or unreachable since (ms) */
-  private readonly drained = new Map<string, string>();
-  private readonly unreachable = new Map<string, { since: number; reason: string }>();
-  private readonly rotationListeners = new Set<(host: string, rotation: HostRotation) => void>();
+  /** hosts out of rotation: drained by a host change, or unreachable */
+  private readonly rotations = new HostRotations((err, host) => this.logger?.warn({ err, host }, 'rotation listener threw'));
 
   /** config: raw or parsed `target:` of kind ssh */
   constructor(config: SshTargetInput, deps: TargetDeps) {
@@ -158,39 +157,16 @@ export class SshTarget implements Target {
       rotation: (name) => this.rotation(name),
       drain: (name, reason) => {
         this.remoteHost(name);
-        const was = this.rotation(name);
-        this.drained.set(name, reason);
-        if (was.in) this.rotationChanged(name);
+        this.rotations.drain(name, reason);
       },
-      restore: (name) => {
-        if (!this.drained.delete(name)) return;
-        if (this.rotation(name).in) this.rotationChanged(name);
-      },
-      onRotation: (listener) => {
-        this.rotationListeners.add(listener);
-        return () => void this.rotationListeners.delete(listener);
-      },
+      restore: (name) => this.rotations.restore(name),
+      onRotation: (listener) => this.rotations.onChange(listener),
     };
   }
 
   /** whether the host's instances may get traffic (see Fleet.rotation) */
   rotation(name: string): HostRotation {
-    const drained = this.drained.get(name);
-    if (drained !== undefined) return { in: false, why: 'drained', reason: drained };
-    const lost = this.unreachable.get(name);
-    if (lost) return { in: false, why: 'unreachable', reason: lost.reason };
-    return { in: true };
-  }
-
-  private rotationChanged(name: string): void {
-    const r = this.rotation(name);
-    for (const l of [...this.rotationListeners]) {
-      try {
-        l(name, r);
-      } catch (err) {
-        this.logger?.warn({ err, host: name }, 'rotation listener threw');
-      }
-    }
+    return this.rotations.of(name);
   }
 
   /**
@@ -199,23 +175,22 @@ export class SshTarget implements Target {
    * reconnects (rewatch) and the host comes back when it answers again.
    */
   private hostLost(name: string, address: string, reason: string): void {
-    if (this.closed || this.unreachable.has(name)) return;
-    const was = this.rotation(name);
-    this.unreachable.set(name, { since: this.clock.now(), reason: `host ${name} (${address}) cannot be reached over SSH: ${reason}` });
+    if (this.closed) return;
     const instances = [...this.instances.values()].filter((i) => i.host.host.name === name).length;
-    void this.record('host.unreachable', `host/${name}`, { host: name, address, reason, instances });
-    if (was.in) this.rotationChanged(name);
+    let fresh = false;
+    this.rotations.lost(name, this.clock.now(), `host ${name} (${address}) cannot be reached over SSH: ${reason}`, () => {
+      fresh = true;
+      void this.record('host.unreachable', `host/${name}`, { host: name, address, reason, instances });
+    });
+    if (!fresh) return;
     // nothing else may be asking it: follow again, which reconnects when the host is back
     const h = this.hosts.get(name);
     if (h && instances > 0) void this.rewatch(h);
   }
 
   private hostBack(name: string, address: string): void {
-    const lost = this.unreachable.get(name);
-    if (!lost || this.closed) return;
-    this.unreachable.delete(name);
-    void this.record('host.reachable', `host/${name}`, { host: name, address, downMs: this.clock.now() - lost.since });
-    if (this.rotation(name).in) this.rotationChanged(name);
+    if (this.closed) return;
+    this.rotations.back(name, this.clock.now(), (downMs) => void this.record('host.reachable', `host/${name}`, { host: name, address, downMs }));
   }
 
   onInstanceEvent(listener: (event: InstanceEvent) => void): () => void {
