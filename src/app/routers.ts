@@ -80,7 +80,7 @@ export class RouterProcesses {
   /** Adopts a running router for this environment/service, or starts one. */
   async ensure(environment: string, service: string, listen: string, admin: string | undefined, identity = 'greenlight', healthCheck?: string): Promise<{ record: RouterRecord; client: RouterClient; adopted: boolean }> {
     const existing = this.readRecord(environment, service);
-    if (existing && existing.listen === listen && (!admin || existing.admin === admin) && (existing.identity ?? 'greenlight') === identity && (healthCheck === undefined || existing.healthCheck === healthCheck) && alive(existing.pid)) {
+    if (existing && existing.listen === listen && (!admin || existing.admin === admin) && (existing.identity ?? 'greenlight') === identity && sameHealthCheck(existing, healthCheck) && alive(existing.pid)) {
       const client = this.client(existing);
       if (await client.health().then(() => true, () => false)) {
         await this.events.append({ type: 'router.adopted', actor: 'controller', subject: `router/${environment}/${service}`, data: { environment, service, pid: existing.pid, listen, admin: existing.admin } });
@@ -152,6 +152,15 @@ export class RouterProcesses {
     if (alive(rec.pid)) process.kill(rec.pid, 'SIGKILL');
     await this.events.append({ type: 'router.stopped', actor: 'controller', subject: `router/${environment}/${service}`, data: { environment, service, pid: rec.pid } });
   }
+}
+
+/**
+ * A changed router.health_check replaces the router (like a changed identity). A router started by
+ * an older Greenlight, without health checks (no healthCheck in its record), is adopted as it is,
+ * as with the legacy token: an upgrade does not interrupt traffic; it runs the checks once restarted.
+ */
+function sameHealthCheck(existing: RouterRecord, healthCheck: string | undefined): boolean {
+  return healthCheck === undefined || existing.healthCheck === undefined || existing.healthCheck === healthCheck;
 }
 
 function alive(pid: number): boolean {
