@@ -15,7 +15,7 @@ import { MemoryEventLog } from '../events/memory-log.ts';
 import { fleetOf } from '../fleet/fleet.ts';
 import { SshTarget } from '../targets/ssh/ssh-target.ts';
 import { createTestFleet } from '../targets/ssh/testing/netns-fleet.ts';
-import { canRun, collectInventory, formatInventory } from './inventory.ts';
+import { canRun, collectInventory, formatInventory, inventoryProblems } from './inventory.ts';
 
 const made = await createTestFleet([{ name: 'staging-1' }, { name: 'web-1' }, { name: 'web-2' }, { name: 'web-3' }]);
 const ACME = fileURLToPath(new URL('../../examples/acme-auth/server.mjs', import.meta.url));
@@ -78,6 +78,28 @@ if (!made.fleet) {
     assert.match(text, /web-3 +10\.213\.\d+\.13 +2\.4\.1/);
     assert.match(text, /web-3: web@2\.0\.0 no \(web-3 runs acme-auth 2\.4\.1; web@2\.0\.0 needs >=3\.0\.0 <4\)/);
     assert.match(text, /drift: acme-auth should be 3\.1\.0 everywhere/);
+  });
+
+  test('inventory: supervisor: systemd on a host without systemd is that host\'s problem, shown with the hint, and makes inventory fail', async () => {
+    const strict = new SshTarget(
+      { hosts: [{ name: 'web-1', address: fleet.host('web-1').address, dir: join(fleet.host('web-1').dir, 'greenlight'), supervisor: 'systemd' }, { name: 'web-2', address: fleet.host('web-2').address, dir: join(fleet.host('web-2').dir, 'greenlight') }], auth: { key_file: fleet.clientKey, agent: false }, known_hosts: fleet.knownHosts },
+      { stateDir: mkdtempSync(join(tmpdir(), 'gl-inv-state-')), events: new MemoryEventLog(), clock: systemClock },
+    );
+    try {
+      const inv = await collectInventory('production', fleetOf(strict)!, {}, { clock: systemClock });
+      const [web1, web2] = inv.hosts;
+      assert.equal(web1!.reachable, true);
+      assert.equal(web1!.supervisor, undefined);
+      assert.match(web1!.supervisorError!.message, /host web-1 is configured with supervisor: systemd, but/);
+      assert.equal(web2!.supervisor?.kind, 'greenlight');
+      assert.equal(web2!.supervisorError, undefined);
+      const text = formatInventory(inv, [], {});
+      assert.match(text, /^web-1 +\S+ +.+ +error +- +-$/m);
+      assert.match(text, /^! web-1 supervisor: host web-1 is configured with supervisor: systemd, but .*\n {2}hint: set supervisor: auto \(or greenlight\) for web-1/m);
+      assert.deepEqual(inventoryProblems(inv).map((p) => p.split(':')[0]), ['web-1 supervisor'], 'the exit is non-zero because of web-1 only');
+    } finally {
+      await strict.close();
+    }
   });
 
   test('compatibility check: every host is evaluated and the failing ones are named', async () => {

@@ -26,6 +26,8 @@ export interface HostInventory {
   running: { id: string; digest: string }[];
   /** how the ssh target keeps instances alive there: systemd units or Greenlight's supervisor */
   supervisor?: { kind: 'systemd' | 'greenlight'; reason: string };
+  /** why no supervisor can run instances there (e.g. supervisor: systemd on a host without systemd) */
+  supervisorError?: { message: string; hint?: string };
 }
 
 export interface EnvironmentInventory {
@@ -89,10 +91,33 @@ async function collectHost(h: FleetHost, fleet: Fleet, deps: [string, Dependency
   try {
     out.releases = await fleet.releasesOn(h.name);
     out.running = await fleet.running(h.name);
-    out.supervisor = await fleet.supervisor(h.name);
   } catch (err) {
     out.error = describe(err);
+    if (err instanceof GreenlightError && err.hint) out.hint = err.hint;
   }
+  // a host nothing can be started on is a host problem, shown as one (not a "-" in a column)
+  try {
+    out.supervisor = await fleet.supervisor(h.name);
+  } catch (err) {
+    out.supervisorError = { message: describe(err), ...(err instanceof GreenlightError && err.hint ? { hint: err.hint } : {}) };
+  }
+  return out;
+}
+
+/**
+ * What makes `greenlight inventory` exit non-zero, one line each: drift, an unreachable host, a
+ * host that could not be read or can run no instance, a version that could not be read (a version
+ * nobody could read is not known to be right).
+ */
+export function inventoryProblems(inv: EnvironmentInventory): string[] {
+  const out: string[] = [];
+  for (const h of inv.hosts) {
+    if (!h.reachable) out.push(`${h.host} unreachable: ${h.error ?? ''}`);
+    else if (h.error) out.push(`${h.host}: ${h.error}`);
+    if (h.supervisorError) out.push(`${h.host} supervisor: ${h.supervisorError.message}`);
+    for (const [d, v] of Object.entries(h.dependencies)) if (v.error) out.push(`${h.host} ${d}: ${v.error}`);
+  }
+  for (const d of inv.drift) out.push(`drift: ${d.message}`);
   return out;
 }
 
@@ -140,7 +165,7 @@ export function formatInventory(inv: EnvironmentInventory, releases: ReleaseRef[
     h.address,
     ...deps.map((d) => (h.reachable ? h.dependencies[d]?.version ?? 'unreadable' : 'unreachable')),
     h.os ?? '-',
-    h.supervisor?.kind ?? '-',
+    h.supervisor?.kind ?? (h.supervisorError ? 'error' : '-'),
     [...new Set(names(h.releases))].join(' ') || '-',
     [...new Set(names(h.running.map((r) => r.digest)))].join(' ') || '-',
   ]);
@@ -160,6 +185,10 @@ export function formatInventory(inv: EnvironmentInventory, releases: ReleaseRef[
   for (const h of inv.hosts) {
     if (!h.reachable) out.push(`! ${safe(h.host)} unreachable: ${safe(h.error ?? '')}`);
     if (!h.reachable && h.hint) out.push(`  hint: ${safe(h.hint)}`);
+    if (h.reachable && h.error) out.push(`! ${safe(h.host)}: ${safe(h.error)}`);
+    if (h.reachable && h.error && h.hint) out.push(`  hint: ${safe(h.hint)}`);
+    if (h.supervisorError) out.push(`! ${safe(h.host)} supervisor: ${safe(h.supervisorError.message)}`);
+    if (h.supervisorError?.hint) out.push(`  hint: ${safe(h.supervisorError.hint)}`);
     for (const [d, v] of Object.entries(h.dependencies)) if (v.error) out.push(`! ${safe(h.host)} ${safe(d)}: ${safe(v.error)}`);
   }
   for (const d of inv.drift) out.push(`drift: ${safe(d.message)}`);

@@ -9,7 +9,7 @@ import { GreenlightError } from '../../errors/errors.ts';
 import { queryType } from '../../events/log.ts';
 import { MemoryEventLog } from '../../events/memory-log.ts';
 import { fleetOf } from '../../fleet/fleet.ts';
-import { collectInventory, formatInventory, type EnvironmentInventory, type ReleaseRef } from '../../inventory/inventory.ts';
+import { collectInventory, formatInventory, inventoryProblems, type EnvironmentInventory, type ReleaseRef } from '../../inventory/inventory.ts';
 import { replay } from '../../state/projection.ts';
 import { openEventLog, storeSpec } from '../../store/registry.ts';
 import { createTarget } from '../../targets/registry.ts';
@@ -99,9 +99,8 @@ export function registerFleet(program: Command): void {
       if (globals(this).json) printJson({ environments: out });
       else console.log(texts.join('\n\n') || 'no environment with hosts (target: { kind: ssh })');
       await tellAcceptedKeys();
-      // drift, an unreachable host or a version that could not be read is worth a non-zero exit for
-      // scripts: a version nobody could read is not known to be right
-      if (out.some((i) => i.drift.length > 0 || i.hosts.some((h) => !h.reachable || Object.values(h.dependencies).some((d) => d.error !== undefined)))) process.exitCode = 1;
+      // worth a non-zero exit for scripts: inventoryProblems says which
+      if (out.some((i) => inventoryProblems(i).length > 0)) process.exitCode = 1;
     });
 
   program
