@@ -102,6 +102,18 @@ export async function runChange(req: ChangeRequest, deps: ChangeDeps): Promise<C
       await emit('change.override', { environment: env.name, skipped: previous.name, reason: req.reason });
     }
     const hosts = selectHosts(env.fleet.hosts(), req.spec.hosts);
+    if (hosts.length === 0) {
+      // an environment where nothing was changed has not shown the change works: passing it would
+      // open the next environment's gate on no evidence (the config check refuses such a selector;
+      // this holds whatever reaches the runner)
+      const selector = Object.entries(req.spec.hosts ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+      const why = `no host of ${env.name} ${selector ? `has the labels ${selector} (changes.${req.name}.hosts)` : 'is listed'}: nothing would be changed there, so the change cannot pass it`;
+      out.state = 'failed';
+      result.state = 'failed';
+      result.message = `change ${req.name} stopped in ${env.name}: ${why}`;
+      await emit('change.stopped', { environment: env.name, message: why, hosts: [] });
+      return result;
+    }
     await emit('change.environment.started', { environment: env.name, hosts: hosts.map((h) => h.name) });
     const remaining = [...hosts];
     let failed: HostOutcome | undefined;

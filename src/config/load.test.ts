@@ -141,3 +141,27 @@ ${selector}`;
   parseConfigText(text(''), 'g.yaml');
   parseConfigText(text('    hosts: { role: web }\n').replace('labels: { env: staging }', 'labels: { env: staging, role: web }'), 'g.yaml');
 });
+
+test('an ssh target listing one address:port under two host names is refused at the second, located', () => {
+  const text = (second: string) => `version: 1
+services:
+  web: { command: [node, server.mjs] }
+environments:
+  - name: production
+    router: { listen: "127.0.0.1:8081" }
+    target:
+      kind: ssh
+      known_hosts: /etc/ssh/ssh_known_hosts
+      auth: { agent: true }
+      hosts:
+        - { name: web-1, address: 10.0.0.11 }
+        - { name: web-2, address: 10.0.0.12 }
+${second}`;
+  const e = problemsOf(text('        - { name: web-3, address: 10.0.0.11, port: 22 }\n'));
+  assert.equal(e.problems.length, 1, e.message);
+  assert.equal(e.problems[0]!.path, 'environments[0].target.hosts[2].address');
+  assert.match(e.message, /g\.yaml:14:35 +environments\[0\]\.target\.hosts\[2\]\.address: host "web-3" has the address 10\.0\.0\.11:22 of host "web-1": one server listed under two names/);
+  assert.match(e.problems[0]!.hint!, /list the server once/);
+  // the same address on another port is another sshd (a second container, a jump port): allowed
+  parseConfigText(text('        - { name: web-3, address: 10.0.0.11, port: 2222 }\n'), 'g.yaml');
+});

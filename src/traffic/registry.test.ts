@@ -46,3 +46,15 @@ test('traffic providers are one Registry family: builtin and haproxy', () => {
   assert.equal(trafficKinds.family, 'traffic provider');
   assert.deepEqual(trafficKinds.names(), ['builtin', 'haproxy']);
 });
+
+test('traffic: haproxy socket host:port needs a port 1..65535, located at the field', () => {
+  for (const port of ['99999', '0', '65536']) {
+    const e = refused(config(HAPROXY.replace('/run/haproxy/admin.sock', `10.0.0.5:${port}`)));
+    assert.equal(e.problems.length, 1, e.message);
+    assert.equal(e.problems[0]!.path, 'environments[0].traffic.socket');
+    assert.match(e.message, /g\.yaml:6:39 .*the port of host:port must be 1\.\.65535/);
+  }
+  // not also told the port is wrong when the form already is
+  assert.equal(refused(config(HAPROXY.replace('/run/haproxy/admin.sock', 'nonsense'))).problems.length, 1);
+  for (const socket of ['10.0.0.5:65535', '"[::1]:9999"', 'lb.example:1']) parseConfigText(config(HAPROXY.replace('/run/haproxy/admin.sock', socket)), 'g.yaml');
+});

@@ -30,7 +30,7 @@ export const changeEvents = [
   defineEvent({
     type: 'change.stopped',
     owner,
-    meaning: 'the change stopped in an environment without changing the hosts not reached: no room under max_unavailable within unavailable_timeout',
+    meaning: 'the change stopped in an environment without changing the hosts not reached: no room under max_unavailable within unavailable_timeout, or no host of the environment selected',
     data: z.strictObject({ ...inEnv, message: str, hosts: z.array(hostOutcome) }),
   }),
   defineEvent({ type: 'change.host.drained', owner, meaning: 'a host was drained before the change', data: z.strictObject(onHost) }),

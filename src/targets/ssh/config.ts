@@ -36,7 +36,11 @@ export const sshTargetConfigSchema = z
     dir: z.string().startsWith('/', 'dir must be an absolute path on the host').default('/var/lib/greenlight'),
     auth: z
       .strictObject({
-        /** private key file (OpenSSH format); default ~/.ssh/id_ed25519 when no agent is used */
+        /**
+         * private key file (OpenSSH or PEM, unencrypted: there is no passphrase setting; a key with
+         * one goes through the agent); default ~/.ssh/id_ed25519 when no agent is used. With agent
+         * too, both are offered: the agent's keys first, then this file's (as OpenSSH does)
+         */
         key_file: z.string().optional(),
         /** use the SSH agent at $SSH_AUTH_SOCK (or this socket path) */
         agent: z.union([z.boolean(), z.string()]).default(false),
@@ -70,9 +74,17 @@ export const sshTargetConfigSchema = z
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
+    // one machine under two names would get two supervisors, twice the instances of a wave, and be
+    // counted twice against max_unavailable
+    const endpoints = new Map<string, string>();
     c.hosts.forEach((h, i) => {
       if (seen.has(h.name)) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'name'], message: `host "${h.name}" is listed twice` });
       seen.add(h.name);
+      const endpoint = `${h.address.toLowerCase()}:${h.port}`;
+      const first = endpoints.get(endpoint);
+      if (first !== undefined && first !== h.name) {
+        ctx.addIssue({ code: 'custom', path: ['hosts', i, 'address'], message: `host "${h.name}" has the address ${h.address}:${h.port} of host "${first}": one server listed under two names`, params: { hint: `list the server once (as "${first}" or "${h.name}"), or fix the address or port of one of them` } });
+      } else if (first === undefined) endpoints.set(endpoint, h.name);
     });
   });
 

@@ -1,9 +1,9 @@
 // One SSH connection per host (ssh2), multiplexed: every command is a channel on it, a bounded
 // number at a time (sshd's MaxSessions). A dropped connection is reopened on the next command;
 // every failure is a GreenlightError that names the host and says what to do.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import ssh2, { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { GreenlightError, describe } from '../../errors/errors.ts';
 import { appendHostKey, knownHostsName, verifyHostKey, type HostKeyVerdict } from './known-hosts.ts';
 import type { SshHostConfig, SshTargetConfig } from './config.ts';
@@ -101,21 +101,8 @@ export class HostConnection {
         return false;
       },
     };
-    const auth = this.config.auth;
-    if (auth.agent) settings.agent = typeof auth.agent === 'string' ? auth.agent : process.env.SSH_AUTH_SOCK;
-    if (auth.key_file || !auth.agent) {
-      const file = auth.key_file ?? `${process.env.HOME ?? '/root'}/.ssh/id_ed25519`;
-      try {
-        settings.privateKey = readFileSync(file);
-      } catch (err) {
-        return Promise.reject(
-          new GreenlightError('CONFIG_INVALID', `cannot read the SSH key ${file} for ${this.where}: ${describe(err)}`, {
-            hint: 'set target.auth.key_file to a readable private key, or target.auth.agent: true to use the SSH agent',
-            data: { host: h.name, keyFile: file },
-          }),
-        );
-      }
-    }
+    const problem = this.knownHostsProblem() ?? this.authProblem(settings);
+    if (problem) return Promise.reject(problem);
     return new Promise<Client>((resolve, reject) => {
       const c = new Client();
       let ready = false;
@@ -139,6 +126,71 @@ export class HostConnection {
       });
       c.connect(settings);
     });
+  }
+
+  /** a known_hosts path that is there but cannot be read as one (a directory, no permission) */
+  private knownHostsProblem(): GreenlightError | undefined {
+    const file = this.config.known_hosts;
+    const data = { host: this.host.name, knownHosts: file };
+    const hint = `set target.known_hosts to an OpenSSH known_hosts file (ssh-keyscan -p ${this.host.port} ${this.host.address} >> FILE creates one), or to a path that does not exist yet with target.accept_new: true`;
+    try {
+      if (!statSync(file).isFile()) return new GreenlightError('CONFIG_INVALID', `target.known_hosts ${file} (for ${this.where}) is not a file`, { hint, data });
+      readFileSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // reported with the host's key: that says what to add
+      return new GreenlightError('CONFIG_INVALID', `cannot read target.known_hosts ${file} (for ${this.where}): ${describe(err)}`, { hint, data });
+    }
+    return undefined;
+  }
+
+  /**
+   * Which login the host is offered, checked before connecting so a bad key file or a missing agent
+   * is named as such (not as ssh2's bare "Cannot parse privateKey" or as a refused login). With both
+   * an agent and a key file, the agent's keys are offered first and then the file's, as OpenSSH does.
+   */
+  private authProblem(settings: ConnectConfig): GreenlightError | undefined {
+    const h = this.host;
+    const auth = this.config.auth;
+    if (auth.agent) {
+      const socket = typeof auth.agent === 'string' ? auth.agent : process.env.SSH_AUTH_SOCK;
+      const data = { host: h.name, agent: socket ?? null };
+      const hint = 'start an agent (eval $(ssh-agent); ssh-add KEY) in the environment the controller runs in, set target.auth.agent to its socket path, or use target.auth.key_file instead';
+      if (!socket) return new GreenlightError('CONFIG_INVALID', `target.auth.agent is true for ${this.where}, but SSH_AUTH_SOCK is not set: there is no SSH agent to log in with`, { hint, data });
+      let isSocket = false;
+      try {
+        isSocket = statSync(socket).isSocket();
+      } catch {
+        // missing: said below
+      }
+      if (!isSocket) return new GreenlightError('CONFIG_INVALID', `the SSH agent socket ${socket} (${typeof auth.agent === 'string' ? 'target.auth.agent' : 'SSH_AUTH_SOCK'}) for ${this.where} does not exist or is not a socket: no agent runs there`, { hint, data });
+      settings.agent = socket;
+    }
+    if (auth.key_file || !auth.agent) {
+      const file = auth.key_file ?? `${process.env.HOME ?? '/root'}/.ssh/id_ed25519`;
+      const data = { host: h.name, keyFile: file };
+      let text: Buffer;
+      try {
+        text = readFileSync(file);
+      } catch (err) {
+        return new GreenlightError('CONFIG_INVALID', `cannot read the SSH key ${file} for ${this.where}: ${describe(err)}`, {
+          hint: 'set target.auth.key_file to a readable private key, or target.auth.agent: true to use the SSH agent',
+          data,
+        });
+      }
+      // Greenlight has no passphrase setting: a key with one is used through the agent
+      const parsed = ssh2.utils.parseKey(text);
+      const key = Array.isArray(parsed) ? parsed[0] : parsed;
+      const why = key instanceof Error ? key.message : !key?.isPrivateKey() ? 'it holds no private key (a public key?)' : undefined;
+      if (why) {
+        return new GreenlightError('CONFIG_INVALID', `the SSH key ${file} (target.auth.key_file) for ${this.where} cannot be used: ${why}`, {
+          hint: `target.auth.key_file must be an unencrypted OpenSSH (or PEM) private key, e.g. made with ssh-keygen -t ed25519 -N '' -f ${file}, its .pub in authorized_keys on ${h.name}; a key with a passphrase can be used through the agent (ssh-add it, set target.auth.agent: true)`,
+          data,
+        });
+      }
+      settings.privateKey = text;
+    }
+    if (settings.agent && settings.privateKey) settings.authHandler = ['none', 'agent', 'publickey'];
+    return undefined;
   }
 
   private drop(c: Client): void {
@@ -167,14 +219,26 @@ export class HostConnection {
     if (verdict && !verdict.ok) {
       const name = knownHostsName(h.address, h.port);
       if (verdict.reason === 'unknown') {
-        return new GreenlightError('HOST_KEY_REJECTED', `${this.where} offered an unknown ${verdict.keyType} host key ${verdict.fingerprint}; not in ${this.config.known_hosts}`, {
-          hint: `compare ${verdict.fingerprint} with the key on the host (ssh-keygen -lf /etc/ssh/ssh_host_${verdict.keyType.replace(/^ssh-/, '')}_key.pub there); if it matches, add it (ssh-keyscan -p ${h.port} ${h.address} >> ${this.config.known_hosts}) or set target.accept_new: true`,
-          data: { ...data, reason: 'unknown', fingerprint: verdict.fingerprint, keyType: verdict.keyType, knownHosts: this.config.known_hosts },
+        // a missing file reads as empty (as ssh's): say so, or a typo in the path looks like an unknown host
+        const missing = !existsSync(this.config.known_hosts);
+        const where = missing ? `${this.config.known_hosts} does not exist` : `not in ${this.config.known_hosts}`;
+        const add = missing
+          ? `create it with that key (ssh-keyscan -p ${h.port} ${h.address} >> ${this.config.known_hosts}), fix target.known_hosts if the path is wrong, or set target.accept_new: true (which creates the file)`
+          : `add it (ssh-keyscan -p ${h.port} ${h.address} >> ${this.config.known_hosts}) or set target.accept_new: true`;
+        return new GreenlightError('HOST_KEY_REJECTED', `${this.where} offered an unknown ${verdict.keyType} host key ${verdict.fingerprint}; ${where}`, {
+          hint: `compare ${verdict.fingerprint} with the key on the host (ssh-keygen -lf /etc/ssh/ssh_host_${verdict.keyType.replace(/^ssh-/, '')}_key.pub there); if it matches, ${add}`,
+          data: { ...data, reason: 'unknown', fingerprint: verdict.fingerprint, keyType: verdict.keyType, knownHosts: this.config.known_hosts, knownHostsMissing: missing },
+        });
+      }
+      if (verdict.reason === 'revoked') {
+        return new GreenlightError('HOST_KEY_REJECTED', `${this.where} offered host key ${verdict.fingerprint}, which is marked @revoked in ${this.config.known_hosts}: refused`, {
+          hint: `a revoked key must not be trusted (it was withdrawn, e.g. stolen or from a decommissioned machine): find out why ${h.name} still presents it, and give the host a new key; do not remove the @revoked line to let it in`,
+          data: { ...data, reason: 'revoked', fingerprint: verdict.fingerprint, knownFingerprints: [], knownHosts: this.config.known_hosts },
         });
       }
       return new GreenlightError(
         'HOST_KEY_REJECTED',
-        `${this.where} offered host key ${verdict.fingerprint}, which ${verdict.reason === 'revoked' ? 'is revoked' : `does not match the known key ${verdict.knownFingerprints.join(', ')}`} in ${this.config.known_hosts}: refused (a re-installed host, or someone in between)`,
+        `${this.where} offered host key ${verdict.fingerprint}, which does not match the known key ${verdict.knownFingerprints.join(', ')} in ${this.config.known_hosts}: refused (a re-installed host, or someone in between)`,
         {
           hint: `find out why the key of ${h.name} changed; when the new key is legitimate, remove the old one (ssh-keygen -R ${name} -f ${this.config.known_hosts}) and add the new one`,
           data: { ...data, reason: verdict.reason, fingerprint: verdict.fingerprint, knownFingerprints: verdict.knownFingerprints, knownHosts: this.config.known_hosts },

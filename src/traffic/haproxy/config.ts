@@ -8,12 +8,21 @@ import { z } from 'zod';
 import { duration } from '../../config/duration.ts';
 import { DEFAULT_HEALTH_CHECK, healthCheckProblems, type HealthCheckOptions } from '../../router/health.ts';
 
+function validPort(digits: string): boolean {
+  const n = Number(digits);
+  return Number.isInteger(n) && n >= 1 && n <= 65535;
+}
+
 const HAPROXY_NAME = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export const haproxyTrafficSchema = z.strictObject({
   kind: z.literal('haproxy'),
   /** HAProxy's stats socket with `level admin`: a unix socket path, or host:port of a TCP one */
-  socket: z.string().regex(/^(\/[^\s;]+|[A-Za-z0-9.-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/, { message: 'expected an absolute unix socket path or host:port' }),
+  socket: z
+    .string()
+    .regex(/^(\/[^\s;]+|[A-Za-z0-9.-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/, { message: 'expected an absolute unix socket path or host:port', abort: true })
+    // five digits also let 99999 through: a port the runtime API can never listen on
+    .refine((s) => s.startsWith('/') || validPort(s.slice(s.lastIndexOf(':') + 1)), { message: 'the port of host:port must be 1..65535' }),
   /** the backend Greenlight manages; every server in it is one of Greenlight's slots */
   backend: z.string().regex(HAPROXY_NAME, { message: 'must be an HAProxy backend name (A-Z a-z 0-9 . _ : -)' }),
   /** the map file the backend's config reads (as written in haproxy.cfg): the table lives there */
