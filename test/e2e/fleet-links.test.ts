@@ -146,7 +146,7 @@ test('HAProxy with Greenlight\'s backend section: a silently lost host goes DOWN
   await new Promise((r) => setTimeout(r, 5_500));
   await l.stop();
   const seen = l.seen();
-  t.diagnostic(`HAProxy (check inter ${DEFAULT_HEALTH_CHECK.intervalMs}ms fall ${DEFAULT_HEALTH_CHECK.fall}, timeout check ${DEFAULT_HEALTH_CHECK.timeoutMs}ms), silent link loss: DOWN ${outMs} ms after; ${mid.requests - before.requests} requests in the next ${outMs + 700} ms; ${seen.failed - before.failed} of ${seen.requests - before.requests} requests failed in all (${seen.failures.join(' | ') || 'none'})`);
+  t.diagnostic(`HAProxy (check inter ${DEFAULT_HEALTH_CHECK.intervalMs}ms fastinter ${DEFAULT_HEALTH_CHECK.intervalMs / 2}ms fall ${DEFAULT_HEALTH_CHECK.fall}, timeout check ${DEFAULT_HEALTH_CHECK.timeoutMs}ms), silent link loss: DOWN ${outMs} ms after; ${mid.requests - before.requests} requests in the next ${outMs + 700} ms; ${seen.failed - before.failed} of ${seen.requests - before.requests} requests failed in all (${seen.failures.join(' | ') || 'none'})`);
   assert.ok(outMs >= 0, 'HAProxy took the lost host out by its own checks');
   // once it is DOWN, HAProxy sends nothing new there: a fresh request is answered by web-1
   const after = await fetch(`${hap.url}/`);
