@@ -91,6 +91,11 @@ export function registerUp(program: Command): void {
     .option('--all', 'stop routers and instances too (traffic stops)')
     .action(async function (this: Command, opts: { all?: boolean }) {
       const client = ApiClient.fromConfig(configOf(this));
+      // The controller closes its API first and stops routers and instances after: gone from the
+      // API is not done. Its pid (on this machine) is what `down` waits for, or a script that removes
+      // the state directory next leaves the routers running (they are found through it).
+      const pid = await client.request<{ controller?: { pid?: unknown } }>('GET', '/v1/status').then((s) => (typeof s.controller?.pid === 'number' ? s.controller.pid : undefined), () => undefined);
+      const local = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(client.base).hostname);
       await client.request('POST', '/v1/shutdown', { stopAll: !!opts.all });
       // Wait until it is gone, so a script can rely on `down` having finished.
       const until = Date.now() + 60_000;
@@ -101,6 +106,18 @@ export function registerUp(program: Command): void {
         gone = await fetch(`${client.base}/v1/health`, { signal: AbortSignal.timeout(1000) }).then(() => false, () => true);
       }
       if (!gone) throw new GreenlightError('INTERNAL', 'the controller is still answering 60 s after it was asked to stop', { hint: 'see <state_dir>/controller.log' });
+      const alive = (p: number) => {
+        try {
+          return process.kill(p, 0);
+        } catch (err) {
+          return (err as NodeJS.ErrnoException).code === 'EPERM';
+        }
+      };
+      if (pid !== undefined && local) {
+        const exitBy = Date.now() + 120_000;
+        while (alive(pid) && Date.now() < exitBy) await new Promise((r) => setTimeout(r, 100));
+        if (alive(pid)) throw new GreenlightError('INTERNAL', `the controller (pid ${pid}) stopped answering but has not exited 120 s later${opts.all ? ': routers or instances may still run' : ''}`, { hint: 'see <state_dir>/controller.log; greenlight down --all again once it is gone, or stop the pid' });
+      }
       if (globals(this).json) printJson({ stopped: true, all: !!opts.all });
       else console.log(opts.all ? 'controller, routers and instances stopped' : 'controller stopped (routers and instances keep serving)');
     });
