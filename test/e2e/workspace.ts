@@ -1,7 +1,7 @@
 // The demo's workspace (examples with free ports, acme-auth running) plus a way to run the real
 // CLI against it, for the end-to-end tests.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWorkspace, repoRoot, type DemoWorkspace } from '../../src/demo/workspace.ts';
 
@@ -47,10 +47,34 @@ export async function workspace(opts: { authVersion?: string; syntheticChecks?: 
     ...base,
     cli,
     async close(o = {}) {
-      await cli(['down', '--all'], { timeoutMs: 60_000 }).catch(() => undefined);
+      const down = await cli(['down', '--all'], { timeoutMs: 180_000 }).catch((err: unknown) => ({ code: -1, stdout: '', stderr: String(err) }));
+      // Routers are detached on purpose (they outlive controllers): one still running now would
+      // outlive the test (it did, when `down` returned before the controller had stopped them and
+      // the directory holding their records was removed). Stopped here, and the test fails saying so.
+      const leaked = stopLeftRouters(base.dir);
       await base.close(o);
+      if (leaked.length > 0) throw new Error(`${leaked.join('; ')} outlived the test (stopped now); greenlight down --all exited ${down.code}: ${down.stderr.trim().slice(-500)}`);
     },
   };
+}
+
+/** Routers of this workspace still running (by their records, checked by command line): SIGKILLed; what they were. */
+export function stopLeftRouters(dir: string): string[] {
+  const routersDir = join(dir, '.greenlight', 'routers');
+  const left: string[] = [];
+  for (const f of existsSync(routersDir) ? readdirSync(routersDir) : []) {
+    if (!f.endsWith('.json') || f.endsWith('.table.json')) continue;
+    try {
+      const rec = JSON.parse(readFileSync(join(routersDir, f), 'utf8')) as { pid?: number; environment?: string; service?: string };
+      // only that router: a pid may have been reused by an unrelated process since
+      if (!rec.pid || !readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8').includes(routersDir)) continue;
+      process.kill(rec.pid, 'SIGKILL');
+      left.push(`router ${rec.environment}/${rec.service} (pid ${rec.pid})`);
+    } catch {
+      /* gone, or not a router record */
+    }
+  }
+  return left;
 }
 
 /** A client hitting a URL at a steady pace until stopped; counts what it saw. Bounded in count and time. */
