@@ -17,6 +17,12 @@ for (const stickiness of ['cookie', 'hash'] as const) {
   }, skip ? { skip } : {});
 }
 
+// the runtime API over TCP, as on an edge host (test/e2e/haproxy-edge.test.ts runs it across a fleet)
+trafficProviderContract('haproxy (hash, TCP runtime API)', async () => {
+  const h = await startHaproxy({ stickiness: { kind: 'hash' }, tcpStats: true });
+  return { provider: new HaproxyProvider(h.config), close: () => h.stop() };
+}, skip ? { skip } : {});
+
 test('slot weights: each version shared by its instances, scaled to HAProxy 0..256, never rounded to 0', () => {
   const w = slotWeights({ revision: 1, versions: [
     { version: 'a', weight: 99, upstreams: ['http://127.0.0.1:1', 'http://127.0.0.1:2'] },

@@ -50,7 +50,7 @@ export class RuntimeApi {
         if (err) {
           reject(new GreenlightError('ROUTER_UNREACHABLE', `HAProxy runtime API at ${this.socket} did not answer "${line}": ${describe(err)}`, {
             retryable: true,
-            hint: 'check that HAProxy runs and that its config has "stats socket <path> level admin" with that path, readable by Greenlight',
+            hint: this.hintFor(err),
             cause: err,
           }));
         } else resolve(Buffer.concat(chunks).toString('utf8'));
@@ -61,6 +61,20 @@ export class RuntimeApi {
       conn.on('end', () => finish(null));
       conn.on('error', (err) => finish(err));
     });
+  }
+
+  // Over TCP (an edge host) the causes differ from a local socket's: a refused connection is an
+  // HAProxy that is (re)starting or has no such stats socket, silence is the host or a firewall.
+  // HAProxy keeps serving its last table meanwhile: nothing is changed until the API answers.
+  private hintFor(err: Error): string {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (this.socket.startsWith('/')) {
+      return `check that HAProxy runs and that its config has "stats socket ${this.socket} level admin", readable by Greenlight`;
+    }
+    if (code === 'ECONNREFUSED') {
+      return `nothing listens on ${this.socket}: HAProxy is restarting or stopped there, or its global section lacks "stats socket ipv4@${this.socket} level admin"; HAProxy keeps serving its last table meanwhile, and Greenlight retries`;
+    }
+    return `check that the host of ${this.socket} is reachable from the controller and that no firewall drops the port (HAProxy's "stats socket ipv4@${this.socket} level admin", on a private address only); HAProxy keeps serving its last table meanwhile`;
   }
 
   /**

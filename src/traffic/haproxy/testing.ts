@@ -1,5 +1,6 @@
 // A real HAProxy (Debian's /usr/sbin/haproxy) for tests and the benchmark: a throw-away config
-// with a stats socket in a temp dir, a frontend on a free loopback port and Greenlight's backend.
+// with a stats socket in a temp dir, a frontend on a free loopback port and Greenlight's backend;
+// or the same on an edge host of a test fleet (startEdgeHaproxy).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,19 +27,44 @@ export interface TestHaproxy {
   stop(): Promise<void>;
 }
 
-/** threads: HAProxy's nbthread (default: HAProxy's own, one per CPU); the benchmark sets 1 to compare with the single-threaded router */
-export async function startHaproxy(opts: { stickiness?: Stickiness; slots?: number; backend?: string; port?: number; threads?: number; backendSection?: string } = {}): Promise<TestHaproxy> {
+export interface HaproxyOptions {
+  stickiness?: Stickiness;
+  slots?: number;
+  backend?: string;
+  port?: number;
+  /** HAProxy's nbthread (default: HAProxy's own, one per CPU); the benchmark sets 1 to compare with the single-threaded router */
+  threads?: number;
+  backendSection?: string;
+}
+
+/** HAProxy on this machine's loopback, its runtime API a unix socket in a temp dir (tcpStats: a TCP one on a free loopback port). */
+export async function startHaproxy(opts: HaproxyOptions & { tcpStats?: boolean } = {}): Promise<TestHaproxy> {
+  return start(opts, opts.tcpStats ? { address: '127.0.0.1', statsPort: await freePort() } : undefined);
+}
+
+/**
+ * HAProxy on an edge host: inside the network namespace `netns` (a test fleet host), frontend and
+ * runtime API on its `address`, the runtime API over TCP (`stats socket ipv4@address:port`), as a
+ * controller on another machine drives it. Port 80 and 9999 are the namespace's own.
+ */
+export function startEdgeHaproxy(opts: HaproxyOptions & { netns: string; address: string; statsPort?: number }): Promise<TestHaproxy> {
+  return start({ port: 80, ...opts }, { netns: opts.netns, address: opts.address, statsPort: opts.statsPort ?? 9999 });
+}
+
+async function start(opts: HaproxyOptions, edge?: { netns?: string; address: string; statsPort: number }): Promise<TestHaproxy> {
   const missing = haproxyMissing();
   if (missing) throw new Error(missing);
   const dir = mkdtempSync(join(tmpdir(), 'gl-haproxy-'));
   const port = opts.port ?? (await freePort());
+  const host = edge?.address ?? '127.0.0.1';
   const backend = opts.backend ?? 'gl_web';
-  const socket = join(dir, 'admin.sock');
+  // TCP: `level admin` only on a private address (docs/fleets.md)
+  const socket = edge ? `${edge.address}:${edge.statsPort}` : join(dir, 'admin.sock');
   const map = join(dir, 'greenlight.map');
   writeFileSync(map, '');
   const cfg = [
     'global',
-    `  stats socket ${socket} level admin mode 600`,
+    edge ? `  stats socket ipv4@${socket} level admin` : `  stats socket ${socket} level admin mode 600`,
     '  maxconn 4096',
     ...(opts.threads ? [`  nbthread ${opts.threads}`] : []),
     '',
@@ -50,7 +76,7 @@ export async function startHaproxy(opts: { stickiness?: Stickiness; slots?: numb
     '  timeout http-keep-alive 10s',
     '',
     'frontend fe',
-    `  bind 127.0.0.1:${port}`,
+    `  bind ${host}:${port}`,
     `  default_backend ${backend}`,
     '',
     // backendSection: a team's own section instead of Greenlight's (tests of a misconfigured one); {map} is the map file
@@ -58,7 +84,8 @@ export async function startHaproxy(opts: { stickiness?: Stickiness; slots?: numb
   ].join('\n');
   writeFileSync(join(dir, 'haproxy.cfg'), cfg);
   // -db: stay in the foreground, so the test owns the process and its stderr
-  const child = spawn(HAPROXY_BIN, ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = ['-db', '-f', join(dir, 'haproxy.cfg')];
+  const child = edge?.netns ? spawn('ip', ['netns', 'exec', edge.netns, HAPROXY_BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(HAPROXY_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const api = new RuntimeApi({ socket, timeoutMs: 500 });
@@ -72,8 +99,8 @@ export async function startHaproxy(opts: { stickiness?: Stickiness; slots?: numb
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    url: `http://127.0.0.1:${port}`,
-    config: { kind: 'haproxy', socket, backend, map, url: `http://127.0.0.1:${port}`, timeout: 3000 },
+    url: `http://${host}:${port}`,
+    config: { kind: 'haproxy', socket, backend, map, url: `http://${host}:${port}`, timeout: 3000 },
     dir,
     process: child,
     async stop() {
