@@ -102,6 +102,31 @@ if (!made.fleet) {
     }
   });
 
+  test('inventory: a host whose key is refused is not called unreachable; one that is gone is', async () => {
+    // web-1 with an empty known_hosts (its key is unknown), web-2 at an address nothing answers on
+    const empty = join(mkdtempSync(join(tmpdir(), 'gl-inv-kh-')), 'known_hosts');
+    writeFileSync(empty, '');
+    const gone = fleet.subnet + '.250';
+    const t2 = new SshTarget(
+      { hosts: [{ name: 'web-1', address: fleet.host('web-1').address, dir: join(fleet.host('web-1').dir, 'greenlight') }, { name: 'web-2', address: gone, dir: join(fleet.host('web-2').dir, 'greenlight') }], auth: { key_file: fleet.clientKey, agent: false }, known_hosts: empty, connect_timeout: '2s' },
+      { stateDir: mkdtempSync(join(tmpdir(), 'gl-inv-state-')), events: new MemoryEventLog(), clock: systemClock },
+    );
+    try {
+      const inv = await collectInventory('production', fleetOf(t2)!, { 'acme-auth': http }, { clock: systemClock, timeoutMs: 3000 });
+      const [web1, web2] = inv.hosts;
+      assert.equal(web1!.reachable, false);
+      assert.equal(web1!.failure, 'host key refused');
+      assert.equal(web2!.failure, 'unreachable');
+      const text = formatInventory(inv, [], { 'acme-auth': http });
+      assert.match(text, /^web-1 +\S+ +host key refused/m);
+      assert.match(text, /^! web-1 host key refused: /m);
+      assert.match(text, /^! web-2 unreachable: /m);
+      assert.deepEqual(inventoryProblems(inv).map((p) => p.split(':')[0]), ['web-1 host key refused', 'web-2 unreachable']);
+    } finally {
+      await t2.close();
+    }
+  });
+
   test('compatibility check: every host is evaluated and the failing ones are named', async () => {
     await waitUp();
     const check = createCompatibilityCheck('compatibility', { kind: 'compatibility' });

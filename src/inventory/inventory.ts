@@ -13,6 +13,8 @@ export interface HostInventory {
   address: string;
   labels: Record<string, string>;
   reachable: boolean;
+  /** when not reachable, what kind of failure it was, as the matrix and the `!` lines say it */
+  failure?: string;
   error?: string;
   /** what to do about the error (an unknown host key: how to check and add it; a refused login: which key) */
   hint?: string;
@@ -73,6 +75,7 @@ async function collectHost(h: FleetHost, fleet: Fleet, deps: [string, Dependency
     if (kernel) out.kernel = kernel;
   } catch (err) {
     out.reachable = false;
+    out.failure = failureOf(err);
     out.error = describe(err);
     if (err instanceof GreenlightError && err.hint) out.hint = err.hint;
     return out;
@@ -105,6 +108,27 @@ async function collectHost(h: FleetHost, fleet: Fleet, deps: [string, Dependency
 }
 
 /**
+ * Not every host that could not be asked is unreachable: a refused host key, a refused login or a
+ * key file that is not a key are answers (or our own config), and "unreachable" would send a person
+ * to look at the network.
+ */
+function failureOf(err: unknown): string {
+  const code = err instanceof GreenlightError ? err.code : undefined;
+  switch (code) {
+    case 'HOST_UNREACHABLE':
+      return 'unreachable';
+    case 'HOST_KEY_REJECTED':
+      return 'host key refused';
+    case 'HOST_AUTH_REFUSED':
+      return 'login refused';
+    case 'CONFIG_INVALID':
+      return 'not asked (config)';
+    default:
+      return 'not asked';
+  }
+}
+
+/**
  * What makes `greenlight inventory` exit non-zero, one line each: drift, an unreachable host, a
  * host that could not be read or can run no instance, a version that could not be read (a version
  * nobody could read is not known to be right).
@@ -112,7 +136,7 @@ async function collectHost(h: FleetHost, fleet: Fleet, deps: [string, Dependency
 export function inventoryProblems(inv: EnvironmentInventory): string[] {
   const out: string[] = [];
   for (const h of inv.hosts) {
-    if (!h.reachable) out.push(`${h.host} unreachable: ${h.error ?? ''}`);
+    if (!h.reachable) out.push(`${h.host} ${h.failure ?? 'unreachable'}: ${h.error ?? ''}`);
     else if (h.error) out.push(`${h.host}: ${h.error}`);
     if (h.supervisorError) out.push(`${h.host} supervisor: ${h.supervisorError.message}`);
     for (const [d, v] of Object.entries(h.dependencies)) if (v.error) out.push(`${h.host} ${d}: ${v.error}`);
@@ -163,7 +187,7 @@ export function formatInventory(inv: EnvironmentInventory, releases: ReleaseRef[
   const rows = inv.hosts.map((h) => [
     h.host,
     h.address,
-    ...deps.map((d) => (h.reachable ? h.dependencies[d]?.version ?? 'unreadable' : 'unreachable')),
+    ...deps.map((d) => (h.reachable ? h.dependencies[d]?.version ?? 'unreadable' : h.failure ?? 'unreachable')),
     h.os ?? '-',
     h.supervisor?.kind ?? (h.supervisorError ? 'error' : '-'),
     [...new Set(names(h.releases))].join(' ') || '-',
@@ -183,7 +207,7 @@ export function formatInventory(inv: EnvironmentInventory, releases: ReleaseRef[
     }
   }
   for (const h of inv.hosts) {
-    if (!h.reachable) out.push(`! ${safe(h.host)} unreachable: ${safe(h.error ?? '')}`);
+    if (!h.reachable) out.push(`! ${safe(h.host)} ${h.failure ?? 'unreachable'}: ${safe(h.error ?? '')}`);
     if (!h.reachable && h.hint) out.push(`  hint: ${safe(h.hint)}`);
     if (h.reachable && h.error) out.push(`! ${safe(h.host)}: ${safe(h.error)}`);
     if (h.reachable && h.error && h.hint) out.push(`  hint: ${safe(h.hint)}`);

@@ -102,7 +102,7 @@ ${hosts}
     const refused = await cli(['inventory'], other);
     assert.equal(refused.code, 1, refused.stderr);
     const web1 = fleet.host('web-1');
-    assert.match(refused.stdout, new RegExp(`! web-1 unreachable: .*unknown ssh-ed25519 host key ${web1.fingerprint.replace(/[+/]/g, '\\$&')}`));
+    assert.match(refused.stdout, new RegExp(`! web-1 host key refused: .*unknown ssh-ed25519 host key ${web1.fingerprint.replace(/[+/]/g, '\\$&')}`));
     // the hint: how to check the key, how to add it, or accept_new
     assert.match(refused.stdout, new RegExp(`\\n  hint: compare .*ssh-keyscan -p 22 ${web1.address.replace(/\./g, '\\.')} >> ${empty}.*accept_new: true`));
     assert.equal(readFileSync(empty, 'utf8'), '', 'nothing is added without accept_new');
