@@ -3,7 +3,7 @@
 // and serves the API. The controller decides; it is never in the path of user requests.
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { systemClock, type Clock } from '../clock/clock.ts';
+import { systemClock, type Clock, type TimerHandle } from '../clock/clock.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { routerFor, routerHealthCheck, type Config } from '../config/schema.ts';
 import type { Check } from '../checks/check.ts';
@@ -18,7 +18,8 @@ import { createTarget } from '../targets/registry.ts';
 import type { Target } from '../targets/target.ts';
 import { Deployer } from '../rollout/deployer.ts';
 import { recoverInterruptedDeployments } from '../rollout/recovery.ts';
-import { reconcileEnvironment } from '../rollout/reconcile.ts';
+import { reconcileEnvironment, restoreTable } from '../rollout/reconcile.ts';
+import { placementOf } from '../rollout/placement.ts';
 import { fleetOf } from '../fleet/fleet.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
 import { TrafficControl } from '../rollout/traffic.ts';
@@ -161,6 +162,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     runtime: Runtime;
     fleet: FleetDeps;
     inventorySchedule: { stop(): void };
+    tableWatch: { stop(): void };
     targets: Map<string, Target>;
     routers: RouterProcesses;
     supervisor: RouterSupervisor;
@@ -216,8 +218,9 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
         await events.close();
         return;
       }
-      const { deployer, operations, routers, targets, supervisor, drills, drillSchedule, headWebhook, inventorySchedule } = parts;
+      const { deployer, operations, routers, targets, supervisor, drills, drillSchedule, headWebhook, inventorySchedule, tableWatch } = parts;
       inventorySchedule.stop();
+      tableWatch.stop();
       // first, so routers stopped on purpose below are not restarted
       await supervisor.stop();
       // Never leave traffic on an unverified release because the controller went away.
@@ -291,6 +294,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     server.closeAllConnections();
     void (async () => {
       parts?.inventorySchedule.stop();
+      parts?.tableWatch.stop();
       await parts?.supervisor.stop().catch(() => undefined);
       parts?.drills.stop();
       parts?.drillSchedule?.stop();
@@ -386,6 +390,29 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     const deployer = new Deployer({ events, state: state.view, runtime, clock, approvals });
     const recovered = await recoverInterruptedDeployments({ events, state: state.view, runtime, clock });
     for (const id of recovered) log(`deployment ${id} was cut off by a restart: ${state.view.deployments.get(id)?.state === 'promoted' ? 'finished: it had been promoted' : 'traffic returned to the stable version'}`);
+    // A provider outside the controller (HAProxy on an edge host) can restart and lose the table it
+    // was given without telling anyone: looked at every 2 s outside deployments, and the stable
+    // version restored (reconcile.ts). The built-in router is the supervisor's business.
+    const watched = Object.keys(config.services).flatMap((service) =>
+      runtime.environments(service).filter((env) => config.environments.find((e) => e.name === env.name)?.traffic.kind !== 'builtin').map((env) => ({ env, service })),
+    );
+    let watchTimer: TimerHandle | undefined;
+    let watchStopped = false;
+    const watchTables = () => {
+      watchTimer = clock.setTimeout(() => {
+        void (async () => {
+          for (const { env, service } of watched) {
+            const stable = placementOf(state.view, env.name, service);
+            if (stable && !deployer.runningDeployment(service)) await restoreTable({ events, state: state.view, runtime }, env, service, stable.version);
+          }
+        })().finally(() => {
+          if (!watchStopped) watchTables();
+        });
+      }, 2000);
+      watchTimer.unref?.();
+    };
+    if (watched.length > 0) watchTables();
+    const tableWatch = { stop: () => ((watchStopped = true), watchTimer?.cancel()) };
     for (const service of Object.keys(config.services)) {
       for (const env of runtime.environments(service)) {
         await reconcileEnvironment({ events, state: state.view, runtime }, env, service, { replaceMissing: true });
@@ -446,7 +473,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
       ...(operations.alerting ? { alert: (a: IncomingAlert[]) => void operations.alerting!.receive(a, 'controller') } : {}),
     });
 
-    parts = { deployer, approvals, runtime, targets, routers, supervisor, operations, drills, fleet, inventorySchedule, drillSchedule, headWebhook };
+    parts = { deployer, approvals, runtime, targets, routers, supervisor, operations, drills, fleet, inventorySchedule, tableWatch, drillSchedule, headWebhook };
     resolveLeading();
   }
 }

@@ -36,3 +36,24 @@ export async function reconcileEnvironment(deps: ReconcileDeps, env: Environment
   }
   await env.traffic.refresh((version) => upstreamsOf(env, service, version)).catch(() => undefined);
 }
+
+/**
+ * A provider that answers with no table while the environment has a stable version lost it: an
+ * HAProxy restarted or reloaded comes back with its configuration's disabled slots (what the
+ * runtime API set lives in its memory only) and answers 503. The stable version gets all traffic
+ * again. A provider that does not answer is left alone (it keeps serving what it has). The
+ * controller calls this on a schedule for providers outside its supervision (app/controller.ts).
+ */
+export async function restoreTable(deps: ReconcileDeps, env: EnvironmentRuntime, service: string, version: string): Promise<boolean> {
+  const held = await env.traffic.current().catch(() => undefined);
+  if (held !== null) return false;
+  const upstreams = upstreamsOf(env, service, version);
+  if (upstreams.length === 0) return false;
+  try {
+    const table = await env.traffic.route([{ version, weight: 100, upstreams }]);
+    await deps.events.append({ type: 'environment.traffic.restored', actor: 'controller', subject: `environment/${env.name}/${service}`, data: { environment: env.name, service, version, provider: env.traffic.describe, revision: table.revision, upstreams: upstreams.length } });
+    return true;
+  } catch {
+    return false;
+  }
+}

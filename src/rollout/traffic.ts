@@ -9,6 +9,8 @@ export interface RouterAdmin {
   setTable(table: RoutingTable): Promise<unknown>;
   getTable(): Promise<RoutingTable | null>;
   stats(): Promise<RouterStats>;
+  /** what it is, for events and errors ("haproxy gl_web at 10.0.0.5:9999") */
+  readonly describe?: string;
 }
 
 export interface Split {
@@ -34,6 +36,10 @@ export class TrafficControl {
   constructor(admin: RouterAdmin, opts: { epoch?: () => number | undefined } = {}) {
     this.admin = admin;
     this.epoch = opts.epoch ?? (() => undefined);
+  }
+
+  get describe(): string {
+    return this.admin.describe ?? 'router';
   }
 
   /** Applies a split; versions with weight 0 stay listed so their pinned clients are re-pinned, not refused. */

@@ -198,6 +198,7 @@ export function apply(state: StateView, e: StoredEvent): StateView {
     case 'deployment.gate.passed':
     case 'deployment.gate.refused':
     case 'environment.reconciled':
+    case 'environment.traffic.restored':
     case 'environment.reconcile.failed':
     case 'rollout.step.started':
     case 'rollout.weight.zero':

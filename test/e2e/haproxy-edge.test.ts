@@ -6,7 +6,9 @@
 // through edge-1's frontend, under bounded load.
 // 1. web@2.0.0 while acme-auth is 2.4.1 on the hosts: the canary fails every request it answers
 //    and is rolled back on HAProxy's counts, stable never failing;
-// 2. acme-auth upgraded on the hosts: web@2.0.0 rolls out through the waves with 0 failed requests.
+// 2. acme-auth upgraded on the hosts: web@2.0.0 rolls out through the waves with 0 failed requests;
+// 3. the edge's HAProxy restarts and loses the table the runtime API gave it: the controller
+//    restores the stable version on it (environment.traffic.restored).
 // Skipped (with the reason) where the fleet (root, sshd, iproute2) or HAProxy cannot be had.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +35,7 @@ interface Run {
   stderr: string;
 }
 
-test('the router on an edge host: HAProxy in edge-1 driven over TCP; a failing canary rolled back on its counts, a healthy release canary-first in waves with 0 failed requests', { skip: made.skip ?? false, timeout: 420_000 }, async (t) => {
+test('the router on an edge host: HAProxy in edge-1 driven over TCP; a failing canary rolled back on its counts, a healthy release canary-first in waves with 0 failed requests, the table restored after HAProxy restarts', { skip: made.skip ?? false, timeout: 420_000 }, async (t) => {
   const fleet = made.fleet!;
   const cleanup: (() => Promise<unknown> | void)[] = [];
   // one hook, in order: the controller and instances, then HAProxy and acme-auth, then the hosts
@@ -147,4 +149,26 @@ test('the router on an edge host: HAProxy in edge-1 driven over TCP; a failing c
   assert.equal(map.has('@weight:1.0.0'), false);
   const servers = (await api.stat(c.backend)).filter((r) => r.svname !== 'BACKEND' && r.status === 'UP' && Number(r.weight) > 0).map((r) => r.addr!.split(':')[0]);
   assert.deepEqual(servers.sort(), web.map((n) => fleet.host(n).address).sort());
+
+  // 3. the edge's HAProxy restarts: what the runtime API set is gone (503 from its disabled slots);
+  // the controller sees a provider without a table and sends the stable version all traffic again
+  await haproxy.restart();
+  assert.equal((await api.map(c.map)).size, 0, 'the restarted HAProxy holds no table');
+  let served: string | null = null;
+  for (let i = 0; i < 150 && served !== '2.0.0'; i++) {
+    const r = await fetch(prod, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    await r?.arrayBuffer();
+    served = r?.status === 200 ? r.headers.get('x-greenlight-version') : null;
+    if (served !== '2.0.0') await new Promise((res) => setTimeout(res, 200));
+  }
+  assert.equal(served, '2.0.0', 'the edge serves the stable version again after its restart');
+  const restored = (await cli(['events', '--type', 'environment.traffic.restored', '--json'])).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { data: Record<string, unknown> });
+  assert.equal(restored.length, 1, JSON.stringify(restored));
+  assert.equal(restored[0]!.data.version, '2.0.0');
+  assert.equal(restored[0]!.data.upstreams, 3);
+  load = startClientLoad({ url: prod, rate: 100, durationMs: 3_000, clients: 300 }, systemClock);
+  counts = await load.done;
+  assert.ok(counts.sent > 100, `load ran (${counts.sent})`);
+  assert.equal(counts.failed, 0, `after the restore: ${counts.failed} of ${counts.sent} failed`);
+  assert.deepEqual([...counts.byVersion.keys()], ['2.0.0']);
 });

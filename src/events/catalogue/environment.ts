@@ -19,6 +19,12 @@ export const environmentEvents = [
     data: z.strictObject({ ...where, version: nonEmpty, started: count }),
   }),
   defineEvent({
+    type: 'environment.traffic.restored',
+    owner,
+    meaning: 'the traffic provider held no routing table (an HAProxy restarted: what its runtime API was given lives in memory only) and the controller sent the stable version all traffic again',
+    data: z.strictObject({ ...where, version: nonEmpty, provider: nonEmpty, revision: count, upstreams: count }),
+  }),
+  defineEvent({
     type: 'environment.reconcile.failed',
     owner,
     meaning: 'the controller could not bring the stable version back to its instance count',

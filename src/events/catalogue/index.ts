@@ -286,6 +286,7 @@ export function silent<const T extends EventType>(...types: T[]): { [K in T]: nu
 export const NO_LINE = [
   'release.registered',
   'environment.reconciled',
+  'environment.traffic.restored',
   'environment.reconcile.failed',
   'router.started',
   'router.adopted',

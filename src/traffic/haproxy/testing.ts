@@ -22,7 +22,9 @@ export interface TestHaproxy {
   url: string;
   config: HaproxyTrafficConfig;
   dir: string;
-  process: ChildProcess;
+  readonly process: ChildProcess;
+  /** stops HAProxy and starts it again with the same config (the runtime API's changes are lost, as on a real restart) */
+  restart(): Promise<void>;
   /** stops HAProxy (SIGUSR1: soft stop, in-flight requests finish; SIGTERM after 2 s) */
   stop(): Promise<void>;
 }
@@ -85,32 +87,45 @@ async function start(opts: HaproxyOptions, edge?: { netns?: string; address: str
   writeFileSync(join(dir, 'haproxy.cfg'), cfg);
   // -db: stay in the foreground, so the test owns the process and its stderr
   const args = ['-db', '-f', join(dir, 'haproxy.cfg')];
-  const child = edge?.netns ? spawn('ip', ['netns', 'exec', edge.netns, HAPROXY_BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(HAPROXY_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const api = new RuntimeApi({ socket, timeoutMs: 500 });
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}: ${stderr}`);
-    if (await api.command('show', 'info').then(() => true, () => false)) break;
-    if (i > 100) {
-      child.kill('SIGKILL');
-      throw new Error(`haproxy did not open its stats socket within 10 s: ${stderr}`);
+  const launch = async (): Promise<ChildProcess> => {
+    const child = edge?.netns ? spawn('ip', ['netns', 'exec', edge.netns, HAPROXY_BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(HAPROXY_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    for (let i = 0; ; i++) {
+      if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}: ${stderr}`);
+      if (await api.command('show', 'info').then(() => true, () => false)) return child;
+      if (i > 100) {
+        child.kill('SIGKILL');
+        throw new Error(`haproxy did not open its stats socket within 10 s: ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  };
+  const halt = async (child: ChildProcess) => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGUSR1');
+    const t = setTimeout(() => child.kill('SIGTERM'), 2000);
+    await exited;
+    clearTimeout(t);
+  };
+  let child = await launch();
   return {
     url: `http://${host}:${port}`,
     config: { kind: 'haproxy', socket, backend, map, url: `http://${host}:${port}`, timeout: 3000 },
     dir,
-    process: child,
+    get process() {
+      return child;
+    },
+    async restart() {
+      await halt(child);
+      // the same config and map file: what the runtime API set is gone, as on a real restart
+      writeFileSync(map, '');
+      child = await launch();
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise<void>((r) => child.once('exit', () => r()));
-        child.kill('SIGUSR1');
-        const t = setTimeout(() => child.kill('SIGTERM'), 2000);
-        await exited;
-        clearTimeout(t);
-      }
+      await halt(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
