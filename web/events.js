@@ -46,6 +46,7 @@ export const RENDER = {
   'deployment.failed': ended,
   'deployment.aborted': ended,
   'environment.stable.changed': ({ data: d }) => `${envOf(d)}stable ${d.service} is now ${d.version}`,
+  'environment.traffic.restored': ({ data: d }) => `${envOf(d)}${d.provider} had lost its routing table: ${d.version} given all traffic again`,
   'environment.reconciled': generic,
   'environment.reconcile.failed': generic,
   'rollout.step.started': ({ data: d }) => `${envOf(d)}canary step ${d.step + 1}: ${d.weight}% of traffic for ${fmtDuration(d.holdMs)}`,
