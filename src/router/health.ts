@@ -17,8 +17,9 @@
 // alive when a proxied request of that upstream was answered meanwhile, so a slow-but-healthy
 // host under load (answers taking seconds, health path queued behind them) stays in as long as it
 // answers. `rise` 2 keeps a host that flickers from coming back on a single answer.
-import http from 'node:http';
+import type http from 'node:http';
 import type { Clock } from '../clock/clock.ts';
+import { probeStatus } from '../targets/health.ts';
 
 export interface HealthCheckOptions {
   /** requested with GET; any HTTP answer within timeoutMs is alive */
@@ -54,24 +55,7 @@ export function worstDetectionMs(h: HealthCheckOptions): number {
  * cost no new connection while the upstream answers). `done(true)` on any answer within timeoutMs.
  */
 export function probeHttp(agent: http.Agent, host: string, port: number, h: HealthCheckOptions, clock: Clock, done: (ok: boolean) => void): void {
-  let settled = false;
-  const finish = (ok: boolean) => {
-    if (settled) return;
-    settled = true;
-    timer.cancel();
-    done(ok);
-  };
-  const req = http.request({ host, port, path: h.path, method: 'GET', agent, headers: { 'user-agent': 'greenlight-router-health', accept: '*/*' } }, (res) => {
-    res.resume();
-    finish(true);
-  });
-  req.on('error', () => finish(false));
-  const timer = clock.setTimeout(() => {
-    // the socket goes too: on a lost link, the next probe must not queue behind this one
-    req.destroy();
-    finish(false);
-  }, h.timeoutMs);
-  req.end();
+  probeStatus({ host, port, path: h.path, agent, headers: { 'user-agent': 'greenlight-router-health', accept: '*/*' } }, h.timeoutMs, clock, (status) => done(status !== null));
 }
 
 /** The --health-check argument of src/router/main.ts (JSON, so the controller and the router agree field by field). */

@@ -264,14 +264,7 @@ class Exchange {
       if (!this.res.destroyed) this.attempt();
       return;
     }
-    if (err.code === UPSTREAM_DOWN) {
-      // the health check took the upstream out with this attempt waiting on it
-      route.upCounters[this.upIdx]!.connectionErrors++;
-      if (this.res.destroyed) return;
-      const sent = (err as { wasConnected?: boolean }).wasConnected === true || this.bodyStarted;
-      if (!sent || replayable(this.req.method, this.inbound.hasBody)) return this.attempt();
-      return this.lostInFlight(up);
-    }
+    if (err.code === UPSTREAM_DOWN) return this.upstreamDown(up, (err as { wasConnected?: boolean }).wasConnected === true || this.bodyStarted);
     // a reused keep-alive socket closed by the upstream just as it was handed out: the request
     // never reached it if no body was read, so one retry is safe
     if (this.ureq?.reusedSocket && !this.bodyStarted && !this.staleRetried && !this.res.destroyed) {
@@ -283,8 +276,20 @@ class Exchange {
     this.badGateway();
   };
 
+  /**
+   * The health check took the upstream out with this attempt waiting on it (both upstream clients
+   * end here): sent again elsewhere when it had not reached the upstream (`sent` false) or is
+   * replayable, answered 502 otherwise.
+   */
+  upstreamDown(up: UpstreamState, sent: boolean): void {
+    this.route.upCounters[this.upIdx]!.connectionErrors++;
+    if (this.res.destroyed) return;
+    if (!sent || replayable(this.req.method, this.inbound.hasBody)) return this.attempt();
+    this.lostInFlight(up);
+  }
+
   /** A request that reached an upstream which then stopped answering, and cannot be sent again. */
-  lostInFlight(up: UpstreamState): void {
+  private lostInFlight(up: UpstreamState): void {
     const res = this.res;
     this.status = 0;
     if (res.headersSent || res.destroyed) return;
@@ -417,13 +422,8 @@ class UndiciCall implements Dispatcher.DispatchHandler {
       return;
     }
     const route = ex.route;
-    if (this.up.downs !== this.downs) {
-      // the health check took the upstream out (and closed its pool) with this attempt waiting on it
-      route.upCounters[ex.upIdx]!.connectionErrors++;
-      if (ex.res.destroyed) return;
-      if (!this.sent || replayable(ex.req.method, ex.inbound.hasBody)) return ex.attempt();
-      return ex.lostInFlight(this.up);
-    }
+    // the health check took the upstream out (and closed its pool) with this attempt waiting on it
+    if (this.up.downs !== this.downs) return ex.upstreamDown(this.up, this.sent);
     if (isConnectFailure(e)) {
       route.upCounters[ex.upIdx]!.connectionErrors++;
       ex.router.upstreams.markDown(this.up);
