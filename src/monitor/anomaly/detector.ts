@@ -254,14 +254,14 @@ class Detector implements AnomalyDetector {
       const l = this.long;
       const lr = l.read(x);
       // the calibrator sees every point, the seeding first one as 0, like the first baseline's
-      const lz = this.longCal.next(lr ? Math.max(lr.zLevel * o.wLevel, lr.zFast * o.wFast) : 0);
-      if (lr) {
-        if (lz > zc) {
-          why = lr.zLevel * o.wLevel >= lr.zFast * o.wFast
-            ? { expected: l.mean, deviations: (x - l.mean) / lr.dev, basis: 'level', calibratedZ: 0 }
-            : { expected: l.mean, deviations: (l.fast - l.mean) / lr.dev, basis: 'recent mean', calibratedZ: 0 };
-          zc = lz;
-        }
+      const zLevel = lr ? lr.zLevel * o.wLevel : 0;
+      const zFast = lr ? lr.zFast * o.wFast : 0;
+      const lz = this.longCal.next(Math.max(zLevel, zFast));
+      if (lr && lz > zc) {
+        why = zLevel >= zFast
+          ? { expected: l.mean, deviations: (x - l.mean) / lr.dev, basis: 'level', calibratedZ: 0 }
+          : { expected: l.mean, deviations: (l.fast - l.mean) / lr.dev, basis: 'recent mean', calibratedZ: 0 };
+        zc = lz;
       }
       l.learn(x);
     }

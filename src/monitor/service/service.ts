@@ -454,7 +454,11 @@ export class MonitorService {
   private async sourceTick(): Promise<void> {
     // this.live is kept by the router loop, which starts first
     const byVersion = new Map<string, string[]>();
-    for (const i of this.live) byVersion.set(i.version, [...(byVersion.get(i.version) ?? []), i.url]);
+    for (const i of this.live) {
+      const urls = byVersion.get(i.version);
+      if (urls) urls.push(i.url);
+      else byVersion.set(i.version, [i.url]);
+    }
     const groups = [...byVersion].map(([version, instanceUrls]) => ({ version, instanceUrls }));
     const scope = { environment: this.d.environment, service: this.d.service };
     await Promise.all(this.sourceRules.map((r) => r.read(scope, groups)));

@@ -1,7 +1,7 @@
 // Per-series anomaly and trend watchers that turn streams of scores into episodes: the first score
 // over the threshold opens an episode and yields one notice; the episode closes only after the
 // signal has stayed quiet for a cool-down, so a noisy incident is one event, not one per sample.
-import { ANOMALY_THRESHOLD, createDetector, defaultDetectorOptions, type AnomalyDetector, type DetectorOptions, type Explanation } from '../anomaly/detector.ts';
+import { ANOMALY_THRESHOLD, createDetector, defaultDetectorOptions, type AnomalyDetector, type DetectorOptions, type Explanation, type NoveltyKind } from '../anomaly/detector.ts';
 import { createTrendPredictor, humanDuration, type TrendOptions, type TrendPrediction, type TrendPredictor } from '../trend/trend.ts';
 import type { Labels } from '../series/labels.ts';
 import { ArrivalOrder, describeIrregularities, type Irregularity, type IrregularityCount } from '../series/arrival.ts';
@@ -75,14 +75,15 @@ function heldSentence(d: { what: string; value: (v: number) => string }, h: NonN
   return `${d.what} has stayed at exactly ${d.value(h.value)} for ${h.samples} samples${dur}, ${ever}; a value that stops changing usually means its source stopped updating (a stuck exporter, a stalled writer): check that it still reports (anomaly score ${score.toFixed(2)}, threshold ${threshold})`;
 }
 
+// what opened the context gate, said at the point itself and some points later
+const noveltyNow: Record<NoveltyKind, string> = { 'new level': 'a level it has not had before', 'new transition': 'a change between levels it has not made before', 'new shape': 'a pattern it has not shown before' };
+const noveltyThen: Record<NoveltyKind, string> = { 'new level': 'a level it had not had before', 'new transition': 'a change between levels it had not made before', 'new shape': 'a pattern it had not shown before' };
+
 /** why the detector let this deviation alarm (its context gate): what was new, and how recently */
 function noveltyWords(n: Explanation['novelty']): string {
   if (!n) return '';
-  const now = { 'new level': 'a level it has not had before', 'new transition': 'a change between levels it has not made before', 'new shape': 'a pattern it has not shown before' };
-  const then = { 'new level': 'a level it had not had before', 'new transition': 'a change between levels it had not made before', 'new shape': 'a pattern it had not shown before' };
-  if (n.pointsAgo === 0) return `; ${now[n.kind]}`;
-  const after = then[n.kind];
-  return `; ${n.pointsAgo} sample${n.pointsAgo === 1 ? '' : 's'} after ${after}`;
+  if (n.pointsAgo === 0) return `; ${noveltyNow[n.kind]}`;
+  return `; ${n.pointsAgo} sample${n.pointsAgo === 1 ? '' : 's'} after ${noveltyThen[n.kind]}`;
 }
 
 interface AnomalyTrack {
