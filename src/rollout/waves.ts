@@ -33,6 +33,11 @@ export function canaryHosts(fleet: Fleet, waves: WavesPolicy): string[] {
   return [...inRotation, ...hosts.filter((h) => !inRotation.includes(h))].slice(0, waves.canary.hosts).map((h) => h.name);
 }
 
+/** hosts per wave when every host is in service: min(batch_size, max_unavailable), at least 1 */
+function waveSize(waves: WavesPolicy): number {
+  return Math.max(1, Math.min(waves.batch_size, waves.max_unavailable));
+}
+
 /**
  * The remaining hosts in waves of min(batch_size, max_unavailable), in the target's order, when
  * every host is in service: the plan announced at the start. runWaves forms each wave when it
@@ -40,7 +45,7 @@ export function canaryHosts(fleet: Fleet, waves: WavesPolicy): string[] {
  */
 export function planWaves(all: string[], canary: string[], waves: WavesPolicy): string[][] {
   const rest = all.filter((h) => !canary.includes(h));
-  const size = Math.max(1, Math.min(waves.batch_size, waves.max_unavailable));
+  const size = waveSize(waves);
   const out: string[][] = [];
   for (let i = 0; i < rest.length; i += size) out.push(rest.slice(i, i + size));
   return out;
@@ -167,7 +172,7 @@ export async function runWaves(a: WavesArgs): Promise<'passed' | EnvironmentOutc
     if (!Array.isArray(picked)) return picked;
     const hosts = picked;
     remaining.splice(0, hosts.length);
-    of = Math.max(of, wave + Math.ceil(remaining.length / Math.max(1, Math.min(policy.waves.batch_size, maxOut))));
+    of = Math.max(of, wave + Math.ceil(remaining.length / waveSize(policy.waves)));
     const away = hosts.map((h) => [h, fleet.rotation(h)] as const).find(([, r]) => !r.in);
     if (away) return fail(wave, hosts, `host ${away[0]} is out of rotation: ${(away[1] as { reason: string }).reason}`);
     await emit('rollout.wave.started', { environment: env.name, wave, of, hosts });

@@ -4,8 +4,8 @@
 // contextual novelty >= `a`). Choose on the even half only. Usage:
 //   HALF=even nice -n 15 node --no-warnings bench/nab/research/artpost.ts '<ArtPostOpts JSON>' ...
 // Without HALF it prints all / even / odd (standard, low FP, low FN): look at odd once, after choosing.
-import { loadCorpus, type NabFile } from '../corpus.ts';
-import { scoreCorpus } from '../scorer.ts';
+import type { NabFile } from '../corpus.ts';
+import { sweepCli } from './sweep-cli.ts';
 import { cached } from './members.ts';
 import { scoreFile, type PostOpts } from './post.ts';
 import { cadRaw } from './cadpost.ts';
@@ -128,17 +128,4 @@ export function scoreArt(f: NabFile, opts: ArtPostOpts): Float64Array {
   return out;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const corpus = loadCorpus();
-  const even = corpus.filter((_, i) => i % 2 === 0);
-  const odd = corpus.filter((_, i) => i % 2 === 1);
-  const f = (n: number) => n.toFixed(1).padStart(5);
-  const sc = (fs: NabFile[], o: ArtPostOpts) => scoreCorpus(fs.map((x) => ({ ...x, scores: scoreArt(x, o) })));
-  for (const arg of process.argv.slice(2)) {
-    const o = JSON.parse(arg) as ArtPostOpts;
-    const e = sc(even, o);
-    if (process.env['HALF'] === 'even') { console.log(`even ${f(e[0]!.normalized)} ${f(e[1]!.normalized)} ${f(e[2]!.normalized)} tp ${e[0]!.tp} fp ${e[0]!.fp} thr ${e[0]!.threshold.toFixed(3)} | ${arg}`); continue; }
-    const od = sc(odd, o), all = sc(corpus, o);
-    console.log(`all ${all.map((r) => f(r.normalized)).join(' ')} | even ${e.map((r) => f(r.normalized)).join(' ')} | odd ${od.map((r) => f(r.normalized)).join(' ')} | tp ${all[0]!.tp} fp ${all[0]!.fp} | ${arg}`);
-  }
-}
+if (import.meta.url === `file://${process.argv[1]}`) sweepCli(scoreArt);

@@ -2,8 +2,8 @@
 // bar, peaks over threshold), combination, HTM-style likelihood, novelty against the recent worst, value-range
 // gate, damping; `{}` is the shipped detector. Choose on the even half only. Usage:
 //   HALF=even node --no-warnings bench/nab/research/post.ts '<PostOpts JSON>' ...
-import { loadCorpus, type NabFile } from '../corpus.ts';
-import { scoreCorpus } from '../scorer.ts';
+import type { NabFile } from '../corpus.ts';
+import { sweepCli } from './sweep-cli.ts';
 import { cached, knnMember, zMembers, type ZOpts } from './members.ts';
 import { normalTail } from '../../../src/monitor/anomaly/gaussian.ts';
 import { scoreFromTail } from '../../../src/monitor/anomaly/detector.ts';
@@ -199,17 +199,4 @@ export function scoreFile(f: NabFile, opts: PostOpts): Float64Array {
   return out;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const corpus = loadCorpus();
-  const even = corpus.filter((_, i) => i % 2 === 0);
-  const odd = corpus.filter((_, i) => i % 2 === 1);
-  const f = (n: number) => n.toFixed(1).padStart(5);
-  const sc = (fs: NabFile[], o: PostOpts) => scoreCorpus(fs.map((x) => ({ ...x, scores: scoreFile(x, o) })));
-  for (const arg of process.argv.slice(2)) {
-    const o = JSON.parse(arg) as PostOpts;
-    const e = sc(even, o);
-    if (process.env['HALF'] === 'even') { console.log(`even ${f(e[0]!.normalized)} ${f(e[1]!.normalized)} ${f(e[2]!.normalized)} tp ${e[0]!.tp} fp ${e[0]!.fp} thr ${e[0]!.threshold.toFixed(3)} | ${arg}`); continue; }
-    const od = sc(odd, o), all = sc(corpus, o);
-    console.log(`all ${all.map((r) => f(r.normalized)).join(' ')} | even ${e.map((r) => f(r.normalized)).join(' ')} | odd ${od.map((r) => f(r.normalized)).join(' ')} | tp ${all[0]!.tp} fp ${all[0]!.fp} | ${arg}`);
-  }
-}
+if (import.meta.url === `file://${process.argv[1]}`) sweepCli(scoreFile);

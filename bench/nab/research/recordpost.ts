@@ -10,8 +10,8 @@
 // Choose on the even half only. Usage:
 //   HALF=even nice -n 15 node --no-warnings bench/nab/research/recordpost.ts '<RecordPostOpts JSON>' ...
 // Without HALF it prints all / even / odd (standard, low FP, low FN): look at odd once, after choosing.
-import { loadCorpus, type NabFile } from '../corpus.ts';
-import { scoreCorpus } from '../scorer.ts';
+import type { NabFile } from '../corpus.ts';
+import { sweepCli } from './sweep-cli.ts';
 import { scoreValue, type ValueOpts, type ValueTrace } from './valuepost.ts';
 import { RecordRun, type RecordOpts } from './record.ts';
 
@@ -53,17 +53,4 @@ export function scoreRecord(f: NabFile, opts: RecordPostOpts, trace?: RecordTrac
   return res;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const corpus = loadCorpus();
-  const even = corpus.filter((_, i) => i % 2 === 0);
-  const odd = corpus.filter((_, i) => i % 2 === 1);
-  const f = (n: number) => n.toFixed(1).padStart(5);
-  const sc = (fs: NabFile[], o: RecordPostOpts) => scoreCorpus(fs.map((x) => ({ ...x, scores: scoreRecord(x, o) })));
-  for (const arg of process.argv.slice(2)) {
-    const o = JSON.parse(arg) as RecordPostOpts;
-    const e = sc(even, o);
-    if (process.env['HALF'] === 'even') { console.log(`even ${f(e[0]!.normalized)} ${f(e[1]!.normalized)} ${f(e[2]!.normalized)} tp ${e[0]!.tp} fp ${e[0]!.fp} thr ${e[0]!.threshold.toFixed(3)} | ${arg}`); continue; }
-    const od = sc(odd, o), all = sc(corpus, o);
-    console.log(`all ${all.map((r) => f(r.normalized)).join(' ')} | even ${e.map((r) => f(r.normalized)).join(' ')} | odd ${od.map((r) => f(r.normalized)).join(' ')} | tp ${all[0]!.tp} fp ${all[0]!.fp} | ${arg}`);
-  }
-}
+if (import.meta.url === `file://${process.argv[1]}`) sweepCli(scoreRecord);

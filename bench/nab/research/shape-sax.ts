@@ -15,6 +15,8 @@
 //   surprise the harness calibrates like the other members.
 // A word is formed every `hop` points (hop = segment length by default: one new PAA segment per word), so
 // the work per point is O(1) and O(p) per word; memory: the ring of w values and the table.
+import { BREAKPOINTS } from '../../../src/monitor/anomaly/shape.ts';
+
 export interface SaxOptions {
   /** points per word */
   w?: number;
@@ -39,21 +41,6 @@ export interface SaxOptions {
   facts?: { word?: boolean; trans?: boolean; tod?: number; todDays?: number; week?: boolean };
 }
 
-// equiprobable breakpoints of N(0, 1) for alphabets of 2..10 letters (Lin et al. 2003, table 3)
-const BREAKS: number[][] = [
-  [],
-  [],
-  [0],
-  [-0.43, 0.43],
-  [-0.67, 0, 0.67],
-  [-0.84, -0.25, 0.25, 0.84],
-  [-0.97, -0.43, 0, 0.43, 0.97],
-  [-1.07, -0.57, -0.18, 0.18, 0.57, 1.07],
-  [-1.15, -0.67, -0.32, 0, 0.32, 0.67, 1.15],
-  [-1.22, -0.76, -0.43, -0.14, 0.14, 0.43, 0.76, 1.22],
-  [-1.28, -0.84, -0.52, -0.25, 0, 0.25, 0.52, 0.84, 1.28],
-];
-
 export interface SaxStep {
   /** share of this word's facts never seen (0 when no word was formed at this point) */
   novelty: number;
@@ -70,7 +57,7 @@ export class SaxMember {
   private readonly fp: Int32Array;
   private readonly cnt: Uint32Array;
   private readonly slotWords: Uint32Array;
-  private readonly breaks: number[];
+  private readonly breaks: readonly number[];
   private readonly words: Uint32Array;
   private pos = 0;
   private n = 0;
@@ -94,7 +81,7 @@ export class SaxMember {
     this.fp = new Int32Array(1 << this.o.tableBits);
     this.cnt = new Uint32Array(1 << this.o.tableBits);
     this.slotWords = new Uint32Array(Math.max(1, f.tod) * (f.week ? 7 : 1));
-    this.breaks = BREAKS[this.o.a]!;
+    this.breaks = BREAKPOINTS[this.o.a]!;
     this.words = new Uint32Array(this.o.exact ? this.o.a ** this.o.p : 0);
     this.hop = this.o.hop > 0 ? this.o.hop : this.o.w / this.o.p;
   }

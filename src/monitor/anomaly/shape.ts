@@ -26,8 +26,9 @@ export interface ShapeOptions {
 
 export const defaultShapeOptions: ShapeOptions = { window: 64, segments: 4, alphabet: 4, learn: 300, flat: 0.05 };
 
-// equiprobable breakpoints of N(0, 1) for 2..10 letters (Lin et al. 2003)
-const BREAKPOINTS: readonly (readonly number[])[] = [
+// equiprobable breakpoints of N(0, 1) for 2..10 letters (Lin et al. 2003); the research SAX member
+// (bench/nab/research/shape-sax.ts) reads the same table
+export const BREAKPOINTS: readonly (readonly number[])[] = [
   [],
   [],
   [0],
