@@ -21,16 +21,10 @@ import { freePorts } from '../../src/app/free-port.ts';
 import { repoRoot } from '../../src/demo/workspace.ts';
 import { acmeTools, startFleetAcme } from '../../src/fleet/testing.ts';
 import { createTestFleet } from '../../src/targets/ssh/testing/netns-fleet.ts';
-import { steadyClient } from './workspace.ts';
+import { steadyClient, type CliRun } from './workspace.ts';
 
 const bin = join(repoRoot, 'bin/greenlight.js');
 const made = await createTestFleet([{ name: 'staging-1', labels: { env: 'staging' } }, { name: 'web-1' }, { name: 'web-2' }, { name: 'web-3' }]);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 test('the 3 June story on a fleet through the CLI: blocked naming the host, `greenlight change` in waves with one host undone, web@2.0.0 canary-first in waves with 0 failed requests, a link cut mid-rollout', { skip: made.skip ?? false, timeout: 600_000 }, async (t) => {
   const fleet = made.fleet!;
@@ -86,7 +80,7 @@ test('the 3 June story on a fleet through the CLI: blocked naming the host, `gre
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const env = { ...process.env, PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}`, NO_COLOR: '1' };
   /** the real CLI; onLine sees stdout as it comes (to act mid-command) */
-  const cli = (args: string[], opts: { timeoutMs?: number; onLine?: (line: string) => void } = {}): Promise<Run> =>
+  const cli = (args: string[], opts: { timeoutMs?: number; onLine?: (line: string) => void } = {}): Promise<CliRun> =>
     new Promise((resolve) => {
       const child = spawn(process.execPath, [bin, '--config', configFile, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';

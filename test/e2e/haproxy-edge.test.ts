@@ -24,16 +24,11 @@ import { startClientLoad } from '../../src/load/clients.ts';
 import { createTestFleet } from '../../src/targets/ssh/testing/netns-fleet.ts';
 import { RuntimeApi } from '../../src/traffic/haproxy/runtime-api.ts';
 import { haproxyMissing, startEdgeHaproxy } from '../../src/traffic/haproxy/testing.ts';
+import type { CliRun } from './workspace.ts';
 
 const bin = join(repoRoot, 'bin/greenlight.js');
 const missing = haproxyMissing();
 const made = missing ? { skip: missing } : await createTestFleet([{ name: 'edge-1' }, { name: 'web-1' }, { name: 'web-2' }, { name: 'web-3' }]);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 test('the router on an edge host: HAProxy in edge-1 driven over TCP; a failing canary rolled back on its counts, a healthy release canary-first in waves with 0 failed requests, the table restored after HAProxy restarts', { skip: made.skip ?? false, timeout: 420_000 }, async (t) => {
   const fleet = made.fleet!;
@@ -89,7 +84,7 @@ test('the router on an edge host: HAProxy in edge-1 driven over TCP; a failing c
   const configFile = join(dir, 'greenlight.yaml');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const env = { ...process.env, PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}`, NO_COLOR: '1' };
-  const cli = (args: string[], timeoutMs = 180_000): Promise<Run> =>
+  const cli = (args: string[], timeoutMs = 180_000): Promise<CliRun> =>
     new Promise((resolve) => {
       const child = spawn(process.execPath, [bin, '--config', configFile, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';

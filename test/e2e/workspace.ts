@@ -7,9 +7,16 @@ import { createWorkspace, repoRoot, type DemoWorkspace } from '../../src/demo/wo
 
 const bin = join(repoRoot, 'bin/greenlight.js');
 
+/** what a run of the CLI gave */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 export interface Workspace extends DemoWorkspace {
   /** actor: who the CLI acts as: a user of that name (admin role), created with the bootstrap token on first use */
-  cli(args: string[], opts?: { timeoutMs?: number; actor?: string; env?: Record<string, string>; input?: string }): Promise<{ code: number; stdout: string; stderr: string }>;
+  cli(args: string[], opts?: { timeoutMs?: number; actor?: string; env?: Record<string, string>; input?: string }): Promise<CliRun>;
 }
 
 export async function workspace(opts: { authVersion?: string; syntheticChecks?: boolean } = {}): Promise<Workspace> {
