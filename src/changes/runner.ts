@@ -17,7 +17,7 @@ type ChangeEmit = <T extends TypesWith<ChangeRef>>(type: T, data: DataBesides<T,
 type HostRef = ChangeRef & { environment: string; host: string; wave: number };
 /** writes an event of one host of a wave: the environment, host and wave filled in too */
 type HostEmit = <T extends TypesWith<HostRef>>(type: T, data: DataBesides<T, HostRef>) => Promise<unknown>;
-import { describeUnavailable, nextWave, unavailableHosts, type Unavailable } from '../fleet/availability.ts';
+import { unavailableHosts, waitForRoom, type Unavailable } from '../fleet/availability.ts';
 import { formatDuration } from '../config/duration.ts';
 import { selectHosts, type Fleet, type FleetHost } from '../fleet/fleet.ts';
 import { httpRequest } from '../checks/http/request.ts';
@@ -169,21 +169,20 @@ export async function runChange(req: ChangeRequest, deps: ChangeDeps): Promise<C
  */
 async function roomFor(env: ChangeEnvironment, remaining: string[], wave: number, spec: ChangeSpec, clock: Clock, waiting: (u: Unavailable, message: string) => Promise<unknown>): Promise<string[] | string> {
   const { batch_size: batch, max_unavailable: maxOut, unavailable_timeout: waitMs } = spec.waves;
-  const until = clock.now() + waitMs;
-  let said = '';
-  for (;;) {
-    const down = env.unavailable?.() ?? unavailableHosts(env.fleet, []);
-    const hosts = nextWave(remaining, down, batch, maxOut);
-    if (hosts.length) return hosts;
-    const why = `max_unavailable is ${maxOut} and ${down.size} host(s) of ${env.name} are out of service already: ${describeUnavailable(down)}`;
-    if (why !== said) {
-      said = why;
-      await waiting(down, `wave ${wave} waits for room: ${why}; waiting up to ${formatDuration(waitMs)}`);
-    }
-    const left = until - clock.now();
-    if (left <= 0) return `no room to change ${remaining[0]}: ${why}, for ${formatDuration(waitMs)} (waves.unavailable_timeout); ${remaining.join(', ')} not changed`;
-    await clock.sleep(Math.min(WAIT_EVERY_MS, left));
-  }
+  const r = await waitForRoom<never>({
+    environment: env.name,
+    remaining,
+    batchSize: batch,
+    maxUnavailable: maxOut,
+    timeoutMs: waitMs,
+    clock,
+    unavailable: () => env.unavailable?.() ?? unavailableHosts(env.fleet, []),
+    waiting: (down, why) => waiting(down, `wave ${wave} waits for room: ${why}; waiting up to ${formatDuration(waitMs)}`),
+    pause: (left) => clock.sleep(Math.min(WAIT_EVERY_MS, left)),
+  });
+  if ('hosts' in r) return r.hosts;
+  if ('stopped' in r) return r.stopped;
+  return `no room to change ${remaining[0]}: ${r.timedOut}, for ${formatDuration(waitMs)} (waves.unavailable_timeout); ${remaining.join(', ')} not changed`;
 }
 
 const WAIT_EVERY_MS = 500;

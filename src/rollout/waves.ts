@@ -10,7 +10,7 @@
 import { analyse } from '../analysis/verdict.ts';
 import { runChecks } from '../checks/runner.ts';
 import { describe, GreenlightError } from '../errors/errors.ts';
-import { describeUnavailable, nextWave, unavailableHosts } from '../fleet/availability.ts';
+import { unavailableHosts, waitForRoom } from '../fleet/availability.ts';
 import { fleetOf, selectHosts, type Fleet } from '../fleet/fleet.ts';
 import { formatDuration } from '../config/duration.ts';
 import type { RouterStats } from '../router/stats.ts';
@@ -132,27 +132,30 @@ export async function runWaves(a: WavesArgs): Promise<'passed' | EnvironmentOutc
   const maxOut = policy.waves.max_unavailable;
   const waitMs = policy.waves.unavailable_timeout;
   const roomFor = async (wave: number): Promise<string[] | EnvironmentOutcome> => {
-    const until = deps.clock.now() + waitMs;
-    let said = '';
-    for (;;) {
-      const down = unavailableHosts(fleet, env.target.list({ service: release.service, environment: env.name }));
-      const hosts = nextWave(remaining, down, policy.waves.batch_size, maxOut);
-      if (hosts.length) return hosts;
-      const why = `max_unavailable is ${maxOut} and ${down.size} host(s) of ${env.name} are out of service already: ${describeUnavailable(down)}`;
-      if (why !== said) {
-        said = why;
-        await emit('deployment.stage', { environment: env.name, stage: 'waves', message: `wave ${wave}/${of} waits for room: ${why}; waiting up to ${formatDuration(waitMs)}` });
-      }
-      if (step.signal.aborted) return fail(wave, [remaining[0]!], `aborted: ${describe(step.signal.reason)}`, 'aborted');
-      if (lost) return fail(wave, [remaining[0]!], lost);
-      const left = until - deps.clock.now();
-      if (left <= 0) return fail(wave, [remaining[0]!], `no room to switch ${remaining[0]}: ${why}, for ${formatDuration(waitMs)} (waves.unavailable_timeout)`);
-      await new Promise<void>((resolve) => {
-        const ac = new AbortController();
-        wakeUp = () => ac.abort();
-        void deps.clock.sleep(Math.min(WATCH_EVERY_MS, left), AbortSignal.any([ac.signal, step.signal])).catch(() => undefined).then(() => resolve());
-      });
-    }
+    const r = await waitForRoom<Promise<EnvironmentOutcome>>({
+      environment: env.name,
+      remaining,
+      batchSize: policy.waves.batch_size,
+      maxUnavailable: maxOut,
+      timeoutMs: waitMs,
+      clock: deps.clock,
+      unavailable: () => unavailableHosts(fleet, env.target.list({ service: release.service, environment: env.name })),
+      waiting: (_down, why) => emit('deployment.stage', { environment: env.name, stage: 'waves', message: `wave ${wave}/${of} waits for room: ${why}; waiting up to ${formatDuration(waitMs)}` }),
+      stop: () => {
+        if (step.signal.aborted) return fail(wave, [remaining[0]!], `aborted: ${describe(step.signal.reason)}`, 'aborted');
+        if (lost) return fail(wave, [remaining[0]!], lost);
+        return undefined;
+      },
+      pause: (left) =>
+        new Promise<void>((resolve) => {
+          const ac = new AbortController();
+          wakeUp = () => ac.abort();
+          void deps.clock.sleep(Math.min(WATCH_EVERY_MS, left), AbortSignal.any([ac.signal, step.signal])).catch(() => undefined).then(() => resolve());
+        }),
+    });
+    if ('hosts' in r) return r.hosts;
+    if ('stopped' in r) return r.stopped;
+    return fail(wave, [remaining[0]!], `no room to switch ${remaining[0]}: ${r.timedOut}, for ${formatDuration(waitMs)} (waves.unavailable_timeout)`);
   };
 
   await emit('deployment.stage', { environment: env.name, stage: 'waves', message: `canary hosts ${a.canary.join(', ')} on ${next}; ${planned.length} wave(s) to go: ${planned.map((w) => w.join('+')).join(', ') || 'none'}` });
