@@ -3,7 +3,7 @@
 // and serves the API. The controller decides; it is never in the path of user requests.
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { systemClock, type Clock, type TimerHandle } from '../clock/clock.ts';
+import { systemClock, type Clock } from '../clock/clock.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { routerFor, routerHealthCheck, type Config } from '../config/schema.ts';
 import type { Check } from '../checks/check.ts';
@@ -18,8 +18,7 @@ import { createTarget } from '../targets/registry.ts';
 import type { Target } from '../targets/target.ts';
 import { Deployer } from '../rollout/deployer.ts';
 import { recoverInterruptedDeployments } from '../rollout/recovery.ts';
-import { reconcileEnvironment, restoreTable } from '../rollout/reconcile.ts';
-import { placementOf } from '../rollout/placement.ts';
+import { reconcileEnvironment, watchTables } from '../rollout/reconcile.ts';
 import { fleetOf } from '../fleet/fleet.ts';
 import type { EnvironmentRuntime, Runtime, ServiceRuntime } from '../rollout/runtime.ts';
 import { TrafficControl } from '../rollout/traffic.ts';
@@ -396,23 +395,7 @@ export async function startController(opts: ControllerOptions = {}): Promise<Con
     const watched = Object.keys(config.services).flatMap((service) =>
       runtime.environments(service).filter((env) => config.environments.find((e) => e.name === env.name)?.traffic.kind !== 'builtin').map((env) => ({ env, service })),
     );
-    let watchTimer: TimerHandle | undefined;
-    let watchStopped = false;
-    const watchTables = () => {
-      watchTimer = clock.setTimeout(() => {
-        void (async () => {
-          for (const { env, service } of watched) {
-            const stable = placementOf(state.view, env.name, service);
-            if (stable && !deployer.runningDeployment(service)) await restoreTable({ events, state: state.view, runtime }, env, service, stable.version);
-          }
-        })().finally(() => {
-          if (!watchStopped) watchTables();
-        });
-      }, 2000);
-      watchTimer.unref?.();
-    };
-    if (watched.length > 0) watchTables();
-    const tableWatch = { stop: () => ((watchStopped = true), watchTimer?.cancel()) };
+    const tableWatch = watchTables({ events, state: state.view, runtime }, watched, clock, (service) => Boolean(deployer.runningDeployment(service)));
     for (const service of Object.keys(config.services)) {
       for (const env of runtime.environments(service)) {
         await reconcileEnvironment({ events, state: state.view, runtime }, env, service, { replaceMissing: true });

@@ -1,6 +1,7 @@
 // Keeps what runs in an environment in line with what the log says should run there, outside of
 // deployments: after a controller restart (instances lost while it was down are replaced) and
 // when an instance comes back on another port after a crash (the router is pointed at it).
+import type { Clock, TimerHandle } from '../clock/clock.ts';
 import { describe } from '../errors/errors.ts';
 import type { EventLog } from '../events/log.ts';
 import type { StateView } from '../state/projection.ts';
@@ -56,4 +57,35 @@ export async function restoreTable(deps: ReconcileDeps, env: EnvironmentRuntime,
   } catch {
     return false;
   }
+}
+
+/**
+ * restoreTable for each of `watched` every 2 s (each round after the last has finished), skipping a
+ * service while `busy` (a deployment of it runs and owns its tables) and an environment with no
+ * stable version yet. For the providers outside the controller's supervision (app/controller.ts).
+ */
+export function watchTables(deps: ReconcileDeps, watched: { env: EnvironmentRuntime; service: string }[], clock: Clock, busy: (service: string) => boolean): { stop(): void } {
+  let timer: TimerHandle | undefined;
+  let stopped = false;
+  const round = async () => {
+    for (const { env, service } of watched) {
+      const stable = placementOf(deps.state, env.name, service);
+      if (stable && !busy(service)) await restoreTable(deps, env, service, stable.version);
+    }
+  };
+  const next = () => {
+    timer = clock.setTimeout(() => {
+      void round().finally(() => {
+        if (!stopped) next();
+      });
+    }, 2000);
+    timer.unref?.();
+  };
+  if (watched.length > 0) next();
+  return {
+    stop: () => {
+      stopped = true;
+      timer?.cancel();
+    },
+  };
 }
