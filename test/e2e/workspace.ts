@@ -1,9 +1,11 @@
 // The demo's workspace (examples with free ports, acme-auth running) plus a way to run the real
 // CLI against it, for the end-to-end tests.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWorkspace, repoRoot, type DemoWorkspace } from '../../src/demo/workspace.ts';
+import type { LoadCounts } from '../../src/load/clients.ts';
 
 const bin = join(repoRoot, 'bin/greenlight.js');
 
@@ -111,4 +113,18 @@ export function steadyClient(url: string, opts: { everyMs?: number; maxMs?: numb
     }
   })();
   return { seen, stop: async () => ((stop = true), await done) };
+}
+
+/**
+ * A web@2.0.0 canary that failed every request it answered was rolled back (the CLI's exit and words) and
+ * only its answers failed, stable (1.0.0) none: the load's counts. `via` and `canary` word the messages.
+ */
+export function assertCanaryRolledBack(run: CliRun, counts: LoadCounts, words: { via: string; canary: string }): void {
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  assert.match(run.stdout, /rolled back/i);
+  const canary = counts.byVersion.get('2.0.0');
+  assert.ok(canary && canary.requests > 0, `the canary got requests ${words.via}`);
+  assert.equal(canary.failed, canary.requests, `${words.canary} failed every request it answered`);
+  assert.equal(counts.byVersion.get('1.0.0')?.failed ?? 0, 0, 'stable never failed');
+  assert.equal(counts.failed, canary.failed, `failed: only canary answers (${counts.failed} of ${counts.sent})`);
 }
