@@ -67,3 +67,16 @@ export function runScript(host: RunnerHost, opts: LaunchOptions, shq: (s: string
 export function supervisorArgs(host: RunnerHost, opts: LaunchOptions): string[] {
   return [host.supervisorPath, host.instanceDir(opts.id), host.eventsFile, opts.id, String(opts.graceMs), String(opts.backoff.initial), String(opts.backoff.max), String(opts.backoff.reset_after)];
 }
+
+/** shell, before the start: the instance directory, run.sh from stdin (runScript), not armed yet */
+export function stageRunScript(host: RunnerHost, id: string, shq: (s: string) => string): string {
+  const idir = host.instanceDir(id);
+  return `mkdir -p ${shq(idir)} && cat > ${shq(idir + '/run.sh')} && rm -f ${shq(idir + '/armed')}`;
+}
+
+/** the "<supervisor pid> <child pid>" line both runners' alive() print, or nothing */
+export function parseAlive(stdout: string): Alive | undefined {
+  const [s, c] = stdout.trim().split(' ');
+  if (!s) return undefined;
+  return { supervisorPid: Number(s), childPid: Number(c ?? 0) };
+}

@@ -2,7 +2,7 @@
 // (or where its units cannot be managed). It outlives the SSH session and the controller; nothing
 // restarts the supervisor itself, nor starts it at boot.
 import { shq } from '../connection.ts';
-import { runScript, supervisorArgs, type Alive, type InstanceRunner, type LaunchOptions, type RunnerHost } from './runner.ts';
+import { parseAlive, runScript, stageRunScript, supervisorArgs, type Alive, type InstanceRunner, type LaunchOptions, type RunnerHost } from './runner.ts';
 
 export class SupervisorRunner implements InstanceRunner {
   readonly kind = 'greenlight';
@@ -14,9 +14,8 @@ export class SupervisorRunner implements InstanceRunner {
 
   async launch(opts: LaunchOptions): Promise<number> {
     await this.h.prepare();
-    const idir = this.h.instanceDir(opts.id);
     const r = await this.h.conn.exec(
-      `mkdir -p ${shq(idir)} && cat > ${shq(idir + '/run.sh')} && rm -f ${shq(idir + '/armed')} && ` +
+      `${stageRunScript(this.h, opts.id, shq)} && ` +
         // setsid + nohup: the supervisor leaves the SSH session's process group and ignores its hangup
         // (grouped: an asynchronous list would get /dev/null as stdin, and cat would read nothing)
         `{ setsid nohup sh ${supervisorArgs(this.h, opts).map(shq).join(' ')} >/dev/null 2>&1 </dev/null & echo $!; }`,
@@ -31,9 +30,7 @@ export class SupervisorRunner implements InstanceRunner {
       `s=$(cat ${shq(idir + '/supervisor.pid')} 2>/dev/null) && [ -n "$s" ] && kill -0 "$s" 2>/dev/null && tr '\\0' ' ' < /proc/$s/cmdline | grep -qF -- ${shq(id)} && echo "$s $(cat ${shq(idir + '/child.pid')} 2>/dev/null)" || true`,
       { timeoutMs: 10_000 },
     );
-    const [s, c] = r.stdout.trim().split(' ');
-    if (!s) return undefined;
-    return { supervisorPid: Number(s), childPid: Number(c ?? 0) };
+    return parseAlive(r.stdout);
   }
 
   async requestStop(_id: string, supervisorPid: number): Promise<void> {

@@ -17,7 +17,7 @@
 //   persists, so after a reboot the supervisor restarts its instance on a crash as before.
 import { GreenlightError } from '../../../errors/errors.ts';
 import { shq } from '../connection.ts';
-import { runScript, supervisorArgs, type Alive, type InstanceRunner, type LaunchOptions, type RunnerHost } from './runner.ts';
+import { parseAlive, runScript, stageRunScript, supervisorArgs, type Alive, type InstanceRunner, type LaunchOptions, type RunnerHost } from './runner.ts';
 
 /** after the grace, how long the supervisor has to report before systemd kills what is left */
 export const STOP_SLACK_MS = 5000;
@@ -92,7 +92,7 @@ export class SystemdRunner implements InstanceRunner {
     // written under a name systemd ignores, then renamed: a unit file is never seen half written;
     // a unit that cannot be started is removed again, so none is left for the next boot
     const r = await this.h.conn.exec(
-      `mkdir -p ${q(p.idir)} && cat > ${q(p.idir + '/run.sh')} && rm -f ${q(p.idir + '/armed')} && ` +
+      `${stageRunScript(this.h, opts.id, q)} && ` +
         `printf '%s' ${q(unitFile(this.h, opts))} | ${S}tee ${q(p.tmp)} >/dev/null && ${S}mv -f ${q(p.tmp)} ${q(p.file)} && ` +
         `{ ${S}systemctl daemon-reload && ${S}systemctl enable --now --quiet ${q(p.unit)} && ${S}systemctl show -p MainPID --value ${q(p.unit)} || ` +
         `{ code=$?; ${S}systemctl disable --now --quiet ${q(p.unit)} 2>/dev/null; ${S}rm -f ${q(p.file)}; ${S}systemctl daemon-reload; exit $code; }; }`,
@@ -120,9 +120,7 @@ export class SystemdRunner implements InstanceRunner {
         `*) case "$(${S}systemctl is-system-running 2>/dev/null)" in initializing|starting) ${S}systemctl is-enabled --quiet ${q(p.unit)} && echo "0 0";; esac;; esac; true`,
       { timeoutMs: 10_000 },
     );
-    const [s, c] = r.stdout.trim().split(' ');
-    if (!s) return undefined;
-    return { supervisorPid: Number(s), childPid: Number(c ?? 0) };
+    return parseAlive(r.stdout);
   }
 
   async requestStop(id: string): Promise<void> {
